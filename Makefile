@@ -1,0 +1,37 @@
+# Everything a fresh machine with Python 3.11 needs: `make test` and `make figures`.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install test figures lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Unit, property and integration tests, plus every notebook through papermill (profile="smoke").
+test: install
+	$(BIN)/python -m pytest -q
+
+## Execute every notebook at its default parameters; figures go to figures/, executed notebooks to build/notebooks/.
+figures: install
+	$(BIN)/python -m gsfm notebooks --out build/notebooks
+
+lint: install
+	$(BIN)/ruff check gsfm tests benchmarks
+	$(BIN)/ruff format --check gsfm tests benchmarks
+
+format: install
+	$(BIN)/ruff format gsfm tests benchmarks
+	$(BIN)/ruff check --fix gsfm tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/bench_spectral.py
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

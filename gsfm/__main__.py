@@ -1,0 +1,7 @@
+"""``python -m gsfm``."""
+
+import sys
+
+from gsfm.cli import main
+
+sys.exit(main())

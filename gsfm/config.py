@@ -1,0 +1,226 @@
+"""Model and training configuration, and the three profiles (the one place that defines them).
+
+Profiles (DESIGN.md):
+
+* ``smoke``: any CPU, seconds; tiny sizes and a few iterations; proves every code path runs.
+* ``cpu``: a laptop or the 2-core machine; small backbones and crops; really learns the
+  synthetic benchmark in minutes.
+* ``paper``: a CUDA GPU; ResNet-50 key / ResNet-18 value encoders, 384² crops, the paper's
+  iterations, batch, lr, warm-up and AMP (``official_code_facts.md`` §4, stage 3).
+
+Model names: ``"gsfm"`` (LFM + details-aware decoder with HFM and boundary branch) and
+``"stcn"`` (the baseline: the same network with LFM, HFM and the boundary branch switched off,
+plain convs in the key encoder, STCN's inference defaults). Use :func:`model_config` and
+:func:`train_config`; override any field with keyword arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+PROFILE_NAMES: tuple[str, ...] = ("smoke", "cpu", "paper")
+MODEL_NAMES: tuple[str, ...] = ("gsfm", "stcn")
+LFM_BANDS: tuple[str, ...] = ("low", "high", "all", "attention", "off")
+HFM_BANDS: tuple[str, ...] = ("high", "low", "all", "off")
+AFFINITIES: tuple[str, ...] = ("l2", "dot")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that fixes the network's architecture and its inference defaults."""
+
+    key_encoder: str = "resnet50"  # torchvision ResNet name, used up to layer3
+    value_encoder: str = "resnet18"
+    key_encoder_weights: str | None = None  # optional local torchvision weight file
+    value_encoder_weights: str | None = None
+    key_conv_bias: bool = True  # GSFM's mod_resnet: zero-init trainable conv biases
+    key_dim: int = 64
+    value_dim: int = 512
+    lfm: str = "low"  # low | high | all | attention | off
+    hfm: str = "high"  # high | low | all | off
+    boundary: bool = True  # details-aware decoder with the boundary branch
+    sigma: float = 7.0
+    sigma_mode: str = "bins"  # bins | relative (see gsfm.spectral.sigma_in_bins)
+    spectral_convs: int = 2  # 2: authors' code; 1: paper's Fig. 4
+    spectral_fast: bool = False  # rfft2 variant (not the authors' numerics)
+    affinity: str = "l2"  # l2 (STCN/GSFM) | dot (STM)
+    top_k: int | None = 50  # inference top-k; None = full softmax
+    mem_every: int = 3  # inference: a memory frame every N frames
+
+    def __post_init__(self) -> None:
+        if self.lfm not in LFM_BANDS:
+            raise ValueError(f"lfm must be one of {LFM_BANDS}, got {self.lfm!r}")
+        if self.hfm not in HFM_BANDS:
+            raise ValueError(f"hfm must be one of {HFM_BANDS}, got {self.hfm!r}")
+        if self.affinity not in AFFINITIES:
+            raise ValueError(f"affinity must be one of {AFFINITIES}, got {self.affinity!r}")
+        if self.spectral_convs not in (1, 2):
+            raise ValueError(f"spectral_convs must be 1 or 2, got {self.spectral_convs!r}")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"top_k must be positive or None, got {self.top_k!r}")
+        if self.mem_every < 1:
+            raise ValueError(f"mem_every must be >= 1, got {self.mem_every!r}")
+        if not self.sigma > 0:
+            raise ValueError(f"sigma must be positive, got {self.sigma!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training stage (static-image pre-training or main training on videos)."""
+
+    stage: str = "main"  # static | main
+    iterations: int = 30_000
+    batch_size: int = 8  # per process (the authors: per GPU)
+    grad_accum: int = 1  # micro-batches per optimizer step
+    lr: float = 4e-5
+    weight_decay: float = 1e-7
+    lr_steps: tuple[int, ...] = (25_000,)
+    lr_gamma: float = 0.1
+    start_warm: int = 3_000  # bootstrapped CE: plain CE before, top-p after
+    end_warm: int = 15_000
+    top_p: float = 0.15
+    boundary_weight: float = 0.05
+    crop_size: int = 384
+    num_frames: int = 3
+    max_objects: int = 2
+    max_skip_initial: int = 5
+    skip_values: tuple[int, ...] = (10, 15, 20, 25, 5)
+    skip_fractions: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.9)
+    amp: bool = True  # used only on CUDA
+    num_workers: int = 0
+    seed: int = 14159265
+    log_every: int = 50
+    checkpoint_every: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.stage not in ("static", "main"):
+            raise ValueError(f"stage must be 'static' or 'main', got {self.stage!r}")
+        for name in ("iterations", "batch_size", "grad_accum", "crop_size", "num_frames"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.end_warm < self.start_warm:
+            raise ValueError("end_warm must be >= start_warm")
+        if len(self.skip_values) != len(self.skip_fractions):
+            raise ValueError("skip_values and skip_fractions must have the same length")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named bundle: the model and the training stage(s) for one kind of machine."""
+
+    name: str
+    model: ModelConfig
+    train: TrainConfig
+    static: TrainConfig | None = None  # static-image pre-training stage, if any
+    extra: dict[str, Any] = field(default_factory=dict)  # data sizes etc., documented per key
+
+
+def _check(name: str, allowed: tuple[str, ...], what: str) -> None:
+    if name not in allowed:
+        raise ValueError(f"unknown {what} {name!r}; choose one of {allowed}")
+
+
+# --- the model per (profile, model name) -----------------------------------------------------
+
+_PAPER_GSFM = ModelConfig()
+_MODEL_BY_PROFILE: dict[str, ModelConfig] = {
+    "paper": _PAPER_GSFM,
+    "cpu": replace(_PAPER_GSFM, key_encoder="resnet18"),
+    "smoke": replace(_PAPER_GSFM, key_encoder="resnet18"),
+}
+
+# STCN = GSFM with the GSFM additions switched off, and STCN's inference defaults.
+_STCN_OVERRIDES: dict[str, Any] = dict(
+    lfm="off", hfm="off", boundary=False, key_conv_bias=False, top_k=20, mem_every=5
+)
+
+
+def model_config(name: str = "gsfm", profile: str = "paper", **overrides: Any) -> ModelConfig:
+    """The model configuration for ``name`` ("gsfm" or "stcn") under ``profile``."""
+    _check(name, MODEL_NAMES, "model")
+    _check(profile, PROFILE_NAMES, "profile")
+    cfg = _MODEL_BY_PROFILE[profile]
+    if name == "stcn":
+        cfg = replace(cfg, **_STCN_OVERRIDES)
+    unknown = set(overrides) - {f.name for f in fields(ModelConfig)}
+    if unknown:
+        raise ValueError(f"unknown model option(s) {sorted(unknown)}")
+    return replace(cfg, **overrides)
+
+
+# --- training per profile --------------------------------------------------------------------
+
+_TRAIN_BY_PROFILE: dict[str, TrainConfig] = {
+    # stage 3 of the authors' GSFM (DAVIS + YouTube-VOS after static pre-training), 8 GPUs x 8.
+    "paper": TrainConfig(),
+    "cpu": TrainConfig(
+        iterations=1_500,
+        batch_size=4,
+        lr=1e-4,
+        lr_steps=(1_200,),
+        start_warm=300,
+        end_warm=1_000,
+        crop_size=128,
+        amp=False,
+        log_every=25,
+        checkpoint_every=250,
+    ),
+    "smoke": TrainConfig(
+        iterations=4,
+        batch_size=2,
+        lr=1e-4,
+        lr_steps=(3,),
+        start_warm=1,
+        end_warm=3,
+        crop_size=64,
+        amp=False,
+        log_every=1,
+        checkpoint_every=2,
+    ),
+}
+_STATIC_PAPER = TrainConfig(
+    stage="static",
+    iterations=40_000,
+    batch_size=16,
+    lr=4e-5,
+    lr_steps=(20_000,),
+    start_warm=3_000,
+    end_warm=10_000,
+    max_objects=1,
+)
+
+
+def train_config(profile: str = "paper", stage: str = "main", **overrides: Any) -> TrainConfig:
+    """The training configuration of ``stage`` ("main" or "static") under ``profile``."""
+    _check(profile, PROFILE_NAMES, "profile")
+    if stage == "static":
+        base = _STATIC_PAPER if profile == "paper" else replace(
+            _TRAIN_BY_PROFILE[profile], stage="static", max_objects=1
+        )
+    elif stage == "main":
+        base = _TRAIN_BY_PROFILE[profile]
+    else:
+        raise ValueError(f"stage must be 'static' or 'main', got {stage!r}")
+    unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
+    if unknown:
+        raise ValueError(f"unknown training option(s) {sorted(unknown)}")
+    return replace(base, **overrides)
+
+
+def get_profile(profile: str, model: str = "gsfm") -> Profile:
+    """The full profile bundle for ``profile`` and model name ``model``."""
+    return Profile(
+        name=profile,
+        model=model_config(model, profile),
+        train=train_config(profile, "main"),
+        static=train_config(profile, "static"),
+    )
+
+
+PROFILES: dict[str, Profile] = {p: get_profile(p) for p in PROFILE_NAMES}
+
+
+def to_dict(cfg: ModelConfig | TrainConfig | Profile) -> dict[str, Any]:
+    """A JSON-friendly dict of a configuration (for run folders and provenance)."""
+    return asdict(cfg)
