@@ -36,7 +36,8 @@ class ModelConfig:
     value_encoder_weights: str | None = None
     key_conv_bias: bool = True  # GSFM's mod_resnet: zero-init trainable conv biases
     key_dim: int = 64
-    value_dim: int = 512
+    value_dim: int = 512  # memory value channels (also key_comp's output)
+    decoder_dim: int = 256  # decoder width at 1/8 and 1/4 (1/16 compress: 2x this)
     lfm: str = "low"  # low | high | all | attention | off
     hfm: str = "high"  # high | low | all | off
     boundary: bool = True  # details-aware decoder with the boundary branch
@@ -61,6 +62,11 @@ class ModelConfig:
             raise ValueError(f"top_k must be positive or None, got {self.top_k!r}")
         if self.mem_every < 1:
             raise ValueError(f"mem_every must be >= 1, got {self.mem_every!r}")
+        if self.key_dim < 1 or self.value_dim < 16 or self.decoder_dim < 1:
+            raise ValueError(
+                "key_dim and decoder_dim must be >= 1 and value_dim >= 16 (CBAM reduces by 16), "
+                f"got {self.key_dim}, {self.value_dim}, {self.decoder_dim}"
+            )
         if not self.sigma > 0:
             raise ValueError(f"sigma must be positive, got {self.sigma!r}")
 
@@ -195,8 +201,10 @@ def train_config(profile: str = "paper", stage: str = "main", **overrides: Any) 
     """The training configuration of ``stage`` ("main" or "static") under ``profile``."""
     _check(profile, PROFILE_NAMES, "profile")
     if stage == "static":
-        base = _STATIC_PAPER if profile == "paper" else replace(
-            _TRAIN_BY_PROFILE[profile], stage="static", max_objects=1
+        base = (
+            _STATIC_PAPER
+            if profile == "paper"
+            else replace(_TRAIN_BY_PROFILE[profile], stage="static", max_objects=1)
         )
     elif stage == "main":
         base = _TRAIN_BY_PROFILE[profile]

@@ -1,0 +1,31 @@
+"""``python -m gsfm notebooks``: execute the notebooks (what ``make figures`` runs)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "execute the notebooks with papermill at their defaults (regenerates figures/)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="*", help="only notebooks whose name starts with these")
+    parser.add_argument("--out", default="build/notebooks", help="folder for executed copies")
+    parser.add_argument("--profile", choices=("smoke", "cpu", "paper"), help="override profile")
+    parser.add_argument("--device", help="override the device parameter (auto, cpu, cuda)")
+    parser.add_argument("--figures-dir", help="override where figures are written")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gsfm.notebooks import execute_all
+
+    params = {
+        key: value
+        for key, value in (
+            ("profile", args.profile),
+            ("device", args.device),
+            ("figures_dir", args.figures_dir),
+        )
+        if value is not None
+    }
+    execute_all(args.out, args.names, params)
+    return 0

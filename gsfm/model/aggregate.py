@@ -1,0 +1,32 @@
+"""Soft aggregation of per-object probabilities (STM style, ``official_code_facts.md`` §3).
+
+Each object k has its own sigmoid probability p_k from the decoder. They are merged into one
+distribution over {background, 1..K}:
+
+    p_bg = Π_k (1 − p_k);  q = clamp([p_bg, p_1..p_K], 1e-7, 1 − 1e-7);
+    logits = log(q / (1 − q));  probabilities = softmax(logits) over the K+1 channels.
+
+Training takes the logits (for the cross-entropy); inference takes the probabilities.
+"""
+
+from __future__ import annotations
+
+import torch
+
+EPS = 1e-7
+
+
+def aggregate_logits(prob: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """Logits over background + K objects from per-object probabilities along ``dim``.
+
+    ``prob`` (…, K, …) in [0, 1] → (…, K+1, …), channel 0 the background. Computed in float32.
+    """
+    prob = prob.float()
+    bg = torch.prod(1 - prob, dim=dim, keepdim=True)
+    q = torch.cat([bg, prob], dim=dim).clamp(EPS, 1 - EPS)
+    return torch.log(q / (1 - q))
+
+
+def aggregate(prob: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """Probabilities over background + K objects (softmax of :func:`aggregate_logits`)."""
+    return torch.softmax(aggregate_logits(prob, dim), dim=dim)

@@ -1,0 +1,165 @@
+"""Key and value encoders built from torchvision ResNets (``official_code_facts.md`` §1.1, §1.4).
+
+* Key encoder: a ResNet up to ``layer3`` (ResNet-50 in the paper). It returns
+  ``f16`` (layer3, stride 16), ``f8`` (layer2) and ``f4`` (layer1). GSFM's backbone has a
+  trainable, zero-initialised bias on every conv (the authors' ``mod_resnet``); STCN's is the
+  plain torchvision one (``conv_bias=False``).
+* Value encoder: a ResNet-18 up to ``layer3`` whose first conv takes the image plus two extra
+  channels (this object's mask, the other objects' masks); the extra input slices are
+  orthogonally initialised. Its convs always carry zero-initialised biases (``mod_resnet`` in
+  both STCN and GSFM). A :class:`~gsfm.model.modules.FeatureFusionBlock` then fuses it with the
+  key encoder's f16.
+
+Nothing is downloaded: ResNets are built with ``weights=None``; a local torchvision state-dict
+file can be named instead (loaded with ``weights_only=True``).
+
+Channel counts are read from the backbone (ResNet-18: f4/f8/f16 = 64/128/256, ResNet-50:
+256/512/1024), so every layer after the encoders adapts to the backbone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+from gsfm.model.modules import FeatureFusionBlock
+
+RESNETS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+
+
+def build_resnet(name: str, weights: str | Path | None = None) -> torchvision.models.ResNet:
+    """A torchvision ResNet with random init, or with a local state-dict file loaded into it."""
+    if name not in RESNETS:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {RESNETS}")
+    net = getattr(torchvision.models, name)(weights=None)
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"backbone weight file not found: {path}")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # corrupt file, not a tensor dict, ...
+            raise ValueError(f"cannot read backbone weights {path}: {exc}") from exc
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+        try:
+            net.load_state_dict(state, strict=True)
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            raise ValueError(
+                f"{path} is not a torchvision {name} state dict: {str(exc).splitlines()[0]}"
+            ) from exc
+    return net
+
+
+def add_conv_bias(module: nn.Module) -> nn.Module:
+    """Give every bias-free ``Conv2d`` inside ``module`` a trainable, zero-initialised bias.
+
+    The conv weights are kept (same Parameter objects), so the function output is unchanged
+    until the biases are trained. Modifies ``module`` in place and returns it.
+    """
+    for name, child in module.named_children():
+        if isinstance(child, nn.Conv2d) and child.bias is None:
+            conv = nn.Conv2d(
+                child.in_channels,
+                child.out_channels,
+                child.kernel_size,
+                stride=child.stride,
+                padding=child.padding,
+                dilation=child.dilation,
+                groups=child.groups,
+                bias=True,
+                padding_mode=child.padding_mode,
+            )
+            conv.weight = child.weight
+            nn.init.zeros_(conv.bias)
+            setattr(module, name, conv)
+        else:
+            add_conv_bias(child)
+    return module
+
+
+def stage_channels(net: torchvision.models.ResNet) -> tuple[int, int, int]:
+    """Output channels of layer1, layer2, layer3 (f4, f8, f16)."""
+    expansion = type(net.layer1[0]).expansion
+    return 64 * expansion, 128 * expansion, 256 * expansion
+
+
+class KeyEncoder(nn.Module):
+    """ResNet stem + layer1..layer3 → (f16, f8, f4). Shared by query and memory frames."""
+
+    def __init__(
+        self, name: str = "resnet50", weights: str | Path | None = None, conv_bias: bool = False
+    ) -> None:
+        super().__init__()
+        net = build_resnet(name, weights)
+        if conv_bias:
+            add_conv_bias(net)
+        self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
+        self.layer1, self.layer2, self.layer3 = net.layer1, net.layer2, net.layer3
+        self.channels: tuple[int, int, int] = stage_channels(net)  # (f4, f8, f16)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        f4 = self.layer1(x)
+        f8 = self.layer2(f4)
+        f16 = self.layer3(f8)
+        return f16, f8, f4
+
+
+def widen_first_conv(conv: nn.Conv2d, extra: int) -> nn.Conv2d:
+    """A copy of ``conv`` taking ``extra`` more input channels, initialised orthogonally.
+
+    The existing (pretrained or random) RGB kernel is kept for the first input channels.
+    """
+    out = nn.Conv2d(
+        conv.in_channels + extra,
+        conv.out_channels,
+        conv.kernel_size,
+        stride=conv.stride,
+        padding=conv.padding,
+        bias=conv.bias is not None,
+    )
+    extra_w = torch.empty(conv.out_channels, extra, *conv.kernel_size)
+    nn.init.orthogonal_(extra_w)
+    with torch.no_grad():
+        out.weight.copy_(torch.cat([conv.weight, extra_w], dim=1))
+        if conv.bias is not None:
+            out.bias.copy_(conv.bias)
+    return out
+
+
+class ValueEncoder(nn.Module):
+    """Encodes (image, this object's mask, other objects' mask) into a memory value.
+
+    ``forward(image, key_f16, mask, other)`` with image (N,3,H,W), masks (N,1,H,W) and the key
+    encoder's (LFM-processed) f16 (N,C16,H/16,W/16); returns (N, value_dim, H/16, W/16).
+    """
+
+    def __init__(
+        self,
+        key_f16_channels: int,
+        value_dim: int = 512,
+        name: str = "resnet18",
+        weights: str | Path | None = None,
+        extra_channels: int = 2,
+    ) -> None:
+        super().__init__()
+        net = build_resnet(name, weights)
+        add_conv_bias(net)  # the authors' mod_resnet, in STCN and GSFM alike
+        self.extra_channels = extra_channels
+        self.conv1 = widen_first_conv(net.conv1, extra_channels)
+        self.bn1, self.relu, self.maxpool = net.bn1, net.relu, net.maxpool
+        self.layer1, self.layer2, self.layer3 = net.layer1, net.layer2, net.layer3
+        c16 = stage_channels(net)[2]
+        self.fuser = FeatureFusionBlock(c16 + key_f16_channels, value_dim)
+
+    def forward(
+        self, image: torch.Tensor, key_f16: torch.Tensor, mask: torch.Tensor, other: torch.Tensor
+    ) -> torch.Tensor:
+        x = torch.cat([image, mask, other], dim=1)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fuser(x, key_f16)

@@ -1,0 +1,103 @@
+"""Memory read: affinity, (top-k) softmax over memory, readout (``official_code_facts.md`` §3).
+
+Shapes: memory keys ``mk`` (B, CK, N) with N = T·h·w memory positions, query keys ``qk``
+(B, CK, M) with M = h·w, memory values ``mv`` (B, K, CV, N) for K objects. The affinity is
+(B, N, M): one column per query position, normalised over the memory axis (dim 1), and shared by
+all K objects.
+
+* ``"l2"`` (STCN / GSFM): ``S = (2·k·q − ‖k‖²) / √CK`` — the negative squared L2 distance up
+  to ``‖q‖²``, which is constant over the softmax axis and therefore dropped.
+* ``"dot"`` (STM): ``S = k·q / √CK``.
+
+Training uses the full softmax; inference keeps the top-k entries per query position (k = 50
+in GSFM, 20 in STCN). With ``chunk`` the query positions are processed in slices, so peak
+memory is O(N · chunk) instead of O(N · M); every column is computed exactly as without
+chunking, so the output is the same (up to float rounding of the matmul blocking).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+AFFINITIES: tuple[str, ...] = ("l2", "dot")
+
+
+def affinity(mk: torch.Tensor, qk: torch.Tensor, kind: str = "l2") -> torch.Tensor:
+    """Unnormalised affinity logits S (B, N, M) between memory keys and query keys."""
+    if kind not in AFFINITIES:
+        raise ValueError(f"affinity must be one of {AFFINITIES}, got {kind!r}")
+    ck = mk.shape[1]
+    ab = mk.transpose(1, 2) @ qk  # (B, N, M)
+    if kind == "dot":
+        return ab / math.sqrt(ck)
+    a_sq = mk.pow(2).sum(dim=1).unsqueeze(2)  # (B, N, 1)
+    return (2 * ab - a_sq) / math.sqrt(ck)
+
+
+def softmax_memory(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over the memory axis (dim 1), max-subtracted as in the authors' training code."""
+    logits = logits - logits.amax(dim=1, keepdim=True)
+    e = logits.exp()
+    return e / e.sum(dim=1, keepdim=True)
+
+
+def topk_softmax(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep the k largest logits per query column, softmax them, zero everything else.
+
+    The authors exponentiate the top-k values without subtracting the max; subtracting it
+    (the top-1 value) gives the same weights and cannot overflow.
+    """
+    k = min(k, logits.shape[1])
+    values, idx = torch.topk(logits, k=k, dim=1)
+    w = (values - values[:, :1]).exp()
+    w = w / w.sum(dim=1, keepdim=True)
+    return torch.zeros_like(logits).scatter_(1, idx, w)
+
+
+def memory_weights(
+    mk: torch.Tensor, qk: torch.Tensor, kind: str = "l2", top_k: int | None = None
+) -> torch.Tensor:
+    """Normalised affinity W (B, N, M): full softmax, or top-k softmax when ``top_k`` is set."""
+    s = affinity(mk, qk, kind)
+    return softmax_memory(s) if top_k is None else topk_softmax(s, top_k)
+
+
+def read_memory(
+    mk: torch.Tensor,
+    mv: torch.Tensor,
+    qk: torch.Tensor,
+    *,
+    kind: str = "l2",
+    top_k: int | None = None,
+    chunk: int | None = None,
+) -> torch.Tensor:
+    """Readout ``mv @ W`` for every object: (B, K, CV, M).
+
+    Args:
+        mk: memory keys (B, CK, N); mv: memory values (B, K, CV, N); qk: query keys (B, CK, M).
+        kind: ``"l2"`` or ``"dot"``. top_k: None for the full softmax (training).
+        chunk: if set, process at most this many query positions at a time (bounded memory).
+    """
+    if mk.dim() != 3 or qk.dim() != 3 or mv.dim() != 4:
+        raise ValueError(
+            f"expected mk (B,CK,N), mv (B,K,CV,N), qk (B,CK,M); got {tuple(mk.shape)}, "
+            f"{tuple(mv.shape)}, {tuple(qk.shape)}"
+        )
+    if mk.shape[:2] != qk.shape[:2] or mv.shape[-1] != mk.shape[-1] or mv.shape[0] != mk.shape[0]:
+        raise ValueError(
+            f"memory/query shapes do not fit: mk {tuple(mk.shape)}, mv {tuple(mv.shape)}, "
+            f"qk {tuple(qk.shape)}"
+        )
+    m = qk.shape[-1]
+    if chunk is None or chunk >= m:
+        return mv @ memory_weights(mk, qk, kind, top_k).unsqueeze(1)
+    if chunk < 1:
+        raise ValueError(f"chunk must be a positive number of query positions, got {chunk}")
+    out = mv.new_empty(*mv.shape[:3], m)
+    for start in range(0, m, chunk):
+        stop = min(start + chunk, m)
+        w = memory_weights(mk, qk[..., start:stop], kind, top_k)
+        out[..., start:stop] = mv @ w.unsqueeze(1)
+    return out

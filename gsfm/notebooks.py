@@ -1,0 +1,118 @@
+"""Execute the project's notebooks with papermill (``make figures``, the notebook tests).
+
+Every notebook has one cell tagged ``parameters``; :func:`execute_notebook` checks the
+parameters it injects against :func:`papermill.inspect_notebook`, so a renamed parameter is
+an error rather than a silently ignored value. Notebooks run with the project root as their
+working directory, so relative paths in parameters mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gsfm.runtime import project_root
+
+__all__ = ["NotebookRun", "execute_notebook", "list_notebooks", "notebook_parameters"]
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """What one execution produced."""
+
+    source: Path
+    output: Path
+    parameters: dict[str, Any]
+    seconds: float
+
+
+def list_notebooks(folder: str | Path | None = None) -> list[Path]:
+    """The numbered notebooks in ``folder`` (default: ``<project>/notebooks``), in order."""
+    folder = Path(folder) if folder is not None else project_root() / "notebooks"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"notebook folder not found: {folder}")
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())
+
+
+def notebook_parameters(path: str | Path) -> dict[str, Any]:
+    """The parameters declared in the notebook's ``parameters`` cell, with their defaults."""
+    import papermill
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"notebook not found: {path}")
+    info = papermill.inspect_notebook(str(path))
+    return {name: spec.get("default") for name, spec in info.items()}
+
+
+def execute_notebook(
+    path: str | Path,
+    output: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cwd: str | Path | None = None,
+    kernel_name: str | None = None,
+    cell_timeout: int | None = 600,
+    progress: bool = False,
+) -> NotebookRun:
+    """Run one notebook with papermill and write the executed copy to ``output``.
+
+    Raises ``ValueError`` naming the notebook if a parameter is not declared in its
+    ``parameters`` cell. papermill writes the output notebook also when a cell fails, so
+    the failing cell's traceback can be read there.
+    """
+    import papermill
+
+    path = Path(path)
+    params = dict(parameters or {})
+    declared = notebook_parameters(path)
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise ValueError(
+            f"{path}: parameter(s) {unknown} are not declared in its 'parameters' cell "
+            f"(declared: {sorted(declared)})"
+        )
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    papermill.execute_notebook(
+        str(path),
+        str(output),
+        parameters=params,
+        cwd=str(cwd or project_root(path.parent)),
+        kernel_name=kernel_name,
+        execution_timeout=cell_timeout,
+        progress_bar=progress,
+        log_output=False,
+    )
+    return NotebookRun(path, output, params, time.perf_counter() - start)
+
+
+def execute_all(
+    out_dir: str | Path = "build/notebooks",
+    names: Iterable[str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cell_timeout: int | None = None,
+) -> list[NotebookRun]:
+    """Execute every notebook (or those whose file name starts with one of ``names``)."""
+    root = project_root()
+    out = Path(out_dir)
+    out = out if out.is_absolute() else root / out
+    runs = []
+    wanted = tuple(names or ())
+    for nb in list_notebooks(root / "notebooks"):
+        if wanted and not nb.name.startswith(wanted):
+            continue
+        declared = notebook_parameters(nb)
+        params = {k: v for k, v in (parameters or {}).items() if k in declared}
+        print(f"executing {nb.name} {params or ''}", flush=True)
+        run = execute_notebook(nb, out / nb.name, params, cwd=root, cell_timeout=cell_timeout)
+        print(f"  done in {run.seconds:.1f} s -> {run.output}", flush=True)
+        runs.append(run)
+    if wanted and not runs:
+        raise FileNotFoundError(f"no notebook matches {list(wanted)} in {root / 'notebooks'}")
+    return runs

@@ -1,0 +1,63 @@
+"""Small runtime helpers shared by the CLI, the notebooks and the benchmarks.
+
+Where the project lives (so that relative paths in notebook parameters mean the same thing
+whether a notebook is run from the repository root, from ``notebooks/`` or by papermill),
+which device to use, and deterministic seeding.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["project_root", "resolve_path", "figures_dir", "resolve_device", "seed_everything"]
+
+
+def project_root(start: str | Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) holding gsfm's pyproject.toml.
+
+    Falls back to ``start`` itself when gsfm is used outside its repository.
+    """
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and 'name = "gsfm"' in pyproject.read_text(encoding="utf-8"):
+            return folder
+    return here
+
+
+def resolve_path(path: str | Path, root: str | Path | None = None) -> Path:
+    """``path`` if absolute, else relative to :func:`project_root`."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else project_root(root) / p
+
+
+def figures_dir(path: str | Path = "figures") -> Path:
+    """The folder figures are written to (created if missing), resolved like :func:`resolve_path`."""
+    out = resolve_path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → CUDA when present, else CPU; anything else is checked and returned."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) for a reproducible run."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))

@@ -1,0 +1,82 @@
+"""Every notebook runs headless through papermill with ``profile="smoke"``.
+
+The executed copy of a notebook is kept under ``build/test-notebooks/`` so that, when a cell
+fails, its traceback and outputs can be read there.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gsfm.notebooks import execute_notebook, list_notebooks, notebook_parameters
+from gsfm.runtime import project_root
+
+ROOT = project_root(Path(__file__).parent)
+NOTEBOOKS = list_notebooks(ROOT / "notebooks")
+REQUIRED_PARAMETERS = {"profile", "seed", "device", "figures_dir"}
+# Output folders a notebook may declare: in tests they all point into tmp_path.
+OUTPUT_DIR_PARAMETERS = ("figures_dir", "runs_dir", "data_dir", "cache_dir")
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [p.stem for p in paths]
+
+
+def test_there_are_notebooks() -> None:
+    assert len(NOTEBOOKS) >= 2, f"expected the numbered notebooks in {ROOT / 'notebooks'}"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_is_stored_clean(nb_path: Path) -> None:
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    dirty = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count")]
+    assert not dirty, f"{nb_path.name}: code cells {dirty} carry outputs or execution counts"
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{nb_path.name}: {len(tagged)} cells tagged 'parameters', need 1"
+    assert tagged[0]["cell_type"] == "code"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert nb["cells"][0]["cell_type"] == "markdown", "a notebook opens with what it teaches"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_executes_with_smoke_profile(nb_path: Path, tmp_path: Path) -> None:
+    declared = notebook_parameters(nb_path)
+    missing = REQUIRED_PARAMETERS - set(declared)
+    assert not missing, f"{nb_path.name}: parameters cell lacks {sorted(missing)}"
+
+    params: dict[str, object] = {"profile": "smoke", "device": "cpu"}
+    for name in OUTPUT_DIR_PARAMETERS:
+        if name in declared:
+            params[name] = str(tmp_path / name)
+    assert set(params) <= set(declared)  # the same check execute_notebook makes
+
+    out = ROOT / "build" / "test-notebooks" / nb_path.name
+    run = execute_notebook(nb_path, out, params, cwd=ROOT, cell_timeout=600)
+
+    executed = json.loads(run.output.read_text(encoding="utf-8"))
+    injected = [
+        c
+        for c in executed["cells"]
+        if "injected-parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    assert len(injected) == 1 and 'profile = "smoke"' in "".join(injected[0]["source"])
+    errors = [
+        o
+        for c in executed["cells"]
+        if c["cell_type"] == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert not errors, f"{nb_path.name}: cells raised {[e['ename'] for e in errors]}"
+    written = sorted(p.name for p in (tmp_path / "figures_dir").glob("*"))
+    assert written, f"{nb_path.name}: wrote no figure into figures_dir"
+
+
+def test_unknown_parameter_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not declared"):
+        execute_notebook(NOTEBOOKS[0], tmp_path / "x.ipynb", {"no_such_parameter": 1})

@@ -1,0 +1,58 @@
+"""The project's own files: dependency lists agree, CI runs the README's test command."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+from gsfm.runtime import project_root
+
+ROOT = project_root(Path(__file__).parent)
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject() -> None:
+    project = _pyproject()["project"]
+    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = {d for d in pip_section if not d.startswith("-")}
+    assert listed == wanted, (
+        f"only in environment.yml: {sorted(listed - wanted)}; "
+        f"only in pyproject.toml: {sorted(wanted - listed)}"
+    )
+    assert "python=3.11" in env["dependencies"]
+
+
+def test_dependencies_are_version_ranges() -> None:
+    project = _pyproject()["project"]
+    for dep in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+>=[0-9][0-9.]*", dep), dep
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", readme, re.S)
+    assert first_block, "README must start with a code block holding the two commands"
+    commands = [ln.split("#")[0].strip() for ln in first_block.group(1).splitlines()]
+    assert [c for c in commands if c] == ["make figures", "make test"]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci_commands = [
+        ln.strip()
+        for ln in ci.splitlines()
+        if ln.strip() and not ln.lstrip().startswith(("#", "set ", "cd "))
+    ]
+    assert ci_commands == ["make test"]
+
+
+def test_makefile_installs_into_a_venv_with_the_dev_extra() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "-m venv" in makefile and 'pip install -e ".[dev]"' in makefile
+    for target in ("test:", "figures:"):
+        assert re.search(rf"^{target} install$", makefile, re.M), target
