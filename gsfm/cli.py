@@ -18,7 +18,6 @@ COMMANDS: dict[str, str] = {
     "synth": "synth",
     "eval": "evaluate",
     "train": "train",
-    "bench": "bench",
     "notebooks": "notebooks",
 }
 

@@ -1,0 +1,20 @@
+"""The GSFM / STCN network and its parts (paper §3; ``official_code_facts.md`` §1–3).
+
+``build_model("gsfm" | "stcn", profile=..., **overrides)`` is the entry point. Modules:
+``encoders`` (ResNet key/value encoders), ``modules`` (ResBlock, CBAM, fusion, upsampling),
+``memory`` (affinity, top-k readout), ``decoder`` (STCN and details-aware heads),
+``aggregate`` (soft aggregation), ``attention`` (non-local block, Table 3 "Attn."),
+``network`` (``GSFMNet``), ``official`` (the authors' state-dict layout).
+"""
+
+from gsfm.model.aggregate import aggregate, aggregate_logits
+from gsfm.model.network import GSFMNet, KeyFeatures, build_model, count_parameters
+
+__all__ = [
+    "GSFMNet",
+    "KeyFeatures",
+    "aggregate",
+    "aggregate_logits",
+    "build_model",
+    "count_parameters",
+]
