@@ -52,7 +52,10 @@ __all__ = [
     "magnitude_spectrum",
     "receptive_field",
     "resnet_features",
+    "profile_sizes",
+    "reach",
     "training_relative_sigma",
+    "without_relu",
 ]
 
 #: σ of the paper and the authors' code, in frequency bins.
@@ -70,6 +73,23 @@ FEATURE_MAP_SIZES: tuple[tuple[str, int, int], ...] = (
     ("HFM, training 384² (1/4)", 96, 96),
     ("HFM, 480p inference (1/4)", 120, 216),
 )
+
+
+_PROFILE_SIZES: dict[str, dict[str, int]] = {
+    # image: side of the photographs in notebook 01; feature_image: the image fed to the
+    # ResNet in notebook 02 (384 -> the 24x24 training map at 1/16); rf_map / rf_channels:
+    # the map and width used to measure receptive fields.
+    "smoke": {"image": 64, "feature_image": 192, "rf_map": 12, "rf_channels": 8},
+    "cpu": {"image": 256, "feature_image": 384, "rf_map": 24, "rf_channels": 64},
+    "paper": {"image": 512, "feature_image": 384, "rf_map": 24, "rf_channels": 256},
+}
+
+
+def profile_sizes(profile: str) -> dict[str, int]:
+    """Image and map sizes notebooks 01 and 02 use under ``profile`` (smoke, cpu or paper)."""
+    if profile not in _PROFILE_SIZES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {tuple(_PROFILE_SIZES)}")
+    return dict(_PROFILE_SIZES[profile])
 
 
 def training_relative_sigma(sigma: float = PAPER_SIGMA, side: int = TRAIN_MAP_SIDE) -> float:
@@ -297,6 +317,7 @@ class ModuleSteps:
     mixed: torch.Tensor  # back to complex (B, C, H, W)
     z: torch.Tensor  # Re(ifft2(mixed))
     out: torch.Tensor  # x + z
+    band: str = "low"  # the module's band: "low" (LFM), "high" (HFM) or "all"
 
 
 @torch.no_grad()
@@ -327,7 +348,7 @@ def frequency_module_steps(module: FrequencyModule, x: torch.Tensor) -> ModuleSt
     mixed = torch.complex(after_convs[:, :c], after_convs[:, c:])
     z = torch.fft.ifft2(mixed, norm="backward").real
     return ModuleSteps(
-        x, spectrum, filt, filtered, stacked, after_conv1, after_convs, mixed, z, x + z
+        x, spectrum, filt, filtered, stacked, after_conv1, after_convs, mixed, z, x + z, module.band
     )
 
 
@@ -395,6 +416,44 @@ def receptive_field(
     y[0, :, py, px].sum().backward()
     assert x.grad is not None
     return x.grad.abs().sum(dim=(0, 1)).detach().cpu().double().numpy()
+
+
+def reach(field: np.ndarray, rel: float = 1e-3) -> float:
+    """Share of input pixels whose gradient is at least ``rel`` × the largest one."""
+    field = np.asarray(field)
+    top = float(field.max())
+    return float((field >= rel * top).mean()) if top > 0 else 0.0
+
+
+class _WithoutReLU(nn.Module):
+    """A frequency module's computation with the ReLU between the convs removed (a probe)."""
+
+    def __init__(self, module: FrequencyModule) -> None:
+        super().__init__()
+        if module.fast:
+            raise ValueError("without_relu supports the full-FFT module only (fast=False)")
+        self.inner = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.inner
+        h, w = x.shape[-2:]
+        y = torch.fft.fft2(x.float()) * m.filter_for(h, w, x.device)
+        s = F.conv2d(torch.cat([y.real, y.imag], dim=1), m.conv1.weight, m.conv1.bias)
+        if m.conv2 is not None:
+            s = F.conv2d(s, m.conv2.weight, m.conv2.bias)
+        c = m.channels
+        return x + torch.fft.ifft2(torch.complex(s[:, :c], s[:, c:])).real
+
+
+def without_relu(module: FrequencyModule) -> nn.Module:
+    """The same module (shared weights) with the ReLU removed: a linear spectral map.
+
+    Used to show *why* LFM's receptive field is global: a linear 1×1 conv applies the same
+    mixing at every frequency, so together with the filter it acts like a small spatial kernel
+    (around the pixel and its mirror image); the ReLU, which acts differently per frequency
+    bin, is what spreads one pixel's influence over the whole map.
+    """
+    return _WithoutReLU(module)
 
 
 # --- parameters and FLOPs -------------------------------------------------------------------

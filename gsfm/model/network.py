@@ -139,30 +139,36 @@ class GSFMNet(nn.Module):
         )
         return v.view(b, k, *v.shape[1:])
 
-    def segment(
+    def read(
         self,
-        query: KeyFeatures,
+        query_key: torch.Tensor,
         mem_keys: torch.Tensor,
         mem_values: torch.Tensor,
         *,
         top_k: int | None = None,
         chunk: int | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Decode K objects of B query frames from memory.
-
-        query: :class:`KeyFeatures` of B frames; mem_keys (B, CK, N); mem_values (B, K, CV, N).
-        Returns mask logits (B, K, H, W) and boundary logits (B, K, H, W) or None.
-        """
-        b, _, h, w = query.key.shape
-        k = mem_values.shape[1]
-        readout = read_memory(
+    ) -> torch.Tensor:
+        """Memory readout for K objects: query_key (B, CK, h, w), mem_keys (B, CK, N),
+        mem_values (B, K, CV, N) → (B, K, CV, h, w). One affinity, shared by the K objects."""
+        b, _, h, w = query_key.shape
+        out = read_memory(
             mem_keys,
             mem_values,
-            query.key.flatten(2),
+            query_key.flatten(2),
             kind=self.config.affinity,
             top_k=top_k,
             chunk=chunk,
-        ).view(b, k, -1, h, w)
+        )
+        return out.view(b, mem_values.shape[1], -1, h, w)
+
+    def decode(
+        self, query: KeyFeatures, readout: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Decode K objects: readout (B, K, CV, h, w) + the query's features.
+
+        Returns mask logits (B, K, H, W) and boundary logits (B, K, H, W) or None.
+        """
+        b, k = readout.shape[:2]
 
         def per_object(t: torch.Tensor) -> torch.Tensor:
             return t.unsqueeze(1).expand(b, k, *t.shape[1:]).flatten(0, 1)
@@ -173,6 +179,23 @@ class GSFMNet(nn.Module):
         if edge is not None:
             edge = edge.view(b, k, *edge.shape[-2:])
         return logits, edge
+
+    def segment(
+        self,
+        query: KeyFeatures,
+        mem_keys: torch.Tensor,
+        mem_values: torch.Tensor,
+        *,
+        top_k: int | None = None,
+        chunk: int | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Read memory and decode K objects of B query frames (:meth:`read` + :meth:`decode`).
+
+        query: :class:`KeyFeatures` of B frames; mem_keys (B, CK, N); mem_values (B, K, CV, N).
+        Returns mask logits (B, K, H, W) and boundary logits (B, K, H, W) or None.
+        """
+        readout = self.read(query.key, mem_keys, mem_values, top_k=top_k, chunk=chunk)
+        return self.decode(query, readout)
 
     # --- training --------------------------------------------------------------------------
     def forward_train(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor | None]:

@@ -1,0 +1,88 @@
+"""``python -m gsfm eval``: score predictions with the DAVIS J&F rules.
+
+Mode "folders" (this module): ``--gt DIR --pred DIR`` scores palette PNGs already on disk;
+``--baseline empty|copy-first`` first writes that trivial prediction into ``--pred``.
+Another mode (e.g. ``--checkpoint``: run inference, then score) plugs in through
+:data:`MODES`: each mode adds its options and claims ``args`` when its option is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from gsfm.cli import CLIError
+
+HELP = "score predicted masks against ground truth (DAVIS J, F, J&F)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the ``eval`` command (shared scoring options + each mode's own)."""
+    parser.add_argument("--gt", required=True, help="ground truth: DAVIS root or folder of videos")
+    parser.add_argument("--pred", help="predictions: folder of <video>/<frame>.png")
+    parser.add_argument("--csv", help="write the per-object table here (default <pred>/results.csv)")
+    parser.add_argument("--split", help="only the videos of ImageSets/*/<split>.txt under --gt")
+    parser.add_argument(
+        "--objects",
+        default="auto",
+        choices=("auto", "davis", "appearance"),
+        help="object set: davis = official rule; appearance = objects from their first annotation",
+    )
+    parser.add_argument("--res", help="resolution folder under Annotations/ (default: auto)")
+    parser.add_argument(
+        "--baseline",
+        choices=("empty", "copy-first"),
+        help="write this trivial prediction into --pred first, then score it",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the global scores")
+
+
+def _sequences(args: argparse.Namespace) -> list[str] | None:
+    if not args.split:
+        return None
+    from gsfm.data.davis import find_split_file
+    from gsfm.data.layout import read_split_file
+
+    f = find_split_file(Path(args.gt), args.split, None)
+    if f is None:
+        raise CLIError(f"--split {args.split}: {args.gt} has no ImageSets folder")
+    return read_split_file(f)
+
+
+def run_folders(args: argparse.Namespace) -> int:
+    """Score ``--pred`` against ``--gt`` (writing a ``--baseline`` first if asked)."""
+    from gsfm.metrics import format_result, score_folders, size_buckets
+
+    if not args.pred:
+        raise CLIError("--pred is required (the folder of predicted masks)")
+    seqs = _sequences(args)
+    if args.baseline:
+        from gsfm.data.baselines import write_baseline
+
+        write_baseline(args.gt, args.pred, args.baseline, sequences=seqs, res=args.res)
+    result = score_folders(
+        args.gt, args.pred, sequences=seqs, objects=args.objects, res=args.res, progress=not args.quiet
+    )
+    print(format_result(result, per_object=not args.quiet))
+    print(size_buckets(result.per_object).to_string(index=False, float_format=lambda x: f"{100 * x:.2f}"))
+    csv = Path(args.csv) if args.csv else Path(args.pred) / "results.csv"
+    from gsfm.data.io import atomic_write
+
+    atomic_write(csv, lambda p: result.per_object.to_csv(p, index=False))
+    print(f"per-object table written to {csv}")
+    return 0
+
+
+# mode name -> (is this mode requested?, runner); the first match runs, "folders" is the default
+MODES: list[tuple[str, Callable[[argparse.Namespace], bool], Callable[[argparse.Namespace], int]]] = [
+    ("folders", lambda args: True, run_folders),
+]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the first mode that claims ``args``."""
+    for _name, wanted, runner in MODES:
+        if wanted(args):
+            return runner(args)
+    raise CLIError("no evaluation mode matched the options")  # pragma: no cover

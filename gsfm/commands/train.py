@@ -1,0 +1,165 @@
+"""``python -m gsfm train``: train GSFM or the STCN baseline into a run folder.
+
+Examples::
+
+    python -m gsfm train --model gsfm --profile cpu --data synth --out runs/gsfm-cpu
+    python -m gsfm train --model stcn --profile cpu --out runs/stcn-cpu --seed 2
+    python -m gsfm train --out runs/gsfm-cpu --resume          # continue exactly
+    torchrun --nproc_per_node 2 -m gsfm train --profile paper \\
+        --data davis:data/DAVIS/2017/trainval*5 --data youtube:data/YouTube/train_480p \\
+        --out runs/gsfm-s3 --grad-accum 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from typing import Any
+
+from gsfm.config import MODEL_NAMES, PROFILE_NAMES
+
+HELP = "train GSFM or the STCN baseline (profiles smoke|cpu|paper; torchrun for DDP)"
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return key.strip().replace("-", "_"), value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=MODEL_NAMES, default="gsfm")
+    parser.add_argument("--profile", choices=PROFILE_NAMES, default="cpu")
+    parser.add_argument(
+        "--stage",
+        choices=("main", "static"),
+        default="main",
+        help="main: videos; static: pseudo-videos from images (1 object)",
+    )
+    parser.add_argument(
+        "--data",
+        action="append",
+        metavar="SPEC",
+        help="synth | davis:PATH | youtube:PATH | static:PATH, optional *N "
+        "repeat; give several to concatenate (default: synth)",
+    )
+    parser.add_argument("--out", required=True, help="run folder, e.g. runs/gsfm-cpu")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its latest checkpoint"
+    )
+    parser.add_argument("--iterations", type=_positive, help="optimizer steps")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--batch-size", type=_positive, help="per process")
+    parser.add_argument("--grad-accum", type=_positive, help="micro-batches per optimizer step")
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--num-workers", type=int, help="DataLoader workers per process")
+    parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    parser.add_argument("--init", help="start from the weights of this checkpoint")
+    parser.add_argument(
+        "--set",
+        dest="train_set",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other TrainConfig field",
+    )
+    parser.add_argument(
+        "--model-option",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a ModelConfig field, e.g. lfm=attention",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def train_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The TrainConfig overrides named on the command line."""
+    overrides: dict[str, Any] = dict(args.train_set)
+    for field, value in (
+        ("iterations", args.iterations),
+        ("seed", args.seed),
+        ("batch_size", args.batch_size),
+        ("grad_accum", args.grad_accum),
+        ("lr", args.lr),
+        ("num_workers", args.num_workers),
+    ):
+        if value is not None:
+            overrides[field] = value
+    if args.no_amp:
+        overrides["amp"] = False
+    for key in ("lr_steps", "skip_values", "skip_fractions"):
+        if key in overrides and not isinstance(overrides[key], tuple):
+            value = overrides[key]
+            overrides[key] = tuple(value) if isinstance(value, list) else (value,)
+    return overrides
+
+
+def run(args: argparse.Namespace) -> int:
+    from gsfm.cli import CLIError
+    from gsfm.training import NonFiniteLossError
+    from gsfm.training.api import train
+
+    if args.num_workers is not None and args.num_workers < 0:
+        raise CLIError(f"--num-workers must be >= 0, got {args.num_workers}")
+    from gsfm.training.api import saved_run_settings
+
+    settings: dict[str, Any] = {
+        "model": "gsfm",
+        "profile": "cpu",
+        "data": ["synth"],
+        "stage": "main",
+        "init": None,
+        "model_options": {},
+        "train_overrides": {},
+    }
+    if args.resume:
+        settings.update(saved_run_settings(args.out))
+    for key in ("model", "profile", "data", "stage", "init"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    settings["model_options"].update(dict(args.model_option))
+    settings["train_overrides"].update(train_overrides(args))
+    try:
+        result = train(
+            settings["model"],
+            settings["profile"],
+            settings["data"],
+            args.out,
+            stage=settings["stage"],
+            resume=args.resume,
+            device=args.device,
+            init=settings["init"],
+            progress=not args.no_progress,
+            model_options=settings["model_options"],
+            **settings["train_overrides"],
+        )
+    except FileExistsError as exc:
+        raise CLIError(str(exc)) from None
+    except TypeError as exc:  # a --set / --model-option value of the wrong type
+        raise CLIError(f"bad option value: {exc}") from None
+    except NonFiniteLossError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if result.final is not None:
+        print(f"trained {result.iteration} iterations in {result.seconds:.0f} s: {result.final}")
+    return 0

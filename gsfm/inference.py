@@ -1,0 +1,424 @@
+"""Video inference: propagate masks through a video with a growing memory (``official_code_facts.md`` §5).
+
+What one frame does (:meth:`InferenceEngine.step`):
+
+1. pad the normalised frame to a multiple of 16 (zeros, split evenly, the extra pixel at the
+   bottom / right);
+2. encode its key (LFM included); read the memory with top-k (50 for GSFM, 20 for STCN); decode
+   every object (the boundary output is discarded); sigmoid; soft aggregation over
+   {background, objects};
+3. if the frame carries an annotation: pixels under the annotated masks are taken from the
+   annotation (other objects are zeroed there), new object ids are added (objects may first
+   appear mid-video, as in YouTube-VOS), and the result is re-aggregated;
+4. if it is a memory frame, encode the values of all objects from the aggregated soft
+   probabilities (each with "the other objects" as the second extra channel) and add
+   (key, values) to memory. Memory frames: every annotated frame (the first one always), and
+   every frame whose absolute index is a multiple of ``mem_every`` (3 for GSFM, 5 for STCN),
+   except the last frame. The memory grows without limit, as in the authors' code.
+
+Objects that enter at the same frame share one memory bank (the frames from their first
+annotation on); objects that enter later get their own, so an object never reads memory frames
+from before it existed (the authors' YouTube-VOS code keeps one bank per object; banks that
+hold the same frames give the same result).
+
+Bounded memory: ``max_memory_chunk=n`` computes the affinity, top-k and readout for at most n
+query positions at a time, so the affinity matrix needs O(N·n) instead of O(N·h·w) memory
+(N = memory positions); every query column is computed exactly as without chunking.
+
+Timing (:class:`VideoResult` ``fps``): the propagation loop, unpadding, argmax and the copy of
+the results to the CPU; not reading frames, not moving the input to the device, not writing PNGs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gsfm.model.aggregate import aggregate
+from gsfm.model.network import GSFMNet
+
+__all__ = [
+    "InferenceEngine",
+    "VideoResult",
+    "pad_to_multiple",
+    "predict_folder",
+    "unpad",
+]
+
+Pads = tuple[int, int, int, int]  # (left, right, top, bottom), F.pad order
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int = 16) -> tuple[torch.Tensor, Pads]:
+    """Zero-pad the last two dims to multiples of ``multiple``; the extra pixel goes bottom/right."""
+    h, w = x.shape[-2:]
+    ph = (multiple - h % multiple) % multiple
+    pw = (multiple - w % multiple) % multiple
+    pads = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
+    return (F.pad(x, pads) if ph or pw else x), pads
+
+
+def unpad(x: torch.Tensor, pads: Pads) -> torch.Tensor:
+    """Undo :func:`pad_to_multiple` on the last two dims."""
+    left, right, top, bottom = pads
+    h, w = x.shape[-2:]
+    return x[..., top : h - bottom, left : w - right]
+
+
+@dataclass
+class _Bank:
+    """The memory of a group of objects that entered at the same frame."""
+
+    labels: list[int]
+    keys: torch.Tensor  # (1, CK, N)
+    values: torch.Tensor  # (1, K_group, CV, N)
+
+    def add(self, key: torch.Tensor, values: torch.Tensor) -> None:
+        self.keys = torch.cat([self.keys, key], dim=-1)
+        self.values = torch.cat([self.values, values], dim=-1)
+
+
+@dataclass
+class VideoResult:
+    """Output of :meth:`InferenceEngine.propagate`.
+
+    masks: (T, H, W) uint8 object ids. labels: the object ids, in probability-channel order.
+    probs: (T, K+1, H, W) float32 soft probabilities [background, *labels] if requested, zeros
+    for objects not yet annotated at that frame. seconds/fps: propagation time without I/O.
+    memory_frames: indices of the frames that went into memory.
+    """
+
+    masks: np.ndarray
+    labels: list[int]
+    seconds: float
+    fps: float
+    memory_frames: list[int] = field(default_factory=list)
+    probs: np.ndarray | None = None
+
+
+def _as_id_map(mask: Any, size: tuple[int, int], what: str) -> torch.Tensor:
+    """Check an annotation (H, W) of integer object ids and return it as a long tensor."""
+    m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask)
+    if m.dim() != 2:
+        raise ValueError(f"{what} must be a 2-D (H, W) map of object ids, got shape {tuple(m.shape)}")
+    if tuple(m.shape) != tuple(size):
+        raise ValueError(
+            f"{what} has size {m.shape[0]}x{m.shape[1]} but the frame is {size[0]}x{size[1]}"
+        )
+    if m.dtype == torch.bool:
+        m = m.long()
+    elif m.is_floating_point():
+        if not torch.equal(m, m.round()):
+            raise ValueError(f"{what} must hold integer object ids, got non-integer values")
+        m = m.long()
+    m = m.long()
+    if m.numel() and (int(m.min()) < 0 or int(m.max()) > 255):
+        raise ValueError(f"{what} has object ids outside 0..255")
+    if not bool((m > 0).any()):
+        raise ValueError(f"{what} contains no object (every pixel is background)")
+    return m
+
+
+class InferenceEngine:
+    """Propagate object masks through a video with a GSFM / STCN network.
+
+    Args:
+        model: a :class:`~gsfm.model.GSFMNet` (put in eval mode here).
+        top_k: memory entries kept per query position; default: ``model.config.top_k``
+            (GSFM 50, STCN 20); ``None`` = full softmax.
+        mem_every: a memory frame every N frames (absolute index); default from the config.
+        max_memory_chunk: query positions per affinity chunk (bounded peak memory), or None.
+
+    Whole video: :meth:`propagate`. Frame by frame: :meth:`reset`, then :meth:`step` per frame.
+    """
+
+    def __init__(
+        self,
+        model: GSFMNet,
+        *,
+        top_k: int | None | Literal["config"] = "config",
+        mem_every: int | None = None,
+        max_memory_chunk: int | None = None,
+    ) -> None:
+        self.model = model.eval()
+        self.top_k = model.config.top_k if top_k == "config" else top_k
+        self.mem_every = model.config.mem_every if mem_every is None else mem_every
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"top_k must be positive or None, got {self.top_k}")
+        if self.mem_every < 1:
+            raise ValueError(f"mem_every must be >= 1, got {self.mem_every}")
+        if max_memory_chunk is not None and max_memory_chunk < 1:
+            raise ValueError(f"max_memory_chunk must be >= 1, got {max_memory_chunk}")
+        self.max_memory_chunk = max_memory_chunk
+        self.device = next(model.parameters()).device
+        self.reset()
+
+    # --- frame-by-frame API ----------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the current video (memory, objects, frame counter)."""
+        self.labels: list[int] = []
+        self.memory_frames: list[int] = []
+        self._banks: list[_Bank] = []
+        self._t = 0
+        self._size: tuple[int, int] | None = None
+
+    @property
+    def frame_index(self) -> int:
+        """Index of the next frame :meth:`step` expects."""
+        return self._t
+
+    @torch.inference_mode()
+    def step(
+        self, frame: torch.Tensor, annotation: Any | None = None, *, last: bool = False
+    ) -> torch.Tensor:
+        """Segment the next frame; returns probabilities (K+1, H, W) over [bg, *self.labels].
+
+        frame: a normalised (3, H, W) tensor. annotation: optional (H, W) object-id map for this
+        frame (ids 1..255; objects in it override the prediction, new ids start being tracked).
+        last: True for the last frame of the video (it is never added to memory).
+        """
+        t = self._t
+        if not isinstance(frame, torch.Tensor) or frame.dim() != 3 or frame.shape[0] != 3:
+            shape = tuple(frame.shape) if isinstance(frame, torch.Tensor) else type(frame).__name__
+            raise ValueError(f"frame {t} must be a normalised (3, H, W) tensor, got {shape}")
+        size = (int(frame.shape[1]), int(frame.shape[2]))
+        if self._size is None:
+            self._size = size
+        elif size != self._size:
+            raise ValueError(
+                f"frame {t} has size {size[0]}x{size[1]} but the video's frames are "
+                f"{self._size[0]}x{self._size[1]}"
+            )
+        ann = None if annotation is None else _as_id_map(annotation, size, f"annotation of frame {t}")
+        self._t += 1
+        if not self.labels and ann is None:  # nothing to track yet
+            out = torch.zeros(1, *size, device=self.device)
+            out[0] = 1.0
+            return out
+
+        image, pads = pad_to_multiple(frame.to(self.device, torch.float32).unsqueeze(0))
+        query = self.model.encode_key(image)
+        obj_prob = torch.zeros(len(self.labels), *image.shape[-2:], device=self.device)
+        if self._banks:
+            readout = torch.cat(
+                [
+                    self.model.read(
+                        query.key,
+                        bank.keys,
+                        bank.values,
+                        top_k=self.top_k,
+                        chunk=self.max_memory_chunk,
+                    )
+                    for bank in self._banks
+                ],
+                dim=1,
+            )
+            logits, _ = self.model.decode(query, readout)
+            obj_prob = torch.sigmoid(logits[0].float())
+
+        new_labels: list[int] = []
+        if ann is not None:
+            ann_p, _ = pad_to_multiple(ann.to(self.device))
+            obj_prob = obj_prob * (ann_p == 0)  # annotated pixels belong to their object only
+            for i, label in enumerate(self.labels):
+                obj_prob[i][ann_p == label] = 1.0
+            new_labels = [int(v) for v in torch.unique(ann_p).tolist() if v and v not in self.labels]
+            if new_labels:
+                new = torch.stack([(ann_p == v).float() for v in new_labels])
+                obj_prob = torch.cat([obj_prob, new], dim=0)
+            self.labels = self.labels + new_labels
+
+        prob = aggregate(obj_prob.unsqueeze(0))[0]  # (K+1, Hp, Wp)
+        if ann is not None or (t % self.mem_every == 0 and not last):
+            self._memorise(t, image, query, prob, new_labels)
+        return unpad(prob, pads)
+
+    def _memorise(self, t: int, image: torch.Tensor, query: Any, prob: torch.Tensor, new: list[int]) -> None:
+        values = self.model.encode_value(image, query.f16, prob[1:].unsqueeze(0)).flatten(3)
+        key = query.key.flatten(2)
+        start = 0
+        for bank in self._banks:
+            bank.add(key, values[:, start : start + len(bank.labels)])
+            start += len(bank.labels)
+        if new:
+            self._banks.append(_Bank(list(new), key, values[:, start:]))
+        self.memory_frames.append(t)
+
+    # --- whole video -----------------------------------------------------------------------
+    def propagate(
+        self,
+        frames: torch.Tensor | Sequence[torch.Tensor],
+        annotations: Any,
+        *,
+        return_probs: bool = False,
+    ) -> VideoResult:
+        """Segment a whole video.
+
+        frames: normalised (T, 3, H, W) tensor, or a sequence of (3, H, W) tensors.
+        annotations: an (H, W) id map for frame 0, or {frame index: (H, W) id map}.
+        Frames before the first annotation are background.
+        """
+        if isinstance(frames, torch.Tensor):
+            if frames.dim() != 4 or frames.shape[1] != 3:
+                raise ValueError(f"frames must be (T, 3, H, W), got shape {tuple(frames.shape)}")
+            seq: Sequence[torch.Tensor] = list(frames)
+        else:
+            seq = list(frames)
+        n = len(seq)
+        if n == 0:
+            raise ValueError("the video has no frames")
+        ann_by_t: dict[int, Any] = (
+            dict(annotations) if isinstance(annotations, Mapping) else {0: annotations}
+        )
+        if not ann_by_t:
+            raise ValueError("no annotation given: at least one frame needs an object mask")
+        bad = sorted(k for k in ann_by_t if not (isinstance(k, int) and 0 <= k < n))
+        if bad:
+            raise ValueError(f"annotations for frames {bad} but the video has {n} frames")
+        for t, f in enumerate(seq):  # check sizes before spending any time
+            if not isinstance(f, torch.Tensor) or f.dim() != 3 or f.shape[0] != 3:
+                raise ValueError(f"frame {t} must be a (3, H, W) tensor")
+            if f.shape != seq[0].shape:
+                raise ValueError(
+                    f"frame {t} has size {f.shape[1]}x{f.shape[2]} but frame 0 is "
+                    f"{seq[0].shape[1]}x{seq[0].shape[2]}: all frames of a video must have one size"
+                )
+        seq = [f.to(self.device) for f in seq]
+
+        self.reset()
+        masks: list[torch.Tensor] = []
+        probs: list[torch.Tensor] = []
+        _sync(self.device)
+        start = time.perf_counter()
+        for t, frame in enumerate(seq):
+            prob = self.step(frame, ann_by_t.get(t), last=t == n - 1)
+            lookup = torch.tensor([0, *self.labels], device=prob.device, dtype=torch.uint8)
+            masks.append(lookup[prob.argmax(0)].cpu())
+            if return_probs:
+                probs.append(prob.float().cpu())
+        _sync(self.device)
+        seconds = time.perf_counter() - start
+
+        stacked = None
+        if return_probs:
+            k1 = len(self.labels) + 1
+            stacked = np.zeros((n, k1, *seq[0].shape[-2:]), dtype=np.float32)
+            for t, p in enumerate(probs):
+                stacked[t, : p.shape[0]] = p.numpy()
+        return VideoResult(
+            masks=torch.stack(masks).numpy(),
+            labels=list(self.labels),
+            seconds=seconds,
+            fps=n / seconds if seconds > 0 else float("inf"),
+            memory_frames=list(self.memory_frames),
+            probs=stacked,
+        )
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def predict_folder(
+    model: GSFMNet,
+    data_root: str | Path,
+    out_root: str | Path,
+    *,
+    videos: Sequence[str] | None = None,
+    res: str | None = None,
+    annotations: Literal["first", "all"] = "first",
+    top_k: int | None | Literal["config"] = "config",
+    mem_every: int | None = None,
+    max_memory_chunk: int | None = None,
+    progress: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Segment every video of a DAVIS / YouTube-VOS folder and write palette PNGs.
+
+    Reads ``data_root/JPEGImages[/<res>]/<video>/*.jpg`` and the annotations from
+    ``data_root/Annotations[/<res>]/<video>/``: ``annotations="first"`` (DAVIS semi-supervised)
+    uses only the first frame's PNG; ``"all"`` (YouTube-VOS valid/test) uses every PNG found,
+    so objects can first appear mid-video. Writes ``out_root/<video>/<frame>.png`` (palette
+    "P" PNG of object ids, DAVIS palette) for every frame from the first annotated one, and
+    ``out_root/timing.json``. Returns {video: {"frames", "seconds", "fps", "objects"}}.
+    """
+    from gsfm.data.io import DAVIS_PALETTE, list_frames, read_image, read_mask, write_mask
+    from gsfm.data.layout import list_videos, resolve_layout
+    from gsfm.data.transforms import normalize, to_chw_uint8
+
+    if annotations not in ("first", "all"):
+        raise ValueError(f"annotations must be 'first' or 'all', got {annotations!r}")
+    img_root, ann_root = resolve_layout(data_root, res)
+    names = list(videos) if videos is not None else list_videos(img_root)
+    out_root = Path(out_root)
+    engine = InferenceEngine(
+        model, top_k=top_k, mem_every=mem_every, max_memory_chunk=max_memory_chunk
+    )
+    summary: dict[str, dict[str, Any]] = {}
+    iterator: Any = names
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(names, desc="videos")
+    for video in iterator:
+        frame_names = list_frames(img_root / video, (".jpg", ".jpeg"))
+        stems = [Path(f).stem for f in frame_names]
+        images = []
+        for name in frame_names:
+            arr = read_image(img_root / video / name)
+            if images and arr.shape != images[0].shape:
+                raise ValueError(
+                    f"{img_root / video / name} is {arr.shape[0]}x{arr.shape[1]} but "
+                    f"{img_root / video / frame_names[0]} is {images[0].shape[0]}x{images[0].shape[1]}"
+                )
+            images.append(arr)
+        h, w = images[0].shape[:2]
+        ann_dir = ann_root / video
+        if annotations == "first":
+            ann_files = {0: ann_dir / f"{stems[0]}.png"}
+            if not ann_files[0].is_file():
+                raise FileNotFoundError(f"first-frame annotation not found: {ann_files[0]}")
+        else:
+            found = {Path(f).stem for f in list_frames(ann_dir, (".png",))}
+            ann_files = {i: ann_dir / f"{s}.png" for i, s in enumerate(stems) if s in found}
+            if not ann_files:
+                raise FileNotFoundError(f"no annotation PNG in {ann_dir} matches a frame")
+        anns: dict[int, np.ndarray] = {}
+        for i, path in ann_files.items():
+            m = read_mask(path)
+            if m.shape != (h, w):
+                raise ValueError(f"{path} is {m.shape[0]}x{m.shape[1]} but its frame is {h}x{w}")
+            if not m.any():
+                raise ValueError(f"{path} contains no object (every pixel is background)")
+            anns[i] = m
+        frames = normalize(to_chw_uint8(np.stack(images)))
+        result = engine.propagate(frames, anns)
+        first = min(anns)
+        for i in range(first, len(stems)):
+            write_mask(out_root / video / f"{stems[i]}.png", result.masks[i], DAVIS_PALETTE)
+        summary[video] = {
+            "frames": len(stems),
+            "seconds": result.seconds,
+            "fps": result.fps,
+            "objects": result.labels,
+        }
+    total_frames = sum(v["frames"] for v in summary.values())
+    total_seconds = sum(v["seconds"] for v in summary.values())
+    timing = {
+        "videos": summary,
+        "frames": total_frames,
+        "seconds": total_seconds,
+        "fps": total_frames / total_seconds if total_seconds > 0 else None,
+    }
+    out_root.mkdir(parents=True, exist_ok=True)
+    from gsfm.data.io import atomic_write
+
+    atomic_write(out_root / "timing.json", lambda tmp: Path(tmp).write_text(json.dumps(timing, indent=2)))
+    return summary

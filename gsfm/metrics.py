@@ -1,0 +1,451 @@
+"""DAVIS J, F and J&F, exactly as the official DAVIS 2017 toolkit computes them, vectorised.
+
+Per object and frame (``reference/davis_evaluation.md`` §1):
+
+* :func:`jaccard`: J = |P & G| / |P | G|, and 1 when both masks are empty.
+* :func:`f_measure`: the boundary F-score. Boundaries come from :func:`boundary_map` (a pixel
+  differs from its east, south or south-east neighbour; one pixel wide; the image border is not
+  a contour); each boundary is dilated with a disk of radius ``ceil(bound_th * diagonal)``
+  (8 px at 480x854); precision = |Bp & dil(Bg)| / |Bp|, recall = |Bg & dil(Bp)| / |Bg|,
+  with the toolkit's rules when a boundary is empty (both empty -> F = 1, one empty -> F = 0).
+* :func:`statistics`: Mean (nanmean), Recall (share of frames with value > 0.5) and Decay
+  (mean of the first quarter minus mean of the last quarter, bins with shared edges).
+
+**Decay fix.** The toolkit casts the Decay bin edges to ``uint8``; with 256 or more evaluated
+frames the edges wrap around and Decay becomes wrong (NaN at exactly 256 frames under NumPy 2).
+:func:`statistics` keeps the edges in int64, which gives the same value as the toolkit below 256
+frames and the intended value above (``statistics(..., uint8_edges=True)`` reproduces the bug).
+
+Folders (:func:`score_folders`, used by ``python -m gsfm eval``): ground truth and predictions
+are palette PNGs ``<root>/<video>/<frame>.png``; the first and last frame of every sequence are
+dropped; GT label 255 (void) counts as background; every object of every sequence is one entry
+of the object-weighted dataset means; J&F = (J-Mean + F-Mean) / 2. Object sets:
+
+* ``objects="davis"``: the official rule, ids ``1..max(first GT frame)``, all evaluated frames;
+* ``objects="appearance"``: every id found in any GT frame; object k is scored on the frames
+  after its first annotated frame (YouTube-VOS style, for objects that appear later);
+* ``objects="auto"`` (default): "davis" when every GT object is in the first frame (then it is
+  the official result), else "appearance".
+
+A predicted id that the GT lacks is an error (the toolkit exits on it as well).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "EvalResult",
+    "boundary_map",
+    "boundary_radius",
+    "disk",
+    "f_measure",
+    "format_result",
+    "jaccard",
+    "load_sequence_masks",
+    "score_folders",
+    "score_sequence",
+    "size_buckets",
+    "statistics",
+]
+
+METRIC_COLUMNS: tuple[str, ...] = (
+    "J&F-Mean",
+    "J-Mean",
+    "J-Recall",
+    "J-Decay",
+    "F-Mean",
+    "F-Recall",
+    "F-Decay",
+)
+
+
+# --- per-frame measures -----------------------------------------------------------------------
+
+
+def _as_bool_pair(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(pred).astype(bool, copy=False)
+    g = np.asarray(gt).astype(bool, copy=False)
+    if p.shape != g.shape:
+        raise ValueError(f"prediction shape {p.shape} differs from ground truth shape {g.shape}")
+    if p.ndim < 2:
+        raise ValueError(f"masks must be (..., H, W), got shape {p.shape}")
+    return p, g
+
+
+def jaccard(pred: np.ndarray, gt: np.ndarray) -> float | np.ndarray:
+    """Region similarity J of boolean masks ``(..., H, W)``; 1 where both are empty.
+
+    Returns a float for 2-D input, else an array over the leading axes.
+    """
+    p, g = _as_bool_pair(pred, gt)
+    inter = np.logical_and(p, g).sum(axis=(-2, -1), dtype=np.int64)
+    union = np.logical_or(p, g).sum(axis=(-2, -1), dtype=np.int64)
+    j = np.where(union == 0, 1.0, inter / np.maximum(union, 1))
+    return float(j) if j.ndim == 0 else j
+
+
+def boundary_map(mask: np.ndarray) -> np.ndarray:
+    """One-pixel-wide boundary of boolean masks ``(..., H, W)`` (Martin's seg2bmap rule).
+
+    A pixel is on the boundary if it differs from its east, south or south-east neighbour.
+    In the last row only the east neighbour counts, in the last column only the south one,
+    and the bottom-right pixel is never a boundary. The image border is not a contour.
+    """
+    m = np.asarray(mask).astype(bool, copy=False)
+    b = np.zeros_like(m)
+    # interior: compare with east, south and south-east
+    core = m[..., :-1, :-1]
+    b[..., :-1, :-1] = (
+        (core ^ m[..., :-1, 1:]) | (core ^ m[..., 1:, :-1]) | (core ^ m[..., 1:, 1:])
+    )
+    # last row: east only; last column: south only; bottom-right corner: 0
+    b[..., -1, :-1] = m[..., -1, :-1] ^ m[..., -1, 1:]
+    b[..., :-1, -1] = m[..., :-1, -1] ^ m[..., 1:, -1]
+    b[..., -1, -1] = False
+    return b
+
+
+def boundary_radius(shape: Sequence[int], bound_th: float = 0.008) -> int:
+    """Dilation radius in pixels: ``bound_th`` itself if >= 1, else ceil(bound_th * diagonal)."""
+    if bound_th >= 1:
+        return int(bound_th)
+    h, w = int(shape[-2]), int(shape[-1])
+    return int(math.ceil(bound_th * math.hypot(h, w)))
+
+
+def disk(radius: int) -> np.ndarray:
+    """Disk structuring element: offsets with dx^2 + dy^2 <= r^2, as uint8 ``(2r+1, 2r+1)``."""
+    r = int(radius)
+    y, x = np.mgrid[-r : r + 1, -r : r + 1]
+    return (x * x + y * y <= r * r).astype(np.uint8)
+
+
+def _dilated_hits(src: np.ndarray, other: np.ndarray, kernel: np.ndarray, r: int) -> int:
+    """|other & dilate(src)| for 2-D bool maps, dilating only the box that matters."""
+    ys, xs = np.nonzero(src | other)
+    h, w = src.shape
+    y0, y1 = max(int(ys.min()) - r, 0), min(int(ys.max()) + r + 1, h)
+    x0, x1 = max(int(xs.min()) - r, 0), min(int(xs.max()) + r + 1, w)
+    crop = np.ascontiguousarray(src[y0:y1, x0:x1], dtype=np.uint8)
+    dil = cv2.dilate(crop, kernel)
+    return int(np.count_nonzero(other[y0:y1, x0:x1] & (dil > 0)))
+
+
+def f_measure(pred: np.ndarray, gt: np.ndarray, bound_th: float = 0.008) -> float | np.ndarray:
+    """Contour accuracy F of boolean masks ``(..., H, W)`` (DAVIS rules, see module doc)."""
+    p, g = _as_bool_pair(pred, gt)
+    shape = p.shape
+    bp = boundary_map(p).reshape(-1, shape[-2], shape[-1])
+    bg = boundary_map(g).reshape(-1, shape[-2], shape[-1])
+    n_p = bp.sum(axis=(1, 2), dtype=np.int64)
+    n_g = bg.sum(axis=(1, 2), dtype=np.int64)
+    r = boundary_radius(shape, bound_th)
+    kernel = disk(r)
+    f = np.zeros(len(n_p), dtype=np.float64)
+    f[(n_p == 0) & (n_g == 0)] = 1.0  # both boundaries empty: P = R = 1
+    for i in np.nonzero((n_p > 0) & (n_g > 0))[0]:
+        precision = _dilated_hits(bg[i], bp[i], kernel, r) / n_p[i]
+        recall = _dilated_hits(bp[i], bg[i], kernel, r) / n_g[i]
+        if precision + recall > 0:
+            f[i] = 2 * precision * recall / (precision + recall)
+    f = f.reshape(shape[:-2])
+    return float(f) if f.ndim == 0 else f
+
+
+def statistics(
+    values: Sequence[float] | np.ndarray, n_bins: int = 4, uint8_edges: bool = False
+) -> tuple[float, float, float]:
+    """``(mean, recall, decay)`` of per-frame values, as the DAVIS toolkit computes them.
+
+    Recall is the share of frames with value > 0.5 (strictly). Decay: the frame indices are cut
+    at ``round(linspace(1, T, n_bins + 1) + 1e-10) - 1`` (halves round up); each bin includes its
+    right edge; decay = mean(first bin) - mean(last bin). The edges are int64 here (the toolkit's
+    uint8 cast breaks for T >= 256; ``uint8_edges=True`` reproduces it for comparison).
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        return math.nan, math.nan, math.nan
+    with np.errstate(invalid="ignore"):
+        mean = float(np.nanmean(v)) if np.any(~np.isnan(v)) else math.nan
+        recall = float(np.nanmean(v > 0.5))
+    edges = np.round(np.linspace(1, len(v), n_bins + 1) + 1e-10) - 1
+    edges = edges.astype(np.uint8) if uint8_edges else edges.astype(np.int64)
+    with np.errstate(over="ignore"):  # only the uint8 emulation can overflow
+        bins = [v[edges[i] : edges[i + 1] + 1] for i in range(n_bins)]
+    first, last = bins[0], bins[-1]
+    if first.size == 0 or last.size == 0 or np.all(np.isnan(first)) or np.all(np.isnan(last)):
+        decay = math.nan
+    else:
+        decay = float(np.nanmean(first) - np.nanmean(last))
+    return mean, recall, decay
+
+
+# --- sequences and folders ---------------------------------------------------------------------
+
+
+def load_sequence_masks(folder: Path, frames: Sequence[str]) -> np.ndarray:
+    """Stack ``folder/<frame>`` id maps into ``(T, H, W)`` uint8; errors name the file."""
+    from gsfm.data.io import read_mask
+
+    out: np.ndarray | None = None
+    first_path: Path | None = None
+    for t, name in enumerate(frames):
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"missing frame: {path}")
+        m = read_mask(path)
+        if out is None:
+            out = np.empty((len(frames), *m.shape), dtype=np.uint8)
+            first_path = path
+        elif m.shape != out.shape[1:]:
+            raise ValueError(
+                f"{path} is {m.shape[1]}x{m.shape[0]} but {first_path} is "
+                f"{out.shape[2]}x{out.shape[1]}: all frames of a sequence must have one size"
+            )
+        out[t] = m
+    if out is None:
+        raise ValueError(f"no frames to read in {folder}")
+    return out
+
+
+@dataclass
+class ObjectScore:
+    """Per-frame J and F of one object, and the frames they belong to."""
+
+    object_id: int
+    frames: list[int]
+    j: np.ndarray
+    f: np.ndarray
+    first_frame: int
+    area_share: float  # mean GT area / frame area over evaluated frames where it is visible
+    first_area_share: float  # GT area / frame area in its first annotated frame
+
+
+def score_sequence(
+    gt: np.ndarray,
+    pred: np.ndarray,
+    objects: str = "auto",
+    skip_first_last: bool = True,
+    bound_th: float = 0.008,
+    name: str = "sequence",
+) -> list[ObjectScore]:
+    """Score one sequence of id maps ``(T, H, W)``; see the module doc for ``objects``."""
+    if gt.shape != pred.shape:
+        raise ValueError(f"{name}: prediction shape {pred.shape} differs from GT {gt.shape}")
+    gt = np.where(gt == 255, 0, gt)  # void counts as background (semi-supervised)
+    t_all = gt.shape[0]
+    lo, hi = (1, t_all - 1) if skip_first_last else (0, t_all)
+    present = [set(np.unique(gt[t]).tolist()) - {0} for t in range(t_all)]
+    all_ids = sorted(set().union(*present))
+    if objects == "auto":
+        objects = "davis" if set(all_ids) <= present[0] else "appearance"
+    if objects == "davis":
+        n = int(gt[0].max())
+        ids = list(range(1, n + 1))
+        first = dict.fromkeys(ids, 0)
+    elif objects == "appearance":
+        ids = all_ids
+        first = {k: next(t for t in range(t_all) if k in present[t]) for k in ids}
+    else:
+        raise ValueError(f"objects must be 'auto', 'davis' or 'appearance', got {objects!r}")
+    pred_ids = set(np.unique(pred[lo:hi]).tolist()) - {0}
+    extra = sorted(pred_ids - set(ids))
+    if extra:
+        raise ValueError(f"{name}: prediction uses object id(s) {extra} that the ground truth lacks")
+    area = float(gt.shape[1] * gt.shape[2])
+    scores: list[ObjectScore] = []
+    for k in ids:
+        start = max(lo, first[k] + 1) if objects == "appearance" else lo
+        frames = list(range(start, hi))
+        if not frames:
+            continue
+        g = gt[start:hi] == k
+        p = pred[start:hi] == k
+        sizes = g.sum(axis=(1, 2))
+        vis = sizes[sizes > 0]
+        scores.append(
+            ObjectScore(
+                object_id=k,
+                frames=frames,
+                j=np.asarray(jaccard(p, g), dtype=np.float64).reshape(-1),
+                f=np.asarray(f_measure(p, g, bound_th), dtype=np.float64).reshape(-1),
+                first_frame=first[k],
+                area_share=float(vis.mean() / area) if vis.size else 0.0,
+                first_area_share=float((gt[first[k]] == k).sum() / area),
+            )
+        )
+    return scores
+
+
+@dataclass
+class EvalResult:
+    """Scores of a folder of predictions.
+
+    ``per_object``: one row per (sequence, object) with J/F Mean, Recall, Decay, J&F-Mean,
+    first annotated frame and area shares; ``per_sequence``: object means per sequence;
+    ``global_scores``: object-weighted dataset means (one row); ``per_frame``: long table of
+    (sequence, object, frame, J, F).
+    """
+
+    per_object: pd.DataFrame
+    per_sequence: pd.DataFrame
+    global_scores: pd.DataFrame
+    per_frame: pd.DataFrame = field(repr=False)
+
+    @property
+    def jf(self) -> float:
+        """Global J&F-Mean in [0, 1]."""
+        return float(self.global_scores["J&F-Mean"].iloc[0])
+
+
+def _resolve_ann_root(root: Path, res: str | None) -> Path:
+    if not root.is_dir():
+        raise FileNotFoundError(f"folder not found: {root}")
+    if (root / "Annotations").is_dir():
+        from gsfm.data.layout import resolve_layout
+
+        return resolve_layout(root, res)[1]
+    return root
+
+
+def score_folders(
+    gt_root: str | os.PathLike[str],
+    pred_root: str | os.PathLike[str],
+    sequences: Sequence[str] | None = None,
+    objects: str = "auto",
+    skip_first_last: bool = True,
+    bound_th: float = 0.008,
+    res: str | None = None,
+    progress: bool = False,
+) -> EvalResult:
+    """Score ``pred_root/<video>/<frame>.png`` against the GT (DAVIS semi-supervised rules).
+
+    ``gt_root`` is a folder of video folders of PNGs, or a DAVIS-layout root (its
+    ``Annotations/<res>`` is used). ``sequences`` defaults to every GT video; each must have a
+    prediction folder holding a PNG for every GT frame.
+    """
+    gt_dir = _resolve_ann_root(Path(gt_root), res)
+    pred_dir = Path(pred_root)
+    if not pred_dir.is_dir():
+        raise FileNotFoundError(f"prediction folder not found: {pred_dir}")
+    if sequences is None:
+        from gsfm.data.layout import list_videos
+
+        sequences = list_videos(gt_dir)
+    sequences = list(sequences)
+    if not sequences:
+        raise ValueError(f"no sequences to score in {gt_dir}")
+    obj_rows, frame_rows = [], []
+    iterator = sequences
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(sequences, desc="scoring", unit="video")
+    for seq in iterator:
+        gdir, pdir = gt_dir / seq, pred_dir / seq
+        if not gdir.is_dir():
+            raise FileNotFoundError(f"ground-truth video folder not found: {gdir}")
+        names = sorted(f.name for f in gdir.iterdir() if f.suffix.lower() == ".png")
+        if not names:
+            raise ValueError(f"ground-truth folder {gdir} holds no PNG annotations")
+        if not pdir.is_dir():
+            raise FileNotFoundError(f"prediction folder for video {seq!r} not found: {pdir}")
+        gt = load_sequence_masks(gdir, names)
+        pred = load_sequence_masks(pdir, names)
+        if pred.shape != gt.shape:
+            raise ValueError(
+                f"prediction {pdir / names[0]} is {pred.shape[2]}x{pred.shape[1]} but the "
+                f"ground truth {gdir / names[0]} is {gt.shape[2]}x{gt.shape[1]}"
+            )
+        try:
+            scores = score_sequence(gt, pred, objects, skip_first_last, bound_th, name=seq)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (predictions in {pdir})") from None
+        for s in scores:
+            jm, jr, jd = statistics(s.j)
+            fm, fr, fd = statistics(s.f)
+            obj_rows.append(
+                {
+                    "sequence": seq,
+                    "object": s.object_id,
+                    "J&F-Mean": (jm + fm) / 2,
+                    "J-Mean": jm,
+                    "J-Recall": jr,
+                    "J-Decay": jd,
+                    "F-Mean": fm,
+                    "F-Recall": fr,
+                    "F-Decay": fd,
+                    "n_frames": len(s.frames),
+                    "first_frame": s.first_frame,
+                    "area_share": s.area_share,
+                    "first_area_share": s.first_area_share,
+                }
+            )
+            for t, jv, fv in zip(s.frames, s.j, s.f, strict=True):
+                frame_rows.append(
+                    {"sequence": seq, "object": s.object_id, "frame": t, "J": jv, "F": fv}
+                )
+    per_object = pd.DataFrame(obj_rows)
+    if per_object.empty:
+        raise ValueError(f"no object could be scored in {gt_dir} (sequences too short?)")
+    per_sequence = (
+        per_object.groupby("sequence", sort=False)[list(METRIC_COLUMNS)].mean().reset_index()
+    )
+    glob = per_object[list(METRIC_COLUMNS[1:])].mean()
+    glob["J&F-Mean"] = (glob["J-Mean"] + glob["F-Mean"]) / 2
+    global_scores = pd.DataFrame([glob[list(METRIC_COLUMNS)]])
+    global_scores["n_objects"] = len(per_object)
+    global_scores["n_sequences"] = len(sequences)
+    return EvalResult(per_object, per_sequence, global_scores, pd.DataFrame(frame_rows))
+
+
+def size_buckets(
+    per_object: pd.DataFrame,
+    thresholds: Sequence[float] = (0.05, 0.01, 0.005),
+    column: str = "area_share",
+) -> pd.DataFrame:
+    """The paper's Table 6: scores of objects whose area is below 5 %, 1 % and 0.5 % of the frame.
+
+    The paper does not define "area"; by default it is the object's mean GT area over the
+    evaluated frames where it is visible (``first_area_share``: its first annotated frame).
+    Buckets are nested (every object below 1 % is also below 5 %).
+    """
+    if column not in per_object.columns:
+        raise ValueError(f"per_object table has no column {column!r}")
+    rows = []
+    for th in [None, *thresholds]:
+        sel = per_object if th is None else per_object[per_object[column] < th]
+        row: dict[str, object] = {
+            "bucket": "all" if th is None else f"< {100 * th:g}%",
+            "n_objects": len(sel),
+        }
+        for c in ("J&F-Mean", "J-Mean", "F-Mean"):
+            row[c] = float(sel[c].mean()) if len(sel) else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_result(result: EvalResult, per_object: bool = True) -> str:
+    """A printable table (values x 100, as papers report them)."""
+    lines = []
+    g = result.global_scores.iloc[0]
+    lines.append(
+        "Global (object-weighted, x100): "
+        + "  ".join(f"{c} {100 * g[c]:.2f}" for c in METRIC_COLUMNS)
+        + f"  ({int(g['n_objects'])} objects, {int(g['n_sequences'])} sequences)"
+    )
+    if per_object:
+        table = result.per_object[["sequence", "object", *METRIC_COLUMNS]].copy()
+        for c in METRIC_COLUMNS:
+            table[c] = (100 * table[c]).round(2)
+        lines.append(table.to_string(index=False))
+    return "\n".join(lines)

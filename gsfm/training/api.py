@@ -1,0 +1,228 @@
+"""``train(...)``: build the model, the loss and the data from names, then run the trainer.
+
+This is what ``python -m gsfm train`` and notebook 04 call. Data specifications (one or more,
+concatenated; ``*N`` repeats one, e.g. the authors' ``davis:data/DAVIS/2017/trainval*5``):
+
+* ``synth`` (or ``synth:v1``): the endless synthetic training stream of :mod:`gsfm.data`;
+  an epoch is ``TrainConfig.epoch_samples`` samples and every epoch brings new clips;
+* ``davis:PATH``: a DAVIS-layout folder (real DAVIS 2017, using ``ImageSets/2017/train.txt``
+  when present, or a folder written by ``python -m gsfm synth``);
+* ``youtube:PATH``: a YouTube-VOS ``train_480p`` folder (max skip divided by 5);
+* ``static:PATH``: a folder of images with masks, turned into 3-frame pseudo-videos (stage
+  ``static``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import ConcatDataset, Dataset
+
+from gsfm.config import TrainConfig, train_config
+from gsfm.runtime import resolve_path, seed_everything
+from gsfm.training.distributed import DistContext, init_distributed
+from gsfm.training.loop import Trainer, TrainResult, _model_state
+
+__all__ = [
+    "DATA_KINDS",
+    "DataSpec",
+    "build_train_data",
+    "parse_data_spec",
+    "saved_run_settings",
+    "train",
+]
+
+DATA_KINDS: tuple[str, ...] = ("synth", "davis", "youtube", "static")
+_SPEC = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<arg>.+?))?(?:\*(?P<repeat>\d+))?$")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """One parsed ``--data`` entry."""
+
+    kind: str
+    arg: str | None = None  # a path, or the synthetic benchmark's version
+    repeat: int = 1
+
+    def __str__(self) -> str:
+        text = self.kind if self.arg is None else f"{self.kind}:{self.arg}"
+        return text if self.repeat == 1 else f"{text}*{self.repeat}"
+
+
+def parse_data_spec(text: str) -> DataSpec:
+    """Parse ``kind[:arg][*N]``; raises ValueError naming what is wrong."""
+    m = _SPEC.match(text.strip())
+    if m is None or m["kind"] not in DATA_KINDS:
+        raise ValueError(
+            f"bad data specification {text!r}: expected synth, davis:PATH, youtube:PATH or "
+            "static:PATH, optionally followed by *N to repeat it"
+        )
+    kind, arg, repeat = m["kind"], m["arg"], int(m["repeat"] or 1)
+    if repeat < 1:
+        raise ValueError(f"bad data specification {text!r}: the repeat count must be >= 1")
+    if kind != "synth" and not arg:
+        raise ValueError(f"data specification {text!r} needs a path: {kind}:PATH")
+    if kind != "synth":
+        path = resolve_path(arg)
+        if not path.is_dir():
+            raise FileNotFoundError(f"{kind} data folder not found: {path} (from {text!r})")
+        arg = str(path)
+    return DataSpec(kind, arg, repeat)
+
+
+class _Concat(ConcatDataset):
+    """ConcatDataset that forwards ``set_max_skip`` / ``set_epoch`` to the parts that have them."""
+
+    def set_max_skip(self, n: int) -> None:
+        for d in self.datasets:
+            if hasattr(d, "set_max_skip"):
+                d.set_max_skip(n)
+
+    def set_epoch(self, epoch: int) -> None:
+        for d in self.datasets:
+            if hasattr(d, "set_epoch"):
+                d.set_epoch(epoch)
+
+
+def _one_dataset(spec: DataSpec, cfg: TrainConfig, seed: int) -> Dataset:
+    if spec.kind == "synth":
+        from gsfm.data.synthetic import SyntheticTrainSet
+
+        return SyntheticTrainSet(
+            version=spec.arg or "v1",
+            crop_size=cfg.crop_size,
+            length=cfg.epoch_samples * spec.repeat,
+            seed=seed,
+            max_skip=cfg.max_skip_initial,
+            max_objects=cfg.max_objects,
+        )
+    if spec.kind in ("davis", "youtube"):
+        from gsfm.data.triplets import VOSTripletDataset
+
+        root = Path(spec.arg or "")
+        split = root / "ImageSets" / "2017" / "train.txt"
+        return VOSTripletDataset(
+            root,
+            split_file=split if spec.kind == "davis" and split.is_file() else None,
+            crop_size=cfg.crop_size,
+            max_skip=cfg.max_skip_initial,
+            frame_stride=5 if spec.kind == "youtube" else 1,
+            max_objects=cfg.max_objects,
+            repeat=spec.repeat,
+            seed=seed,
+        )
+    from gsfm.data import static as static_data
+
+    return static_data.StaticPseudoVideoDataset(  # type: ignore[attr-defined]
+        spec.arg, crop_size=cfg.crop_size, repeat=spec.repeat, seed=seed
+    )
+
+
+def _load_weights(net: torch.nn.Module, path: Path) -> None:
+    """Initialise ``net`` from the model weights of a checkpoint (training or saved model)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"--init checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"cannot read checkpoint {path}: {exc}") from None
+    try:
+        net.load_state_dict(_model_state(state))
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(f"checkpoint {path} does not fit this model: {exc}") from None
+
+
+def build_train_data(specs: Sequence[str | DataSpec], cfg: TrainConfig, seed: int) -> Dataset:
+    """The training set of one or more data specifications (concatenated)."""
+    if not specs:
+        raise ValueError("no training data given")
+    parsed = [s if isinstance(s, DataSpec) else parse_data_spec(s) for s in specs]
+    if cfg.stage == "static" and any(p.kind in ("davis", "youtube") for p in parsed):
+        raise ValueError(
+            "stage 'static' trains on static images (static:PATH or synth), not videos"
+        )
+    parts = [_one_dataset(p, cfg, seed) for p in parsed]
+    return parts[0] if len(parts) == 1 else _Concat(parts)
+
+
+def saved_run_settings(out: str | Path) -> dict[str, Any]:
+    """The arguments of :func:`train` that produced the run in ``out`` (for ``--resume``)."""
+    from gsfm.training.run_folder import RunFolder
+
+    config = RunFolder(resolve_path(out)).read_config()
+    try:
+        train_cfg = dict(config["train"])
+        settings = {
+            "model": config["model_name"],
+            "profile": config["profile"],
+            "data": list(config["data"]),
+            "stage": train_cfg.pop("stage"),
+            "init": config.get("init"),
+            "model_options": dict(config.get("model", {})),
+            "train_overrides": {
+                k: tuple(v) if isinstance(v, list) else v for k, v in train_cfg.items()
+            },
+        }
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{resolve_path(out) / 'config.json'} lacks the entry {exc}") from None
+    return settings
+
+
+def train(
+    model: str = "gsfm",
+    profile: str = "cpu",
+    data: Sequence[str] = ("synth",),
+    out: str | Path = "runs/gsfm-cpu",
+    *,
+    stage: str = "main",
+    resume: bool = False,
+    device: str | torch.device = "auto",
+    init: str | Path | None = None,
+    progress: bool = True,
+    stop_at: int | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    **train_overrides: Any,
+) -> TrainResult:
+    """Train ``model`` ("gsfm" or "stcn") under ``profile`` on ``data`` into the run folder ``out``.
+
+    ``train_overrides`` are :class:`~gsfm.config.TrainConfig` fields (``iterations=...``,
+    ``seed=...``, ``batch_size=...``); ``model_options`` are :class:`~gsfm.config.ModelConfig`
+    fields (``lfm="attention"``, ``sigma=5``). ``init`` starts from another run's weights (e.g.
+    main training after the static stage). Under ``torchrun`` every process calls this.
+    """
+    from gsfm.losses import GSFMLoss
+    from gsfm.model import build_model
+
+    cfg = train_config(profile, stage, **train_overrides)
+    specs = [parse_data_spec(s) for s in data]
+    ctx: DistContext = init_distributed(device)
+    try:
+        seed_everything(cfg.seed)  # same initial weights on every process
+        net = build_model(model, profile, **dict(model_options or {}))
+        if init is not None and not resume:  # a resumed run restores its own weights
+            _load_weights(net, resolve_path(init))
+        dataset = build_train_data(specs, cfg, seed=cfg.seed)
+        describe = {
+            "model_name": model,
+            "profile": profile,
+            "data": [str(s) for s in specs],
+            "init": None if init is None else str(init),
+        }
+        trainer = Trainer(
+            net,
+            GSFMLoss(cfg),
+            dataset,
+            cfg,
+            resolve_path(out),
+            dist=ctx,
+            describe=describe,
+            progress=progress,
+        )
+        return trainer.run(resume=resume, stop_at=stop_at)
+    finally:
+        ctx.close()
