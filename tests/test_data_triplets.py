@@ -55,15 +55,12 @@ def test_triplet_indices_follow_the_rule(n, skip, seed):
     j = min(n, skip)
     assert b - a <= j + 1 and c - b <= j + 1
     assert a <= n - j
-    if n > 2 * j + 2:
-        assert a < b < c  # long clips: three distinct frames
+    assert b <= max(n - j, 0) or b == n - 1  # the f1 cap
 
 
 def test_reversal_happens_about_half_the_time():
     rng = np.random.default_rng(0)
-    rev = sum(sample_triplet_indices(100, 10, rng)[0] > 50 for _ in range(1)) + sum(
-        (lambda i: i[0] > i[2])(sample_triplet_indices(100, 10, rng)) for _ in range(2000)
-    )
+    rev = sum(bool(i[0] > i[2]) for i in (sample_triplet_indices(100, 10, rng) for _ in range(2000)))
     assert 850 < rev < 1150
 
 
@@ -97,7 +94,7 @@ def test_vos_triplets_on_youtube_train_layout(tmp_path):
     assert ds.max_skip == 2
     s = ds[0]
     assert s["rgb"].shape == (3, 3, 24, 40)  # augment=False keeps the frame size
-    assert s["info"]["frames"][0].endswith("0")
+    assert all(int(f) % 5 == 0 for f in s["info"]["frames"])
 
 
 def test_vos_triplets_size_mismatch_names_file(tmp_path):

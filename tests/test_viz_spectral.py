@@ -125,3 +125,18 @@ def test_receptive_field_titles_count_nonzero_pixels():
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert "non-zero on 6.2%" in titles[0] or "non-zero on 6.3%" in titles[0]
     assert "non-zero on 100.0%" in titles[1]
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "executor"),
+    [
+        (b"/usr/bin/python3\0-m\0pytest\0-q", True),
+        (b"/v/bin/python\0/v/bin/papermill\0in.ipynb\0out.ipynb", True),
+        (b"python\0-m\0gsfm\0notebooks", True),
+        (b"python\0-m\0jupyter\0nbconvert\0--execute", True),
+        (b"/home/u/gsfm/.venv/bin/python\0/home/u/gsfm/.venv/bin/jupyter-lab", False),
+        (b"/home/u/gsfm/.venv/bin/python\0-m\0ipykernel_launcher\0-f\0k.json", False),
+    ],
+)
+def test_executor_detection_from_the_parent_command_line(cmdline, executor):
+    assert viz._started_by_executor(cmdline) is executor

@@ -288,7 +288,20 @@ def explorer_frame(
     return _finish(fig, out_path)
 
 
-_HEADLESS_RUNNERS = ("papermill", "nbclient", "nbconvert", "pytest", "gsfm")
+# programs that execute notebooks without a person watching (matched against the kernel's
+# parent process: a program name, or the module after "-m")
+_HEADLESS_RUNNERS = frozenset(
+    {"papermill", "nbclient", "nbconvert", "jupyter-nbconvert", "jupyter-execute", "pytest"}
+    | {"py.test", "gsfm"}
+)
+
+
+def _started_by_executor(cmdline: bytes) -> bool:
+    """Whether a process command line (NUL-separated, as in /proc) runs a notebook executor."""
+    args = [a.decode(errors="replace") for a in cmdline.split(b"\0") if a]
+    names = {Path(a).name for a in args[:4]}  # interpreter, script or module, subcommand
+    modules = {args[i + 1] for i, a in enumerate(args[:-1]) if a == "-m"}
+    return bool((names | modules) & _HEADLESS_RUNNERS)
 
 
 def has_widget_frontend() -> bool:
@@ -296,8 +309,8 @@ def has_widget_frontend() -> bool:
 
     False outside a Jupyter kernel, without ipywidgets, when ``GSFM_HEADLESS`` is set to a
     non-empty value other than "0", or when the kernel was started by an automatic executor
-    (papermill, nbclient, nbconvert, pytest or ``python -m gsfm``: found from the kernel's
-    parent process command line, Linux only). A kernel cannot know for sure whether a browser
+    (papermill, nbclient, nbconvert, pytest or ``python -m gsfm``, recognised from the kernel's
+    parent process command line; Linux only). A kernel cannot know for sure whether a browser
     is attached; the notebooks also take an ``interactive`` parameter to switch widgets off.
     """
     if os.environ.get("GSFM_HEADLESS", "") not in ("", "0"):
@@ -313,11 +326,10 @@ def has_widget_frontend() -> bool:
     parent = os.environ.get("JPY_PARENT_PID")
     if parent:
         try:
-            cmdline = Path(f"/proc/{int(parent)}/cmdline").read_bytes().replace(b"\0", b" ")
+            cmdline = Path(f"/proc/{int(parent)}/cmdline").read_bytes()
         except (OSError, ValueError):
             return True
-        text = cmdline.decode(errors="replace").lower()
-        if any(word in text for word in _HEADLESS_RUNNERS):
+        if _started_by_executor(cmdline):
             return False
     return True
 

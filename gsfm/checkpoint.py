@@ -1,0 +1,184 @@
+"""Saving and loading networks (and training state) safely.
+
+* :func:`save_checkpoint` writes atomically (temp file in the same folder + ``os.replace``):
+  ``{"format": "gsfm", "version": 1, "config": ModelConfig as a dict, "model": state dict,
+  **extra}``. ``extra`` (optimizer / scheduler / scaler state, iteration, RNG states) must be
+  plain tensors and containers, so that everything loads with ``weights_only=True``; anything
+  else is rejected when saving, not when loading.
+* :func:`load_model` rebuilds the network from the stored configuration and loads the weights.
+  It also reads the authors' STCN / GSFM checkpoints (a bare state dict in their key layout,
+  see :mod:`gsfm.model.official`) and builds the matching ``paper`` configuration.
+* A checkpoint that does not fit the model gets one error naming the file and listing (briefly)
+  the missing and unexpected keys and the shape mismatches.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gsfm.config import ModelConfig
+from gsfm.model.network import GSFMNet
+from gsfm.model.official import from_official, is_official_layout, official_config
+
+__all__ = [
+    "CheckpointError",
+    "load_model",
+    "load_state",
+    "load_weights",
+    "save_checkpoint",
+]
+
+FORMAT = "gsfm"
+VERSION = 1
+_PLAIN = (torch.Tensor, int, float, bool, str, bytes, type(None))
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not fit the model."""
+
+
+def _check_plain(obj: Any, where: str) -> None:
+    if isinstance(obj, _PLAIN):
+        return
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if not isinstance(k, int | str | float | bool | type(None)):
+                raise TypeError(f"{where}: key {k!r} of type {type(k).__name__} cannot be saved")
+            _check_plain(v, f"{where}[{k!r}]")
+        return
+    if isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            _check_plain(v, f"{where}[{i}]")
+        return
+    raise TypeError(
+        f"{where} is a {type(obj).__name__}; checkpoints hold only tensors, numbers, strings "
+        "and lists/tuples/dicts of them (so that they load with weights_only=True)"
+    )
+
+
+def save_checkpoint(path: str | os.PathLike[str], model: GSFMNet, **extra: Any) -> Path:
+    """Atomically save ``model`` (config + state dict) and ``extra`` plain entries to ``path``."""
+    reserved = {"format", "version", "config", "model"} & set(extra)
+    if reserved:
+        raise ValueError(f"extra entries may not be named {sorted(reserved)}")
+    _check_plain(extra, "checkpoint extra")
+    module = model.module if hasattr(model, "module") else model  # DDP wrapper
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": asdict(module.config),
+        "model": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+        **extra,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_state(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint file with ``weights_only=True`` (ours, or a bare state dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} is not a checkpoint (holds a {type(state).__name__})")
+    return state
+
+
+def _summarise(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+def load_weights(model: nn.Module, state: dict[str, Any], source: str = "state dict") -> None:
+    """Load a state dict strictly; a mismatch raises one :class:`CheckpointError` naming ``source``."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in state and isinstance(state[k], torch.Tensor) and state[k].shape != own[k].shape
+    ]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"missing keys: {_summarise(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys: {_summarise(unexpected)}")
+        if shapes:
+            parts.append(f"shape mismatch: {_summarise(shapes, 3)}")
+        raise CheckpointError(
+            f"{source} does not fit the model configuration; " + "; ".join(parts)
+        )
+    model.load_state_dict(state, strict=True)
+
+
+def _config_from_dict(data: dict[str, Any], source: str) -> ModelConfig:
+    known = {f.name for f in fields(ModelConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise CheckpointError(f"{source} stores unknown model option(s) {unknown}")
+    # backbone weight files are not needed: the state dict holds every weight
+    data = {**data, "key_encoder_weights": None, "value_encoder_weights": None}
+    try:
+        return ModelConfig(**data)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{source} stores an invalid model configuration: {exc}") from exc
+
+
+def load_model(
+    path: str | os.PathLike[str],
+    map_location: str | torch.device = "cpu",
+    **overrides: Any,
+) -> GSFMNet:
+    """Rebuild the network stored in ``path`` and load its weights (eval mode).
+
+    Reads our checkpoints and the authors' STCN / GSFM checkpoints (bare state dicts in their
+    layout). ``overrides`` change inference-only fields (``top_k``, ``mem_every``).
+    """
+    bad = set(overrides) - {"top_k", "mem_every"}
+    if bad:
+        raise ValueError(f"only top_k / mem_every can be overridden when loading, not {sorted(bad)}")
+    state = load_state(path, map_location)
+    source = f"checkpoint {path}"
+    if state.get("format") == FORMAT:
+        if "config" not in state or "model" not in state:
+            raise CheckpointError(f"{path} lacks its 'config' or 'model' entry")
+        config = _config_from_dict(dict(state["config"]), source)
+        if overrides:
+            config = ModelConfig(**{**asdict(config), **overrides})
+        weights = state["model"]
+    else:
+        raw = state["state_dict"] if isinstance(state.get("state_dict"), dict) else state
+        if not is_official_layout(raw):
+            raise CheckpointError(
+                f"{path} is neither a gsfm checkpoint nor a state dict in the authors' "
+                "STCN/GSFM layout"
+            )
+        config = official_config(raw, **overrides)
+        weights = from_official(raw)
+    model = GSFMNet(config)
+    load_weights(model, weights, source)
+    return model.to(map_location).eval()
+
