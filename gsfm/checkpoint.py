@@ -105,9 +105,15 @@ def load_state(path: str | os.PathLike[str], map_location: str | torch.device = 
     return state
 
 
-def _summarise(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+def _summarise(names: list[str], limit: int = 3) -> str:
+    """``N (per module: a.* x, b.* y); e.g. first, second, ...`` for a list of key names."""
+    groups: dict[str, int] = {}
+    for n in names:
+        top = n.split(".")[0]
+        groups[top] = groups.get(top, 0) + 1
+    per = ", ".join(f"{k}.* {v}" for k, v in groups.items())
+    shown = ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+    return f"{len(names)} ({per}); e.g. {shown}"
 
 
 def load_weights(model: nn.Module, state: dict[str, Any], source: str = "state dict") -> None:
@@ -127,7 +133,7 @@ def load_weights(model: nn.Module, state: dict[str, Any], source: str = "state d
         if unexpected:
             parts.append(f"unexpected keys: {_summarise(unexpected)}")
         if shapes:
-            parts.append(f"shape mismatch: {_summarise(shapes, 3)}")
+            parts.append(f"shape mismatch: {_summarise(shapes)}")
         raise CheckpointError(
             f"{source} does not fit the model configuration; " + "; ".join(parts)
         )

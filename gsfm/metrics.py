@@ -104,9 +104,7 @@ def boundary_map(mask: np.ndarray) -> np.ndarray:
     b = np.zeros_like(m)
     # interior: compare with east, south and south-east
     core = m[..., :-1, :-1]
-    b[..., :-1, :-1] = (
-        (core ^ m[..., :-1, 1:]) | (core ^ m[..., 1:, :-1]) | (core ^ m[..., 1:, 1:])
-    )
+    b[..., :-1, :-1] = (core ^ m[..., :-1, 1:]) | (core ^ m[..., 1:, :-1]) | (core ^ m[..., 1:, 1:])
     # last row: east only; last column: south only; bottom-right corner: 0
     b[..., -1, :-1] = m[..., -1, :-1] ^ m[..., -1, 1:]
     b[..., :-1, -1] = m[..., :-1, -1] ^ m[..., 1:, -1]
@@ -129,15 +127,20 @@ def disk(radius: int) -> np.ndarray:
     return (x * x + y * y <= r * r).astype(np.uint8)
 
 
-def _dilated_hits(src: np.ndarray, other: np.ndarray, kernel: np.ndarray, r: int) -> int:
-    """|other & dilate(src)| for 2-D bool maps, dilating only the box that matters."""
-    ys, xs = np.nonzero(src | other)
-    h, w = src.shape
-    y0, y1 = max(int(ys.min()) - r, 0), min(int(ys.max()) + r + 1, h)
-    x0, x1 = max(int(xs.min()) - r, 0), min(int(xs.max()) + r + 1, w)
-    crop = np.ascontiguousarray(src[y0:y1, x0:x1], dtype=np.uint8)
-    dil = cv2.dilate(crop, kernel)
-    return int(np.count_nonzero(other[y0:y1, x0:x1] & (dil > 0)))
+def _dilated_hits(bp: np.ndarray, bg: np.ndarray, kernel: np.ndarray, r: int) -> tuple[int, int]:
+    """``(|bp & dil(bg)|, |bg & dil(bp)|)`` for 2-D bool maps, dilating only the box that
+    holds both boundaries plus the radius (the rest of the frame cannot contribute)."""
+    union = bp | bg
+    rows = np.flatnonzero(union.any(axis=1))
+    cols = np.flatnonzero(union.any(axis=0))
+    h, w = bp.shape
+    y0, y1 = max(int(rows[0]) - r, 0), min(int(rows[-1]) + r + 1, h)
+    x0, x1 = max(int(cols[0]) - r, 0), min(int(cols[-1]) + r + 1, w)
+    p = np.ascontiguousarray(bp[y0:y1, x0:x1])
+    g = np.ascontiguousarray(bg[y0:y1, x0:x1])
+    dil_g = cv2.dilate(g.view(np.uint8), kernel)
+    dil_p = cv2.dilate(p.view(np.uint8), kernel)
+    return int(np.count_nonzero(p & (dil_g > 0))), int(np.count_nonzero(g & (dil_p > 0)))
 
 
 def f_measure(pred: np.ndarray, gt: np.ndarray, bound_th: float = 0.008) -> float | np.ndarray:
@@ -153,8 +156,9 @@ def f_measure(pred: np.ndarray, gt: np.ndarray, bound_th: float = 0.008) -> floa
     f = np.zeros(len(n_p), dtype=np.float64)
     f[(n_p == 0) & (n_g == 0)] = 1.0  # both boundaries empty: P = R = 1
     for i in np.nonzero((n_p > 0) & (n_g > 0))[0]:
-        precision = _dilated_hits(bg[i], bp[i], kernel, r) / n_p[i]
-        recall = _dilated_hits(bp[i], bg[i], kernel, r) / n_g[i]
+        hits_p, hits_g = _dilated_hits(bp[i], bg[i], kernel, r)
+        precision = hits_p / n_p[i]
+        recall = hits_g / n_g[i]
         if precision + recall > 0:
             f[i] = 2 * precision * recall / (precision + recall)
     f = f.reshape(shape[:-2])
@@ -244,7 +248,10 @@ def score_sequence(
     gt = np.where(gt == 255, 0, gt)  # void counts as background (semi-supervised)
     t_all = gt.shape[0]
     lo, hi = (1, t_all - 1) if skip_first_last else (0, t_all)
-    present = [set(np.unique(gt[t]).tolist()) - {0} for t in range(t_all)]
+    present = [
+        set(np.flatnonzero(np.bincount(gt[t].ravel(), minlength=256)).tolist()) - {0}
+        for t in range(t_all)
+    ]
     all_ids = sorted(set().union(*present))
     if objects == "auto":
         objects = "davis" if set(all_ids) <= present[0] else "appearance"
@@ -257,10 +264,12 @@ def score_sequence(
         first = {k: next(t for t in range(t_all) if k in present[t]) for k in ids}
     else:
         raise ValueError(f"objects must be 'auto', 'davis' or 'appearance', got {objects!r}")
-    pred_ids = set(np.unique(pred[lo:hi]).tolist()) - {0}
+    pred_ids = set(np.flatnonzero(np.bincount(pred[lo:hi].ravel(), minlength=256)).tolist()) - {0}
     extra = sorted(pred_ids - set(ids))
     if extra:
-        raise ValueError(f"{name}: prediction uses object id(s) {extra} that the ground truth lacks")
+        raise ValueError(
+            f"{name}: prediction uses object id(s) {extra} that the ground truth lacks"
+        )
     area = float(gt.shape[1] * gt.shape[2])
     scores: list[ObjectScore] = []
     for k in ids:

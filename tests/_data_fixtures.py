@@ -56,10 +56,22 @@ def write_youtube_valid(root: Path, h: int = 24, w: int = 40) -> Path:
     """YouTube-VOS valid + all_frames: object 1 from frame 0, object 2 first annotated at 00010."""
     frames, masks = moving_square_video(15, h, w, ids=(1, 2))
     name = "abc123"
-    meta = {"videos": {name: {"objects": {"1": {"category": "cat", "frames": []}, "2": {"category": "dog", "frames": []}}}}}
+    meta = {
+        "videos": {
+            name: {
+                "objects": {
+                    "1": {"category": "cat", "frames": []},
+                    "2": {"category": "dog", "frames": []},
+                }
+            }
+        }
+    }
     for t in range(15):
         stem = f"{t:05d}"
-        write_image(root / "all_frames" / "valid_all_frames" / "JPEGImages" / name / f"{stem}.jpg", frames[t])
+        write_image(
+            root / "all_frames" / "valid_all_frames" / "JPEGImages" / name / f"{stem}.jpg",
+            frames[t],
+        )
         if t % 5 == 0:
             write_image(root / "valid" / "JPEGImages" / name / f"{stem}.jpg", frames[t])
             for k in (1, 2):

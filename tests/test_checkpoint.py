@@ -58,7 +58,7 @@ def test_mismatching_checkpoint_error_names_file(tmp_path, model) -> None:
     with pytest.raises(CheckpointError, match="gsfm.pth") as info:
         load_weights(stcn, load_state(path)["model"], f"checkpoint {path}")
     msg = str(info.value)
-    assert "unexpected keys" in msg and "lfm." in msg
+    assert "unexpected keys" in msg and "lfm.* 8" in msg and "key_encoder.*" in msg
     other = build_model("gsfm", "smoke", value_dim=32)
     with pytest.raises(CheckpointError, match="shape mismatch"):
         load_weights(other, load_state(path)["model"], "ckpt")

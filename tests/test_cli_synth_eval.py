@@ -33,7 +33,15 @@ def test_synth_writes_the_davis_layout(synth_dir):
         assert len(list((synth_dir / "JPEGImages/160p" / n).glob("*.jpg"))) == 24
         assert len(list((synth_dir / "Annotations/160p" / n).glob("*.png"))) == 24
     table = pd.read_csv(synth_dir / "objects_val.csv")
-    assert {"video", "object_id", "first_frame", "lookalikes", "area_per_frame", "small", "tiny"} <= set(table.columns)
+    assert {
+        "video",
+        "object_id",
+        "first_frame",
+        "lookalikes",
+        "area_per_frame",
+        "small",
+        "tiny",
+    } <= set(table.columns)
     assert set(table["video"]) == set(names)
     assert not list(synth_dir.rglob(".*"))  # no temporary leftovers
 
@@ -46,14 +54,40 @@ def test_synth_twice_gives_identical_trees(synth_dir, tmp_path):
 
 def test_eval_baselines_and_csv(synth_dir, tmp_path, capsys):
     csv = tmp_path / "scores.csv"
-    rc = main(["eval", "--gt", str(synth_dir), "--pred", str(tmp_path / "copy"), "--baseline", "copy-first", "--csv", str(csv), "--quiet"])
+    rc = main(
+        [
+            "eval",
+            "--gt",
+            str(synth_dir),
+            "--pred",
+            str(tmp_path / "copy"),
+            "--baseline",
+            "copy-first",
+            "--csv",
+            str(csv),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "J&F-Mean" in out and "< 0.5%" in out
     table = pd.read_csv(csv)
     assert len(table) == len(pd.read_csv(synth_dir / "objects_val.csv"))
     assert table["J&F-Mean"].mean() < 0.5  # copying the first mask is poor: motion matters
-    rc = main(["eval", "--gt", str(synth_dir), "--pred", str(tmp_path / "empty"), "--baseline", "empty", "--split", "val", "--quiet"])
+    rc = main(
+        [
+            "eval",
+            "--gt",
+            str(synth_dir),
+            "--pred",
+            str(tmp_path / "empty"),
+            "--baseline",
+            "empty",
+            "--split",
+            "val",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     empty = pd.read_csv(tmp_path / "empty" / "results.csv")
     assert empty["J&F-Mean"].mean() < table["J&F-Mean"].mean()

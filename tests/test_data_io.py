@@ -11,7 +11,13 @@ from gsfm.data.io import DAVIS_PALETTE, list_frames, read_image, read_mask, writ
 
 def test_palette_is_the_davis_colour_map():
     assert DAVIS_PALETTE.shape == (256, 3) and DAVIS_PALETTE.dtype == np.uint8
-    assert DAVIS_PALETTE[:5].tolist() == [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128]]
+    assert DAVIS_PALETTE[:5].tolist() == [
+        [0, 0, 0],
+        [128, 0, 0],
+        [0, 128, 0],
+        [128, 128, 0],
+        [0, 0, 128],
+    ]
     assert DAVIS_PALETTE[8].tolist() == [64, 0, 0]
     assert DAVIS_PALETTE[255].tolist() == [224, 224, 192]
     assert len({tuple(c) for c in DAVIS_PALETTE.tolist()}) == 256

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _data_fixtures import (
+    moving_square_video,
+    write_davis2016,
+    write_davis2017,
+    write_youtube_valid,
+)
 
-from _data_fixtures import moving_square_video, write_davis2016, write_davis2017, write_youtube_valid
 from gsfm.data.davis import DAVISEvalDataset, DAVISVideo
 from gsfm.data.io import write_mask
 from gsfm.data.transforms import denormalize
@@ -94,7 +99,9 @@ def test_youtube_reader_sparse_and_late_objects(tmp_path):
     assert info["first_frame"] == {1: 0, 2: 10}
     assert info["gt_obj"] == {0: [1], 10: [2]}
     assert item["annotated"].nonzero().flatten().tolist() == [0, 10]
-    only_valid = YouTubeVOSEvalDataset(root / "valid", all_frames_root=root / "valid" / "JPEGImages")
+    only_valid = YouTubeVOSEvalDataset(
+        root / "valid", all_frames_root=root / "valid" / "JPEGImages"
+    )
     assert only_valid[0]["rgb"].shape[0] == 3
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _data_fixtures import write_davis2017, write_youtube_train
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from _data_fixtures import write_davis2017, write_youtube_train
 from gsfm.data.io import write_image
 from gsfm.data.static import StaticPseudoVideoDataset
 from gsfm.data.transforms import tps_warp
@@ -33,7 +33,18 @@ def check_sample(s, size):
 
 @pytest.mark.parametrize(
     ("fraction", "skip"),
-    [(0.0, 5), (0.099, 5), (0.1, 10), (0.15, 10), (0.2, 15), (0.35, 20), (0.4, 25), (0.89, 25), (0.9, 5), (1.0, 5)],
+    [
+        (0.0, 5),
+        (0.099, 5),
+        (0.1, 10),
+        (0.15, 10),
+        (0.2, 15),
+        (0.35, 20),
+        (0.4, 25),
+        (0.89, 25),
+        (0.9, 5),
+        (1.0, 5),
+    ],
 )
 def test_max_skip_curriculum(fraction, skip):
     assert max_skip_at(fraction) == skip
@@ -60,7 +71,9 @@ def test_triplet_indices_follow_the_rule(n, skip, seed):
 
 def test_reversal_happens_about_half_the_time():
     rng = np.random.default_rng(0)
-    rev = sum(bool(i[0] > i[2]) for i in (sample_triplet_indices(100, 10, rng) for _ in range(2000)))
+    rev = sum(
+        bool(i[0] > i[2]) for i in (sample_triplet_indices(100, 10, rng) for _ in range(2000))
+    )
     assert 850 < rev < 1150
 
 
@@ -75,7 +88,9 @@ def test_pick_objects():
 
 def test_vos_triplets_on_davis_layout(tmp_path):
     root = write_davis2017(tmp_path / "DAVIS", {"aaa": 12, "bbb": 6, "short": 2})
-    ds = VOSTripletDataset(root, split_file=root / "ImageSets/2017/train.txt", crop_size=32, seed=7, repeat=2)
+    ds = VOSTripletDataset(
+        root, split_file=root / "ImageSets/2017/train.txt", crop_size=32, seed=7, repeat=2
+    )
     assert ds.videos == ["aaa", "bbb"]  # fewer than 3 frames: dropped
     assert len(ds) == 4
     s = ds[0]

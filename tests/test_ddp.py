@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -33,7 +35,21 @@ class _RecordingClips(RandomClips):
         return super().__getitem__(index)
 
 
-def _toy_worker(rank: int, world: int, port: int, run_dir: str, out_dir: str) -> None:
+def _build(kind: str, rank: int):
+    """(model, loss, dataset, cfg) of the toy stand-in or the real smoke GSFM on synthetic data."""
+    if kind == "toy":
+        cfg = train_config("smoke", iterations=4, grad_accum=2, log_every=2, checkpoint_every=2)
+        return ToyVOS(), ToyLoss(), _RecordingClips(16), cfg
+    from gsfm.data.synthetic import SyntheticTrainSet
+    from gsfm.losses import GSFMLoss
+    from gsfm.model import build_model
+
+    cfg = train_config("smoke", iterations=4, grad_accum=2, log_every=2, checkpoint_every=2)
+    data = SyntheticTrainSet(crop_size=cfg.crop_size, length=16, seed=cfg.seed)
+    return build_model("gsfm", "smoke"), GSFMLoss(cfg), data, cfg
+
+
+def _worker(rank: int, kind: str, world: int, port: int, run_dir: str, out_dir: str) -> None:
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -45,14 +61,13 @@ def _toy_worker(rank: int, world: int, port: int, run_dir: str, out_dir: str) ->
     ctx = init_distributed("cpu")
     try:
         torch.manual_seed(100 + rank)  # different initial weights: DDP must broadcast rank 0's
-        model = ToyVOS()
+        model, loss, data, cfg = _build(kind, rank)
         initial = {k: v.clone() for k, v in model.state_dict().items()}
-        cfg = train_config("smoke", iterations=4, grad_accum=2, log_every=2, checkpoint_every=2)
-        clips = _RecordingClips(16)
-        trainer = Trainer(model, ToyLoss(), clips, cfg, run_dir, dist=ctx, progress=False)
+        trainer = Trainer(model, loss, data, cfg, run_dir, dist=ctx, progress=False)
         trainer.run()
+        seen = getattr(data, "seen", [])
         torch.save(
-            {"final": model.state_dict(), "initial": initial, "indices": clips.seen},
+            {"final": model.state_dict(), "initial": initial, "indices": seen},
             os.path.join(out_dir, f"rank{rank}.pt"),
         )
     finally:
@@ -60,20 +75,42 @@ def _toy_worker(rank: int, world: int, port: int, run_dir: str, out_dir: str) ->
 
 
 @pytest.mark.slow
-def test_two_cpu_processes_end_with_identical_parameters(tmp_path):
+@pytest.mark.parametrize("kind", ["toy", "smoke"])
+def test_two_cpu_processes_end_with_identical_parameters(tmp_path, kind):
     run = tmp_path / "run"
-    mp.spawn(_toy_worker, args=(2, _free_port(), str(run), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(kind, 2, _free_port(), str(run), str(tmp_path)), nprocs=2, join=True)
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    trained = 0
     for name, p0 in r0["final"].items():
         assert torch.equal(p0, r1["final"][name]), name
-        assert not torch.equal(p0, r0["initial"][name]), f"{name} did not train"
+        trained += not torch.equal(p0, r0["initial"][name])
+    assert trained > len(r0["final"]) // 2  # most tensors changed (BN statistics are frozen)
     assert any(not torch.equal(r0["initial"][k], r1["initial"][k]) for k in r0["initial"])
-    # each rank drew its own shard: 4 steps x 2 micro-batches x 2 samples, no overlap per epoch
-    assert len(r0["indices"]) == len(r1["indices"]) == 16
-    assert not set(r0["indices"][:8]) & set(r1["indices"][:8])
+    if kind == "toy":  # each rank drew its own shard: 4 steps x 2 micro-batches x 2 samples
+        assert len(r0["indices"]) == len(r1["indices"]) == 16
+        assert not set(r0["indices"][:8]) & set(r1["indices"][:8])
     # only rank 0 wrote, once
     config = json.loads((run / "config.json").read_text())
     assert config["provenance"]["world_size"] == 2
     lines = (run / "log.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in lines] == ["iteration", "2", "4"]
+
+
+@pytest.mark.slow
+def test_torchrun_cli_smoke(tmp_path):
+    """``torchrun --nproc_per_node 2 -m gsfm train`` (gloo on the CPU) completes a smoke run."""
+    run = tmp_path / "run"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+        f"--master_port={_free_port()}", "-m", "gsfm", "train", "--profile", "smoke",
+        "--model", "stcn", "--out", str(run), "--iterations", "2", "--no-progress",
+        "--set", "epoch_samples=8", "--device", "cpu",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config = json.loads((run / "config.json").read_text())
+    assert config["provenance"]["world_size"] == 2 and config["model_name"] == "stcn"
+    assert (run / "checkpoints" / "final.pt").is_file()
+    assert proc.stdout.count("trained 2 iterations") == 1  # only rank 0 reports

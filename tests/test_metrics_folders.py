@@ -40,7 +40,9 @@ def test_global_and_per_object_equal_vos_benchmark(tmp_path):
         _write(gt_root, f"seq{s}", gt)
         _write(pred_root, f"seq{s}", pred)
     res = score_folders(gt_root, pred_root)
-    jf, j, f, objects = vb.benchmark([str(gt_root)], [str(pred_root)], num_processes=1, verbose=False)
+    jf, j, f, objects = vb.benchmark(
+        [str(gt_root)], [str(pred_root)], num_processes=1, verbose=False
+    )
     assert 100 * res.global_scores["J-Mean"].iloc[0] == pytest.approx(j[0], abs=1e-9)
     assert 100 * res.global_scores["F-Mean"].iloc[0] == pytest.approx(f[0], abs=1e-9)
     assert 100 * res.jf == pytest.approx(jf[0], abs=1e-9)
@@ -50,7 +52,9 @@ def test_global_and_per_object_equal_vos_benchmark(tmp_path):
         assert 100 * row["F-Mean"] == pytest.approx(bf[row["object"]], abs=1e-9)
     assert len(res.per_sequence) == 3
     assert set(res.per_frame.columns) == {"sequence", "object", "frame", "J", "F"}
-    assert res.per_frame["frame"].min() == 1 and res.per_frame["frame"].max() == 8  # 1st/last dropped
+    assert (
+        res.per_frame["frame"].min() == 1 and res.per_frame["frame"].max() == 8
+    )  # 1st/last dropped
 
 
 def test_davis_rule_counts_objects_of_the_first_frame():
@@ -79,7 +83,12 @@ def test_void_label_is_background():
 
 def test_size_buckets_are_nested():
     df = pd.DataFrame(
-        {"area_share": [0.1, 0.03, 0.008, 0.004], "J&F-Mean": [0.9, 0.8, 0.6, 0.4], "J-Mean": [0.9, 0.8, 0.6, 0.4], "F-Mean": [0.9, 0.8, 0.6, 0.4]}
+        {
+            "area_share": [0.1, 0.03, 0.008, 0.004],
+            "J&F-Mean": [0.9, 0.8, 0.6, 0.4],
+            "J-Mean": [0.9, 0.8, 0.6, 0.4],
+            "F-Mean": [0.9, 0.8, 0.6, 0.4],
+        }
     )
     b = size_buckets(df)
     assert b["bucket"].tolist() == ["all", "< 5%", "< 1%", "< 0.5%"]

@@ -86,3 +86,25 @@ def test_crash_then_resume_from_the_last_periodic_checkpoint(tmp_path):
     resumed.run(resume=True)
     _assert_same_weights(resumed.model, ref.model)
     assert _log(tmp_path / "split") == _log(tmp_path / "ref")  # row 5 rewritten, not doubled
+
+
+@pytest.mark.slow
+def test_real_smoke_model_resumes_bit_for_bit(tmp_path):
+    """The acceptance test: GSFM, smoke profile, synthetic stream, CPU; stop after 3 of 6."""
+    from gsfm.checkpoint import load_state
+    from gsfm.training.api import train
+
+    kwargs = dict(iterations=6, checkpoint_every=2, log_every=1, epoch_samples=8, progress=False)
+    ref = train("gsfm", "smoke", ["synth"], tmp_path / "ref", **kwargs)
+    part = train("gsfm", "smoke", ["synth"], tmp_path / "split", stop_at=3, **kwargs)
+    assert not part.finished
+    done = train("gsfm", "smoke", ["synth"], tmp_path / "split", resume=True, **kwargs)
+    assert done.finished and done.iteration == 6
+    a = load_state(ref.final)["model"]
+    b = load_state(done.final)["model"]
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert _log(tmp_path / "split") == _log(tmp_path / "ref")
+    skips = {r["max_skip"] for r in _log(tmp_path / "ref")}
+    assert len(skips) > 1  # the run crossed a max-skip switch (epoch boundary)

@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ``eval`` command (shared scoring options + each mode's own)."""
     parser.add_argument("--gt", required=True, help="ground truth: DAVIS root or folder of videos")
     parser.add_argument("--pred", help="predictions: folder of <video>/<frame>.png")
-    parser.add_argument("--csv", help="write the per-object table here (default <pred>/results.csv)")
+    parser.add_argument(
+        "--csv", help="write the per-object table here (default <pred>/results.csv)"
+    )
     parser.add_argument("--split", help="only the videos of ImageSets/*/<split>.txt under --gt")
     parser.add_argument(
         "--objects",
@@ -62,10 +64,19 @@ def run_folders(args: argparse.Namespace) -> int:
 
         write_baseline(args.gt, args.pred, args.baseline, sequences=seqs, res=args.res)
     result = score_folders(
-        args.gt, args.pred, sequences=seqs, objects=args.objects, res=args.res, progress=not args.quiet
+        args.gt,
+        args.pred,
+        sequences=seqs,
+        objects=args.objects,
+        res=args.res,
+        progress=not args.quiet,
     )
     print(format_result(result, per_object=not args.quiet))
-    print(size_buckets(result.per_object).to_string(index=False, float_format=lambda x: f"{100 * x:.2f}"))
+    print(
+        size_buckets(result.per_object).to_string(
+            index=False, float_format=lambda x: f"{100 * x:.2f}"
+        )
+    )
     csv = Path(args.csv) if args.csv else Path(args.pred) / "results.csv"
     from gsfm.data.io import atomic_write
 
@@ -75,7 +86,9 @@ def run_folders(args: argparse.Namespace) -> int:
 
 
 # mode name -> (is this mode requested?, runner); the first match runs, "folders" is the default
-MODES: list[tuple[str, Callable[[argparse.Namespace], bool], Callable[[argparse.Namespace], int]]] = [
+MODES: list[
+    tuple[str, Callable[[argparse.Namespace], bool], Callable[[argparse.Namespace], int]]
+] = [
     ("folders", lambda args: True, run_folders),
 ]
 

@@ -13,10 +13,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--out", required=True, help="output folder (DAVIS layout)")
     parser.add_argument("--split", default="val", choices=SPLITS, help="which split (default val)")
-    parser.add_argument("--version", default="v1", choices=sorted(VERSIONS), help="benchmark version")
+    parser.add_argument(
+        "--version", default="v1", choices=sorted(VERSIONS), help="benchmark version"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0: the official split)")
-    parser.add_argument("--height", type=int, default=None, help="frame height (default: version's, 160)")
-    parser.add_argument("--width", type=int, default=None, help="frame width (default: version's, 288)")
+    parser.add_argument(
+        "--height", type=int, default=None, help="frame height (default: version's, 160)"
+    )
+    parser.add_argument(
+        "--width", type=int, default=None, help="frame width (default: version's, 288)"
+    )
     parser.add_argument("--limit", type=int, default=None, help="write only the first N videos")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -44,13 +44,12 @@ def _positive(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=MODEL_NAMES, default="gsfm")
-    parser.add_argument("--profile", choices=PROFILE_NAMES, default="cpu")
+    parser.add_argument("--model", choices=MODEL_NAMES, help="default: gsfm")
+    parser.add_argument("--profile", choices=PROFILE_NAMES, help="default: cpu")
     parser.add_argument(
         "--stage",
         choices=("main", "static"),
-        default="main",
-        help="main: videos; static: pseudo-videos from images (1 object)",
+        help="main (default): videos; static: pseudo-videos from images (1 object)",
     )
     parser.add_argument(
         "--data",
@@ -61,7 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, help="run folder, e.g. runs/gsfm-cpu")
     parser.add_argument(
-        "--resume", action="store_true", help="continue the run in --out from its latest checkpoint"
+        "--resume",
+        action="store_true",
+        help="continue the run in --out exactly from its latest checkpoint (model, profile, "
+        "data and settings come from its config.json)",
     )
     parser.add_argument("--iterations", type=_positive, help="optimizer steps")
     parser.add_argument("--seed", type=int)
@@ -160,6 +162,6 @@ def run(args: argparse.Namespace) -> int:
     except NonFiniteLossError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if result.final is not None:
+    if result.final is not None and result.rank == 0:
         print(f"trained {result.iteration} iterations in {result.seconds:.0f} s: {result.final}")
     return 0

@@ -63,6 +63,7 @@ class TrainResult:
     latest: Path | None
     final: Path | None
     seconds: float  # wall time of the whole run, resumes included
+    rank: int = 0  # of the process that returns it (only rank 0 should report)
 
 
 class _ForwardTrain(nn.Module):
@@ -329,6 +330,11 @@ class Trainer:
                     f"cannot resume: no checkpoint {folder.latest} (start without --resume)"
                 )
             self._restore(folder.latest)
+            if self.iteration >= cfg.iterations and folder.final.exists():
+                return TrainResult(  # already complete: nothing to do, nothing rewritten
+                    folder.path, self.iteration, True, folder.latest, folder.final,
+                    self.elapsed, self.ctx.rank,
+                )  # fmt: skip
             if self.ctx.is_main:
                 folder.truncate_log(self.iteration)
                 config = folder.read_config()
@@ -386,6 +392,7 @@ class Trainer:
             latest=folder.latest,
             final=folder.final if finished else None,
             seconds=self.elapsed,
+            rank=self.ctx.rank,
         )
 
     def _progress_bar(self) -> Any:

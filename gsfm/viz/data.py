@@ -60,7 +60,9 @@ def _load(root_or_videos: str | os.PathLike[str] | Sequence[object] | None, case
         from gsfm.data.davis import DAVISEvalDataset
 
         root = Path(root_or_videos)
-        table = pd.read_csv(root / "objects_val.csv") if (root / "objects_val.csv").is_file() else None
+        table = (
+            pd.read_csv(root / "objects_val.csv") if (root / "objects_val.csv").is_file() else None
+        )
         ds = DAVISEvalDataset(root, split="val")
         for case in cases:
             names = [n for n in ds.videos if n.endswith(f"_{case}")]
@@ -90,10 +92,14 @@ def plot_benchmark_examples(
     rows = _load(root_or_videos, cases)
     if not rows:
         raise ValueError(f"no video of the cases {list(cases)} found in {root_or_videos}")
-    fig, axes = plt.subplots(len(rows), n_frames, figsize=(2.4 * n_frames, 1.55 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), n_frames, figsize=(2.4 * n_frames, 1.55 * len(rows)), squeeze=False
+    )
     for r, (case, name, images, masks, objects) in enumerate(rows):
         t_all = len(images)
-        first = min((int(o["first_frame"]) for o in objects if int(o["first_frame"]) > 0), default=0)
+        first = min(
+            (int(o["first_frame"]) for o in objects if int(o["first_frame"]) > 0), default=0
+        )
         if case == "late" and first > 0:
             picks = np.linspace(max(first - 2, 0), t_all - 1, n_frames).round().astype(int)
         else:
@@ -108,12 +114,21 @@ def plot_benchmark_examples(
         if objects:
             look = sum(int(o["lookalikes"]) for o in objects)
             share = min(float(o["mean_area_share"]) for o in objects)
-            detail = f"  [{len(objects)} obj, {look} lookalikes, smallest {100 * share:.2f} % of frame]"
+            detail = (
+                f"  [{len(objects)} obj, {look} lookalikes, smallest {100 * share:.2f} % of frame]"
+            )
         axes[r, 0].set_ylabel(case, fontsize=8)
         axes[r, 0].text(
-            0.0, 1.2, f"{name}: {_CAPTION.get(case, case)}{detail}", transform=axes[r, 0].transAxes, fontsize=7
+            0.0,
+            1.2,
+            f"{name}: {_CAPTION.get(case, case)}{detail}",
+            transform=axes[r, 0].transAxes,
+            fontsize=7,
         )
-    fig.suptitle("synth-v1 validation: the hard cases (tinted, yellow outline = annotated objects)", fontsize=9)
+    fig.suptitle(
+        "synth-v1 validation: the hard cases (tinted, yellow outline = annotated objects)",
+        fontsize=9,
+    )
     fig.subplots_adjust(left=0.04, right=0.99, top=0.9, bottom=0.01, hspace=0.62, wspace=0.04)
     if out_path is not None:
         out = Path(out_path)

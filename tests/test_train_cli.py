@@ -1,0 +1,80 @@
+"""``python -m gsfm train``: argument errors are one clear line (exit 2); a smoke run works."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from gsfm.cli import main
+from gsfm.training.api import parse_data_spec
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _fails(argv, capsys, needle: str) -> None:
+    assert main(["train", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and needle in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--data", "imagenet"], "bad data specification"),
+        (["--data", "davis"], "needs a path"),
+        (["--data", "davis:/no/such/folder"], "davis data folder not found"),
+        (["--set", "no_such_field=1"], "unknown training option"),
+        (["--set", "batch_size=0"], "batch_size must be >= 1"),
+        (["--model-option", "lfm=sideways"], "lfm must be one of"),
+        (["--num-workers", "-1"], "--num-workers"),
+    ],
+)
+def test_bad_arguments_are_one_clear_error(tmp_path, capsys, argv, needle):
+    _fails(["--profile", "smoke", "--out", str(tmp_path / "run"), *argv], capsys, needle)
+    assert not (tmp_path / "run").exists()  # nothing written
+
+
+@pytest.mark.parametrize(
+    "argv", [["--iterations", "0"], ["--model", "unet"], ["--profile", "huge"], []]
+)
+def test_argparse_rejects_bad_values_and_a_missing_out(tmp_path, argv):
+    out = [] if not argv else ["--out", str(tmp_path / "run")]
+    with pytest.raises(SystemExit) as info:
+        main(["train", *out, *argv])
+    assert info.value.code == 2
+
+
+def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys):
+    _fails(["--out", str(tmp_path / "none"), "--resume"], capsys, "no config.json")
+
+
+def test_data_spec_repeat_and_paths(tmp_path):
+    spec = parse_data_spec(f"davis:{tmp_path}*5")
+    assert (spec.kind, spec.arg, spec.repeat) == ("davis", str(tmp_path), 5)
+    assert parse_data_spec("synth").arg is None
+    assert str(parse_data_spec("synth:v1")) == "synth:v1"
+
+
+@pytest.mark.slow
+def test_smoke_run_then_refuse_overwrite_then_resume_finished(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    argv = ["train", "--profile", "smoke", "--model", "stcn", "--out", out, "--no-progress"]
+    assert main([*argv, "--iterations", "2", "--set", "epoch_samples=8", "--seed", "3"]) == 0
+    assert "trained 2 iterations" in capsys.readouterr().out
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model_name"] == "stcn" and config["profile"] == "smoke"
+    assert config["train"]["seed"] == 3 and config["train"]["epoch_samples"] == 8
+    assert config["model"]["lfm"] == "off" and config["data"] == ["synth"]
+    _fails(argv[1:], capsys, "already holds a run")
+    before = (tmp_path / "run" / "checkpoints" / "final.pt").stat().st_mtime_ns
+    assert main(["train", "--out", out, "--resume", "--no-progress"]) == 0  # settings from config
+    assert (tmp_path / "run" / "checkpoints" / "final.pt").stat().st_mtime_ns == before
