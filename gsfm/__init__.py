@@ -17,6 +17,12 @@ _LAZY: dict[str, str] = {
     "FrequencyModule": "gsfm.spectral",
     "band_filter": "gsfm.spectral",
     "build_model": "gsfm.model",
+    "GSFMNet": "gsfm.model",
+    "GSFMLoss": "gsfm.losses",
+    "InferenceEngine": "gsfm.inference",
+    "predict_folder": "gsfm.inference",
+    "save_checkpoint": "gsfm.checkpoint",
+    "load_model": "gsfm.checkpoint",
     "PROFILES": "gsfm.config",
     "get_profile": "gsfm.config",
 }

@@ -91,7 +91,9 @@ def save_checkpoint(path: str | os.PathLike[str], model: GSFMNet, **extra: Any) 
     return path
 
 
-def load_state(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_state(
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
     """Read a checkpoint file with ``weights_only=True`` (ours, or a bare state dict)."""
     path = Path(path)
     if not path.is_file():
@@ -134,9 +136,7 @@ def load_weights(model: nn.Module, state: dict[str, Any], source: str = "state d
             parts.append(f"unexpected keys: {_summarise(unexpected)}")
         if shapes:
             parts.append(f"shape mismatch: {_summarise(shapes)}")
-        raise CheckpointError(
-            f"{source} does not fit the model configuration; " + "; ".join(parts)
-        )
+        raise CheckpointError(f"{source} does not fit the model configuration; " + "; ".join(parts))
     model.load_state_dict(state, strict=True)
 
 
@@ -165,7 +165,9 @@ def load_model(
     """
     bad = set(overrides) - {"top_k", "mem_every"}
     if bad:
-        raise ValueError(f"only top_k / mem_every can be overridden when loading, not {sorted(bad)}")
+        raise ValueError(
+            f"only top_k / mem_every can be overridden when loading, not {sorted(bad)}"
+        )
     state = load_state(path, map_location)
     source = f"checkpoint {path}"
     if state.get("format") == FORMAT:
@@ -187,4 +189,3 @@ def load_model(
     model = GSFMNet(config)
     load_weights(model, weights, source)
     return model.to(map_location).eval()
-

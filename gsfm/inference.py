@@ -107,7 +107,9 @@ def _as_id_map(mask: Any, size: tuple[int, int], what: str) -> torch.Tensor:
     """Check an annotation (H, W) of integer object ids and return it as a long tensor."""
     m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask)
     if m.dim() != 2:
-        raise ValueError(f"{what} must be a 2-D (H, W) map of object ids, got shape {tuple(m.shape)}")
+        raise ValueError(
+            f"{what} must be a 2-D (H, W) map of object ids, got shape {tuple(m.shape)}"
+        )
     if tuple(m.shape) != tuple(size):
         raise ValueError(
             f"{what} has size {m.shape[0]}x{m.shape[1]} but the frame is {size[0]}x{size[1]}"
@@ -196,7 +198,9 @@ class InferenceEngine:
                 f"frame {t} has size {size[0]}x{size[1]} but the video's frames are "
                 f"{self._size[0]}x{self._size[1]}"
             )
-        ann = None if annotation is None else _as_id_map(annotation, size, f"annotation of frame {t}")
+        ann = (
+            None if annotation is None else _as_id_map(annotation, size, f"annotation of frame {t}")
+        )
         self._t += 1
         if not self.labels and ann is None:  # nothing to track yet
             out = torch.zeros(1, *size, device=self.device)
@@ -229,7 +233,9 @@ class InferenceEngine:
             obj_prob = obj_prob * (ann_p == 0)  # annotated pixels belong to their object only
             for i, label in enumerate(self.labels):
                 obj_prob[i][ann_p == label] = 1.0
-            new_labels = [int(v) for v in torch.unique(ann_p).tolist() if v and v not in self.labels]
+            new_labels = [
+                int(v) for v in torch.unique(ann_p).tolist() if v and v not in self.labels
+            ]
             if new_labels:
                 new = torch.stack([(ann_p == v).float() for v in new_labels])
                 obj_prob = torch.cat([obj_prob, new], dim=0)
@@ -240,7 +246,9 @@ class InferenceEngine:
             self._memorise(t, image, query, prob, new_labels)
         return unpad(prob, pads)
 
-    def _memorise(self, t: int, image: torch.Tensor, query: Any, prob: torch.Tensor, new: list[int]) -> None:
+    def _memorise(
+        self, t: int, image: torch.Tensor, query: Any, prob: torch.Tensor, new: list[int]
+    ) -> None:
         values = self.model.encode_value(image, query.f16, prob[1:].unsqueeze(0)).flatten(3)
         key = query.key.flatten(2)
         start = 0
@@ -420,5 +428,7 @@ def predict_folder(
     out_root.mkdir(parents=True, exist_ok=True)
     from gsfm.data.io import atomic_write
 
-    atomic_write(out_root / "timing.json", lambda tmp: Path(tmp).write_text(json.dumps(timing, indent=2)))
+    atomic_write(
+        out_root / "timing.json", lambda tmp: Path(tmp).write_text(json.dumps(timing, indent=2))
+    )
     return summary

@@ -189,8 +189,6 @@ def test_predict_folder_errors_name_the_file(tmp_path, model) -> None:
     from gsfm.data.io import write_image
 
     _write_davis(data, {"c": (2, 24, 32)})
-    write_image(
-        data / "JPEGImages" / "480p" / "c" / "00001.jpg", np.zeros((16, 32, 3), np.uint8)
-    )
+    write_image(data / "JPEGImages" / "480p" / "c" / "00001.jpg", np.zeros((16, 32, 3), np.uint8))
     with pytest.raises(ValueError, match=r"00001.jpg is 16x32"):
         predict_folder(model, data, tmp_path / "out", videos=["c"])

@@ -31,7 +31,9 @@ def test_bootstrapped_ce_keeps_hardest_pixels() -> None:
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(1, 3, 8, 8, generator=g)
     target = torch.randint(0, 3, (1, 8, 8), generator=g)
-    torch.testing.assert_close(bootstrapped_ce(logits, target, 1.0), F.cross_entropy(logits, target))
+    torch.testing.assert_close(
+        bootstrapped_ce(logits, target, 1.0), F.cross_entropy(logits, target)
+    )
     raw = F.cross_entropy(logits, target, reduction="none").flatten().sort(descending=True).values
     torch.testing.assert_close(bootstrapped_ce(logits, target, 0.25), raw[:16].mean())
     assert bootstrapped_ce(logits, target, 0.25) >= bootstrapped_ce(logits, target, 1.0)

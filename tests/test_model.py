@@ -73,7 +73,10 @@ def test_read_memory_matches_naive_loop() -> None:
     for bi in range(b):
         for j in range(m):
             logits = torch.stack(
-                [(2 * mk[bi, :, i] @ qk[bi, :, j] - mk[bi, :, i] @ mk[bi, :, i]) / 2.0 for i in range(n)]
+                [
+                    (2 * mk[bi, :, i] @ qk[bi, :, j] - mk[bi, :, i] @ mk[bi, :, i]) / 2.0
+                    for i in range(n)
+                ]
             )
             w = torch.softmax(logits, 0)
             naive[bi, :, :, j] = (mv[bi] * w).sum(-1)
@@ -204,7 +207,9 @@ def test_non_local_block_starts_as_identity_and_is_global() -> None:
 # --- encoders ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, channels", [("resnet18", (64, 128, 256)), ("resnet50", (256, 512, 1024))])
+@pytest.mark.parametrize(
+    "name, channels", [("resnet18", (64, 128, 256)), ("resnet50", (256, 512, 1024))]
+)
 def test_key_encoder_channels_and_strides(name: str, channels: tuple[int, int, int]) -> None:
     enc = KeyEncoder(name).eval()
     assert enc.channels == channels
@@ -242,7 +247,10 @@ def test_value_encoder_first_conv_extra_channels_orthogonal() -> None:
     torch.testing.assert_close(extra @ extra.T, torch.eye(64), atol=1e-4, rtol=1e-4)
     enc.eval()
     out = enc(
-        torch.randn(2, 3, 32, 32), torch.randn(2, 16, 2, 2), torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32)
+        torch.randn(2, 3, 32, 32),
+        torch.randn(2, 16, 2, 2),
+        torch.rand(2, 1, 32, 32),
+        torch.rand(2, 1, 32, 32),
     )
     assert out.shape == (2, 32, 2, 2)
 

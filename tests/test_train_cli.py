@@ -78,3 +78,34 @@ def test_smoke_run_then_refuse_overwrite_then_resume_finished(tmp_path, capsys):
     before = (tmp_path / "run" / "checkpoints" / "final.pt").stat().st_mtime_ns
     assert main(["train", "--out", out, "--resume", "--no-progress"]) == 0  # settings from config
     assert (tmp_path / "run" / "checkpoints" / "final.pt").stat().st_mtime_ns == before
+
+
+@pytest.mark.slow
+def test_static_stage_then_main_stage_from_its_weights(tmp_path, capsys):
+    """Stage 'static' on image+mask pairs (pseudo-videos, one object), then --init main."""
+    import numpy as np
+    from PIL import Image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(images / f"{i}.jpg")
+        mask = np.zeros((48, 64), np.uint8)
+        mask[10:30, 15 + i : 40 + i] = 255
+        Image.fromarray(mask).save(images / f"{i}.png")
+    static = str(tmp_path / "static")
+    common = ["train", "--profile", "smoke", "--iterations", "1", "--no-progress"]
+    assert (
+        main([*common, "--stage", "static", "--data", f"static:{images}*2", "--out", static]) == 0
+    )
+    config = json.loads((tmp_path / "static" / "config.json").read_text())
+    assert config["train"]["stage"] == "static" and config["train"]["max_objects"] == 1
+    assert config["data"] == [f"static:{images}*2"]
+    init = str(tmp_path / "static" / "checkpoints" / "final.pt")
+    main_run = str(tmp_path / "main")
+    args = [*common, "--init", init, "--out", main_run, "--set", "epoch_samples=4"]
+    assert main(args) == 0
+    assert json.loads((tmp_path / "main" / "config.json").read_text())["init"] == init
+    _fails([*common[1:], "--stage", "static", "--data", "davis:" + str(images), "--out",
+            str(tmp_path / "x")], capsys, "not videos")  # fmt: skip

@@ -57,6 +57,11 @@ class KeyFeatures(NamedTuple):
         return KeyFeatures(*(t[index] for t in self))
 
 
+def _repeat_per_object(t: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, ...) → (B·K, ...): the same frame features for each of K objects (b-major order)."""
+    return t.unsqueeze(1).expand(t.shape[0], k, *t.shape[1:]).flatten(0, 1)
+
+
 def _frequency_module(channels: int, band: str, cfg: ModelConfig) -> FrequencyModule:
     return FrequencyModule(
         channels,
@@ -133,9 +138,11 @@ class GSFMNet(nn.Module):
         """
         b, k = probs.shape[:2]
         others = probs.sum(dim=1, keepdim=True) - probs
-        flat = (lambda t: t.unsqueeze(1).expand(b, k, *t.shape[1:]).flatten(0, 1))  # noqa: E731
         v = self.value_encoder(
-            flat(image), flat(f16), probs.flatten(0, 1).unsqueeze(1), others.flatten(0, 1).unsqueeze(1)
+            _repeat_per_object(image, k),
+            _repeat_per_object(f16, k),
+            probs.flatten(0, 1).unsqueeze(1),
+            others.flatten(0, 1).unsqueeze(1),
         )
         return v.view(b, k, *v.shape[1:])
 
@@ -169,12 +176,12 @@ class GSFMNet(nn.Module):
         Returns mask logits (B, K, H, W) and boundary logits (B, K, H, W) or None.
         """
         b, k = readout.shape[:2]
-
-        def per_object(t: torch.Tensor) -> torch.Tensor:
-            return t.unsqueeze(1).expand(b, k, *t.shape[1:]).flatten(0, 1)
-
-        x16 = torch.cat([readout.to(query.value.dtype).flatten(0, 1), per_object(query.value)], 1)
-        logits, edge = self.decoder(x16, per_object(query.f8), per_object(query.f4))
+        x16 = torch.cat(
+            [readout.to(query.value.dtype).flatten(0, 1), _repeat_per_object(query.value, k)], 1
+        )
+        logits, edge = self.decoder(
+            x16, _repeat_per_object(query.f8, k), _repeat_per_object(query.f4, k)
+        )
         logits = logits.view(b, k, *logits.shape[-2:])
         if edge is not None:
             edge = edge.view(b, k, *edge.shape[-2:])

@@ -116,11 +116,12 @@ def _one_dataset(spec: DataSpec, cfg: TrainConfig, seed: int) -> Dataset:
             repeat=spec.repeat,
             seed=seed,
         )
-    from gsfm.data import static as static_data
+    from gsfm.data.static import StaticPseudoVideoDataset
 
-    return static_data.StaticPseudoVideoDataset(  # type: ignore[attr-defined]
-        spec.arg, crop_size=cfg.crop_size, repeat=spec.repeat, seed=seed
-    )
+    return StaticPseudoVideoDataset(
+        spec.arg or "", crop_size=cfg.crop_size, num_frames=cfg.num_frames, seed=seed,
+        repeat=spec.repeat,
+    )  # fmt: skip
 
 
 def _load_weights(net: torch.nn.Module, path: Path) -> None:

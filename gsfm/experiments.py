@@ -1,0 +1,451 @@
+"""Reusable experiment steps for the notebooks: train once, evaluate once, reuse with provenance.
+
+Training a model on the ``cpu`` profile takes minutes and evaluating it another minute, so the
+notebooks never redo work whose inputs did not change:
+
+* :func:`trained_run` returns a FINISHED run folder whose saved configuration (model, profile,
+  data, training configuration with the seed, model options) equals the requested one; it
+  trains (or resumes an interrupted run of the same configuration) only when there is none.
+  The folder name carries a hash of that configuration, so a changed profile never overwrites
+  an older run; ``retrain=True`` deletes the matching run and trains it again.
+* :func:`evaluated_run` segments a validation split with a run's checkpoint and scores it; the
+  predictions and tables are cached inside the run folder next to a ``provenance.json``
+  (checkpoint SHA-256 and mtime, data fingerprint, inference settings, git commit, library
+  versions, device) and are recomputed when any of those differ.
+* :func:`ensure_synth_split` writes a split of the synthetic benchmark once and reuses it.
+* :func:`trivial_baselines` scores the ``empty`` and ``copy-first`` predictions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+
+from gsfm.config import ModelConfig, TrainConfig, model_config, train_config
+from gsfm.runtime import resolve_device, resolve_path
+
+__all__ = [
+    "EvalRun",
+    "data_fingerprint",
+    "device_overrides",
+    "ensure_synth_split",
+    "eval_split_settings",
+    "evaluated_run",
+    "run_config",
+    "run_name",
+    "trained_run",
+    "trivial_baselines",
+]
+
+_MODEL_FIELDS = frozenset(f.name for f in fields(ModelConfig))
+_TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig)) - {"stage", "seed"}
+# the entries of config.json that define a run (the rest is provenance / resume history)
+_RUN_KEYS: tuple[str, ...] = ("model_name", "profile", "data", "init", "train", "model")
+PROVENANCE_FILE = "provenance.json"
+_TABLES: tuple[str, ...] = ("scores.csv", "per_sequence.csv", "per_object.csv")
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+def _split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split keyword overrides into (model options, training options); unknown names raise."""
+    model_opts = {k: v for k, v in overrides.items() if k in _MODEL_FIELDS}
+    train_opts = {k: v for k, v in overrides.items() if k in _TRAIN_FIELDS}
+    unknown = sorted(set(overrides) - set(model_opts) - set(train_opts))
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {unknown}: expected ModelConfig or TrainConfig fields "
+            "(the seed is its own argument)"
+        )
+    return model_opts, train_opts
+
+
+def run_config(
+    model: str,
+    profile: str,
+    *,
+    seed: int,
+    data: Sequence[str] = ("synth",),
+    **overrides: Any,
+) -> dict[str, Any]:
+    """The configuration a run of these arguments saves in ``config.json`` (the compared part).
+
+    It is what :func:`gsfm.training.api.train` writes: the model name, the profile, the data
+    specifications, the resolved :class:`~gsfm.config.TrainConfig` (with ``seed``) and
+    :class:`~gsfm.config.ModelConfig`, as they read back from JSON.
+    """
+    from gsfm.training.api import parse_data_spec
+    from gsfm.training.loop import json_roundtrip
+
+    model_opts, train_opts = _split_overrides(overrides)
+    cfg = {
+        "model_name": model,
+        "profile": profile,
+        "data": [str(parse_data_spec(s)) for s in data],
+        "init": None,
+        "train": asdict(train_config(profile, "main", seed=int(seed), **train_opts)),
+        "model": asdict(model_config(model, profile, **model_opts)),
+    }
+    return json_roundtrip(cfg)
+
+
+def _digest(obj: Any, n: int = 8) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:n]
+
+
+def run_name(config: Mapping[str, Any]) -> str:
+    """``<model>-<profile>-seed<seed>-<hash of the configuration>`` for a :func:`run_config`."""
+    seed = config["train"]["seed"]
+    return f"{config['model_name']}-{config['profile']}-seed{seed}-{_digest(dict(config))}"
+
+
+def _saved_run_config(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return {k: saved.get(k) for k in _RUN_KEYS}
+
+
+def device_overrides(device: str | torch.device = "auto") -> dict[str, Any]:
+    """Training options that depend on the device: mixed precision (AMP) on CUDA.
+
+    The notebooks pass these to :func:`trained_run`, so that 03 and 04 ask for the same run.
+    """
+    return {"amp": True} if resolve_device(device).type == "cuda" else {}
+
+
+def trained_run(
+    model: str,
+    profile: str,
+    *,
+    seed: int,
+    runs_dir: str | os.PathLike[str],
+    data: Sequence[str] = ("synth",),
+    retrain: bool = False,
+    device: str | torch.device = "auto",
+    progress: bool = True,
+    **overrides: Any,
+) -> Path:
+    """A finished training run of ``model`` under ``profile`` with ``seed``; trains if needed.
+
+    ``overrides`` are :class:`~gsfm.config.ModelConfig` or :class:`~gsfm.config.TrainConfig`
+    fields. The run lives in ``runs_dir/<run_name>``. A folder there whose saved configuration
+    equals :func:`run_config` and that holds ``checkpoints/final.pt`` is returned as it is; an
+    interrupted one is resumed exactly; ``retrain=True`` deletes it and trains from scratch.
+    Returns the run folder (its checkpoint is ``checkpoints/final.pt``).
+    """
+    from gsfm.training.api import train
+
+    expected = run_config(model, profile, seed=seed, data=data, **overrides)
+    model_opts, train_opts = _split_overrides(overrides)
+    run_dir = resolve_path(runs_dir) / run_name(expected)
+    final = run_dir / "checkpoints" / "final.pt"
+    if retrain and run_dir.exists():
+        print(f"retrain=True: removing {run_dir}")
+        shutil.rmtree(run_dir)
+    resume = False
+    if run_dir.exists():
+        saved = _saved_run_config(run_dir)
+        if saved == expected and final.is_file():
+            print(f"reusing the finished run {run_dir}")
+            return run_dir
+        if saved == expected and (run_dir / "checkpoints" / "latest.pt").is_file():
+            print(f"resuming the interrupted run {run_dir}")
+            resume = True
+        else:  # a broken start (no checkpoint) or a foreign folder under our name
+            print(f"{run_dir} holds no usable run of this configuration; training it again")
+            shutil.rmtree(run_dir)
+    if not resume:
+        print(f"training {model} ({profile} profile, seed {seed}) into {run_dir}")
+    result = train(
+        model,
+        profile,
+        list(data),
+        run_dir,
+        resume=resume,
+        device=device,
+        progress=progress,
+        model_options=model_opts,
+        seed=int(seed),
+        **train_opts,
+    )
+    if not result.finished or not final.is_file():
+        raise RuntimeError(f"training into {run_dir} stopped before the end (no {final})")
+    return run_dir
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def eval_split_settings(profile: str) -> dict[str, Any]:
+    """The validation subset a notebook evaluates on under ``profile`` (keyword arguments of
+    :func:`ensure_synth_split`): the full synth-v1 val split (24 videos, 160x288), except under
+    ``smoke``: its first 3 videos at 64x112, so that CI finishes in seconds."""
+    if profile == "smoke":
+        return {"limit": 3, "height": 64, "width": 112}
+    return {}
+
+
+def _split_complete(root: Path, split: str, meta: Mapping[str, Any], n_frames: int) -> bool:
+    try:
+        saved = json.loads((root / f"synth_{split}.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    if any(saved.get(k) != v for k, v in meta.items()):
+        return False
+    res = f"{meta['height']}p"
+    for video in meta["videos"]:
+        for kind, ext in (("JPEGImages", ".jpg"), ("Annotations", ".png")):
+            folder = root / kind / res / video
+            if not folder.is_dir() or len(list(folder.glob(f"*{ext}"))) != n_frames:
+                return False
+    return True
+
+
+def ensure_synth_split(
+    data_dir: str | os.PathLike[str],
+    split: str = "val",
+    *,
+    limit: int | None = None,
+    height: int | None = None,
+    width: int | None = None,
+    seed: int = 0,
+    version: str = "v1",
+    progress: bool = False,
+) -> Path:
+    """The folder of a synthetic split under ``data_dir``, written only if not complete yet.
+
+    The folder is ``data_dir/<split>`` for the official split (all videos, the version's size,
+    seed 0) and ``data_dir/<split>-<H>x<W>[-first<N>][-seed<S>]`` for any other, so that
+    variants never mix in one DAVIS layout. A split is complete when its ``synth_<split>.json``
+    matches and every video has all its frames and annotations.
+    """
+    from gsfm.data.synthetic import SPLITS, get_version, split_names, write_split
+
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+    v = get_version(version)
+    all_names = split_names(split, version)
+    n_videos = len(all_names)
+    n_frames = {"val": v.val_frames, "small": v.small_frames, "train": v.train_frames}[split]
+    h, w = int(height or v.height), int(width or v.width)
+    names = all_names[: (n_videos if limit is None else int(limit))]
+    name = split if version == "v1" else f"{split}-{version}"
+    if (h, w) != (v.height, v.width) or len(names) != n_videos or seed != 0:
+        name += f"-{h}x{w}"
+        name += f"-first{len(names)}" if len(names) != n_videos else ""
+        name += f"-seed{seed}" if seed != 0 else ""
+    root = resolve_path(data_dir) / name
+    meta = {
+        "benchmark": f"synth-{version}",
+        "split": split,
+        "seed": seed,
+        "height": h,
+        "width": w,
+        "videos": names,
+    }
+    if _split_complete(root, split, meta, n_frames):
+        return root
+    write_split(root, split, version, seed, h, w, limit=limit, progress=progress)
+    if not _split_complete(root, split, meta, n_frames):
+        raise RuntimeError(f"writing the synthetic split into {root} left it incomplete")
+    return root
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """A cached evaluation of one checkpoint on one validation folder.
+
+    ``scores``: one row (J&F, J, F with Mean/Recall/Decay, objects, frames, seconds, fps,
+    top_k, mem_every); ``per_sequence`` / ``per_object``: the DAVIS tables; ``pred_dir``: the
+    palette PNGs; ``provenance``: what produced them; ``reused``: loaded from the cache.
+    """
+
+    run_dir: Path
+    pred_dir: Path
+    scores: pd.DataFrame
+    per_sequence: pd.DataFrame
+    per_object: pd.DataFrame
+    provenance: dict[str, Any]
+    reused: bool
+
+    @property
+    def jf(self) -> float:
+        """Global J&F-Mean in [0, 1]."""
+        return float(self.scores["J&F-Mean"].iloc[0])
+
+    @property
+    def fps(self) -> float:
+        """Frames per second of the propagation (no I/O), as the inference engine timed it."""
+        return float(self.scores["fps"].iloc[0])
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_fingerprint(root: Path, videos: Sequence[str], res: str | None = None) -> str:
+    """SHA-256 over the names and bytes of every frame and annotation of ``videos``."""
+    from gsfm.data.layout import resolve_layout
+
+    img_root, ann_root = resolve_layout(root, res)
+    h = hashlib.sha256()
+    for video in videos:
+        for folder in (img_root / video, ann_root / video):
+            if not folder.is_dir():
+                raise FileNotFoundError(f"video folder not found: {folder}")
+            for f in sorted(folder.iterdir()):
+                if f.is_file() and not f.name.startswith("."):
+                    h.update(f"{folder.parent.name}/{video}/{f.name}\0".encode())
+                    h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _library_versions() -> dict[str, str]:
+    import numpy
+
+    from gsfm import __version__
+
+    return {"gsfm": __version__, "torch": torch.__version__, "numpy": numpy.__version__}
+
+
+# provenance entries that must match for a cached evaluation to be reused
+_MATCH_KEYS: tuple[str, ...] = (
+    "checkpoint_sha256",
+    "data_root",
+    "videos",
+    "data_sha256",
+    "top_k",
+    "mem_every",
+    "git_commit",
+    "libraries",
+    "device_type",
+)
+
+
+def evaluated_run(
+    run_dir: str | os.PathLike[str],
+    val_root: str | os.PathLike[str],
+    *,
+    checkpoint: str = "final",
+    videos: Sequence[str] | None = None,
+    res: str | None = None,
+    device: str | torch.device = "auto",
+    top_k: int | None | Literal["config"] = "config",
+    mem_every: int | None = None,
+    recompute: bool = False,
+) -> EvalRun:
+    """Segment ``val_root`` with ``run_dir/checkpoints/<checkpoint>.pt`` and score it (cached).
+
+    The predictions (palette PNGs, ``timing.json``) and tables (``scores.csv``,
+    ``per_sequence.csv``, ``per_object.csv``) go to ``run_dir/eval/<val name>-<hash>/`` with a
+    ``provenance.json``. They are reused when the checkpoint's SHA-256, the data fingerprint,
+    the inference settings, the git commit, the library versions and the device type all match
+    (and ``recompute`` is False); otherwise they are recomputed into a temporary folder that
+    replaces the old one only when complete.
+    """
+    from gsfm.data.layout import list_videos, resolve_layout
+    from gsfm.evaluation import evaluate_checkpoint
+    from gsfm.training.run_folder import provenance
+
+    run = resolve_path(run_dir)
+    ckpt = run / "checkpoints" / f"{checkpoint}.pt"
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {ckpt} (is {run} a finished run?)")
+    root = resolve_path(val_root)
+    ann_root = resolve_layout(root, res)[1]
+    names = list(videos) if videos is not None else list_videos(ann_root)
+    dev = resolve_device(device)
+    prov_now = provenance(dev, 0, 1)
+    settings = {"top_k": top_k, "mem_every": mem_every}
+    stat = ckpt.stat()
+    expected = {
+        "checkpoint": str(ckpt),
+        "checkpoint_sha256": _file_sha256(ckpt),
+        "checkpoint_mtime": stat.st_mtime,
+        "data_root": str(root),
+        "videos": names,
+        "data_sha256": data_fingerprint(root, names, res),
+        **settings,
+        "git_commit": prov_now["git_commit"],
+        "git_dirty": prov_now["git_dirty"],
+        "libraries": _library_versions(),
+        "device_type": dev.type,
+        "device": prov_now["device"],
+    }
+    key = _digest({k: expected[k] for k in ("checkpoint", "data_root", "videos", *settings)})
+    out = run / "eval" / f"{root.name}-{checkpoint}-{key}"
+    if not recompute and out.is_dir():
+        try:
+            saved = json.loads((out / PROVENANCE_FILE).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            saved = {}
+        if all(saved.get(k) == expected[k] for k in _MATCH_KEYS):
+            return EvalRun(
+                run, out, *(pd.read_csv(out / f) for f in _TABLES), provenance=saved, reused=True
+            )
+        changed = [k for k in _MATCH_KEYS if saved.get(k) != expected[k]]
+        print(f"re-evaluating {run.name}: {', '.join(changed) or 'no provenance'} changed")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        row = evaluate_checkpoint(
+            ckpt, root, tmp, device=dev, top_k=top_k, mem_every=mem_every, videos=names, res=res
+        )
+        row = row.drop(columns=["predictions"])
+        row["checkpoint"] = str(ckpt)
+        row.to_csv(tmp / "scores.csv", index=False)
+        (tmp / PROVENANCE_FILE).write_text(json.dumps(expected, indent=1) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return EvalRun(
+        run, out, *(pd.read_csv(out / f) for f in _TABLES), provenance=expected, reused=False
+    )
+
+
+def trivial_baselines(
+    val_root: str | os.PathLike[str],
+    *,
+    videos: Sequence[str] | None = None,
+    res: str | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """J&F of the ``empty`` and ``copy-first`` predictions on ``val_root`` (one row each).
+
+    The predictions are written to ``out_dir/<kind>`` (or a temporary folder, then deleted).
+    """
+    from gsfm.evaluation import evaluate_baseline
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="gsfm-baselines-") as tmp:
+        base = resolve_path(out_dir) if out_dir is not None else Path(tmp)
+        for kind in ("empty", "copy-first"):
+            row = evaluate_baseline(val_root, base / kind, kind, videos=videos, res=res)
+            rows.append(row.drop(columns=["predictions"]))
+    return pd.concat(rows, ignore_index=True)

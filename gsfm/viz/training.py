@@ -1,0 +1,260 @@
+"""Figures about training and its results: curves, the loss pieces, J&F bars, qualitative frames.
+
+* :func:`plot_training_curves`: loss, IoU, learning rate and bootstrapped-CE top-p from runs'
+  ``log.csv`` (``figures/training_curves.png``);
+* :func:`plot_bootstrap_schedule` and :func:`plot_boundary_target`: the losses (paper §3.3, §4);
+* :func:`plot_jf_comparison`: J&F of trained models beside the trivial baselines, the paper's
+  numbers in their own, labelled panel;
+* :func:`plot_qualitative`: GT and each model's masks on hard videos (the paper's Fig. 5).
+
+Every function writes a PNG atomically when ``out_path`` is given, closes the figure and
+returns it (``IPython.display.display(fig)`` still shows it).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from gsfm.viz.matching import save_figure  # noqa: E402
+
+__all__ = [
+    "plot_bootstrap_schedule",
+    "plot_boundary_target",
+    "plot_jf_comparison",
+    "plot_qualitative",
+    "plot_training_curves",
+    "read_log",
+]
+
+_TRIVIAL = ("empty", "copy-first")
+
+
+def read_log(run: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
+    """A run's ``log.csv`` as a DataFrame (``run``: the run folder, the CSV, or a DataFrame)."""
+    if isinstance(run, pd.DataFrame):
+        return run
+    path = Path(run)
+    if path.is_dir():
+        path = path / "log.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"training log not found: {path}")
+    log = pd.read_csv(path)
+    missing = {"iteration", "total", "iou", "lr", "p"} - set(log.columns)
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {sorted(missing)}")
+    return log
+
+
+def plot_training_curves(
+    runs: Mapping[str, str | os.PathLike[str] | pd.DataFrame],
+    out_path: str | os.PathLike[str] | None = "figures/training_curves.png",
+    smooth: int = 1,
+) -> Figure:
+    """2x2 panels over iterations: total loss, IoU (object 1, training batches), learning rate
+    (log scale) and the bootstrapped-CE fraction p, one line per run (``{label: run}``).
+
+    ``smooth``: rolling-mean window (in logged rows) for the loss and IoU.
+    """
+    if not runs:
+        raise ValueError("no runs to plot")
+    fig, axes = plt.subplots(2, 2, figsize=(9, 5.6))
+    panels = [
+        ("total", "training loss (CE + 0.05 x boundary)", True),
+        ("iou", "IoU on training samples", True),
+        ("lr", "learning rate", False),
+        ("p", "bootstrapped CE: fraction p of pixels kept", False),
+    ]
+    for label, run in runs.items():
+        log = read_log(run)
+        for ax, (col, title, smoothed) in zip(axes.flat, panels, strict=True):
+            values = log[col].astype(float)
+            if smoothed and smooth > 1:
+                values = values.rolling(smooth, min_periods=1).mean()
+            ax.plot(log["iteration"], values, label=label, lw=1.2)
+            ax.set_title(title, fontsize=9)
+    axes[1, 0].set_yscale("log")
+    for ax in axes.flat:
+        ax.set_xlabel("iteration", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, out_path)
+
+
+def plot_bootstrap_schedule(
+    iterations: int,
+    start_warm: int,
+    end_warm: int,
+    top_p: float = 0.15,
+    out_path: str | os.PathLike[str] | None = "figures/bootstrap_schedule.png",
+    logged: pd.DataFrame | None = None,
+    title: str = "",
+) -> Figure:
+    """The fraction p of hardest pixels the bootstrapped CE keeps, over training.
+
+    ``logged``: a run's log (its ``p`` column is drawn as dots, to show the trainer follows it).
+    """
+    from gsfm.losses import bootstrap_p
+
+    its = np.arange(iterations + 1)
+    p = [bootstrap_p(int(i), start_warm, end_warm, top_p) for i in its]
+    fig, ax = plt.subplots(figsize=(5.2, 2.8))
+    ax.plot(its, p, lw=1.5, label="bootstrap_p (gsfm.losses)")
+    if logged is not None:
+        ax.plot(logged["iteration"] - 1, logged["p"], ".", ms=4, label="p in the run's log")
+    for x, name in ((start_warm, "start_warm"), (end_warm, "end_warm")):
+        ax.axvline(x, color="grey", ls=":", lw=1)
+        ax.text(x, 1.02, name, fontsize=7, ha="center")
+    ax.set_ylim(0, 1.1)
+    ax.set_xlabel("iteration", fontsize=8)
+    ax.set_ylabel("p", fontsize=8)
+    ax.set_title(title or f"bootstrapped CE warm-up (p: 1 -> {top_p})", fontsize=9)
+    ax.legend(fontsize=7, loc="center right")
+    fig.tight_layout()
+    return save_figure(fig, out_path)
+
+
+def plot_boundary_target(
+    mask: np.ndarray,
+    response: np.ndarray,
+    target: np.ndarray,
+    out_path: str | os.PathLike[str] | None = "figures/boundary_target.png",
+    crop: tuple[int, int, int, int] | None = None,
+) -> Figure:
+    """Mask → Laplacian response (clamped at 0) → binary boundary target, and a zoomed crop
+    ``(y0, y1, x0, x1)`` (default: around the first boundary pixel) showing the 1-px ring."""
+    mask, response, target = (np.asarray(a, dtype=float) for a in (mask, response, target))
+    if not (mask.shape == response.shape == target.shape) or mask.ndim != 2:
+        raise ValueError("mask, response and target must be (H, W) maps of one size")
+    if crop is None:  # around the boundary pixel nearest to the centre of the interior
+        inner_y, inner_x = np.nonzero((mask > 0) & (target == 0))
+        ys, xs = np.nonzero(target)
+        h, w = mask.shape
+        cy, cx = h // 2, w // 2
+        if len(ys):
+            if len(inner_y):
+                my, mx = inner_y.mean(), inner_x.mean()
+                i = int(np.argmin(np.hypot(ys - my, xs - mx)))
+            else:
+                i = 0
+            cy, cx = int(ys[i]), int(xs[i])
+        y0, x0 = min(max(cy - 12, 0), max(h - 24, 0)), min(max(cx - 16, 0), max(w - 32, 0))
+        crop = (y0, min(y0 + 24, h), x0, min(x0 + 32, w))
+    y0, y1, x0, x1 = crop
+    fig, axes = plt.subplots(1, 4, figsize=(11, 2.7))
+    axes[0].imshow(mask, cmap="gray")
+    axes[0].set_title("GT mask", fontsize=8)
+    im = axes[1].imshow(response, cmap="magma")
+    fig.colorbar(im, ax=axes[1], fraction=0.046)
+    axes[1].set_title("Laplacian (centre 8, neighbours -1), >= 0", fontsize=8)
+    axes[2].imshow(target, cmap="gray")
+    axes[2].set_title("boundary target: response > 0.1", fontsize=8)
+    zoom = np.stack([0.5 * mask, 0.5 * mask, 0.5 * mask], -1)
+    zoom[target > 0] = (1.0, 0.2, 0.2)
+    axes[3].imshow(zoom[y0:y1, x0:x1], interpolation="nearest")
+    axes[3].set_title(
+        f"zoom: red = target on the mask (grey)\nrows {y0}-{y1}, cols {x0}-{x1}", fontsize=8
+    )
+    axes[2].add_patch(
+        plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="red", lw=1)
+    )
+    for a in axes:
+        a.set_xticks([])
+        a.set_yticks([])
+    fig.tight_layout()
+    return save_figure(fig, out_path)
+
+
+def plot_jf_comparison(
+    summary: pd.DataFrame,
+    out_path: str | os.PathLike[str] | None = "figures/jf_comparison.png",
+    paper: pd.DataFrame | None = None,
+    data_label: str = "synth-v1 val",
+) -> Figure:
+    """J&F bars (± std over seeds where there are several) for each method of ``summary``
+    (:func:`gsfm.analysis.comparison.summarise`); trivial baselines in grey. ``paper``: the
+    paper's numbers (``PAPER_RESULTS``), drawn in a separate panel labelled as the paper's."""
+    if summary.empty:
+        raise ValueError("empty summary: nothing to plot")
+    n_panels = 2 if paper is not None else 1
+    fig, axes = plt.subplots(
+        1, n_panels, figsize=(4.6 * n_panels, 3.2), squeeze=False,
+        gridspec_kw={"width_ratios": [len(summary), 2][:n_panels]},
+    )  # fmt: skip
+    ax = axes[0, 0]
+    names = list(summary["method"])
+    colours = ["0.65" if m in _TRIVIAL else f"C{i}" for i, m in enumerate(names)]
+    err = [0.0 if math.isnan(s) else s for s in summary["J&F std"]]
+    bars = ax.bar(names, summary["J&F"], yerr=err, color=colours, capsize=4)
+    for b, v, n in zip(bars, summary["J&F"], summary["n_seeds"], strict=True):
+        seeds = f"\n({int(n)} seed{'s' if n != 1 else ''})" if n else ""
+        ax.text(b.get_x() + b.get_width() / 2, v + 1, f"{v:.1f}{seeds}", ha="center", fontsize=7)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("J&F (x100)", fontsize=8)
+    ax.set_title(f"ours: {data_label}", fontsize=9)
+    ax.tick_params(labelsize=8)
+    if paper is not None:
+        ax2 = axes[0, 1]
+        pb = ax2.bar(paper["method"], paper["J&F"], color=["C0", "C1"][: len(paper)], alpha=0.45)
+        for b, v in zip(pb, paper["J&F"], strict=True):
+            ax2.text(b.get_x() + b.get_width() / 2, v + 1, f"{v:.1f}", ha="center", fontsize=7)
+        ax2.set_ylim(0, 105)
+        ax2.set_title("the paper's numbers (Table 1,\nDAVIS 2017 val; not comparable)", fontsize=8)
+        ax2.tick_params(labelsize=8)
+    fig.tight_layout()
+    return save_figure(fig, out_path)
+
+
+def plot_qualitative(
+    videos: Sequence[Any],
+    out_path: str | os.PathLike[str] | None = "figures/fig5_qualitative.png",
+) -> Figure:
+    """Rows: for each video, the GT and then each method's masks overlaid on the frames
+    (:class:`gsfm.analysis.comparison.QualitativeVideo`); columns: the picked frames."""
+    from gsfm.viz.data import overlay
+
+    if not videos:
+        raise ValueError("no videos to plot")
+    n_rows = sum(len(v.masks) for v in videos)
+    n_cols = max(len(v.frames) for v in videos)
+    h, w = videos[0].images.shape[1:3]
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(2.2 * n_cols, 2.2 * n_cols * h / w * n_rows / n_cols + 0.4 * len(videos)),
+        squeeze=False,
+    )  # fmt: skip
+    r = 0
+    for vid in videos:
+        for j, (row_name, masks) in enumerate(vid.masks.items()):
+            for c in range(n_cols):
+                ax = axes[r, c]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if c >= len(vid.frames):
+                    ax.axis("off")
+                    continue
+                ax.imshow(overlay(vid.images[c], masks[c], alpha=0.45))
+                if j == 0:
+                    ax.set_title(f"frame {vid.frames[c]}", fontsize=7, pad=2)
+            axes[r, 0].set_ylabel(row_name, fontsize=8)
+            if j == 0:
+                axes[r, 0].text(
+                    0.0, 1.25, f"{vid.name}: {vid.caption}", transform=axes[r, 0].transAxes,
+                    fontsize=8,
+                )  # fmt: skip
+            r += 1
+    fig.suptitle("Qualitative comparison (cf. paper Fig. 5): GT, then each model", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, out_path)
