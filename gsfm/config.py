@@ -95,7 +95,7 @@ class TrainConfig:
     skip_fractions: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.9)
     amp: bool = True  # used only on CUDA
     num_workers: int = 0
-    epoch_samples: int = 4_000  # an epoch of the endless synthetic stream (sets the skip curriculum)
+    epoch_samples: int = 4_000  # samples per epoch of the endless synthetic stream
     seed: int = 14159265
     log_every: int = 50
     checkpoint_every: int = 10_000
@@ -183,6 +183,7 @@ _TRAIN_BY_PROFILE: dict[str, TrainConfig] = {
         amp=False,
         log_every=25,
         checkpoint_every=250,
+        epoch_samples=300,  # 20 epochs of the stream: the skip curriculum switches as in §4
     ),
     "smoke": TrainConfig(
         iterations=4,

@@ -14,7 +14,6 @@ import torch.multiprocessing as mp
 
 from gsfm.config import train_config
 from gsfm.training import Trainer, init_distributed
-from gsfm.training.toy import RandomClips, ToyLoss, ToyVOS
 
 
 def _free_port() -> int:
@@ -23,33 +22,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-class _RecordingClips(RandomClips):
-    """RandomClips that remembers which indices this process loaded."""
-
-    def __init__(self, length: int) -> None:
-        super().__init__(length)
-        self.seen: list[int] = []
-
-    def __getitem__(self, index: int):
-        self.seen.append(index)
-        return super().__getitem__(index)
-
-
-def _build(kind: str, rank: int):
-    """(model, loss, dataset, cfg) of the toy stand-in or the real smoke GSFM on synthetic data."""
-    if kind == "toy":
-        cfg = train_config("smoke", iterations=4, grad_accum=2, log_every=2, checkpoint_every=2)
-        return ToyVOS(), ToyLoss(), _RecordingClips(16), cfg
+def _recording_synth(length: int, crop: int, seed: int):
+    """The synthetic stream, remembering which indices this process loaded."""
     from gsfm.data.synthetic import SyntheticTrainSet
-    from gsfm.losses import GSFMLoss
-    from gsfm.model import build_model
 
-    cfg = train_config("smoke", iterations=4, grad_accum=2, log_every=2, checkpoint_every=2)
-    data = SyntheticTrainSet(crop_size=cfg.crop_size, length=16, seed=cfg.seed)
-    return build_model("gsfm", "smoke"), GSFMLoss(cfg), data, cfg
+    class Recording(SyntheticTrainSet):
+        def __getitem__(self, index: int):
+            self.seen.append(index)
+            return super().__getitem__(index)
+
+    data = Recording(crop_size=crop, length=length, seed=seed)
+    data.seen = []
+    return data
 
 
-def _worker(rank: int, kind: str, world: int, port: int, run_dir: str, out_dir: str) -> None:
+def _worker(rank: int, world: int, port: int, run_dir: str, out_dir: str) -> None:
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -60,12 +47,18 @@ def _worker(rank: int, kind: str, world: int, port: int, run_dir: str, out_dir: 
     torch.set_num_threads(1)
     ctx = init_distributed("cpu")
     try:
+        from gsfm.losses import GSFMLoss
+        from gsfm.model import build_model
+
         torch.manual_seed(100 + rank)  # different initial weights: DDP must broadcast rank 0's
-        model, loss, data, cfg = _build(kind, rank)
+        model = build_model("gsfm", "smoke")
+        cfg = train_config("smoke", iterations=4, grad_accum=2, log_every=2, checkpoint_every=2)
+        data = _recording_synth(16, cfg.crop_size, cfg.seed)
+        loss = GSFMLoss(cfg)
         initial = {k: v.clone() for k, v in model.state_dict().items()}
         trainer = Trainer(model, loss, data, cfg, run_dir, dist=ctx, progress=False)
         trainer.run()
-        seen = getattr(data, "seen", [])
+        seen = data.seen
         torch.save(
             {"final": model.state_dict(), "initial": initial, "indices": seen},
             os.path.join(out_dir, f"rank{rank}.pt"),
@@ -75,10 +68,9 @@ def _worker(rank: int, kind: str, world: int, port: int, run_dir: str, out_dir: 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["toy", "smoke"])
-def test_two_cpu_processes_end_with_identical_parameters(tmp_path, kind):
+def test_two_cpu_processes_end_with_identical_parameters(tmp_path):
     run = tmp_path / "run"
-    mp.spawn(_worker, args=(kind, 2, _free_port(), str(run), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, _free_port(), str(run), str(tmp_path)), nprocs=2, join=True)
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     trained = 0
@@ -87,9 +79,10 @@ def test_two_cpu_processes_end_with_identical_parameters(tmp_path, kind):
         trained += not torch.equal(p0, r0["initial"][name])
     assert trained > len(r0["final"]) // 2  # most tensors changed (BN statistics are frozen)
     assert any(not torch.equal(r0["initial"][k], r1["initial"][k]) for k in r0["initial"])
-    if kind == "toy":  # each rank drew its own shard: 4 steps x 2 micro-batches x 2 samples
-        assert len(r0["indices"]) == len(r1["indices"]) == 16
-        assert not set(r0["indices"][:8]) & set(r1["indices"][:8])
+    # each rank drew its own shard: 4 steps x 2 micro-batches x 2 samples = 2 epochs of 8
+    assert len(r0["indices"]) == len(r1["indices"]) == 16
+    assert not set(r0["indices"][:8]) & set(r1["indices"][:8])
+    assert set(r0["indices"][:8]) | set(r1["indices"][:8]) == set(range(16))
     # only rank 0 wrote, once
     config = json.loads((run / "config.json").read_text())
     assert config["provenance"]["world_size"] == 2

@@ -163,7 +163,7 @@ def pick_videos(
     """Videos for the qualitative comparison, chosen by rule rather than by eye.
 
     Returns ``[(video, reason)]``: the ``n`` videos where ``model`` gains most over
-    ``baseline`` in J&F and the ``n`` where it loses most (so that both directions are shown).
+    ``baseline`` in J&F and the ``n`` where it gains least or loses most (both directions).
     """
     a = per_sequence[model].set_index("sequence")["J&F-Mean"]
     b = per_sequence[baseline].set_index("sequence")["J&F-Mean"]
@@ -175,7 +175,7 @@ def pick_videos(
         out.append((str(video), f"{model} best vs {baseline} ({100 * diff:+.1f} J&F)"))
     for video, diff in list(d.items())[:n]:
         if video not in [v for v, _ in out]:
-            out.append((str(video), f"{model} worst vs {baseline} ({100 * diff:+.1f} J&F)"))
+            out.append((str(video), f"{model} weakest vs {baseline} ({100 * diff:+.1f} J&F)"))
     return out
 
 

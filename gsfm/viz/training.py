@@ -198,7 +198,7 @@ def plot_jf_comparison(
     names = list(summary["method"])
     colours = ["0.65" if m in _TRIVIAL else f"C{i}" for i, m in enumerate(names)]
     err = [0.0 if math.isnan(s) else s for s in summary["J&F std"]]
-    bars = ax.bar(names, summary["J&F"], yerr=err, color=colours, capsize=4)
+    bars = ax.bar(names, summary["J&F"], yerr=err if any(err) else None, color=colours, capsize=4)
     for b, v, n in zip(bars, summary["J&F"], summary["n_seeds"], strict=True):
         seeds = f"\n({int(n)} seed{'s' if n != 1 else ''})" if n else ""
         ax.text(b.get_x() + b.get_width() / 2, v + 1, f"{v:.1f}{seeds}", ha="center", fontsize=7)
@@ -222,22 +222,21 @@ def plot_qualitative(
     videos: Sequence[Any],
     out_path: str | os.PathLike[str] | None = "figures/fig5_qualitative.png",
 ) -> Figure:
-    """Rows: for each video, the GT and then each method's masks overlaid on the frames
+    """Per video a block of rows: the GT, then each method's masks overlaid on the frames
     (:class:`gsfm.analysis.comparison.QualitativeVideo`); columns: the picked frames."""
     from gsfm.viz.data import overlay
 
     if not videos:
         raise ValueError("no videos to plot")
-    n_rows = sum(len(v.masks) for v in videos)
     n_cols = max(len(v.frames) for v in videos)
     h, w = videos[0].images.shape[1:3]
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(2.2 * n_cols, 2.2 * n_cols * h / w * n_rows / n_cols + 0.4 * len(videos)),
-        squeeze=False,
-    )  # fmt: skip
-    r = 0
-    for vid in videos:
-        for j, (row_name, masks) in enumerate(vid.masks.items()):
+    row_h = 2.0 * h / w + 0.1
+    heights = [len(v.masks) * row_h + 0.45 for v in videos]
+    fig = plt.figure(figsize=(2.0 * n_cols + 0.4, sum(heights)))
+    subfigs = fig.subfigures(len(videos), 1, height_ratios=heights, squeeze=False)[:, 0]
+    for sub, vid in zip(subfigs, videos, strict=True):
+        axes = sub.subplots(len(vid.masks), n_cols, squeeze=False)
+        for r, (row_name, masks) in enumerate(vid.masks.items()):
             for c in range(n_cols):
                 ax = axes[r, c]
                 ax.set_xticks([])
@@ -246,15 +245,10 @@ def plot_qualitative(
                     ax.axis("off")
                     continue
                 ax.imshow(overlay(vid.images[c], masks[c], alpha=0.45))
-                if j == 0:
+                if r == 0:
                     ax.set_title(f"frame {vid.frames[c]}", fontsize=7, pad=2)
             axes[r, 0].set_ylabel(row_name, fontsize=8)
-            if j == 0:
-                axes[r, 0].text(
-                    0.0, 1.25, f"{vid.name}: {vid.caption}", transform=axes[r, 0].transAxes,
-                    fontsize=8,
-                )  # fmt: skip
-            r += 1
-    fig.suptitle("Qualitative comparison (cf. paper Fig. 5): GT, then each model", fontsize=9)
-    fig.tight_layout()
+        rows = ", ".join(vid.masks)
+        sub.suptitle(f"{vid.name}: {vid.caption}  (rows: {rows})", fontsize=8, x=0.02, ha="left")
+        sub.subplots_adjust(left=0.05, right=0.99, bottom=0.02, top=0.86, hspace=0.08, wspace=0.03)
     return save_figure(fig, out_path)

@@ -1,0 +1,142 @@
+"""gsfm.viz.training and gsfm.viz.matching: every figure is written as a PNG, closed, returned."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from gsfm.analysis.comparison import PAPER_RESULTS, QualitativeVideo
+from gsfm.analysis.matching import PixelMatches
+from gsfm.viz import matching as viz_matching
+from gsfm.viz import training as viz
+
+
+def _log(n: int = 6) -> pd.DataFrame:
+    it = np.arange(1, n + 1)
+    return pd.DataFrame(
+        {"iteration": it, "total": 2.0 / it, "ce": 1.5 / it, "boundary": 1.0 / it,
+         "iou": it / n, "p": np.linspace(1, 0.15, n), "lr": [1e-4] * (n - 1) + [1e-5]}
+    )  # fmt: skip
+
+
+def _check_png(fig, path: Path) -> None:
+    assert path.is_file() and path.stat().st_size > 1000
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.width > 200 and im.height > 100
+    assert not plt.fignum_exists(fig.number)  # closed after saving
+    assert not list(path.parent.glob(f".{path.name}*"))  # no temporary file left
+
+
+def test_training_curves_from_folders_and_frames(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    _log().to_csv(run / "log.csv", index=False)
+    out = tmp_path / "curves.png"
+    fig = viz.plot_training_curves({"a": run, "b": _log(4)}, out, smooth=2)
+    _check_png(fig, out)
+    axes = fig.axes
+    assert len(axes) == 4 and len(axes[0].lines) == 2
+    assert axes[2].get_yscale() == "log"  # learning rate
+    np.testing.assert_allclose(axes[3].lines[0].get_ydata(), _log()["p"])  # p is not smoothed
+
+
+def test_read_log_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="log.csv"):
+        viz.read_log(tmp_path)
+    bad = tmp_path / "log.csv"
+    pd.DataFrame({"iteration": [1]}).to_csv(bad, index=False)
+    with pytest.raises(ValueError, match=r"log.csv lacks .*'iou'"):
+        viz.read_log(bad)
+    with pytest.raises(ValueError, match="no runs"):
+        viz.plot_training_curves({}, None)
+
+
+def test_bootstrap_schedule_follows_the_loss_schedule(tmp_path: Path) -> None:
+    out = tmp_path / "p.png"
+    fig = viz.plot_bootstrap_schedule(100, 20, 60, 0.15, out, logged=_log())
+    _check_png(fig, out)
+    line = fig.axes[0].lines[0]
+    y = np.asarray(line.get_ydata())
+    assert (
+        y[0] == 1.0
+        and y[20] == 1.0
+        and y[60] == pytest.approx(0.15)
+        and y[-1] == pytest.approx(0.15)
+    )
+    with pytest.raises(ValueError, match=r"\.png"):
+        viz.plot_bootstrap_schedule(10, 1, 5, out_path=tmp_path / "p.jpg")
+
+
+def test_boundary_target_figure(tmp_path: Path) -> None:
+    mask = np.zeros((40, 60))
+    mask[10:30, 15:45] = 1
+    target = mask.copy()
+    target[11:29, 16:44] = 0
+    out = tmp_path / "b.png"
+    fig = viz.plot_boundary_target(mask, 3 * target, target, out)
+    _check_png(fig, out)
+    with pytest.raises(ValueError, match="one size"):
+        viz.plot_boundary_target(mask, target[:5], target, None)
+
+
+def test_jf_comparison_with_and_without_paper(tmp_path: Path) -> None:
+    summary = pd.DataFrame(
+        {"method": ["STCN", "GSFM", "empty", "copy-first"], "J&F": [60.0, 62.0, 0.0, 30.0],
+         "J&F std": [1.0, 2.0, math.nan, math.nan], "J": [1, 1, 0, 1], "F": [1, 1, 0, 1],
+         "FPS": [8, 6, math.nan, math.nan], "n_seeds": [2, 2, 0, 0]}
+    )  # fmt: skip
+    out = tmp_path / "jf.png"
+    fig = viz.plot_jf_comparison(summary, out, paper=PAPER_RESULTS)
+    _check_png(fig, out)
+    assert len(fig.axes) == 2 and "paper" in fig.axes[1].get_title()
+    heights = [b.get_height() for b in fig.axes[0].patches]
+    assert heights == [60.0, 62.0, 0.0, 30.0]
+    assert len(viz.plot_jf_comparison(summary, None).axes) == 1
+    with pytest.raises(ValueError, match="empty"):
+        viz.plot_jf_comparison(summary.iloc[:0], None)
+
+
+def test_qualitative_figure(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (3, 32, 48, 3), dtype=np.uint8)
+    masks = np.zeros((3, 32, 48), np.uint8)
+    masks[:, 8:20, 10:30] = 1
+    vids = [
+        QualitativeVideo(
+            "v1", "first", [0, 5, 9], images, {"GT": masks, "A": masks, "B": 0 * masks}
+        ),
+        QualitativeVideo("v2", "second", [0, 9], images[:2], {"GT": masks[:2], "A": masks[:2]}),
+    ]
+    out = tmp_path / "q.png"
+    fig = viz.plot_qualitative(vids, out)
+    _check_png(fig, out)
+    shown = [ax for ax in fig.get_axes() if ax.images]
+    assert len(shown) == 3 * 3 + 2 * 2
+    with pytest.raises(ValueError, match="no videos"):
+        viz.plot_qualitative([], None)
+
+
+def test_matching_figure(tmp_path: Path) -> None:
+    weights = np.zeros((1, 2, 3), np.float32)
+    weights[0, 1, 2] = 0.7
+    weights[0, 0, 0] = 0.3
+    m = PixelMatches(4, (20, 20), (1, 1), (0,), weights, weights, 2, (0, 0, 0, 0))
+    img = np.full((32, 48, 3), 128, np.uint8)
+    target = np.zeros((32, 48), bool)
+    target[16:32, 32:48] = True
+    out = tmp_path / "fig1.png"
+    fig = viz_matching.plot_matching(img, img, {"STCN": m, "GSFM": m}, out, target=target)
+    _check_png(fig, out)
+    assert len(fig.axes) == 3
+    assert "70 % on the target" in fig.axes[1].get_xlabel()
+    shares = {"GSFM": {"target": 0.5, "distractors": 0.25, "rest": 0.25, "n_query_cells": 3}}
+    fig = viz_matching.plot_matching(img, img, {"GSFM": m}, None, shares=shares)
+    assert "25 % on lookalikes" in fig.axes[1].get_xlabel()
+    with pytest.raises(ValueError, match="no model"):
+        viz_matching.plot_matching(img, img, {}, None)
