@@ -11,6 +11,12 @@ peak-memory figure is that run's own:
   growing memory bank, the affinity matrix, activations). tracemalloc cannot be used: it does
   not see PyTorch's tensor allocations.
 * CUDA: ``torch.cuda.max_memory_allocated`` during propagation.
+* The size of one N×M float32 affinity matrix at the last frame (N memory positions, M query
+  positions, or the chunk): the part that grows with the video and that chunking bounds. The
+  unbounded read holds about three such matrices at once (logits, top-k scatter, products).
+
+RSS figures are noisy: the allocator keeps freed memory, so compare peaks of long videos, where
+the affinity (O(T·(HW)²)) dominates; on short videos the decoder activations dominate.
 
 FPS = frames / propagation time (no frame reading or PNG writing; see ``gsfm.inference``). The
 paper (Table 5, one V100): GSFM 8.9 FPS, the baseline 11.7 FPS, ratio 0.76. By default both
@@ -115,6 +121,10 @@ def worker(args: argparse.Namespace) -> dict:
         "peak_rss_mb": _peak_rss_bytes() / 2**20,
         "rss_before_mb": None if rss_before is None else rss_before / 2**20,
     }
+    # size of one (N x M) float32 affinity matrix at the last frame: what chunking bounds
+    per_frame = -(-args.height // 16) * -(-args.width // 16)
+    n_mem = len(result.memory_frames) * per_frame
+    out["affinity_mb"] = n_mem * min(chunk or per_frame, per_frame) * 4 / 2**20
     if out["rss_before_mb"] is not None:
         out["inference_rss_increase_mb"] = out["peak_rss_mb"] - out["rss_before_mb"]
     if device.type == "cuda":
@@ -211,9 +221,10 @@ def main(argv: list[str] | None = None) -> int:
 def _format_row(r: dict) -> str:
     mem = f"peak RSS {r['peak_rss_mb']:.0f} MB"
     if r.get("inference_rss_increase_mb") is not None:
-        mem += f" (+{r['inference_rss_increase_mb']:.0f} MB during propagation)"
+        mem += f" ({r['inference_rss_increase_mb']:+.0f} MB during propagation)"
     if "cuda_peak_mb" in r:
         mem += f", CUDA peak {r['cuda_peak_mb']:.0f} MB"
+    mem += f"; one affinity matrix at the end {r['affinity_mb']:.0f} MB"
     chunk = f"chunk {r['chunk']}" if r["bounded"] else "unbounded"
     return (
         f"{r['model']:5s} {chunk:10s} top-k {r['top_k']} mem_every {r['mem_every']}: "

@@ -6,6 +6,7 @@ fails, its traceback and outputs can be read there.
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -39,6 +40,17 @@ def test_notebook_is_stored_clean(nb_path: Path) -> None:
     assert len(tagged) == 1, f"{nb_path.name}: {len(tagged)} cells tagged 'parameters', need 1"
     assert tagged[0]["cell_type"] == "code"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    # papermill silently skips a parameter line it cannot parse (e.g. a comment holding "="):
+    # every name assigned in the cell must be one papermill sees, or it could not be injected.
+    assigned = {
+        t.id
+        for node in ast.parse("".join(tagged[0]["source"])).body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(t, ast.Name)
+    }
+    seen = set(notebook_parameters(nb_path))
+    assert assigned == seen, f"{nb_path.name}: papermill does not see {sorted(assigned - seen)}"
     assert nb["cells"][0]["cell_type"] == "markdown", "a notebook opens with what it teaches"
 
 
