@@ -60,7 +60,7 @@ def evaluate_model(
     *,
     videos: Sequence[str] | None = None,
     res: str | None = None,
-    annotations: Literal["first", "all"] = "first",
+    annotations: Literal["first", "all", "appearance"] = "appearance",
     objects: str = "auto",
     top_k: int | None | Literal["config"] = "config",
     mem_every: int | None = None,
@@ -68,6 +68,10 @@ def evaluate_model(
     progress: bool = False,
 ) -> pd.DataFrame:
     """Segment every video of ``data_root`` with ``model`` into ``out_dir`` and score it.
+
+    ``annotations="appearance"`` (default) gives the model each object once, at its first
+    annotated frame: the DAVIS protocol when every object is in frame 0, and the YouTube-VOS
+    one for objects that enter later (see :func:`gsfm.inference.predict_folder`).
 
     Returns one row: the global J&F table plus ``frames``, ``seconds`` and ``fps`` (propagation
     time without I/O, as :mod:`gsfm.inference` measures it), ``top_k`` and ``mem_every``.

@@ -342,7 +342,7 @@ def predict_folder(
     *,
     videos: Sequence[str] | None = None,
     res: str | None = None,
-    annotations: Literal["first", "all"] = "first",
+    annotations: Literal["first", "all", "appearance"] = "first",
     top_k: int | None | Literal["config"] = "config",
     mem_every: int | None = None,
     max_memory_chunk: int | None = None,
@@ -353,7 +353,10 @@ def predict_folder(
     Reads ``data_root/JPEGImages[/<res>]/<video>/*.jpg`` and the annotations from
     ``data_root/Annotations[/<res>]/<video>/``: ``annotations="first"`` (DAVIS semi-supervised)
     uses only the first frame's PNG; ``"all"`` (YouTube-VOS valid/test) uses every PNG found,
-    so objects can first appear mid-video. Writes ``out_root/<video>/<frame>.png`` (palette
+    so objects can first appear mid-video; ``"appearance"`` reads every PNG but gives the model
+    each object only once, in the frame where it first appears (use it when the annotation
+    folder holds the full ground truth, as the synthetic benchmark's does: ``"all"`` would hand
+    the model the answer). Writes ``out_root/<video>/<frame>.png`` (palette
     "P" PNG of object ids, DAVIS palette) for every frame from the first annotated one, and
     ``out_root/timing.json``. Returns {video: {"frames", "seconds", "fps", "objects"}}.
     """
@@ -361,8 +364,10 @@ def predict_folder(
     from gsfm.data.layout import list_videos, resolve_layout
     from gsfm.data.transforms import normalize, to_chw_uint8
 
-    if annotations not in ("first", "all"):
-        raise ValueError(f"annotations must be 'first' or 'all', got {annotations!r}")
+    if annotations not in ("first", "all", "appearance"):
+        raise ValueError(
+            f"annotations must be 'first', 'all' or 'appearance', got {annotations!r}"
+        )
     img_root, ann_root = resolve_layout(data_root, res)
     names = list(videos) if videos is not None else list_videos(img_root)
     out_root = Path(out_root)
@@ -399,13 +404,24 @@ def predict_folder(
             if not ann_files:
                 raise FileNotFoundError(f"no annotation PNG in {ann_dir} matches a frame")
         anns: dict[int, np.ndarray] = {}
+        seen: set[int] = set()
         for i, path in ann_files.items():
             m = read_mask(path)
             if m.shape != (h, w):
                 raise ValueError(f"{path} is {m.shape[0]}x{m.shape[1]} but its frame is {h}x{w}")
-            if not m.any():
+            if annotations == "appearance":
+                # keep only the objects first seen in this frame: the model is given each
+                # object once, at its first annotation, and must track it from there
+                new = sorted(set(np.unique(m).tolist()) - seen - {0})
+                seen.update(new)
+                if not new:
+                    continue
+                m = np.where(np.isin(m, new), m, 0).astype(np.uint8)
+            elif not m.any():
                 raise ValueError(f"{path} contains no object (every pixel is background)")
             anns[i] = m
+        if not anns:
+            raise ValueError(f"no annotation PNG in {ann_dir} contains an object")
         frames = normalize(to_chw_uint8(np.stack(images)))
         result = engine.propagate(frames, anns)
         first = min(anns)

@@ -192,3 +192,34 @@ def test_predict_folder_errors_name_the_file(tmp_path, model) -> None:
     write_image(data / "JPEGImages" / "480p" / "c" / "00001.jpg", np.zeros((16, 32, 3), np.uint8))
     with pytest.raises(ValueError, match=r"00001.jpg is 16x32"):
         predict_folder(model, data, tmp_path / "out", videos=["c"])
+
+
+def test_predict_folder_appearance_gives_each_object_once(tmp_path, model, monkeypatch) -> None:
+    """With full ground truth on disk, "appearance" hands the engine each object only in the
+    frame where it first appears, never the later answers ("all" would)."""
+    from gsfm.data.io import write_mask
+
+    data = tmp_path / "data"
+    _write_davis(data, {"a": (4, 24, 32)})
+    ann = data / "Annotations" / "480p" / "a"
+    for i in (1, 2, 3):  # full GT: objects 1 and 2 everywhere, object 3 enters at frame 2
+        m = np.zeros((24, 32), np.uint8)
+        m[2:10, 3 + i : 12 + i] = 1
+        m[12:20, 14:26] = 2
+        if i >= 2:
+            m[20:23, 2:8] = 3
+        write_mask(ann / f"{i:05d}.png", m)
+    given: dict[str, dict[int, np.ndarray]] = {}
+    real = InferenceEngine.propagate
+
+    def spy(self, frames, annotations, **kw):
+        given["a"] = {k: np.asarray(v).copy() for k, v in annotations.items()}
+        return real(self, frames, annotations, **kw)
+
+    monkeypatch.setattr(InferenceEngine, "propagate", spy)
+    predict_folder(model, data, tmp_path / "out", annotations="appearance")
+    assert sorted(given["a"]) == [0, 2]
+    assert set(np.unique(given["a"][0])) == {0, 1, 2}
+    assert set(np.unique(given["a"][2])) == {0, 3}  # objects 1 and 2 are not given again
+    predict_folder(model, data, tmp_path / "out2", annotations="all")
+    assert sorted(given["a"]) == [0, 1, 2, 3]

@@ -1,9 +1,10 @@
 """``python -m gsfm eval``: score predictions with the DAVIS J&F rules.
 
-Mode "folders" (this module): ``--gt DIR --pred DIR`` scores palette PNGs already on disk;
+Mode "folders": ``--gt DIR --pred DIR`` scores palette PNGs already on disk;
 ``--baseline empty|copy-first`` first writes that trivial prediction into ``--pred``.
-Another mode (e.g. ``--checkpoint``: run inference, then score) plugs in through
-:data:`MODES`: each mode adds its options and claims ``args`` when its option is set.
+Mode "checkpoint": ``--checkpoint FILE --data DIR`` runs inference with a trained network
+(ours or the authors' STCN/GSFM weights) on a DAVIS-layout folder, then scores it.
+Modes live in :data:`MODES`: each claims ``args`` when its option is set.
 """
 
 from __future__ import annotations
@@ -19,7 +20,18 @@ HELP = "score predicted masks against ground truth (DAVIS J, F, J&F)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ``eval`` command (shared scoring options + each mode's own)."""
-    parser.add_argument("--gt", required=True, help="ground truth: DAVIS root or folder of videos")
+    parser.add_argument("--gt", help="ground truth: DAVIS root or folder of videos")
+    parser.add_argument(
+        "--checkpoint", help="run inference with this checkpoint first (needs --data or --gt)"
+    )
+    parser.add_argument(
+        "--data", help="with --checkpoint: the DAVIS-layout folder to segment and score"
+    )
+    parser.add_argument("--device", default="auto", help="with --checkpoint: auto | cpu | cuda")
+    parser.add_argument("--top-k", type=int, help="with --checkpoint: override the model's top-k")
+    parser.add_argument(
+        "--mem-every", type=int, help="with --checkpoint: a memory frame every N frames"
+    )
     parser.add_argument("--pred", help="predictions: folder of <video>/<frame>.png")
     parser.add_argument(
         "--csv", help="write the per-object table here (default <pred>/results.csv)"
@@ -56,6 +68,8 @@ def run_folders(args: argparse.Namespace) -> int:
     """Score ``--pred`` against ``--gt`` (writing a ``--baseline`` first if asked)."""
     from gsfm.metrics import format_result, score_folders, size_buckets
 
+    if not args.gt:
+        raise CLIError("--gt is required (the ground-truth folder)")
     if not args.pred:
         raise CLIError("--pred is required (the folder of predicted masks)")
     seqs = _sequences(args)
@@ -85,10 +99,43 @@ def run_folders(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_checkpoint(args: argparse.Namespace) -> int:
+    """Segment ``--data`` with ``--checkpoint`` (predictions into ``--pred`` or next to the
+    checkpoint), score it and print the global table."""
+    from gsfm.evaluation import evaluate_checkpoint
+
+    data = args.data or args.gt
+    if not data:
+        raise CLIError("--checkpoint needs --data DIR (the DAVIS-layout folder to segment)")
+    if args.baseline:
+        raise CLIError("--baseline and --checkpoint exclude each other")
+    if not Path(args.checkpoint).is_file():
+        raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
+    row = evaluate_checkpoint(
+        args.checkpoint,
+        data,
+        args.pred,
+        device=args.device,
+        top_k=args.top_k if args.top_k is not None else "config",
+        mem_every=args.mem_every,
+        videos=_sequences(argparse.Namespace(split=args.split, gt=data)),
+        res=args.res,
+        objects=args.objects,
+    )
+    print(row.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    if args.csv:
+        from gsfm.data.io import atomic_write
+
+        atomic_write(Path(args.csv), lambda p: row.to_csv(p, index=False))
+        print(f"table written to {args.csv}")
+    return 0
+
+
 # mode name -> (is this mode requested?, runner); the first match runs, "folders" is the default
 MODES: list[
     tuple[str, Callable[[argparse.Namespace], bool], Callable[[argparse.Namespace], int]]
 ] = [
+    ("checkpoint", lambda args: bool(args.checkpoint), run_checkpoint),
     ("folders", lambda args: True, run_folders),
 ]
 
