@@ -35,6 +35,10 @@ class ModelConfig:
     key_encoder_weights: str | None = None  # optional local torchvision weight file
     value_encoder_weights: str | None = None
     key_conv_bias: bool = True  # GSFM's mod_resnet: zero-init trainable conv biases
+    # BatchNorm in eval mode during training, as the authors (ImageNet-initialised encoders).
+    # From random weights (no download here) frozen BN is an identity and training is slow,
+    # so the cpu profile lets BN learn its statistics.
+    freeze_bn: bool = True
     key_dim: int = 64
     value_dim: int = 512  # memory value channels (also key_comp's output)
     decoder_dim: int = 256  # decoder width at 1/8 and 1/4 (1/16 compress: 2x this)
@@ -144,7 +148,9 @@ _MODEL_BY_PROFILE: dict[str, ModelConfig] = {
     "paper": _PAPER_GSFM,
     # ResNet-18 key encoder and narrower memory / decoder: ~0.6 s per training step at
     # batch 4, 128² crops on 2 CPU cores (cpu); ~0.1 s at batch 2, 64² (smoke).
-    "cpu": replace(_PAPER_GSFM, key_encoder="resnet18", value_dim=256, decoder_dim=64),
+    "cpu": replace(
+        _PAPER_GSFM, key_encoder="resnet18", value_dim=256, decoder_dim=64, freeze_bn=False
+    ),
     "smoke": replace(_PAPER_GSFM, key_encoder="resnet18", value_dim=64, decoder_dim=32),
 }
 

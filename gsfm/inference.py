@@ -365,9 +365,7 @@ def predict_folder(
     from gsfm.data.transforms import normalize, to_chw_uint8
 
     if annotations not in ("first", "all", "appearance"):
-        raise ValueError(
-            f"annotations must be 'first', 'all' or 'appearance', got {annotations!r}"
-        )
+        raise ValueError(f"annotations must be 'first', 'all' or 'appearance', got {annotations!r}")
     img_root, ann_root = resolve_layout(data_root, res)
     names = list(videos) if videos is not None else list_videos(img_root)
     out_root = Path(out_root)

@@ -6,35 +6,14 @@
 
 from __future__ import annotations
 
-from gsfm.training import (
-    LOG_COLUMNS,
-    DistContext,
-    EpochPlan,
-    NonFiniteLossError,
-    RunFolder,
-    Trainer,
-    TrainResult,
-    init_distributed,
-    load_training_state,
-    lr_at,
-    max_skip_for_epoch,
-)
+from gsfm.training import *  # noqa: F403
+from gsfm.training import __all__ as _training_all
 from gsfm.training.api import DataSpec, build_train_data, parse_data_spec, saved_run_settings, train
 
 __all__ = [
-    "LOG_COLUMNS",
+    *_training_all,
     "DataSpec",
-    "DistContext",
-    "EpochPlan",
-    "NonFiniteLossError",
-    "RunFolder",
-    "TrainResult",
-    "Trainer",
     "build_train_data",
-    "init_distributed",
-    "load_training_state",
-    "lr_at",
-    "max_skip_for_epoch",
     "parse_data_spec",
     "saved_run_settings",
     "train",

@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
@@ -14,3 +15,13 @@ settings.register_profile("gsfm", derandomize=True, deadline=None, print_blob=Tr
 settings.load_profile("gsfm")
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for tests of many tiny ops: on a busy 2-core machine they run far
+    slower with two threads fighting over the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

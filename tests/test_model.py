@@ -343,6 +343,21 @@ def test_frozen_batchnorm(smoke_gsfm: GSFMNet) -> None:
     torch.testing.assert_close(bns[0].running_mean, before)
 
 
+def test_trainable_batchnorm_option() -> None:
+    """``freeze_bn=False`` (the cpu profile, random init) lets BN learn its statistics."""
+    assert build_model("gsfm", "cpu").config.freeze_bn is False
+    assert build_model("gsfm", "paper").config.freeze_bn is True
+    torch.manual_seed(0)
+    model = build_model("gsfm", "smoke", freeze_bn=False).train()
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert bns and all(bn.training for bn in bns)
+    before = bns[0].running_mean.clone()
+    model.forward_train(make_batch())
+    assert not torch.allclose(bns[0].running_mean, before)
+    model.eval()
+    assert all(not bn.training for bn in bns)
+
+
 def test_forward_train_outputs(smoke_gsfm: GSFMNet) -> None:
     model = smoke_gsfm.train()
     batch = make_batch()

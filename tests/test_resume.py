@@ -12,13 +12,7 @@ from gsfm.config import train_config
 from gsfm.training import Trainer
 from gsfm.training.toy import RandomClips, ToyLoss, ToyVOS
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class _CrashAt(ToyLoss):

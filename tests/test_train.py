@@ -24,14 +24,7 @@ from gsfm.training.data import BatchStream
 from gsfm.training.schedule import skip_switch_epochs
 from gsfm.training.toy import RandomClips, ToyLoss, ToyVOS
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny ops are much slower with 2 threads on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def toy_trainer(run_dir, nan_at=None, clips=8, **overrides) -> Trainer:

@@ -5,17 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
 
 from gsfm.evaluation import default_eval_dir, evaluate_baseline, evaluate_checkpoint
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -105,11 +105,13 @@ class GSFMNet(nn.Module):
 
     # --- frozen BatchNorm -----------------------------------------------------------------
     def train(self, mode: bool = True) -> GSFMNet:
-        """Set train/eval mode, but keep every BatchNorm in eval mode (frozen statistics)."""
+        """Set train/eval mode; with ``config.freeze_bn`` (the authors' setting) every
+        BatchNorm stays in eval mode (frozen running statistics, affine still trained)."""
         super().train(mode)
-        for m in self.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.eval()
+        if self.config.freeze_bn:
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
         return self
 
     # --- the pieces -----------------------------------------------------------------------
