@@ -30,8 +30,11 @@ format: install
 	$(BIN)/ruff format gsfm tests benchmarks
 	$(BIN)/ruff check --fix gsfm tests benchmarks
 
+## Benchmarks that print figures (no timed tests): spectral modules, J&F scoring, inference.
 bench: install
 	$(BIN)/python benchmarks/bench_spectral.py
+	$(BIN)/python benchmarks/bench_metrics.py --data build/synth-val
+	$(BIN)/python benchmarks/bench_inference.py --frames 16
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -54,3 +54,25 @@ def test_missing_data_folder_is_a_clear_error(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="evaluation data folder not found"):
         evaluate_model(ToyVOS(), tmp_path / "nope", tmp_path / "out")
+
+
+def test_eval_command_with_a_checkpoint(tmp_path, tiny_val, capsys):
+    """``python -m gsfm eval --checkpoint FILE --data DIR`` segments, scores and prints."""
+    from gsfm.checkpoint import save_checkpoint
+    from gsfm.cli import main
+    from gsfm.model import build_model
+
+    ckpt = save_checkpoint(tmp_path / "m.pt", build_model("stcn", "smoke"))
+    csv = tmp_path / "row.csv"
+    code = main(
+        ["eval", "--checkpoint", str(ckpt), "--data", str(tiny_val), "--pred", str(tmp_path / "p"),
+         "--device", "cpu", "--csv", str(csv)]
+    )  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "J&F-Mean" in out and "stcn" in out
+    assert csv.is_file() and list((tmp_path / "p").glob("*/*.png"))
+    assert main(["eval", "--checkpoint", str(tmp_path / "missing.pt"), "--data", str(tiny_val)]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+    assert main(["eval", "--checkpoint", str(ckpt)]) == 2
+    assert "needs --data" in capsys.readouterr().err
