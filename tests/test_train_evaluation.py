@@ -72,7 +72,9 @@ def test_eval_command_with_a_checkpoint(tmp_path, tiny_val, capsys):
     out = capsys.readouterr().out
     assert "J&F-Mean" in out and "stcn" in out
     assert csv.is_file() and list((tmp_path / "p").glob("*/*.png"))
-    assert main(["eval", "--checkpoint", str(tmp_path / "missing.pt"), "--data", str(tiny_val)]) == 2
+    assert (
+        main(["eval", "--checkpoint", str(tmp_path / "missing.pt"), "--data", str(tiny_val)]) == 2
+    )
     assert "checkpoint not found" in capsys.readouterr().err
     assert main(["eval", "--checkpoint", str(ckpt)]) == 2
     assert "needs --data" in capsys.readouterr().err
