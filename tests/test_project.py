@@ -56,3 +56,20 @@ def test_makefile_installs_into_a_venv_with_the_dev_extra() -> None:
     assert "-m venv" in makefile and 'pip install -e ".[dev]"' in makefile
     for target in ("test:", "figures:"):
         assert re.search(rf"^{target} install$", makefile, re.M), target
+
+
+def test_code_is_ruff_clean() -> None:
+    """Lint and format are part of the test run, so CI enforces them."""
+    import shutil
+    import subprocess
+    import sys
+
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff, "ruff is a dev dependency; install with pip install -e '.[dev]'"
+    paths = ["gsfm", "tests", "benchmarks"]
+    lint = subprocess.run([ruff, "check", *paths], cwd=ROOT, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout[-2000:]
+    fmt = subprocess.run(
+        [ruff, "format", "--check", *paths], cwd=ROOT, capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout[-2000:]
