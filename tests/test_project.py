@@ -73,3 +73,29 @@ def test_code_is_ruff_clean() -> None:
         [ruff, "format", "--check", *paths], cwd=ROOT, capture_output=True, text=True
     )
     assert fmt.returncode == 0, fmt.stdout[-2000:]
+
+
+def test_no_source_file_is_git_ignored() -> None:
+    """A loose ignore pattern (``data/``) once kept ``gsfm/data`` out of every clean clone."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        import pytest
+
+        pytest.skip("not a git checkout")
+    sources = [
+        str(p.relative_to(ROOT))
+        for folder in ("gsfm", "tests", "benchmarks", "notebooks", "scripts")
+        for p in (ROOT / folder).rglob("*")
+        if p.is_file()
+        and p.suffix in {".py", ".ipynb", ".tsv", ".sh"}
+        and "__pycache__" not in p.parts
+    ]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *sources],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert ignored == [], f"git ignores project files: {ignored}"

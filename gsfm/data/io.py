@@ -1,0 +1,193 @@
+"""Reading and writing frames and annotations in the DAVIS / YouTube-VOS formats.
+
+* Frames are RGB JPEGs; :func:`read_image` returns ``(H, W, 3) uint8``.
+* Annotations are palette ("P") PNGs whose pixel values are object ids (0 = background);
+  :func:`read_mask` returns ``(H, W) uint8`` ids. Grayscale ("L") id maps are accepted too
+  (DAVIS 2016 stores binary 0/255 masks that way). An RGB(A) annotation is an error: its
+  colours are not ids, and guessing them back from a palette hides mistakes.
+* Writers are atomic: a temporary file in the target folder, then :func:`os.replace`, so an
+  interrupted run never leaves a half-written PNG or JPEG behind.
+
+Every error names the file and the problem (``FileNotFoundError`` / ``ValueError``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+__all__ = [
+    "DAVIS_PALETTE",
+    "IMAGE_EXTENSIONS",
+    "atomic_write",
+    "image_size",
+    "list_frames",
+    "read_image",
+    "read_mask",
+    "write_image",
+    "write_mask",
+]
+
+IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png")
+JPEG_QUALITY = 90  # fixed so that written trees are reproducible
+
+
+def _make_palette(n: int = 256) -> np.ndarray:
+    """The DAVIS / PASCAL VOC colour map: the bits of the index are spread over R, G, B.
+
+    Bit ``3k`` of the index goes to bit ``7-k`` of red, bit ``3k+1`` to green and bit
+    ``3k+2`` to blue (k = 0..2), so 1 -> (128, 0, 0), 2 -> (0, 128, 0), 3 -> (128, 128, 0).
+    """
+    idx = np.arange(n, dtype=np.int64)
+    pal = np.zeros((n, 3), dtype=np.int64)
+    for k in range(8):
+        for ch in range(3):
+            bit = (idx >> (3 * k + ch)) & 1
+            pal[:, ch] |= bit << (7 - k)
+    return pal.astype(np.uint8)
+
+
+DAVIS_PALETTE: np.ndarray = _make_palette()
+DAVIS_PALETTE.setflags(write=False)
+
+
+def _open(path: str | os.PathLike[str], what: str) -> Image.Image:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} not found: {p}")
+    try:
+        img = Image.open(p)
+        img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"cannot read {what} {p}: corrupt or not an image ({exc})") from exc
+    return img
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a frame as ``(H, W, 3) uint8`` RGB (grayscale and RGBA are converted)."""
+    img = _open(path, "image")
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.asarray(img, dtype=np.uint8).copy()
+
+
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """``(H, W)`` of an image file, read from its header only."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"image not found: {p}")
+    try:
+        with Image.open(p) as img:
+            w, h = img.size
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"cannot read image {p}: corrupt or not an image ({exc})") from exc
+    return h, w
+
+
+def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an annotation as ``(H, W) uint8`` object ids.
+
+    Accepts palette ("P") PNGs (the values are the ids, the palette is ignored) and
+    grayscale ("L", "1", "I;16", "I") id maps. RGB/RGBA annotations raise ``ValueError``.
+    """
+    img = _open(path, "annotation")
+    if img.mode in ("P", "L"):
+        arr = np.asarray(img)
+    elif img.mode == "1":
+        arr = np.asarray(img).astype(np.uint8)
+    elif img.mode in ("I;16", "I", "I;16B", "I;16L"):
+        arr = np.asarray(img)
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise ValueError(f"annotation {path} has ids outside 0..255 (mode {img.mode})")
+    else:
+        raise ValueError(
+            f"annotation {path} is a {img.mode} image; expected a palette ('P') PNG of object "
+            "ids (or a grayscale id map)"
+        )
+    return np.asarray(arr, dtype=np.uint8).copy()
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)`` on a temp file next to ``path``, then rename it into place."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; data files are meant to be shared
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_mask(
+    path: str | os.PathLike[str], mask: np.ndarray, palette: np.ndarray | None = DAVIS_PALETTE
+) -> None:
+    """Write ``(H, W)`` integer object ids as a palette PNG (atomically, parents created).
+
+    ``palette=None`` writes a grayscale ("L") PNG instead (DAVIS 2016 style).
+    """
+    arr = np.asarray(mask)
+    if arr.ndim != 2:
+        raise ValueError(f"mask for {path} must be 2-D (H, W), got shape {arr.shape}")
+    if arr.dtype != np.uint8:
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise ValueError(f"mask for {path} has ids outside 0..255")
+        arr = arr.astype(np.uint8)
+    if palette is None:
+        img = Image.fromarray(arr, mode="L")
+    else:
+        pal = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+        img = Image.fromarray(arr, mode="P")
+        img.putpalette(pal.ravel().tolist())
+    atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+
+
+def write_image(
+    path: str | os.PathLike[str], image: np.ndarray, quality: int = JPEG_QUALITY
+) -> None:
+    """Write ``(H, W, 3) uint8`` RGB atomically: JPEG (fixed quality, 4:2:0) or PNG by suffix."""
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise ValueError(f"image for {path} must be (H, W, 3) uint8, got {arr.shape} {arr.dtype}")
+    img = Image.fromarray(arr, mode="RGB")
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        atomic_write(
+            path,
+            lambda tmp: img.save(
+                tmp, format="JPEG", quality=quality, subsampling=2, optimize=False
+            ),
+        )
+    elif suffix == ".png":
+        atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+    else:
+        raise ValueError(f"unsupported image suffix for {path} (use .jpg or .png)")
+
+
+def list_frames(
+    folder: str | os.PathLike[str], extensions: tuple[str, ...] = IMAGE_EXTENSIONS
+) -> list[str]:
+    """Sorted file names in ``folder`` with one of ``extensions`` (hidden files skipped).
+
+    Raises ``FileNotFoundError`` for a missing folder and ``ValueError`` for an empty one.
+    """
+    p = Path(folder)
+    if not p.is_dir():
+        raise FileNotFoundError(f"folder not found: {p}")
+    names = sorted(
+        f.name
+        for f in p.iterdir()
+        if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in extensions
+    )
+    if not names:
+        raise ValueError(f"folder {p} holds no frames ({', '.join(extensions)})")
+    return names

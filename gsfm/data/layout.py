@@ -1,0 +1,90 @@
+"""Where frames and annotations live in the DAVIS and YouTube-VOS folder layouts.
+
+* DAVIS (and folders written by ``gsfm synth``)::
+
+      ROOT/JPEGImages/<res>/<video>/00000.jpg
+      ROOT/Annotations/<res>/<video>/00000.png
+      ROOT/ImageSets/<year>/<split>.txt
+
+* YouTube-VOS (``train_480p``, ``valid``)::
+
+      ROOT/JPEGImages/<video>/<frame>.jpg
+      ROOT/Annotations/<video>/<frame>.png
+      ROOT/meta.json            (valid / test only)
+
+:func:`resolve_layout` finds the image and annotation roots for either.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["list_videos", "read_split_file", "resolve_layout"]
+
+
+def _is_resolution_folder(folder: Path) -> bool:
+    """True when ``folder`` holds video folders (DAVIS ``<res>``), not frames."""
+    children = [c for c in folder.iterdir() if not c.name.startswith(".")]
+    return bool(children) and all(c.is_dir() for c in children)
+
+
+def resolve_layout(root: str | os.PathLike[str], res: str | None = None) -> tuple[Path, Path]:
+    """``(image_root, annotation_root)``: the folders that hold one sub-folder per video.
+
+    ``res`` picks ``JPEGImages/<res>`` (DAVIS); ``None`` auto-detects: ``480p`` if present,
+    else the only resolution folder, else the flat YouTube-VOS layout. ``root`` may also be
+    an ``Annotations`` folder itself (then image_root is its sibling ``JPEGImages``).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"data folder not found: {root}")
+    img, ann = root / "JPEGImages", root / "Annotations"
+    if not ann.is_dir():
+        raise FileNotFoundError(f"no Annotations folder in {root} (expected {ann})")
+    if res is not None:
+        if not (ann / res).is_dir():
+            raise FileNotFoundError(f"resolution folder not found: {ann / res}")
+        return img / res, ann / res
+    if (ann / "480p").is_dir():
+        return img / "480p", ann / "480p"
+    subs = sorted(c for c in ann.iterdir() if c.is_dir() and not c.name.startswith("."))
+    if len(subs) == 1 and _is_resolution_folder(subs[0]) and subs[0].name.endswith("p"):
+        return img / subs[0].name, ann / subs[0].name
+    return img, ann
+
+
+def list_videos(folder: str | os.PathLike[str]) -> list[str]:
+    """Sorted names of the video sub-folders of ``folder`` (error if missing or empty)."""
+    p = Path(folder)
+    if not p.is_dir():
+        raise FileNotFoundError(f"folder not found: {p}")
+    names = sorted(c.name for c in p.iterdir() if c.is_dir() and not c.name.startswith("."))
+    if not names:
+        raise ValueError(f"folder {p} holds no video folders")
+    return names
+
+
+def read_split_file(path: str | os.PathLike[str]) -> list[str]:
+    """Video names from an ImageSets file, one per line.
+
+    Also reads the DAVIS 2016 form whose lines are ``/JPEGImages/480p/<video>/00000.jpg ...``
+    (the video names are collected in order of first appearance).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"split file not found: {p}")
+    names: list[str] = []
+    seen: set[str] = set()
+    for line in p.read_text().splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        first = line.split()[0]
+        name = Path(first).parent.name if "/" in first else first
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    if not names:
+        raise ValueError(f"split file {p} lists no videos")
+    return names
