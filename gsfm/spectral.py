@@ -85,14 +85,15 @@ def gaussian_at_nyquist(
 def _cached_filter(
     h: int, w: int, sigma: float, band: str, mode: str, device: torch.device, dtype: torch.dtype
 ) -> torch.Tensor:
-    if band == "all":
-        filt = torch.ones(h, w, dtype=dtype, device=device)
-    else:
-        g = gaussian_at_nyquist(h, w, sigma, mode, device=device, dtype=torch.float64)  # type: ignore[arg-type]
-        filt = (1.0 - g if band == "low" else g).to(dtype)
-    filt = filt.view(1, 1, h, w)
-    filt.requires_grad_(False)
-    return filt
+    # Built as a normal tensor even when first asked for under torch.inference_mode(): an
+    # inference tensor in the shared cache would break every later forward that needs autograd.
+    with torch.inference_mode(False), torch.no_grad():
+        if band == "all":
+            filt = torch.ones(h, w, dtype=dtype, device=device)
+        else:
+            g = gaussian_at_nyquist(h, w, sigma, mode, device=device, dtype=torch.float64)  # type: ignore[arg-type]
+            filt = (1.0 - g if band == "low" else g).to(dtype)
+        return filt.view(1, 1, h, w)
 
 
 def band_filter(

@@ -269,3 +269,13 @@ def test_bad_input_gives_a_clear_error(x: torch.Tensor, match: str) -> None:
 def test_bad_module_parameters_raise(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         FrequencyModule(**kwargs)
+
+
+def test_filter_first_built_under_inference_mode_still_trains() -> None:
+    """The cache is shared: a filter first made in inference mode must not poison training."""
+    module = gsfm.HFM(2, sigma=2.0)
+    with torch.inference_mode():
+        module(torch.randn(1, 2, 13, 11))  # size chosen so no other test has cached it
+    x = torch.randn(1, 2, 13, 11, requires_grad=True)
+    module(x).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
