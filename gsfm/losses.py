@@ -16,6 +16,8 @@ For every segmented frame t (1 and 2 of a 3-frame sample) and every sample j of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -25,6 +27,7 @@ __all__ = [
     "GSFMLoss",
     "bootstrap_p",
     "bootstrapped_ce",
+    "logged_bootstrap_p",
     "boundary_loss",
     "boundary_target",
     "dice_loss",
@@ -41,6 +44,22 @@ def bootstrap_p(iteration: int, start_warm: int, end_warm: int, top_p: float = 0
     if iteration >= end_warm:
         return top_p
     return top_p + (1.0 - top_p) * (end_warm - iteration) / (end_warm - start_warm)
+
+
+def logged_bootstrap_p(
+    logged_iterations: Sequence[int], start_warm: int, end_warm: int, top_p: float = 0.15
+) -> list[float]:
+    """What a run's log holds in its ``p`` column: the schedule averaged over each interval.
+
+    The trainer logs p like the losses, as the mean over the steps since the previous row; the
+    row at ``iteration`` k covers the steps (previous row's k) … k − 1.
+    """
+    out, prev = [], 0
+    for it in logged_iterations:
+        steps = range(prev, int(it)) or range(int(it) - 1, int(it))
+        out.append(sum(bootstrap_p(i, start_warm, end_warm, top_p) for i in steps) / len(steps))
+        prev = int(it)
+    return out
 
 
 def bootstrapped_ce(logits: torch.Tensor, target: torch.Tensor, p: float) -> torch.Tensor:

@@ -14,6 +14,7 @@ from gsfm.losses import (
     boundary_loss,
     boundary_target,
     dice_loss,
+    logged_bootstrap_p,
 )
 
 
@@ -139,3 +140,16 @@ def test_perfect_prediction_has_high_iou_and_low_ce() -> None:
     res = GSFMLoss(train_config("smoke"))(out, batch, 0)
     assert float(res["iou"]) == pytest.approx(1.0)
     assert float(res["ce"]) < 1e-6
+
+
+def test_logged_bootstrap_p_is_the_interval_mean_of_the_schedule():
+    # rows at 2, 4, 6 cover steps {0, 1}, {2, 3}, {4, 5}; the ramp runs from step 1 to step 5
+    expected = [
+        (bootstrap_p(0, 1, 5) + bootstrap_p(1, 1, 5)) / 2,
+        (bootstrap_p(2, 1, 5) + bootstrap_p(3, 1, 5)) / 2,
+        (bootstrap_p(4, 1, 5) + bootstrap_p(5, 1, 5)) / 2,
+    ]
+    assert logged_bootstrap_p([2, 4, 6], 1, 5) == pytest.approx(expected)
+    assert expected[1] == pytest.approx(0.15 + 0.85 * (5 - 2.5) / 4)  # linear: value at 2.5
+    every_step = logged_bootstrap_p(range(1, 8), 1, 5)  # log_every=1: the value at step k - 1
+    assert every_step == pytest.approx([bootstrap_p(k - 1, 1, 5) for k in range(1, 8)])

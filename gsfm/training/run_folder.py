@@ -35,7 +35,7 @@ LOG_COLUMNS: tuple[str, ...] = (
     "ce",
     "boundary",
     "iou",
-    "p",  # bootstrapped-CE top-p fraction
+    "p",  # bootstrapped-CE top-p fraction (mean over the interval, like the losses)
     "lr",
     "max_skip",
     "time_s",  # wall time since the run started (resumes included)

@@ -114,7 +114,11 @@ def plot_bootstrap_schedule(
     fig, ax = plt.subplots(figsize=(5.2, 2.8))
     ax.plot(its, p, lw=1.5, label="bootstrap_p (gsfm.losses)")
     if logged is not None:
-        ax.plot(logged["iteration"] - 1, logged["p"], ".", ms=4, label="p in the run's log")
+        # each row is the mean over its interval: for a linear ramp, the value at its midpoint
+        ends = logged["iteration"].to_numpy()
+        starts = np.concatenate([[0], ends[:-1]])
+        mid = (starts + ends - 1) / 2
+        ax.plot(mid, logged["p"], ".", ms=4, label="p in the run's log (interval means)")
     for x, name in ((start_warm, "start_warm"), (end_warm, "end_warm")):
         ax.axvline(x, color="grey", ls=":", lw=1)
         ax.text(x, 1.02, name, fontsize=7, ha="center")
