@@ -140,3 +140,17 @@ def test_matching_figure(tmp_path: Path) -> None:
     assert "25 % on lookalikes" in fig.axes[1].get_xlabel()
     with pytest.raises(ValueError, match="no model"):
         viz_matching.plot_matching(img, img, {}, None)
+
+
+def test_summarize_log_compares_first_and_last_tenth():
+    log = pd.DataFrame(
+        {
+            "iteration": range(1, 21),
+            "total": [1.0] * 2 + [0.5] * 16 + [2.0] * 2,
+            "iou": [0.1] * 2 + [0.5] * 16 + [0.8] * 2,
+            "lr": 1e-4,
+            "p": 1.0,
+        }
+    )
+    s = viz.summarize_log(log)
+    assert s == {"loss_first": 1.0, "loss_last": 2.0, "iou_first": 0.1, "iou_last": 0.8}

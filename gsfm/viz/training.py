@@ -36,6 +36,7 @@ __all__ = [
     "plot_qualitative",
     "plot_training_curves",
     "read_log",
+    "summarize_log",
 ]
 
 _TRIVIAL = ("empty", "copy-first")
@@ -55,6 +56,26 @@ def read_log(run: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{path} lacks the column(s) {sorted(missing)}")
     return log
+
+
+def summarize_log(
+    run: str | os.PathLike[str] | pd.DataFrame, fraction: float = 0.1
+) -> dict[str, float]:
+    """Mean loss and training IoU over the first and the last ``fraction`` of a run's log rows.
+
+    The IoU is the measure of learning to compare: the bootstrapped CE averages over the hardest
+    fraction p of pixels, and p shrinks during the warm-up, so the loss can rise while the
+    model improves.
+    """
+    log = read_log(run)
+    n = max(int(len(log) * fraction), 1)
+    head, tail = log.iloc[:n], log.iloc[-n:]
+    return {
+        "loss_first": float(head["total"].mean()),
+        "loss_last": float(tail["total"].mean()),
+        "iou_first": float(head["iou"].mean()),
+        "iou_last": float(tail["iou"].mean()),
+    }
 
 
 def plot_training_curves(
