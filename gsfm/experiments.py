@@ -232,7 +232,7 @@ def ensure_synth_split(
     variants never mix in one DAVIS layout. A split is complete when its ``synth_<split>.json``
     matches and every video has all its frames and annotations.
     """
-    from gsfm.data.synthetic import SPLITS, get_version, split_names, write_split
+    from gsfm.data.synthetic import SPLITS, get_version, split_identity, split_names, write_split
 
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
@@ -250,14 +250,7 @@ def ensure_synth_split(
         name += f"-first{len(names)}" if len(names) != n_videos else ""
         name += f"-seed{seed}" if seed != 0 else ""
     root = resolve_path(data_dir) / name
-    meta = {
-        "benchmark": f"synth-{version}",
-        "split": split,
-        "seed": seed,
-        "height": h,
-        "width": w,
-        "videos": names,
-    }
+    meta = split_identity(version, split, seed, h, w, names)
     if _split_complete(root, split, meta, n_frames):
         return root
     write_split(root, split, version, seed, h, w, limit=limit, progress=progress)

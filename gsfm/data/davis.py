@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from gsfm.data.io import list_frames, read_image, read_mask
+from gsfm.data.io import check_same_size, list_frames, read_image, read_mask
 from gsfm.data.layout import list_videos, read_split_file, resolve_layout
 from gsfm.data.transforms import normalize, to_chw_uint8
 
@@ -91,11 +91,7 @@ class DAVISVideo:
         out = np.empty((len(self), *self.size, 3), np.uint8)
         for i, p in enumerate(self.image_paths):
             img = read_image(p)
-            if img.shape[:2] != self.size:
-                raise ValueError(
-                    f"frame {p} is {img.shape[1]}x{img.shape[0]} but {self.image_paths[0]} is "
-                    f"{self.size[1]}x{self.size[0]}"
-                )
+            check_same_size(img, p, self.size, self.image_paths[0], "frame", "frame")
             out[i] = img
         return out
 
@@ -110,11 +106,7 @@ class DAVISVideo:
         if p is None:
             return np.zeros(self.size, np.uint8)
         m = read_mask(p)
-        if m.shape != self.size:
-            raise ValueError(
-                f"annotation {p} is {m.shape[1]}x{m.shape[0]} but its frame "
-                f"{self.image_paths[i]} is {self.size[1]}x{self.size[0]}"
-            )
+        check_same_size(m, p, self.size, self.image_paths[i])
         if self.binary:
             m = (m > 127).astype(np.uint8)
         return m

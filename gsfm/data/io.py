@@ -25,6 +25,7 @@ __all__ = [
     "DAVIS_PALETTE",
     "IMAGE_EXTENSIONS",
     "atomic_write",
+    "check_same_size",
     "image_size",
     "list_frames",
     "read_image",
@@ -110,6 +111,25 @@ def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
             "ids (or a grayscale id map)"
         )
     return np.asarray(arr, dtype=np.uint8).copy()
+
+
+def check_same_size(
+    array: np.ndarray,
+    path: str | os.PathLike[str],
+    size: tuple[int, int],
+    reference: str | os.PathLike[str],
+    what: str = "annotation",
+    relation: str = "its frame",
+) -> None:
+    """Raise one clear error when ``array`` (read from ``path``) is not ``size`` = (H, W).
+
+    The message names both files, e.g. "annotation A.png is 64x48 but its frame A.jpg is 80x60".
+    """
+    if tuple(array.shape[:2]) != tuple(size):
+        raise ValueError(
+            f"{what} {path} is {array.shape[1]}x{array.shape[0]} but {relation} {reference} is "
+            f"{size[1]}x{size[0]}"
+        )
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from gsfm.data.io import read_image
+from gsfm.data.io import check_same_size, read_image
 from gsfm.data.transforms import StaticAugment, normalize, to_chw_uint8
 
 __all__ = ["StaticPseudoVideoDataset", "find_image_mask_pairs", "read_soft_mask"]
@@ -91,11 +91,7 @@ class StaticPseudoVideoDataset(Dataset):
         img_path, mask_path = self.pairs[index % len(self.pairs)]
         img = read_image(img_path)
         mask = read_soft_mask(mask_path)
-        if mask.shape != img.shape[:2]:
-            raise ValueError(
-                f"mask {mask_path} is {mask.shape[1]}x{mask.shape[0]} but image {img_path} is "
-                f"{img.shape[1]}x{img.shape[0]}"
-            )
+        check_same_size(mask, mask_path, img.shape[:2], img_path, "mask", "image")
         seed = None
         if self.seed is not None:
             seed = int(

@@ -706,6 +706,20 @@ def object_table(videos: Sequence[SyntheticVideo]) -> pd.DataFrame:
     return pd.DataFrame([row for vid in videos for row in vid.objects])
 
 
+def split_identity(
+    version: str, split: str, seed: int, height: int, width: int, videos: Sequence[str]
+) -> dict[str, Any]:
+    """What identifies a written split: the keys of ``synth_<split>.json`` a reuse check compares."""
+    return {
+        "benchmark": f"synth-{version}",
+        "split": split,
+        "seed": seed,
+        "height": height,
+        "width": width,
+        "videos": list(videos),
+    }
+
+
 def write_split(
     out: str | os.PathLike[str],
     split: str = "val",
@@ -765,15 +779,7 @@ def write_split(
     atomic_write(sets, lambda p: Path(p).write_text("".join(f"{n}\n" for n in names)))
     table = pd.concat(tables, ignore_index=True)
     atomic_write(root / f"objects_{split}.csv", lambda p: table.to_csv(p, index=False))
-    meta = {
-        "benchmark": f"synth-{version}",
-        "split": split,
-        "seed": seed,
-        "height": h,
-        "width": w,
-        "videos": names,
-        "parameters": asdict(v),
-    }
+    meta = {**split_identity(version, split, seed, h, w, names), "parameters": asdict(v)}
     atomic_write(
         root / f"synth_{split}.json",
         lambda p: Path(p).write_text(json.dumps(meta, indent=1) + "\n"),

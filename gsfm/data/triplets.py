@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from gsfm.data.io import list_frames, read_image, read_mask
+from gsfm.data.io import check_same_size, list_frames, read_image, read_mask
 from gsfm.data.layout import list_videos, read_split_file, resolve_layout
 from gsfm.data.transforms import VOSAugment, normalize, to_chw_uint8
 
@@ -214,11 +214,7 @@ class VOSTripletDataset(Dataset):
         ann_path = self.ann_root / video / f"{frame}.png"
         img = read_image(img_path)
         ann = read_mask(ann_path)
-        if ann.shape != img.shape[:2]:
-            raise ValueError(
-                f"annotation {ann_path} is {ann.shape[1]}x{ann.shape[0]} but its frame "
-                f"{img_path} is {img.shape[1]}x{img.shape[0]}"
-            )
+        check_same_size(ann, ann_path, img.shape[:2], img_path)
         return img, ann
 
     def __getitem__(self, index: int) -> dict[str, Any]:
