@@ -99,3 +99,8 @@ def test_no_source_file_is_git_ignored() -> None:
         text=True,
     ).stdout.split()
     assert ignored == [], f"git ignores project files: {ignored}"
+
+
+def test_readme_has_no_unfilled_placeholders() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert not re.search(r"PLACEHOLDER|TODO|TBD", text), "README has an unfilled placeholder"
