@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_spectral.py
 	$(BIN)/python benchmarks/bench_metrics.py --data build/synth-val
 	$(BIN)/python benchmarks/bench_inference.py --frames 16
+	$(BIN)/python benchmarks/bench_inference_parts.py --frames 6
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
