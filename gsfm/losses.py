@@ -28,6 +28,7 @@ __all__ = [
     "bootstrap_p",
     "bootstrapped_ce",
     "logged_bootstrap_p",
+    "logged_steps",
     "boundary_loss",
     "boundary_target",
     "dice_loss",
@@ -51,14 +52,22 @@ def logged_bootstrap_p(
 ) -> list[float]:
     """What a run's log holds in its ``p`` column: the schedule averaged over each interval.
 
-    The trainer logs p like the losses, as the mean over the steps since the previous row; the
-    row at ``iteration`` k covers the steps (previous row's k) … k − 1.
+    The trainer logs p like the losses, as the mean over the steps of the row's interval
+    (:func:`logged_steps`).
     """
+    return [
+        sum(bootstrap_p(i, start_warm, end_warm, top_p) for i in steps) / len(steps)
+        for steps in logged_steps(logged_iterations)
+    ]
+
+
+def logged_steps(logged_iterations: Sequence[int]) -> list[range]:
+    """The step indices each log row averages: the row at ``iteration`` k covers the steps
+    (previous row's k) … k − 1 (a repeated k covers step k − 1 alone)."""
     out, prev = [], 0
-    for it in logged_iterations:
-        steps = range(prev, int(it)) or range(int(it) - 1, int(it))
-        out.append(sum(bootstrap_p(i, start_warm, end_warm, top_p) for i in steps) / len(steps))
-        prev = int(it)
+    for it in map(int, logged_iterations):
+        out.append(range(prev, it) or range(it - 1, it))
+        prev = it
     return out
 
 

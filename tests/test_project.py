@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from gsfm.runtime import project_root
@@ -60,10 +64,6 @@ def test_makefile_installs_into_a_venv_with_the_dev_extra() -> None:
 
 def test_code_is_ruff_clean() -> None:
     """Lint and format are part of the test run, so CI enforces them."""
-    import shutil
-    import subprocess
-    import sys
-
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     assert ruff, "ruff is a dev dependency; install with pip install -e '.[dev]'"
     paths = ["gsfm", "tests", "benchmarks"]
@@ -77,12 +77,7 @@ def test_code_is_ruff_clean() -> None:
 
 def test_no_source_file_is_git_ignored() -> None:
     """A loose ignore pattern (``data/``) once kept ``gsfm/data`` out of every clean clone."""
-    import shutil
-    import subprocess
-
     if shutil.which("git") is None or not (ROOT / ".git").exists():
-        import pytest
-
         pytest.skip("not a git checkout")
     sources = [
         str(p.relative_to(ROOT))

@@ -128,7 +128,7 @@ def plot_bootstrap_schedule(
 
     ``logged``: a run's log (its ``p`` column is drawn as dots, to show the trainer follows it).
     """
-    from gsfm.losses import bootstrap_p
+    from gsfm.losses import bootstrap_p, logged_steps
 
     its = np.arange(iterations + 1)
     p = [bootstrap_p(int(i), start_warm, end_warm, top_p) for i in its]
@@ -136,9 +136,7 @@ def plot_bootstrap_schedule(
     ax.plot(its, p, lw=1.5, label="bootstrap_p (gsfm.losses)")
     if logged is not None:
         # each row is the mean over its interval: for a linear ramp, the value at its midpoint
-        ends = logged["iteration"].to_numpy()
-        starts = np.concatenate([[0], ends[:-1]])
-        mid = (starts + ends - 1) / 2
+        mid = [(s.start + s.stop - 1) / 2 for s in logged_steps(logged["iteration"])]
         ax.plot(mid, logged["p"], ".", ms=4, label="p in the run's log (interval means)")
     for x, name in ((start_warm, "start_warm"), (end_warm, "end_warm")):
         ax.axvline(x, color="grey", ls=":", lw=1)
