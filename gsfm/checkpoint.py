@@ -10,12 +10,19 @@
   see :mod:`gsfm.model.official`) and builds the matching ``paper`` configuration.
 * A checkpoint that does not fit the model gets one error naming the file and listing (briefly)
   the missing and unexpected keys and the shape mismatches.
+* :func:`read_torch_file` is the one place where the package calls ``torch.load`` on a file
+  (always ``weights_only=True``): checkpoints, training checkpoints, ``--init`` weights and
+  backbone weight files. A corrupt, truncated, empty or foreign file becomes one
+  :class:`CheckpointError` line naming the file (never PyTorch's advice to load it unsafely).
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
+import warnings
+import zipfile
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -32,11 +39,15 @@ __all__ = [
     "load_model",
     "load_state",
     "load_weights",
+    "model_weights",
+    "read_torch_file",
     "save_checkpoint",
 ]
 
 FORMAT = "gsfm"
 VERSION = 1
+# what a model checkpoint file may be (used in error messages)
+CHECKPOINT_KINDS = "a gsfm or authors' (STCN/GSFM) checkpoint"
 _PLAIN = (torch.Tensor, int, float, bool, str, bytes, type(None))
 
 
@@ -91,20 +102,101 @@ def save_checkpoint(path: str | os.PathLike[str], model: GSFMNet, **extra: Any) 
     return path
 
 
-def load_state(
-    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
-) -> dict[str, Any]:
-    """Read a checkpoint file with ``weights_only=True`` (ours, or a bare state dict)."""
+def _unreadable_reason(path: Path, exc: BaseException) -> str:
+    """Why ``torch.load(path, weights_only=True)`` failed, in a few words of our own."""
+    if path.stat().st_size == 0:
+        return "the file is empty"
+    if isinstance(exc, pickle.UnpicklingError) and "Unsupported global" in str(exc):
+        return (
+            "it stores Python objects other than tensors, numbers, strings and containers, "
+            "which the safe (weights-only) loader refuses"
+        )
+    if zipfile.is_zipfile(path):
+        return "a damaged PyTorch archive"
+    return "not a PyTorch file, or a truncated one"
+
+
+def read_torch_file(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "checkpoint",
+    expected: str = CHECKPOINT_KINDS,
+    map_location: str | torch.device = "cpu",
+) -> Any:
+    """``torch.load(path, weights_only=True)`` with one clear error: the package's only loader.
+
+    ``what`` names the file in messages ("checkpoint", "backbone weights", ...) and
+    ``expected`` says what it should have been. A missing file raises ``FileNotFoundError``
+    (``"<what> not found: <path>"``); an unreadable one (empty, truncated, random bytes, or a
+    pickle of arbitrary Python objects) raises :class:`CheckpointError`, one line:
+    ``"cannot read <what> <path>: not <expected>, or corrupt (<reason>)"``. The content is
+    returned as it is; callers check that it is what they need.
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise FileNotFoundError(f"{what} not found: {path}")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+        with warnings.catch_warnings():  # e.g. a pickle-protocol warning on foreign files
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types here; none of their text is kept
+        reason = _unreadable_reason(path, exc)
+        raise CheckpointError(
+            f"cannot read {what} {path}: not {expected}, or corrupt ({reason})"
+        ) from None
+
+
+def _kind_of(obj: Any) -> str:
+    """``a Tensor`` / ``a dict with keys 'a', 'b', ...`` for error messages."""
+    if isinstance(obj, dict):
+        keys = [repr(k) for k in list(obj)[:4]]
+        more = ", ..." if len(obj) > 4 else ""
+        return f"a dict with keys {', '.join(keys)}{more}" if keys else "an empty dict"
+    return f"a {type(obj).__name__}"
+
+
+def load_state(
+    path: str | os.PathLike[str],
+    map_location: str | torch.device = "cpu",
+    *,
+    what: str = "checkpoint",
+) -> dict[str, Any]:
+    """Read a checkpoint file (ours, or a bare state dict) with :func:`read_torch_file`."""
+    state = read_torch_file(path, what=what, map_location=map_location)
     if not isinstance(state, dict):
-        raise CheckpointError(f"{path} is not a checkpoint (holds a {type(state).__name__})")
+        raise CheckpointError(
+            f"{what} {path} is not {CHECKPOINT_KINDS}: it holds {_kind_of(state)}, not a dict "
+            "of weights"
+        )
     return state
+
+
+def model_weights(state: dict[str, Any], path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The model's state dict, in our key layout, from what :func:`load_state` returned.
+
+    Accepts our checkpoints (``{"format": "gsfm", "model": ...}``), training checkpoints of
+    other modules (``{"model": ...}``), and the authors' STCN / GSFM weights (a bare state dict
+    in their layout, or one under ``"state_dict"``). Anything else raises one
+    :class:`CheckpointError` naming ``path``.
+    """
+    if state.get("format") == FORMAT:
+        if not isinstance(state.get("model"), dict):
+            raise CheckpointError(f"{path} lacks its 'model' entry")
+        return state["model"]
+    for key in ("state_dict", "model"):
+        if isinstance(state.get(key), dict):
+            inner = state[key]
+            return from_official(inner) if is_official_layout(inner) else inner
+    if is_official_layout(state):
+        return from_official(state)
+    raise CheckpointError(_foreign(path, state))
+
+
+def _foreign(path: str | os.PathLike[str], state: Any) -> str:
+    return (
+        f"{path} is neither a gsfm checkpoint nor a state dict in the authors' STCN/GSFM "
+        f"layout (it holds {_kind_of(state)})"
+    )
 
 
 def _summarise(names: list[str], limit: int = 3) -> str:
@@ -171,21 +263,16 @@ def load_model(
     state = load_state(path, map_location)
     source = f"checkpoint {path}"
     if state.get("format") == FORMAT:
-        if "config" not in state or "model" not in state:
+        if not isinstance(state.get("config"), dict) or not isinstance(state.get("model"), dict):
             raise CheckpointError(f"{path} lacks its 'config' or 'model' entry")
         config = _config_from_dict(dict(state["config"]), source)
         if overrides:
             config = ModelConfig(**{**asdict(config), **overrides})
-        weights = state["model"]
     else:
         raw = state["state_dict"] if isinstance(state.get("state_dict"), dict) else state
         if not is_official_layout(raw):
-            raise CheckpointError(
-                f"{path} is neither a gsfm checkpoint nor a state dict in the authors' "
-                "STCN/GSFM layout"
-            )
+            raise CheckpointError(_foreign(path, state))
         config = official_config(raw, **overrides)
-        weights = from_official(raw)
     model = GSFMNet(config)
-    load_weights(model, weights, source)
+    load_weights(model, model_weights(state, path), source)
     return model.to(map_location).eval()

@@ -7,6 +7,11 @@ one-row DataFrame (J&F, J, F with Mean/Recall/Decay, frames, FPS, the checkpoint
 inference settings) and writes ``global.csv``, ``per_sequence.csv`` and ``per_object.csv`` next
 to the predictions. :func:`evaluate_baseline` scores the trivial predictions (``empty``,
 ``copy-first``) the same way, so that trained models and baselines share one table.
+
+``protocol="davis"`` (default) runs the authors' DAVIS inference loop, ``protocol="youtube"``
+their YouTube-VOS one (frames resized to a 480-px shorter side, memory cadence counted from the
+last memory frame, annotations edited into the aggregated probabilities; see
+:mod:`gsfm.inference`).
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ def evaluate_model(
     top_k: int | None | Literal["config"] = "config",
     mem_every: int | None = None,
     max_memory_chunk: int | None = None,
+    protocol: Literal["davis", "youtube"] = "davis",
+    short_side: int = 480,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Segment every video of ``data_root`` with ``model`` into ``out_dir`` and score it.
@@ -72,16 +79,21 @@ def evaluate_model(
     ``annotations="appearance"`` (default) gives the model each object once, at its first
     annotated frame: the DAVIS protocol when every object is in frame 0, and the YouTube-VOS
     one for objects that enter later (see :func:`gsfm.inference.predict_folder`).
+    ``protocol`` / ``short_side`` pick the inference loop
+    (:class:`gsfm.inference.InferenceEngine`).
 
     Returns one row: the global J&F table plus ``frames``, ``seconds`` and ``fps`` (propagation
-    time without I/O, as :mod:`gsfm.inference` measures it), ``top_k`` and ``mem_every``.
+    time without I/O, as :mod:`gsfm.inference` measures it), ``top_k``, ``mem_every`` and
+    ``protocol``.
     """
     from gsfm.inference import InferenceEngine, predict_folder
 
     root, out = resolve_path(data_root), resolve_path(out_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"evaluation data folder not found: {root}")
-    settings = InferenceEngine(model, top_k=top_k, mem_every=mem_every)  # resolves defaults
+    settings = InferenceEngine(  # resolves defaults, checks the options
+        model, top_k=top_k, mem_every=mem_every, protocol=protocol, short_side=short_side
+    )
     summary = predict_folder(
         model,
         root,
@@ -92,6 +104,8 @@ def evaluate_model(
         top_k=top_k,
         mem_every=mem_every,
         max_memory_chunk=max_memory_chunk,
+        protocol=protocol,
+        short_side=short_side,
         progress=progress,
     )
     result = _score(root, out, videos, res, objects)
@@ -103,6 +117,7 @@ def evaluate_model(
     row["fps"] = frames / seconds if seconds > 0 else float("nan")
     row["top_k"] = settings.top_k
     row["mem_every"] = settings.mem_every
+    row["protocol"] = settings.protocol
     row["predictions"] = str(out)
     return row
 
@@ -115,17 +130,21 @@ def evaluate_checkpoint(
     device: str | torch.device = "auto",
     top_k: int | None | Literal["config"] = "config",
     mem_every: int | None = None,
+    protocol: Literal["davis", "youtube"] = "davis",
     **kwargs: Any,
 ) -> pd.DataFrame:
     """Load ``checkpoint`` and :func:`evaluate_model` it on ``data_root``.
 
     ``out_dir`` defaults to :func:`default_eval_dir`. ``top_k`` / ``mem_every`` override the
-    checkpoint's inference defaults (GSFM: 50 / 3, STCN: 20 / 5). Other keyword arguments go
+    checkpoint's inference defaults (GSFM: 50 / 3, STCN: 20 / 5). ``protocol``: ``"davis"``
+    (default) or ``"youtube"`` for a YouTube-VOS folder. Other keyword arguments go
     to :func:`evaluate_model`. The row gains ``checkpoint``, ``model`` (gsfm or stcn, from the
     stored configuration) and ``iteration`` (for training checkpoints).
     """
     from gsfm.checkpoint import load_model, load_state
+    from gsfm.inference import check_protocol
 
+    check_protocol(protocol)
     path = resolve_path(checkpoint)
     overrides: dict[str, Any] = {}
     if top_k != "config":
@@ -134,7 +153,7 @@ def evaluate_checkpoint(
         overrides["mem_every"] = mem_every
     model = load_model(path, map_location=resolve_device(device), **overrides)
     out = resolve_path(out_dir) if out_dir is not None else default_eval_dir(path, data_root)
-    row = evaluate_model(model, data_root, out, **kwargs)
+    row = evaluate_model(model, data_root, out, protocol=protocol, **kwargs)
     cfg = model.config
     is_stcn = cfg.lfm == "off" and cfg.hfm == "off" and not cfg.boundary
     iteration = load_state(path).get("iteration")

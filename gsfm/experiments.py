@@ -198,22 +198,6 @@ def eval_split_settings(profile: str) -> dict[str, Any]:
     return {}
 
 
-def _split_complete(root: Path, split: str, meta: Mapping[str, Any], n_frames: int) -> bool:
-    try:
-        saved = json.loads((root / f"synth_{split}.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return False
-    if any(saved.get(k) != v for k, v in meta.items()):
-        return False
-    res = f"{meta['height']}p"
-    for video in meta["videos"]:
-        for kind, ext in (("JPEGImages", ".jpg"), ("Annotations", ".png")):
-            folder = root / kind / res / video
-            if not folder.is_dir() or len(list(folder.glob(f"*{ext}"))) != n_frames:
-                return False
-    return True
-
-
 def ensure_synth_split(
     data_dir: str | os.PathLike[str],
     split: str = "val",
@@ -230,9 +214,17 @@ def ensure_synth_split(
     The folder is ``data_dir/<split>`` for the official split (all videos, the version's size,
     seed 0) and ``data_dir/<split>-<H>x<W>[-first<N>][-seed<S>]`` for any other, so that
     variants never mix in one DAVIS layout. A split is complete when its ``synth_<split>.json``
-    matches and every video has all its frames and annotations.
+    matches and every video has all its frames and annotations, readable and of the right size
+    (:func:`gsfm.data.synthetic.split_problems`).
     """
-    from gsfm.data.synthetic import SPLITS, get_version, split_identity, split_names, write_split
+    from gsfm.data.synthetic import (
+        SPLITS,
+        get_version,
+        split_identity,
+        split_names,
+        split_problems,
+        write_split,
+    )
 
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
@@ -241,7 +233,6 @@ def ensure_synth_split(
     v = get_version(version)
     all_names = split_names(split, version)
     n_videos = len(all_names)
-    n_frames = {"val": v.val_frames, "small": v.small_frames, "train": v.train_frames}[split]
     h, w = int(height or v.height), int(width or v.width)
     names = all_names[: (n_videos if limit is None else int(limit))]
     name = split if version == "v1" else f"{split}-{version}"
@@ -251,11 +242,14 @@ def ensure_synth_split(
         name += f"-seed{seed}" if seed != 0 else ""
     root = resolve_path(data_dir) / name
     meta = split_identity(version, split, seed, h, w, names)
-    if _split_complete(root, split, meta, n_frames):
+    if not split_problems(root, meta):
         return root
     write_split(root, split, version, seed, h, w, limit=limit, progress=progress)
-    if not _split_complete(root, split, meta, n_frames):
-        raise RuntimeError(f"writing the synthetic split into {root} left it incomplete")
+    problems = split_problems(root, meta)
+    if problems:
+        raise RuntimeError(
+            f"writing the synthetic split into {root} left it incomplete: {problems[0]}"
+        )
     return root
 
 

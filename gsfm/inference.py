@@ -7,14 +7,39 @@ What one frame does (:meth:`InferenceEngine.step`):
 2. encode its key (LFM included); read the memory with top-k (50 for GSFM, 20 for STCN); decode
    every object (the boundary output is discarded); sigmoid; soft aggregation over
    {background, objects};
-3. if the frame carries an annotation: pixels under the annotated masks are taken from the
-   annotation (other objects are zeroed there), new object ids are added (objects may first
-   appear mid-video, as in YouTube-VOS), and the result is re-aggregated;
+3. if the frame carries an annotation, it is merged in (how depends on the protocol, below) and
+   new object ids are added (objects may first appear mid-video, as in YouTube-VOS);
 4. if it is a memory frame, encode the values of all objects from the aggregated soft
    probabilities (each with "the other objects" as the second extra channel) and add
-   (key, values) to memory. Memory frames: every annotated frame (the first one always), and
-   every frame whose absolute index is a multiple of ``mem_every`` (3 for GSFM, 5 for STCN),
-   except the last frame. The memory grows without limit, as in the authors' code.
+   (key, values) to memory. Every annotated frame is a memory frame (the first one always);
+   which other frames are depends on the protocol, but never the last frame of the video. The
+   memory grows without limit, as in the authors' code.
+
+Two protocols (``protocol=``), one per benchmark, because the authors evaluate DAVIS and
+YouTube-VOS with two different loops and the differences move the scores:
+
+``"davis"`` (default):
+    frames are segmented at the size they are given (DAVIS 480p). A frame is a memory frame
+    when its absolute index is a multiple of ``mem_every`` (3 for GSFM, 5 for STCN). An
+    annotation is merged into the per-object sigmoid probabilities *before* the single
+    aggregation: under the annotated pixels every object is zeroed and the annotated object set
+    to 1, new objects get their mask as probability, then everything is aggregated once.
+
+``"youtube"``:
+    * resolution: each normalised float frame is resized so that its shorter side is
+      ``short_side`` pixels (480; bicubic, no antialiasing, aspect ratio kept, the longer side
+      rounded down), the annotations with nearest neighbour. The (K+1) probabilities come back
+      to the original size by bilinear interpolation (before the argmax), so masks are always
+      returned at the frame's own size. This matters for GSFM because σ of the spectral
+      filters is counted in frequency bins of the feature map, whose size follows the frame's;
+    * memory cadence counted from the previous memory frame: frame t is a memory frame when
+      t − (the last frame that went into memory, annotated frames included) ≥ ``mem_every``;
+    * an annotated frame is first propagated and aggregated as usual (K+1 probabilities); then
+      every channel, background included, is zeroed under the annotated pixels, each annotated
+      object's channel becomes its mask (a new object gets a new channel; an object annotated
+      again has its whole channel replaced), and the object channels are aggregated a second
+      time (:func:`~gsfm.model.aggregate.aggregate`: background Π(1 − p_k), clamp, logit,
+      softmax). Where nothing has been predicted yet, the object channels are just the masks.
 
 Objects that enter at the same frame share one memory bank (the frames from their first
 annotation on); objects that enter later get their own, so an object never reads memory frames
@@ -25,8 +50,9 @@ Bounded memory: ``max_memory_chunk=n`` computes the affinity, top-k and readout 
 query positions at a time, so the affinity matrix needs O(N·n) instead of O(N·h·w) memory
 (N = memory positions); every query column is computed exactly as without chunking.
 
-Timing (:class:`VideoResult` ``fps``): the propagation loop, unpadding, argmax and the copy of
-the results to the CPU; not reading frames, not moving the input to the device, not writing PNGs.
+Timing (:class:`VideoResult` ``fps``): the propagation loop (resizing included), unpadding,
+argmax and the copy of the results to the CPU; not reading frames, not moving the input to the
+device, not writing PNGs.
 """
 
 from __future__ import annotations
@@ -46,12 +72,18 @@ from gsfm.model.aggregate import aggregate
 from gsfm.model.network import GSFMNet
 
 __all__ = [
+    "PROTOCOLS",
     "InferenceEngine",
     "VideoResult",
+    "check_protocol",
     "pad_to_multiple",
     "predict_folder",
+    "short_side_size",
     "unpad",
 ]
+
+InferenceProtocol = Literal["davis", "youtube"]
+PROTOCOLS: tuple[str, ...] = ("davis", "youtube")
 
 Pads = tuple[int, int, int, int]  # (left, right, top, bottom), F.pad order
 
@@ -70,6 +102,24 @@ def unpad(x: torch.Tensor, pads: Pads) -> torch.Tensor:
     left, right, top, bottom = pads
     h, w = x.shape[-2:]
     return x[..., top : h - bottom, left : w - right]
+
+
+def check_protocol(protocol: Any) -> InferenceProtocol:
+    """Return ``protocol`` if it is ``"davis"`` or ``"youtube"``, else raise one ValueError."""
+    if not isinstance(protocol, str) or protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be 'davis' or 'youtube', got {protocol!r}")
+    return protocol  # type: ignore[return-value]
+
+
+def short_side_size(h: int, w: int, short_side: int) -> tuple[int, int]:
+    """(height, width) with the shorter side ``short_side`` and the aspect ratio kept.
+
+    The longer side is ``int(short_side * long / short)`` (rounded down), the rule of
+    torchvision's ``Resize(int)``, which the authors' YouTube-VOS evaluation used.
+    """
+    if w <= h:
+        return int(short_side * h / w), short_side
+    return short_side, int(short_side * w / h)
 
 
 @dataclass
@@ -135,8 +185,15 @@ class InferenceEngine:
         model: a :class:`~gsfm.model.GSFMNet` (put in eval mode here).
         top_k: memory entries kept per query position; default: ``model.config.top_k``
             (GSFM 50, STCN 20); ``None`` = full softmax.
-        mem_every: a memory frame every N frames (absolute index); default from the config.
+        mem_every: a memory frame every N frames; default from the config. ``"davis"`` counts
+            the absolute frame index, ``"youtube"`` the frames since the last memory frame.
         max_memory_chunk: query positions per affinity chunk (bounded peak memory), or None.
+        protocol: ``"davis"`` (default; frames at their own size, the authors' DAVIS loop) or
+            ``"youtube"`` (resize to ``short_side``, relative memory cadence, annotations
+            edited into the aggregated probabilities; the authors' YouTube-VOS loop). See the
+            module docstring.
+        short_side: with ``"youtube"``, the shorter side (pixels) frames are resized to
+            before inference (480 in the authors' evaluation); ignored by ``"davis"``.
 
     Whole video: :meth:`propagate`. Frame by frame: :meth:`reset`, then :meth:`step` per frame.
     """
@@ -148,7 +205,13 @@ class InferenceEngine:
         top_k: int | None | Literal["config"] = "config",
         mem_every: int | None = None,
         max_memory_chunk: int | None = None,
+        protocol: InferenceProtocol = "davis",
+        short_side: int = 480,
     ) -> None:
+        self.protocol = check_protocol(protocol)
+        if isinstance(short_side, bool) or not isinstance(short_side, int) or short_side < 1:
+            raise ValueError(f"short_side must be a positive integer, got {short_side!r}")
+        self.short_side = short_side
         self.model = model.eval()
         self.top_k = model.config.top_k if top_k == "config" else top_k
         self.mem_every = model.config.mem_every if mem_every is None else mem_every
@@ -169,6 +232,7 @@ class InferenceEngine:
         self.memory_frames: list[int] = []
         self._banks: list[_Bank] = []
         self._t = 0
+        self._last_memory: int | None = None
         self._size: tuple[int, int] | None = None
 
     @property
@@ -182,6 +246,8 @@ class InferenceEngine:
     ) -> torch.Tensor:
         """Segment the next frame; returns probabilities (K+1, H, W) over [bg, *self.labels].
 
+        The probabilities are at the frame's own size in both protocols (``"youtube"``
+        segments a resized copy and interpolates the probabilities back).
         frame: a normalised (3, H, W) tensor. annotation: optional (H, W) object-id map for this
         frame (ids 1..255; objects in it override the prediction, new ids start being tracked).
         last: True for the last frame of the video (it is never added to memory).
@@ -207,7 +273,12 @@ class InferenceEngine:
             out[0] = 1.0
             return out
 
-        image, pads = pad_to_multiple(frame.to(self.device, torch.float32).unsqueeze(0))
+        youtube = self.protocol == "youtube"
+        x = frame.to(self.device, torch.float32).unsqueeze(0)
+        ann_in = ann
+        if youtube:
+            x, ann_in = self._resize_input(x, ann)
+        image, pads = pad_to_multiple(x)
         query = self.model.encode_key(image)
         obj_prob = torch.zeros(len(self.labels), *image.shape[-2:], device=self.device)
         if self._banks:
@@ -228,6 +299,24 @@ class InferenceEngine:
             obj_prob = torch.sigmoid(logits[0].float())
 
         new_labels: list[int] = []
+        if youtube:
+            prob = aggregate(obj_prob.unsqueeze(0))[0]  # (K+1, Hp, Wp)
+            if ann is not None:
+                ann_p, _ = pad_to_multiple(ann_in.to(self.device))
+                ids = [int(v) for v in torch.unique(ann).tolist() if v]  # before resizing
+                prob, new_labels = self._edit_annotated(prob, ann_p, ids)
+            is_memory = ann is not None or (
+                not last
+                and self._last_memory is not None
+                and t - self._last_memory >= self.mem_every
+            )
+            if is_memory:
+                self._memorise(t, image, query, prob, new_labels)
+            out = unpad(prob, pads)
+            if out.shape[-2:] != size:
+                out = F.interpolate(out.unsqueeze(0), size, mode="bilinear", align_corners=False)[0]
+            return out
+
         if ann is not None:
             ann_p, _ = pad_to_multiple(ann.to(self.device))
             obj_prob = obj_prob * (ann_p == 0)  # annotated pixels belong to their object only
@@ -246,6 +335,40 @@ class InferenceEngine:
             self._memorise(t, image, query, prob, new_labels)
         return unpad(prob, pads)
 
+    def _resize_input(
+        self, x: torch.Tensor, ann: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """YouTube protocol: frame (1, 3, H, W) bicubic and annotation nearest to short_side."""
+        h, w = x.shape[-2:]
+        target = short_side_size(h, w, self.short_side)
+        if target == (h, w):
+            return x, ann
+        x = F.interpolate(x, target, mode="bicubic", align_corners=False, antialias=False)
+        if ann is not None:
+            ann = F.interpolate(ann[None, None].float(), target, mode="nearest")[0, 0].long()
+        return x, ann
+
+    def _edit_annotated(
+        self, prob: torch.Tensor, ann_p: torch.Tensor, ids: list[int]
+    ) -> tuple[torch.Tensor, list[int]]:
+        """YouTube protocol: write an annotation into aggregated probabilities, aggregate again.
+
+        prob (K+1, H, W) over [bg, *self.labels]; ann_p (H, W) padded id map; ids the objects
+        the annotation names. Returns the new (K'+1, H, W) probabilities and the new ids.
+        """
+        prob = prob * (ann_p == 0)  # every channel, background included, is 0 under the masks
+        channels = list(prob[1:])
+        new_labels: list[int] = []
+        for label in ids:
+            mask = (ann_p == label).float()
+            if label in self.labels:
+                channels[self.labels.index(label)] = mask
+            else:
+                new_labels.append(label)
+                channels.append(mask)
+        self.labels = self.labels + new_labels
+        return aggregate(torch.stack(channels).unsqueeze(0))[0], new_labels
+
     def _memorise(
         self, t: int, image: torch.Tensor, query: Any, prob: torch.Tensor, new: list[int]
     ) -> None:
@@ -258,6 +381,7 @@ class InferenceEngine:
         if new:
             self._banks.append(_Bank(list(new), key, values[:, start:]))
         self.memory_frames.append(t)
+        self._last_memory = t
 
     # --- whole video -----------------------------------------------------------------------
     def propagate(
@@ -346,6 +470,8 @@ def predict_folder(
     top_k: int | None | Literal["config"] = "config",
     mem_every: int | None = None,
     max_memory_chunk: int | None = None,
+    protocol: InferenceProtocol = "davis",
+    short_side: int = 480,
     progress: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Segment every video of a DAVIS / YouTube-VOS folder and write palette PNGs.
@@ -356,9 +482,13 @@ def predict_folder(
     so objects can first appear mid-video; ``"appearance"`` reads every PNG but gives the model
     each object only once, in the frame where it first appears (use it when the annotation
     folder holds the full ground truth, as the synthetic benchmark's does: ``"all"`` would hand
-    the model the answer). Writes ``out_root/<video>/<frame>.png`` (palette
-    "P" PNG of object ids, DAVIS palette) for every frame from the first annotated one, and
-    ``out_root/timing.json``. Returns {video: {"frames", "seconds", "fps", "objects"}}.
+    the model the answer). ``protocol`` picks the inference loop (:class:`InferenceEngine`):
+    ``"davis"`` for DAVIS and the synthetic benchmark, ``"youtube"`` (frames resized to
+    ``short_side``) for YouTube-VOS, whose valid split is run with ``annotations="all",
+    protocol="youtube"``. Writes ``out_root/<video>/<frame>.png`` (palette "P" PNG of object
+    ids, DAVIS palette, at each frame's original size in both protocols) for every frame from
+    the first annotated one, and ``out_root/timing.json``. Returns
+    {video: {"frames", "seconds", "fps", "objects"}}.
     """
     from gsfm.data.io import DAVIS_PALETTE, list_frames, read_image, read_mask, write_mask
     from gsfm.data.layout import list_videos, resolve_layout
@@ -366,11 +496,17 @@ def predict_folder(
 
     if annotations not in ("first", "all", "appearance"):
         raise ValueError(f"annotations must be 'first', 'all' or 'appearance', got {annotations!r}")
+    check_protocol(protocol)
     img_root, ann_root = resolve_layout(data_root, res)
     names = list(videos) if videos is not None else list_videos(img_root)
     out_root = Path(out_root)
     engine = InferenceEngine(
-        model, top_k=top_k, mem_every=mem_every, max_memory_chunk=max_memory_chunk
+        model,
+        top_k=top_k,
+        mem_every=mem_every,
+        max_memory_chunk=max_memory_chunk,
+        protocol=protocol,
+        short_side=short_side,
     )
     summary: dict[str, dict[str, Any]] = {}
     iterator: Any = names

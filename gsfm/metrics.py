@@ -21,13 +21,21 @@ are palette PNGs ``<root>/<video>/<frame>.png``; the first and last frame of eve
 dropped; GT label 255 (void) counts as background; every object of every sequence is one entry
 of the object-weighted dataset means; J&F = (J-Mean + F-Mean) / 2. Object sets:
 
-* ``objects="davis"``: the official rule, ids ``1..max(first GT frame)``, all evaluated frames;
+* ``objects="davis"``: the official rule, ids ``1..max(first GT frame)``, all evaluated frames
+  (an id missing from that range is scored as an empty object: J = F = 1 where it is not
+  predicted, so ground truth with ids ``1, 3`` or ``1, 200`` is better scored with
+  ``objects="appearance"``);
 * ``objects="appearance"``: every id found in any GT frame; object k is scored on the frames
   after its first annotated frame (YouTube-VOS style, for objects that appear later);
 * ``objects="auto"`` (default): "davis" when every GT object is in the first frame (then it is
   the official result), else "appearance".
 
-A predicted id that the GT lacks is an error (the toolkit exits on it as well).
+A predicted id that the GT lacks is an error (the toolkit exits on it as well), and so is a
+predicted 255: void is never predicted. In a folder, the ``.png`` files are the frames; hidden
+files (``.DS_Store``, macOS ``._00000.png``), sub-folders and other files are ignored, in the
+ground truth and in the predictions. Errors (``FileNotFoundError`` / ``ValueError``) name the
+file or folder: a missing folder or prediction, an unreadable or RGB PNG, a size that differs
+within a sequence or from the ground truth, an unknown predicted id.
 """
 
 from __future__ import annotations
@@ -241,8 +249,13 @@ def score_sequence(
     skip_first_last: bool = True,
     bound_th: float = 0.008,
     name: str = "sequence",
+    frame_names: Sequence[str] | None = None,
 ) -> list[ObjectScore]:
-    """Score one sequence of id maps ``(T, H, W)``; see the module doc for ``objects``."""
+    """Score one sequence of id maps ``(T, H, W)``; see the module doc for ``objects``.
+
+    ``frame_names`` (one per frame, e.g. the prediction files) name the offending frame in
+    errors.
+    """
     if gt.shape != pred.shape:
         raise ValueError(f"{name}: prediction shape {pred.shape} differs from GT {gt.shape}")
     gt = np.where(gt == 255, 0, gt)  # void counts as background (semi-supervised)
@@ -267,8 +280,11 @@ def score_sequence(
     pred_ids = set(np.flatnonzero(np.bincount(pred[lo:hi].ravel(), minlength=256)).tolist()) - {0}
     extra = sorted(pred_ids - set(ids))
     if extra:
+        t_bad = next(t for t in range(lo, hi) if np.isin(pred[t], extra).any())
+        where = f"frame {t_bad}" if frame_names is None else str(frame_names[t_bad])
         raise ValueError(
-            f"{name}: prediction uses object id(s) {extra} that the ground truth lacks"
+            f"{name}: prediction uses object id(s) {extra} that the ground truth lacks "
+            f"(first in {where})"
         )
     area = float(gt.shape[1] * gt.shape[2])
     scores: list[ObjectScore] = []
@@ -363,7 +379,11 @@ def score_folders(
         gdir, pdir = gt_dir / seq, pred_dir / seq
         if not gdir.is_dir():
             raise FileNotFoundError(f"ground-truth video folder not found: {gdir}")
-        names = sorted(f.name for f in gdir.iterdir() if f.suffix.lower() == ".png")
+        names = sorted(
+            f.name
+            for f in gdir.iterdir()
+            if f.is_file() and not f.name.startswith(".") and f.suffix.lower() == ".png"
+        )
         if not names:
             raise ValueError(f"ground-truth folder {gdir} holds no PNG annotations")
         if not pdir.is_dir():
@@ -375,10 +395,15 @@ def score_folders(
                 f"prediction {pdir / names[0]} is {pred.shape[2]}x{pred.shape[1]} but the "
                 f"ground truth {gdir / names[0]} is {gt.shape[2]}x{gt.shape[1]}"
             )
-        try:
-            scores = score_sequence(gt, pred, objects, skip_first_last, bound_th, name=seq)
-        except ValueError as exc:
-            raise ValueError(f"{exc} (predictions in {pdir})") from None
+        scores = score_sequence(
+            gt,
+            pred,
+            objects,
+            skip_first_last,
+            bound_th,
+            name=seq,
+            frame_names=[str(pdir / n) for n in names],
+        )
         for s in scores:
             jm, jr, jd = statistics(s.j)
             fm, fr, fd = statistics(s.f)

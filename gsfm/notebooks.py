@@ -4,10 +4,15 @@ Every notebook has one cell tagged ``parameters``; :func:`execute_notebook` chec
 parameters it injects against :func:`papermill.inspect_notebook`, so a renamed parameter is
 an error rather than a silently ignored value. Notebooks run with the project root as their
 working directory, so relative paths in parameters mean the same thing everywhere.
+
+:func:`execute_all` writes the executed copies only into a new or empty folder, or one that
+holds nothing but earlier executed copies (notebooks with papermill's metadata) and Jupyter's
+``.ipynb_checkpoints``; never into the notebooks' own folder (:func:`check_output_folder`).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,7 +21,13 @@ from typing import Any
 
 from gsfm.runtime import project_root
 
-__all__ = ["NotebookRun", "execute_notebook", "list_notebooks", "notebook_parameters"]
+__all__ = [
+    "NotebookRun",
+    "check_output_folder",
+    "execute_notebook",
+    "list_notebooks",
+    "notebook_parameters",
+]
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,49 @@ def execute_notebook(
     return NotebookRun(path, output, params, time.perf_counter() - start)
 
 
+def _is_executed_copy(path: Path) -> bool:
+    """Whether ``path`` is a notebook that papermill executed (its metadata has "papermill")."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(nb, dict) and "papermill" in (nb.get("metadata") or {})
+
+
+def check_output_folder(out: str | Path, source: str | Path | None = None) -> None:
+    """Raise one ``ValueError`` unless executed copies may be written into ``out``.
+
+    ``out`` may be missing, empty, or hold only earlier executed copies and
+    ``.ipynb_checkpoints``; it may not be the notebooks' own folder ``source`` (default
+    ``<project>/notebooks``), whose notebooks the copies would overwrite.
+    """
+    out = Path(out)
+    source = Path(source) if source is not None else project_root() / "notebooks"
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"notebook output folder {out} exists and is not a folder")
+    if source.exists() and out.resolve() == source.resolve():
+        raise ValueError(
+            f"notebook output folder {out} is the notebooks' own folder: the executed copies "
+            "would overwrite the notebooks; choose another --out"
+        )
+    if not out.is_dir():
+        return
+    foreign = sorted(
+        c.name + ("/" if c.is_dir() else "")
+        for c in out.iterdir()
+        if c.name != ".ipynb_checkpoints"
+        and not (c.is_file() and c.suffix == ".ipynb" and _is_executed_copy(c))
+    )
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ValueError(
+            f"notebook output folder {out} holds {len(foreign)} entr"
+            f"{'y' if len(foreign) == 1 else 'ies'} that {'is' if len(foreign) == 1 else 'are'} "
+            f"not executed notebooks ({shown}); executed copies go into a new or empty folder, "
+            "or one holding only earlier executed copies"
+        )
+
+
 def execute_all(
     out_dir: str | Path = "build/notebooks",
     names: Iterable[str] | None = None,
@@ -98,10 +152,15 @@ def execute_all(
     *,
     cell_timeout: int | None = None,
 ) -> list[NotebookRun]:
-    """Execute every notebook (or those whose file name starts with one of ``names``)."""
+    """Execute every notebook (or those whose file name starts with one of ``names``).
+
+    The copies go to ``out_dir`` (relative to the project root), which
+    :func:`check_output_folder` must accept; an earlier copy of the same notebook is replaced.
+    """
     root = project_root()
     out = Path(out_dir)
     out = out if out.is_absolute() else root / out
+    check_output_folder(out, root / "notebooks")
     runs = []
     wanted = tuple(names or ())
     for nb in list_notebooks(root / "notebooks"):

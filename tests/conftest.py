@@ -1,4 +1,9 @@
-"""Test-wide settings: deterministic Hypothesis, headless matplotlib, a fixed thread count."""
+"""Test-wide settings: deterministic Hypothesis, headless matplotlib, a fixed thread count.
+
+Torch uses ``min(2, cores)`` threads, or ``GSFM_TEST_THREADS`` when set, so that the
+numerics-sensitive tests can be run with 1 and 2 threads (and under several
+``ATEN_CPU_CAPABILITY`` values, which PyTorch reads at start-up): see ``make test-numerics``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("gsfm", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile("gsfm")
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+torch.set_num_threads(int(os.environ.get("GSFM_TEST_THREADS") or min(2, os.cpu_count() or 1)))
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ from gsfm.losses import (
     logged_bootstrap_p,
 )
 
+# float results of torch kernels: rerun under other CPU capabilities (make test-numerics)
+pytestmark = pytest.mark.numerics
+
 
 def test_bootstrap_schedule() -> None:
     assert bootstrap_p(0, 3000, 15000) == 1.0

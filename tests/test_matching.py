@@ -13,6 +13,9 @@ from torch import nn
 from gsfm.analysis import matching
 from gsfm.data.synthetic import generate_video
 
+# float results of torch kernels: rerun under other CPU capabilities (make test-numerics)
+pytestmark = pytest.mark.numerics
+
 
 class ColourKeys(nn.Module):
     """A stand-in network whose key is the mean colour of each 16x16 cell (C_k = 3).

@@ -12,7 +12,8 @@ from gsfm.config import train_config
 from gsfm.training import Trainer
 from gsfm.training.toy import RandomClips, ToyLoss, ToyVOS
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+# bit-exact resume / float tolerances: rerun under other CPU capabilities (make test-numerics)
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.numerics]
 
 
 class _CrashAt(ToyLoss):

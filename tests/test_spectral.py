@@ -19,6 +19,9 @@ from gsfm.spectral import (
     sigma_in_bins,
 )
 
+# float results of torch kernels: rerun under other CPU capabilities (make test-numerics)
+pytestmark = pytest.mark.numerics
+
 # --- the filter -------------------------------------------------------------------------------
 
 

@@ -24,7 +24,8 @@ from gsfm.training.data import BatchStream
 from gsfm.training.schedule import skip_switch_epochs
 from gsfm.training.toy import RandomClips, ToyLoss, ToyVOS
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+# bit-exact resume / float tolerances: rerun under other CPU capabilities (make test-numerics)
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.numerics]
 
 
 def toy_trainer(run_dir, nan_at=None, clips=8, **overrides) -> Trainer:

@@ -3,8 +3,19 @@
 Mode "folders": ``--gt DIR --pred DIR`` scores palette PNGs already on disk;
 ``--baseline empty|copy-first`` first writes that trivial prediction into ``--pred``.
 Mode "checkpoint": ``--checkpoint FILE --data DIR`` runs inference with a trained network
-(ours or the authors' STCN/GSFM weights) on a DAVIS-layout folder, then scores it.
+(ours or the authors' STCN/GSFM weights) on a DAVIS-layout folder, then scores it;
+``--protocol youtube`` switches to the authors' YouTube-VOS inference loop (frames resized to a
+``--short-side`` of 480 px, memory cadence counted from the last memory frame, annotations
+edited into the aggregated probabilities), ``davis`` (default) keeps their DAVIS one.
 Modes live in :data:`MODES`: each claims ``args`` when its option is set.
+
+Where predictions are written (``--baseline``, ``--checkpoint``): ``--pred`` must be new or
+empty, or hold an earlier output of this command (it carries a ``gsfm_eval.json``); anything
+else is refused. The predictions go to a hidden temporary folder next to it and replace it only
+when complete, so a failed run leaves nothing half-written. ``--checkpoint`` without ``--pred``
+uses ``<run>/eval/<data>-<checkpoint>`` and replaces an earlier evaluation there. Scoring a
+folder writes ``<pred>/results.csv`` unless a ``results.csv`` there is not a table of this
+command (then pass ``--csv``).
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gsfm.cli import CLIError
 
@@ -32,9 +44,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mem-every", type=int, help="with --checkpoint: a memory frame every N frames"
     )
-    parser.add_argument("--pred", help="predictions: folder of <video>/<frame>.png")
     parser.add_argument(
-        "--csv", help="write the per-object table here (default <pred>/results.csv)"
+        "--protocol",
+        default="davis",
+        choices=("davis", "youtube"),
+        help="with --checkpoint: inference loop; davis (default) = frames at their own size, "
+        "memory every N-th frame index; youtube = the authors' YouTube-VOS loop (frames resized "
+        "to --short-side, memory counted from the last memory frame), for YouTube-VOS folders",
+    )
+    parser.add_argument(
+        "--short-side",
+        type=int,
+        default=480,
+        help="with --protocol youtube: resize frames to this shorter side in pixels (480)",
+    )
+    parser.add_argument(
+        "--pred",
+        help="predictions: folder of <video>/<frame>.png; with --baseline/--checkpoint they "
+        "are written here: a new or empty folder, or one an earlier gsfm eval wrote (it is "
+        "replaced once the new predictions are complete); anything else is refused",
+    )
+    parser.add_argument(
+        "--csv",
+        help="write the per-object table here, replacing this file (default "
+        "<pred>/results.csv, which is only replaced if an earlier gsfm eval wrote it)",
     )
     parser.add_argument("--split", help="only the videos of ImageSets/*/<split>.txt under --gt")
     parser.add_argument(
@@ -64,6 +97,76 @@ def _sequences(args: argparse.Namespace) -> list[str] | None:
     return read_split_file(f)
 
 
+PRED_MARKER = "gsfm_eval.json"  # written into every predictions folder this command fills
+_TABLE_HEADER = "sequence,object,J&F-Mean,"  # how the per-object table (results.csv) starts
+
+
+def _check_pred_target(pred: Path, option: str = "--pred") -> None:
+    """Refuse to write predictions into a folder holding anything but an earlier output of
+    this command (one clear error naming the folder and what it holds)."""
+    from gsfm.data.io import describe_folder
+
+    contents = describe_folder(pred)
+    if contents is None or (pred / PRED_MARKER).is_file():
+        return
+    if not pred.is_dir():
+        raise CLIError(f"{option} {pred} exists and is not a folder")
+    raise CLIError(
+        f"{option} {pred} is not empty ({contents}) and was not written by gsfm eval (no "
+        f"{PRED_MARKER}); predictions go into a new or empty folder, or one gsfm eval wrote"
+    )
+
+
+def _write_predictions(pred: Path, source: str, data: str, write: Callable[[Path], Any]) -> Any:
+    """Run ``write(tmp)`` into a hidden temporary folder next to ``pred``, mark it with
+    :data:`PRED_MARKER`, then put it in the place of ``pred`` (whose old content, an earlier
+    output of this command, is deleted only then). On any error the temporary folder goes."""
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    created = [d for d in (pred.parent, *pred.parent.parents) if not d.exists()]
+    pred.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=pred.parent, prefix=f".{pred.name}.", suffix=".tmp"))
+    old = None
+    try:
+        result = write(tmp)
+        marker = {"written_by": "python -m gsfm eval", "source": source, "data": data}
+        (tmp / PRED_MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+        if pred.exists():
+            old = tmp.with_name(tmp.name.removesuffix(".tmp") + ".old")
+            os.replace(pred, old)
+        os.replace(tmp, pred)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not pred.exists():
+            os.replace(old, pred)  # put the earlier output back
+        for folder in created:  # the parents this call made, innermost first
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return result
+
+
+def _check_table_target(csv: Path) -> None:
+    """Refuse to replace a default ``results.csv`` that is not a per-object table of ours."""
+    if not csv.exists():
+        return
+    try:
+        with csv.open(encoding="utf-8") as f:
+            ours = f.readline().startswith(_TABLE_HEADER)
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if not ours:
+        raise CLIError(
+            f"{csv} exists and is not a per-object table written by gsfm eval; it is left as "
+            "it is: pass --csv FILE to write the table elsewhere"
+        )
+
+
 def run_folders(args: argparse.Namespace) -> int:
     """Score ``--pred`` against ``--gt`` (writing a ``--baseline`` first if asked)."""
     from gsfm.metrics import format_result, score_folders, size_buckets
@@ -76,7 +179,15 @@ def run_folders(args: argparse.Namespace) -> int:
     if args.baseline:
         from gsfm.data.baselines import write_baseline
 
-        write_baseline(args.gt, args.pred, args.baseline, sequences=seqs, res=args.res)
+        _check_pred_target(Path(args.pred))
+        _write_predictions(
+            Path(args.pred),
+            f"baseline {args.baseline}",
+            str(Path(args.gt).resolve()),
+            lambda tmp: write_baseline(args.gt, tmp, args.baseline, sequences=seqs, res=args.res),
+        )
+    elif not args.csv:
+        _check_table_target(Path(args.pred) / "results.csv")
     result = score_folders(
         args.gt,
         args.pred,
@@ -102,7 +213,8 @@ def run_folders(args: argparse.Namespace) -> int:
 def run_checkpoint(args: argparse.Namespace) -> int:
     """Segment ``--data`` with ``--checkpoint`` (predictions into ``--pred`` or next to the
     checkpoint), score it and print the global table."""
-    from gsfm.evaluation import evaluate_checkpoint
+    from gsfm.evaluation import default_eval_dir, evaluate_checkpoint
+    from gsfm.runtime import resolve_path
 
     data = args.data or args.gt
     if not data:
@@ -111,17 +223,34 @@ def run_checkpoint(args: argparse.Namespace) -> int:
         raise CLIError("--baseline and --checkpoint exclude each other")
     if not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
-    row = evaluate_checkpoint(
-        args.checkpoint,
-        data,
-        args.pred,
-        device=args.device,
-        top_k=args.top_k if args.top_k is not None else "config",
-        mem_every=args.mem_every,
-        videos=_sequences(argparse.Namespace(split=args.split, gt=data)),
-        res=args.res,
-        objects=args.objects,
-    )
+    # the folder evaluate_checkpoint would use: an explicit --pred must be new, empty or ours;
+    # the default <run>/eval/... is gsfm's own and an earlier evaluation there is replaced
+    if args.pred:
+        pred = resolve_path(args.pred)
+        _check_pred_target(pred)
+    else:
+        pred = default_eval_dir(resolve_path(args.checkpoint), data)
+        if pred.exists() and not pred.is_dir():
+            raise CLIError(f"evaluation folder {pred} exists and is not a folder")
+
+    def evaluate_into(tmp: Path) -> Any:
+        return evaluate_checkpoint(
+            args.checkpoint,
+            data,
+            tmp,
+            device=args.device,
+            top_k=args.top_k if args.top_k is not None else "config",
+            mem_every=args.mem_every,
+            protocol=args.protocol,
+            short_side=args.short_side,
+            videos=_sequences(argparse.Namespace(split=args.split, gt=data)),
+            res=args.res,
+            objects=args.objects,
+        )
+
+    source = f"checkpoint {resolve_path(args.checkpoint)}"
+    row = _write_predictions(pred, source, str(resolve_path(data)), evaluate_into)
+    row["predictions"] = str(pred)
     print(row.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     if args.csv:
         from gsfm.data.io import atomic_write

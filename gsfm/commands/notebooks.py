@@ -9,7 +9,13 @@ HELP = "execute the notebooks with papermill at their defaults (regenerates figu
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="*", help="only notebooks whose name starts with these")
-    parser.add_argument("--out", default="build/notebooks", help="folder for executed copies")
+    parser.add_argument(
+        "--out",
+        default="build/notebooks",
+        help="folder for executed copies (default build/notebooks, relative to the project): "
+        "new or empty, or holding only earlier executed copies (replaced); a folder with "
+        "anything else, or notebooks/ itself, is refused",
+    )
     parser.add_argument("--profile", choices=("smoke", "cpu", "paper"), help="override profile")
     parser.add_argument("--device", help="override the device parameter (auto, cpu, cuda)")
     parser.add_argument("--figures-dir", help="override where figures are written")

@@ -58,7 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="synth | davis:PATH | youtube:PATH | static:PATH, optional *N "
         "repeat; give several to concatenate (default: synth)",
     )
-    parser.add_argument("--out", required=True, help="run folder, e.g. runs/gsfm-cpu")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="run folder, e.g. runs/gsfm-cpu: new or empty (a folder holding an earlier run "
+        "needs --resume; one holding anything else is refused)",
+    )
     parser.add_argument(
         "--resume",
         action="store_true",
@@ -73,7 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-workers", type=int, help="DataLoader workers per process")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--init", help="start from the weights of this checkpoint")
+    parser.add_argument(
+        "--init",
+        help="start from the weights of this checkpoint (ours, or the authors' STCN/GSFM "
+        "weights; read with weights_only=True)",
+    )
     parser.add_argument(
         "--set",
         dest="train_set",

@@ -16,6 +16,16 @@ given at frame 0). ``"all"`` (default) also finds objects first annotated later 
 ``late`` objects), scanning every annotation PNG; for DAVIS 2017 val both give the same.
 DAVIS 2016 masks (0/255 grayscale) are binarised to id 1 (``binary=True``, the default for
 ``year="2016"``). Label 255 (void) is kept as is in ``masks`` but never reported as an object.
+Other ids are read as they are: they need not be consecutive (ids ``1, 3, 7`` are three objects)
+and an id first seen in a later frame is an object entering there.
+
+Files: the frames are the ``.jpg`` / ``.jpeg`` files of the video's image folder, the
+annotations its ``.png`` files; hidden files (``.DS_Store``, macOS ``._00000.png``),
+sub-folders and other files are ignored. Frames may be numbered with gaps (they are sorted by
+name) and annotations may be sparse. Errors (``FileNotFoundError`` / ``ValueError``, each
+naming the file or folder): a missing folder, a video without frames or without any annotation,
+an annotation whose frame is missing, an unreadable image, an RGB annotation, and a frame or
+mask whose size differs from the video's first frame.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from gsfm.data.io import check_same_size, list_frames, read_image, read_mask
+from gsfm.data.io import check_same_size, image_size, list_frames, read_image, read_mask
 from gsfm.data.layout import list_videos, read_split_file, resolve_layout
 from gsfm.data.transforms import normalize, to_chw_uint8
 
@@ -60,7 +70,9 @@ class DAVISVideo:
             raise FileNotFoundError(f"annotation folder not found: {self.ann_dir}")
         index = {f: i for i, f in enumerate(self.frames)}
         self.annotation_paths: dict[int, Path] = {}
-        for p in sorted(self.ann_dir.glob("*.png")):
+        for p in sorted(self.ann_dir.iterdir()):
+            if not p.is_file() or p.name.startswith(".") or p.suffix.lower() != ".png":
+                continue  # .DS_Store, ._00000.png (macOS), sub-folders, notes: not annotations
             if p.stem not in index:
                 raise ValueError(f"annotation {p} has no frame {p.stem} in {self.image_dir}")
             self.annotation_paths[index[p.stem]] = p
@@ -106,7 +118,16 @@ class DAVISVideo:
         if p is None:
             return np.zeros(self.size, np.uint8)
         m = read_mask(p)
-        check_same_size(m, p, self.size, self.image_paths[i])
+        if m.shape != self.size:
+            # name the real culprit: the mask, or its frame when that frame is the odd one out
+            frame_size = image_size(self.image_paths[i])
+            if frame_size != self.size:
+                raise ValueError(
+                    f"frame {self.image_paths[i]} is {frame_size[1]}x{frame_size[0]} but frame "
+                    f"{self.image_paths[0]} is {self.size[1]}x{self.size[0]}: all frames of a "
+                    "video must have one size"
+                )
+            check_same_size(m, p, self.size, self.image_paths[i])
         if self.binary:
             m = (m > 127).astype(np.uint8)
         return m

@@ -8,7 +8,9 @@
 * Writers are atomic: a temporary file in the target folder, then :func:`os.replace`, so an
   interrupted run never leaves a half-written PNG or JPEG behind.
 
-Every error names the file and the problem (``FileNotFoundError`` / ``ValueError``).
+Every error names the file and the problem (``FileNotFoundError`` / ``ValueError``); no
+Pillow exception escapes, including ``DecompressionBombError`` for a header that claims a
+gigantic image.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "atomic_write",
     "check_same_size",
+    "describe_folder",
     "image_size",
     "list_frames",
     "read_image",
@@ -57,6 +60,10 @@ DAVIS_PALETTE: np.ndarray = _make_palette()
 DAVIS_PALETTE.setflags(write=False)
 
 
+# what Pillow raises on a damaged file: truncated data, bad checksums, unknown formats
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError)
+
+
 def _open(path: str | os.PathLike[str], what: str) -> Image.Image:
     p = Path(path)
     if not p.is_file():
@@ -64,7 +71,9 @@ def _open(path: str | os.PathLike[str], what: str) -> Image.Image:
     try:
         img = Image.open(p)
         img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:  # a damaged header or a huge image
+        raise ValueError(f"cannot read {what} {p}: {exc}") from exc
+    except _DECODE_ERRORS as exc:
         raise ValueError(f"cannot read {what} {p}: corrupt or not an image ({exc})") from exc
     return img
 
@@ -85,7 +94,9 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     try:
         with Image.open(p) as img:
             w, h = img.size
-    except (UnidentifiedImageError, OSError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"cannot read image {p}: {exc}") from exc
+    except _DECODE_ERRORS as exc:
         raise ValueError(f"cannot read image {p}: corrupt or not an image ({exc})") from exc
     return h, w
 
@@ -130,6 +141,23 @@ def check_same_size(
             f"{what} {path} is {array.shape[1]}x{array.shape[0]} but {relation} {reference} is "
             f"{size[1]}x{size[0]}"
         )
+
+
+def describe_folder(path: str | os.PathLike[str], limit: int = 3) -> str | None:
+    """``None`` for a missing path or an empty folder, else what it holds in a few words:
+    ``"2 entries: a.txt, b/"`` (folders end in ``/``; at most ``limit`` names, then ``...``).
+    A path that is a file is described as ``"a file"``. For refusing to write into a folder
+    that already holds something."""
+    p = Path(path)
+    if not p.exists():
+        return None
+    if not p.is_dir():
+        return "a file"
+    names = sorted(c.name + ("/" if c.is_dir() else "") for c in p.iterdir())
+    if not names:
+        return None
+    shown = ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+    return f"{len(names)} entr{'y' if len(names) == 1 else 'ies'}: {shown}"
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
@@ -198,7 +226,8 @@ def list_frames(
 ) -> list[str]:
     """Sorted file names in ``folder`` with one of ``extensions`` (hidden files skipped).
 
-    Raises ``FileNotFoundError`` for a missing folder and ``ValueError`` for an empty one.
+    Raises ``FileNotFoundError`` for a missing folder, ``ValueError`` for an empty one and for
+    two files with one stem (``00000.jpg`` and ``00000.jpeg``: which one is the frame?).
     """
     p = Path(folder)
     if not p.is_dir():
@@ -210,4 +239,9 @@ def list_frames(
     )
     if not names:
         raise ValueError(f"folder {p} holds no frames ({', '.join(extensions)})")
+    stems: dict[str, str] = {}
+    for n in names:
+        other = stems.setdefault(Path(n).stem, n)
+        if other != n:
+            raise ValueError(f"folder {p} holds two frames named {Path(n).stem}: {other}, {n}")
     return names

@@ -20,21 +20,29 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gsfm.data.io import IMAGE_EXTENSIONS
+
 __all__ = ["list_videos", "read_split_file", "resolve_layout"]
 
 
 def _is_resolution_folder(folder: Path) -> bool:
-    """True when ``folder`` holds video folders (DAVIS ``<res>``), not frames."""
-    children = [c for c in folder.iterdir() if not c.name.startswith(".")]
-    return bool(children) and all(c.is_dir() for c in children)
+    """True when ``folder`` is a DAVIS ``<res>`` folder, not a video: its name is a resolution
+    (``480p``, ``1080p``, ``Full-Resolution``) and it holds no frames directly (stray files such
+    as ``.DS_Store`` or ``list.txt`` do not count)."""
+    if not (folder.name.endswith("p") or folder.name == "Full-Resolution"):
+        return False
+    return not any(
+        c.is_file() and not c.name.startswith(".") and c.suffix.lower() in IMAGE_EXTENSIONS
+        for c in folder.iterdir()
+    )
 
 
 def resolve_layout(root: str | os.PathLike[str], res: str | None = None) -> tuple[Path, Path]:
     """``(image_root, annotation_root)``: the folders that hold one sub-folder per video.
 
     ``res`` picks ``JPEGImages/<res>`` (DAVIS); ``None`` auto-detects: ``480p`` if present,
-    else the only resolution folder, else the flat YouTube-VOS layout. ``root`` may also be
-    an ``Annotations`` folder itself (then image_root is its sibling ``JPEGImages``).
+    else the only resolution folder (``Full-Resolution``, ``1080p``, ...), else the flat
+    YouTube-VOS layout. ``root`` must hold an ``Annotations`` folder.
     """
     root = Path(root)
     if not root.is_dir():
@@ -49,7 +57,7 @@ def resolve_layout(root: str | os.PathLike[str], res: str | None = None) -> tupl
     if (ann / "480p").is_dir():
         return img / "480p", ann / "480p"
     subs = sorted(c for c in ann.iterdir() if c.is_dir() and not c.name.startswith("."))
-    if len(subs) == 1 and _is_resolution_folder(subs[0]) and subs[0].name.endswith("p"):
+    if len(subs) == 1 and _is_resolution_folder(subs[0]):
         return img / subs[0].name, ann / subs[0].name
     return img, ann
 

@@ -147,6 +147,12 @@ class VOSTripletDataset(Dataset):
     ``frame_stride`` divides the max skip (5 for YouTube-VOS, whose train set keeps every 5th
     frame). ``repeat`` repeats the video list (the authors use DAVIS x 5).
 
+    Frames are the ``.jpg`` / ``.jpeg`` files of a video folder (hidden and other files are
+    ignored); every frame needs its ``.png`` annotation, of the frame's size, and the frames
+    of a video one size; a sampled frame that breaks this raises ``FileNotFoundError`` /
+    ``ValueError`` naming the file. Ids are used as they are: any non-zero id, 255 included
+    (DAVIS 2016 stores its foreground as 255), can be drawn as the target.
+
     Randomness: with ``seed=None`` the global torch / a fresh numpy generator is used (let
     the DataLoader seed its workers); with a seed, sample ``i`` is a pure function of
     ``(seed, epoch, i, max_skip)``; call :meth:`set_epoch` each epoch for fresh samples.
@@ -207,10 +213,14 @@ class VOSTripletDataset(Dataset):
     def __len__(self) -> int:
         return len(self.videos) * self.repeat
 
-    def _read(self, video: str, frame: str) -> tuple[np.ndarray, np.ndarray]:
+    def _image_path(self, video: str, frame: str) -> Path:
         img_path = self.image_root / video / f"{frame}.jpg"
         if not img_path.is_file():
             img_path = self.image_root / video / f"{frame}.jpeg"
+        return img_path
+
+    def _read(self, video: str, frame: str) -> tuple[np.ndarray, np.ndarray]:
+        img_path = self._image_path(video, frame)
         ann_path = self.ann_root / video / f"{frame}.png"
         img = read_image(img_path)
         ann = read_mask(ann_path)
@@ -229,6 +239,15 @@ class VOSTripletDataset(Dataset):
             idx = sample_triplet_indices(len(frames), self.max_skip, rng)
             names = [frames[i] for i in idx]
             pairs = [self._read(video, f) for f in names]
+            for f, (img, _) in zip(names[1:], pairs[1:], strict=True):
+                check_same_size(
+                    img,
+                    self._image_path(video, f),
+                    pairs[0][0].shape[:2],
+                    self._image_path(video, names[0]),
+                    "frame",
+                    "frame",
+                )
             imgs = to_chw_uint8(np.stack([p[0] for p in pairs]))
             masks = torch.from_numpy(np.stack([p[1] for p in pairs]))
             if self.augment is not None:

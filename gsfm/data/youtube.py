@@ -12,7 +12,10 @@ An item of :class:`YouTubeVOSEvalDataset` has the keys of :class:`gsfm.data.davi
 (``rgb``, ``masks`` (zeros on frames without a PNG), ``annotated``, ``info``) and
 ``info["output_frames"]``: the frame stems a submission must contain (those of the split's
 JPEGImages). ``info["labels"]`` are the objects of ``meta.json``; ``first_frame`` comes from the
-annotation PNGs (an object listed in ``meta.json`` but in no PNG is an error).
+annotation PNGs. The two must agree: an object listed in ``meta.json`` but in no PNG, and an id
+in a PNG that ``meta.json`` does not list (255, void, aside), are errors naming the folder or
+the PNG. Files are found as by :class:`gsfm.data.davis.DAVISVideo` (hidden files and
+sub-folders ignored; an annotation without its frame is an error).
 """
 
 from __future__ import annotations
@@ -100,6 +103,13 @@ class YouTubeVOSEvalDataset(Dataset):
         masks, annotated = vid.masks()
         info = vid.info()
         listed = sorted(self.meta[name])
+        unlisted = [k for k in info["first_frame"] if k not in listed]
+        if unlisted:
+            where = vid.annotation_paths[info["first_frame"][unlisted[0]]]
+            raise ValueError(
+                f"annotation {where} holds object id(s) {unlisted} that "
+                f"{self.split_dir / 'meta.json'} does not list for video {name!r}"
+            )
         lost = [k for k in listed if k not in info["first_frame"]]
         if lost:
             raise ValueError(

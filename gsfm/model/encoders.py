@@ -36,13 +36,12 @@ def build_resnet(name: str, weights: str | Path | None = None) -> torchvision.mo
         raise ValueError(f"unknown backbone {name!r}; choose one of {RESNETS}")
     net = getattr(torchvision.models, name)(weights=None)
     if weights is not None:
+        from gsfm.checkpoint import read_torch_file  # imports this module: no top-level import
+
         path = Path(weights)
-        if not path.is_file():
-            raise FileNotFoundError(f"backbone weight file not found: {path}")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # corrupt file, not a tensor dict, ...
-            raise ValueError(f"cannot read backbone weights {path}: {exc}") from exc
+        state = read_torch_file(
+            path, what="backbone weight file", expected=f"a torchvision {name} state dict"
+        )
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
         try:

@@ -26,7 +26,7 @@ from torch.utils.data import ConcatDataset, Dataset
 from gsfm.config import TrainConfig, train_config
 from gsfm.runtime import resolve_path, seed_everything
 from gsfm.training.distributed import DistContext, init_distributed
-from gsfm.training.loop import Trainer, TrainResult, _model_state
+from gsfm.training.loop import Trainer, TrainResult
 
 __all__ = [
     "DATA_KINDS",
@@ -125,17 +125,12 @@ def _one_dataset(spec: DataSpec, cfg: TrainConfig, seed: int) -> Dataset:
 
 
 def _load_weights(net: torch.nn.Module, path: Path) -> None:
-    """Initialise ``net`` from the model weights of a checkpoint (training or saved model)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"--init checkpoint not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"cannot read checkpoint {path}: {exc}") from None
-    try:
-        net.load_state_dict(_model_state(state))
-    except (RuntimeError, ValueError) as exc:
-        raise ValueError(f"checkpoint {path} does not fit this model: {exc}") from None
+    """Initialise ``net`` from the model weights of a checkpoint: ours (a training checkpoint or
+    a saved model) or the authors' STCN / GSFM weights. Errors are one line naming ``path``."""
+    from gsfm.checkpoint import load_state, load_weights, model_weights
+
+    state = load_state(path, what="--init checkpoint")
+    load_weights(net, model_weights(state, path), f"--init checkpoint {path}")
 
 
 def build_train_data(specs: Sequence[str | DataSpec], cfg: TrainConfig, seed: int) -> Dataset:
@@ -201,6 +196,10 @@ def train(
 
     cfg = train_config(profile, stage, **train_overrides)
     specs = [parse_data_spec(s) for s in data]
+    if not resume:  # refuse a used --out before building anything (the trainer checks again)
+        from gsfm.training.run_folder import RunFolder
+
+        RunFolder(resolve_path(out)).check_new()
     ctx: DistContext = init_distributed(device)
     try:
         seed_everything(cfg.seed)  # same initial weights on every process

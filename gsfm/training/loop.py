@@ -101,13 +101,10 @@ def _save_checkpoint(path: Path, model: nn.Module, state: dict[str, Any]) -> Non
 
 def load_training_state(path: str | Path) -> dict[str, Any]:
     """A training checkpoint's contents (``weights_only=True``), with a clear error if unusable."""
+    from gsfm.checkpoint import read_torch_file
+
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt or foreign file
-        raise ValueError(f"cannot read checkpoint {path}: {exc}") from None
+    state = read_torch_file(path, expected="a gsfm training checkpoint")
     trainer = state.get("trainer") if isinstance(state, dict) else None
     if not isinstance(trainer, dict) or trainer.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a gsfm training checkpoint (no resumable trainer state)")
@@ -321,7 +318,7 @@ class Trainer:
         """Train to ``cfg.iterations`` (or stop, with a checkpoint, after ``stop_at`` steps).
 
         ``resume`` continues from ``run_dir/checkpoints/latest.pt`` exactly where it stopped;
-        without it the run folder must not hold an earlier run.
+        without it the run folder must be new or empty (:meth:`RunFolder.check_new`).
         """
         cfg, folder = self.cfg, self.folder
         if resume:
@@ -346,11 +343,7 @@ class Trainer:
                 )
                 folder.write_config(config)
         else:
-            if folder.has_run():
-                raise FileExistsError(
-                    f"run folder {folder.path} already holds a run; use --resume to continue it "
-                    "or choose another --out"
-                )
+            folder.check_new()  # no earlier run, nothing unrelated
             self.ctx.barrier()  # every rank checked before rank 0 writes
             if self.ctx.is_main:
                 config = {

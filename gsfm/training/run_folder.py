@@ -110,6 +110,36 @@ class RunFolder:
         """Whether a run already wrote here (config, log or a checkpoint)."""
         return self.config_path.exists() or self.log_path.exists() or self.latest.exists()
 
+    def check_new(self) -> None:
+        """Raise ``FileExistsError`` (one line) unless a new run may start here: the folder
+        must not exist or be empty. A folder with an earlier run is pointed to ``--resume``;
+        one with anything else is refused, so that a run never mixes with unrelated files."""
+        from gsfm.data.io import describe_folder
+
+        if self.path.exists() and not self.path.is_dir():
+            raise FileExistsError(f"run folder {self.path} exists and is not a folder")
+        if self.latest.exists():
+            raise FileExistsError(
+                f"run folder {self.path} already holds a run; use --resume to continue it or "
+                "choose another --out"
+            )
+        contents = describe_folder(self.path)
+        if contents is None:
+            return
+        try:
+            ours = isinstance(self.read_config().get("train"), dict)
+        except (FileNotFoundError, ValueError, AttributeError):
+            ours = False
+        if ours:
+            raise FileExistsError(
+                f"run folder {self.path} already holds a run that stopped before its first "
+                "checkpoint, so it cannot be resumed; choose another --out (or delete that run)"
+            )
+        raise FileExistsError(
+            f"run folder {self.path} is not empty and holds no gsfm run ({contents}); a new "
+            "run needs a new or empty --out"
+        )
+
     def write_config(self, config: Mapping[str, Any]) -> None:
         atomic_write_json(self.config_path, config)
 
