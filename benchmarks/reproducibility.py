@@ -12,7 +12,9 @@ own inference settings, and appends one row to a CSV:
     ATEN_CPU_CAPABILITY=avx2 python benchmarks/reproducibility.py --model gsfm --seed 0 --threads 2
 
 Runs go to ``<runs-dir>/<capability>-t<threads>/<run name>`` so that settings never share a
-run folder. Rows for the same (model, seed, capability, threads, commit) are replaced, not
+run folder. ``--run DIR`` scores a finished run again under the current capability and thread
+count without training (the row's ``eval_capability`` / ``eval_threads``), which separates
+what inference alone moves from what training moves. Rows for the same (model, seed, capability, threads, commit) are replaced, not
 duplicated. The committed table is ``results/reproducibility.csv``; the README summarises it.
 """
 
@@ -35,7 +37,7 @@ from gsfm.checkpoint import load_state
 from gsfm.data.io import atomic_write
 from gsfm.training.run_folder import provenance
 
-KEY = ["model", "seed", "capability", "threads", "git_commit"]
+KEY = ["model", "seed", "capability", "threads", "eval_capability", "eval_threads", "git_commit"]
 
 
 def _cpu_name() -> str:
@@ -63,31 +65,50 @@ def weights_digest(checkpoint: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", choices=("gsfm", "stcn"), required=True)
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--model", choices=("gsfm", "stcn"))
+    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--run",
+        help="evaluate this finished run (a <runs-dir>/<capability>-t<threads>/<name> folder) "
+        "under the current capability and threads instead of training: how far inference alone "
+        "moves the score",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--profile", default="cpu")
     p.add_argument("--runs-dir", default="runs/reproducibility")
     p.add_argument("--data-dir", default="data/synth")
     p.add_argument("--out", default="results/reproducibility.csv")
+    p.add_argument("--limit", type=int, help="score only the first N validation videos (tests)")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     cap = torch.backends.cpu.get_cpu_capability()
-    runs = Path(args.runs_dir) / f"{cap.lower()}-t{args.threads}"
-    run = experiments.trained_run(
-        args.model, args.profile, seed=args.seed, runs_dir=runs, device="cpu", progress=False
-    )
+    if args.run:
+        run = Path(args.run).resolve()
+        saved = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        args.model, args.seed = saved["model_name"], int(saved["train"]["seed"])
+        args.profile = saved["profile"]
+        train_cap, _, train_threads = run.parent.name.rpartition("-t")
+    else:
+        if args.model is None or args.seed is None:
+            p.error("--model and --seed are required unless --run is given")
+        train_cap, train_threads = cap.lower(), str(args.threads)
+        runs = Path(args.runs_dir) / f"{train_cap}-t{train_threads}"
+        run = experiments.trained_run(
+            args.model, args.profile, seed=args.seed, runs_dir=runs, device="cpu", progress=False
+        )
     log = pd.read_csv(run / "log.csv")
-    val = experiments.ensure_synth_split(args.data_dir, "val")
+    val = experiments.ensure_synth_split(args.data_dir, "val", limit=args.limit)
     ev = experiments.evaluated_run(run, val, device="cpu")
     s = ev.scores.iloc[0]
     prov = provenance(torch.device("cpu"), 0, 1)
     row = {
         "model": args.model,
         "seed": args.seed,
-        "capability": cap,
-        "threads": args.threads,
+        "capability": train_cap.upper(),  # of the training run
+        "threads": int(train_threads),
+        "eval_capability": cap,
+        "eval_threads": args.threads,
         "profile": args.profile,
         "J&F": round(float(s["J&F-Mean"]) * 100, 2),
         "J": round(float(s["J-Mean"]) * 100, 2),
@@ -99,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu": _cpu_name(),
         "torch": torch.__version__,
         "git_commit": prov["git_commit"],
-        "run": str(run),
+        "run": f"{run.parent.name}/{run.name}",
     }
     print(json.dumps(row, indent=1))
     out = Path(args.out)
@@ -107,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(out.with_name(f".{out.name}.lock"), "w") as lock:  # several settings may run at once
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = pd.read_csv(out) if out.is_file() else pd.DataFrame(columns=list(row))
+        old = old.reindex(columns=list(dict.fromkeys([*old.columns, *row])))
         same = (old[KEY].astype(str) == pd.Series(row)[KEY].astype(str)).all(axis=1)
         table = pd.concat([old[~same], pd.DataFrame([row])], ignore_index=True)
         atomic_write(out, lambda tmp: table.to_csv(tmp, index=False))

@@ -41,3 +41,27 @@ def test_bench_inference_bounded_memory_gives_the_same_masks(tmp_path: Path) -> 
     assert {(r["model"], r["bounded"]) for r in rows} == {
         (m, b) for m in ("gsfm", "stcn") for b in (False, True)
     }
+
+
+def test_reproducibility_rows_are_keyed_and_rescoring_adds_its_own_row(tmp_path: Path) -> None:
+    """benchmarks/reproducibility.py at the smoke profile on one video: a rerun replaces its row,
+    ``--run`` scores the same checkpoint again as a separate row with the same weights digest."""
+    import pandas as pd
+
+    common = ["--profile", "smoke", "--threads", "1", "--limit", "1"]
+    paths = [
+        "--runs-dir", str(tmp_path / "runs"),
+        "--data-dir", str(tmp_path / "data"),
+        "--out", str(tmp_path / "rows.csv"),
+    ]  # fmt: skip
+    _run("reproducibility.py", "--model", "stcn", "--seed", "3", *common, *paths)
+    _run("reproducibility.py", "--model", "stcn", "--seed", "3", *common, *paths)
+    rows = pd.read_csv(tmp_path / "rows.csv")
+    assert len(rows) == 1 and rows.loc[0, "model"] == "stcn" and rows.loc[0, "seed"] == 3
+    run = tmp_path / "runs" / rows.loc[0, "run"]
+    assert (run / "checkpoints" / "final.pt").is_file()
+    _run("reproducibility.py", "--run", str(run), "--threads", "2", *paths[2:], "--limit", "1")
+    rows = pd.read_csv(tmp_path / "rows.csv")
+    assert len(rows) == 2 and rows["weights_sha"].nunique() == 1
+    assert sorted(rows["eval_threads"]) == [1, 2] and set(rows["threads"]) == {1}
+    assert rows["J&F"].between(0, 100).all()
