@@ -99,3 +99,21 @@ def test_no_source_file_is_git_ignored() -> None:
 def test_readme_has_no_unfilled_placeholders() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert not re.search(r"PLACEHOLDER|TODO|TBD", text), "README has an unfilled placeholder"
+
+
+def test_make_test_reruns_the_numerics_tests_under_a_second_capability() -> None:
+    """`make test` (what .ci/run runs) has a second pass under ATEN_CPU_CAPABILITY=default,
+    and the `numerics` marker selects the learned-number tests, so that pass is not empty."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    target = makefile.split("\ntest: install\n", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r"ATEN_CPU_CAPABILITY=default \S+ -m pytest -q -m numerics", target), target
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "numerics", "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "test_model_overfit.py::test_smoke_model_overfits_a_tiny_clip" in done.stdout
+    assert "test_resume.py::" in done.stdout
