@@ -747,14 +747,9 @@ def write_split(
     may be written (``python -m gsfm synth`` refuses a folder holding anything else, see
     :func:`split_problems`).
     """
+    wanted = split_settings(split, version, seed, height, width, limit)  # checks the arguments
     v = get_version(version)
-    n_videos, _ = _split_size(v, split)
-    if limit is not None:
-        if limit < 1:
-            raise ValueError(f"limit must be >= 1, got {limit}")
-        n_videos = min(n_videos, int(limit))
-    h = int(height or v.height)
-    w = int(width or v.width)
+    n_videos, h, w = len(wanted["videos"]), wanted["height"], wanted["width"]
     root = Path(out)
     if root.exists() and not root.is_dir():
         raise ValueError(f"output path {root} exists and is not a folder")
