@@ -86,7 +86,7 @@ def main() -> int:
         )
     # Per object, on the objects annotated from frame 0. Objects first annotated later are
     # scored from the frame AFTER their first annotation here (YouTube-VOS rule) but from the
-    # annotated frame itself by vos-benchmark (davis_evaluation.md §2, item 3): they differ.
+    # annotated frame itself by vos-benchmark (docs/evaluation.md §2, item 3): they differ.
     objs = ref[1][1][3][0]
     diffs = []
     for _, row in res.per_object[res.per_object["first_frame"] == 0].iterrows():

@@ -34,7 +34,7 @@ import torch
 
 from gsfm import experiments
 from gsfm.checkpoint import load_state
-from gsfm.data.io import atomic_write
+from gsfm.files import atomic_write
 from gsfm.training.run_folder import provenance
 
 KEY = ["model", "seed", "capability", "threads", "eval_capability", "eval_threads", "git_commit"]

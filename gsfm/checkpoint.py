@@ -10,19 +10,13 @@
   see :mod:`gsfm.model.official`) and builds the matching ``paper`` configuration.
 * A checkpoint that does not fit the model gets one error naming the file and listing (briefly)
   the missing and unexpected keys and the shape mismatches.
-* :func:`read_torch_file` is the one place where the package calls ``torch.load`` on a file
-  (always ``weights_only=True``): checkpoints, training checkpoints, ``--init`` weights and
-  backbone weight files. A corrupt, truncated, empty or foreign file becomes one
-  :class:`CheckpointError` line naming the file (never PyTorch's advice to load it unsafely).
+* Every file is read with :func:`gsfm.files.read_torch_file` (``weights_only=True``, one
+  :class:`~gsfm.files.CheckpointError` line for a corrupt, empty or foreign file).
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import tempfile
-import warnings
-import zipfile
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -31,6 +25,7 @@ import torch
 from torch import nn
 
 from gsfm.config import ModelConfig
+from gsfm.files import CHECKPOINT_KINDS, CheckpointError, atomic_save, read_torch_file
 from gsfm.model.network import GSFMNet
 from gsfm.model.official import from_official, is_official_layout, official_config
 
@@ -39,20 +34,15 @@ __all__ = [
     "load_model",
     "load_state",
     "load_weights",
+    "model_from_state",
     "model_weights",
-    "read_torch_file",
     "save_checkpoint",
 ]
 
 FORMAT = "gsfm"
 VERSION = 1
 # what a model checkpoint file may be (used in error messages)
-CHECKPOINT_KINDS = "a gsfm or authors' (STCN/GSFM) checkpoint"
 _PLAIN = (torch.Tensor, int, float, bool, str, bytes, type(None))
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read or does not fit the model."""
 
 
 def _check_plain(obj: Any, where: str) -> None:
@@ -88,62 +78,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: GSFMNet, **extra: Any) 
         "model": {k: v.detach().cpu() for k, v in module.state_dict().items()},
         **extra,
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def _unreadable_reason(path: Path, exc: BaseException) -> str:
-    """Why ``torch.load(path, weights_only=True)`` failed, in a few words of our own."""
-    if path.stat().st_size == 0:
-        return "the file is empty"
-    if isinstance(exc, pickle.UnpicklingError) and "Unsupported global" in str(exc):
-        return (
-            "it stores Python objects other than tensors, numbers, strings and containers, "
-            "which the safe (weights-only) loader refuses"
-        )
-    if zipfile.is_zipfile(path):
-        return "a damaged PyTorch archive"
-    return "not a PyTorch file, or a truncated one"
-
-
-def read_torch_file(
-    path: str | os.PathLike[str],
-    *,
-    what: str = "checkpoint",
-    expected: str = CHECKPOINT_KINDS,
-    map_location: str | torch.device = "cpu",
-) -> Any:
-    """``torch.load(path, weights_only=True)`` with one clear error: the package's only loader.
-
-    ``what`` names the file in messages ("checkpoint", "backbone weights", ...) and
-    ``expected`` says what it should have been. A missing file raises ``FileNotFoundError``
-    (``"<what> not found: <path>"``); an unreadable one (empty, truncated, random bytes, or a
-    pickle of arbitrary Python objects) raises :class:`CheckpointError`, one line:
-    ``"cannot read <what> <path>: not <expected>, or corrupt (<reason>)"``. The content is
-    returned as it is; callers check that it is what they need.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} not found: {path}")
-    try:
-        with warnings.catch_warnings():  # e.g. a pickle-protocol warning on foreign files
-            warnings.simplefilter("ignore")
-            return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises many types here; none of their text is kept
-        reason = _unreadable_reason(path, exc)
-        raise CheckpointError(
-            f"cannot read {what} {path}: not {expected}, or corrupt ({reason})"
-        ) from None
+    return atomic_save(path, payload)
 
 
 def _kind_of(obj: Any) -> str:
@@ -239,6 +174,9 @@ def _config_from_dict(data: dict[str, Any], source: str) -> ModelConfig:
         raise CheckpointError(f"{source} stores unknown model option(s) {unknown}")
     # backbone weight files are not needed: the state dict holds every weight
     data = {**data, "key_encoder_weights": None, "value_encoder_weights": None}
+    if "name" not in data:  # checkpoints written before ModelConfig had a name
+        plain = data.get("lfm") == "off" and data.get("hfm") == "off" and not data.get("boundary")
+        data["name"] = "stcn" if plain else "gsfm"
     try:
         return ModelConfig(**data)
     except (TypeError, ValueError) as exc:
@@ -255,12 +193,21 @@ def load_model(
     Reads our checkpoints and the authors' STCN / GSFM checkpoints (bare state dicts in their
     layout). ``overrides`` change inference-only fields (``top_k``, ``mem_every``).
     """
+    return model_from_state(load_state(path, map_location), path, map_location, **overrides)
+
+
+def model_from_state(
+    state: dict[str, Any],
+    path: str | os.PathLike[str],
+    map_location: str | torch.device = "cpu",
+    **overrides: Any,
+) -> GSFMNet:
+    """:func:`load_model` for a checkpoint already read with :func:`load_state` from ``path``."""
     bad = set(overrides) - {"top_k", "mem_every"}
     if bad:
         raise ValueError(
             f"only top_k / mem_every can be overridden when loading, not {sorted(bad)}"
         )
-    state = load_state(path, map_location)
     source = f"checkpoint {path}"
     if state.get("format") == FORMAT:
         if not isinstance(state.get("config"), dict) or not isinstance(state.get("model"), dict):

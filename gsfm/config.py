@@ -1,12 +1,14 @@
 """Model and training configuration, and the three profiles (the one place that defines them).
 
-Profiles (DESIGN.md):
+Everything that depends on the profile is here: the network (:func:`model_config`), the
+training stages (:func:`train_config`) and the notebook / evaluation sizes
+(:func:`profile_sizes`). Profiles:
 
 * ``smoke``: any CPU, seconds; tiny sizes and a few iterations; proves every code path runs.
 * ``cpu``: a laptop or the 2-core machine; small backbones and crops; really learns the
   synthetic benchmark in minutes.
 * ``paper``: a CUDA GPU; ResNet-50 key / ResNet-18 value encoders, 384² crops, the paper's
-  iterations, batch, lr, warm-up and AMP (``official_code_facts.md`` §4, stage 3).
+  iterations, batch, lr, warm-up and AMP (``docs/paper_vs_code.md`` §4, stage 3).
 
 Model names: ``"gsfm"`` (LFM + details-aware decoder with HFM and boundary branch) and
 ``"stcn"`` (the baseline: the same network with LFM, HFM and the boundary branch switched off,
@@ -16,7 +18,7 @@ plain convs in the key encoder, STCN's inference defaults). Use :func:`model_con
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 PROFILE_NAMES: tuple[str, ...] = ("smoke", "cpu", "paper")
@@ -28,8 +30,13 @@ AFFINITIES: tuple[str, ...] = ("l2", "dot")
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything that fixes the network's architecture and its inference defaults."""
+    """Everything that fixes the network's architecture and its inference defaults.
 
+    ``name`` labels the variant ("gsfm", "stcn", or an ablation's own name); evaluation tables
+    and figures read it instead of guessing the variant from the switches.
+    """
+
+    name: str = "gsfm"
     key_encoder: str = "resnet50"  # torchvision ResNet name, used up to layer3
     value_encoder: str = "resnet18"
     key_encoder_weights: str | None = None  # optional local torchvision weight file
@@ -54,6 +61,8 @@ class ModelConfig:
     mem_every: int = 3  # inference: a memory frame every N frames
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
         if self.lfm not in LFM_BANDS:
             raise ValueError(f"lfm must be one of {LFM_BANDS}, got {self.lfm!r}")
         if self.hfm not in HFM_BANDS:
@@ -126,14 +135,30 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class ProfileSizes:
+    """Profile-dependent sizes outside the network and the training stages: what the notebooks
+    show, measure and evaluate. Notebooks read these instead of branching on the profile name."""
+
+    image: int  # side of the photographs filtered in notebook 01
+    feature_image: int  # side of the photograph fed to the ResNet in notebook 02 (384: 24² at 1/16)
+    rf_map: int  # map side for the receptive-field measurement (notebook 02)
+    rf_channels: int  # frequency-module width for that measurement
+    eval_videos: int | None = None  # validation videos evaluated (None: the whole split)
+    eval_height: int | None = None  # evaluated frame size (None: the benchmark version's own)
+    eval_width: int | None = None
+    curve_smoothing: int = 4  # log rows averaged per point in training-curve figures
+    conclusive: bool = True  # trains long enough that its numbers can be read as results
+
+
+@dataclass(frozen=True)
 class Profile:
-    """A named bundle: the model and the training stage(s) for one kind of machine."""
+    """A named bundle: the model, the training stage(s) and the sizes for one kind of machine."""
 
     name: str
     model: ModelConfig
     train: TrainConfig
     static: TrainConfig | None = None  # static-image pre-training stage, if any
-    extra: dict[str, Any] = field(default_factory=dict)  # data sizes etc., documented per key
+    sizes: ProfileSizes | None = None
 
 
 def _check(name: str, allowed: tuple[str, ...], what: str) -> None:
@@ -164,7 +189,7 @@ def model_config(name: str = "gsfm", profile: str = "paper", **overrides: Any) -
     """The model configuration for ``name`` ("gsfm" or "stcn") under ``profile``."""
     _check(name, MODEL_NAMES, "model")
     _check(profile, PROFILE_NAMES, "profile")
-    cfg = _MODEL_BY_PROFILE[profile]
+    cfg = replace(_MODEL_BY_PROFILE[profile], name=name)
     if name == "stcn":
         cfg = replace(cfg, **_STCN_OVERRIDES)
     unknown = set(overrides) - {f.name for f in fields(ModelConfig)}
@@ -235,6 +260,26 @@ def train_config(profile: str = "paper", stage: str = "main", **overrides: Any) 
     return replace(base, **overrides)
 
 
+# --- notebook and evaluation sizes per profile -----------------------------------------------
+
+_SIZES_BY_PROFILE: dict[str, ProfileSizes] = {
+    # smoke: tiny images, 3 small validation videos and 4 training iterations: CI in seconds,
+    # nothing to conclude from its numbers.
+    "smoke": ProfileSizes(
+        image=64, feature_image=192, rf_map=12, rf_channels=8,
+        eval_videos=3, eval_height=64, eval_width=112, curve_smoothing=1, conclusive=False,
+    ),
+    "cpu": ProfileSizes(image=256, feature_image=384, rf_map=24, rf_channels=64),
+    "paper": ProfileSizes(image=512, feature_image=384, rf_map=24, rf_channels=256),
+}  # fmt: skip
+
+
+def profile_sizes(profile: str) -> ProfileSizes:
+    """The notebook and evaluation sizes of ``profile`` (see :class:`ProfileSizes`)."""
+    _check(profile, PROFILE_NAMES, "profile")
+    return _SIZES_BY_PROFILE[profile]
+
+
 def get_profile(profile: str, model: str = "gsfm") -> Profile:
     """The full profile bundle for ``profile`` and model name ``model``."""
     return Profile(
@@ -242,6 +287,7 @@ def get_profile(profile: str, model: str = "gsfm") -> Profile:
         model=model_config(model, profile),
         train=train_config(profile, "main"),
         static=train_config(profile, "static"),
+        sizes=profile_sizes(profile),
     )
 
 

@@ -1,7 +1,7 @@
 """Evaluate a trained network on a DAVIS-layout folder: inference, then the J&F table.
 
 :func:`evaluate_checkpoint` loads a checkpoint (ours, a training checkpoint, or the authors'
-STCN/GSFM weights), runs :func:`gsfm.inference.predict_folder` (palette PNGs + timing) and
+STCN/GSFM weights), runs :func:`gsfm.prediction.predict_folder` (palette PNGs + timing) and
 scores the predictions with :func:`gsfm.metrics.score_folders` (the DAVIS rules). It returns a
 one-row DataFrame (J&F, J, F with Mean/Recall/Decay, frames, FPS, the checkpoint and its
 inference settings) and writes ``global.csv``, ``per_sequence.csv`` and ``per_object.csv`` next
@@ -38,7 +38,7 @@ def default_eval_dir(checkpoint: str | Path, data_root: str | Path) -> Path:
 
 
 def _write_tables(result: Any, out_dir: Path) -> None:
-    from gsfm.data.io import atomic_write
+    from gsfm.files import atomic_write
 
     for name, table in (
         ("global.csv", result.global_scores),
@@ -78,7 +78,7 @@ def evaluate_model(
 
     ``annotations="appearance"`` (default) gives the model each object once, at its first
     annotated frame: the DAVIS protocol when every object is in frame 0, and the YouTube-VOS
-    one for objects that enter later (see :func:`gsfm.inference.predict_folder`).
+    one for objects that enter later (see :func:`gsfm.prediction.predict_folder`).
     ``protocol`` / ``short_side`` pick the inference loop
     (:class:`gsfm.inference.InferenceEngine`).
 
@@ -86,7 +86,8 @@ def evaluate_model(
     time without I/O, as :mod:`gsfm.inference` measures it), ``top_k``, ``mem_every`` and
     ``protocol``.
     """
-    from gsfm.inference import InferenceEngine, predict_folder
+    from gsfm.inference import InferenceEngine
+    from gsfm.prediction import predict_folder
 
     root, out = resolve_path(data_root), resolve_path(out_dir)
     if not root.is_dir():
@@ -141,7 +142,7 @@ def evaluate_checkpoint(
     to :func:`evaluate_model`. The row gains ``checkpoint``, ``model`` (gsfm or stcn, from the
     stored configuration) and ``iteration`` (for training checkpoints).
     """
-    from gsfm.checkpoint import load_model, load_state
+    from gsfm.checkpoint import load_state, model_from_state
     from gsfm.inference import check_protocol
 
     check_protocol(protocol)
@@ -151,14 +152,14 @@ def evaluate_checkpoint(
         overrides["top_k"] = top_k
     if mem_every is not None:
         overrides["mem_every"] = mem_every
-    model = load_model(path, map_location=resolve_device(device), **overrides)
+    dev = resolve_device(device)
+    state = load_state(path, dev)
+    model = model_from_state(state, path, dev, **overrides)
     out = resolve_path(out_dir) if out_dir is not None else default_eval_dir(path, data_root)
     row = evaluate_model(model, data_root, out, protocol=protocol, **kwargs)
-    cfg = model.config
-    is_stcn = cfg.lfm == "off" and cfg.hfm == "off" and not cfg.boundary
-    iteration = load_state(path).get("iteration")
+    iteration = state.get("iteration")
     row.insert(0, "checkpoint", str(path))
-    row.insert(1, "model", "stcn" if is_stcn else "gsfm")
+    row.insert(1, "model", model.config.name)
     row.insert(2, "iteration", iteration)
     return row
 
@@ -173,7 +174,7 @@ def evaluate_baseline(
     objects: str = "auto",
 ) -> pd.DataFrame:
     """Write and score a trivial prediction (``empty`` or ``copy-first``); one row like above."""
-    from gsfm.data.baselines import write_baseline
+    from gsfm.baselines import write_baseline
 
     root, out = resolve_path(data_root), resolve_path(out_dir)
     write_baseline(root, out, kind, sequences=videos, res=res)

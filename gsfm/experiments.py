@@ -31,7 +31,8 @@ from typing import Any, Literal
 import pandas as pd
 import torch
 
-from gsfm.config import ModelConfig, TrainConfig, model_config, train_config
+from gsfm.config import ModelConfig, TrainConfig, model_config, profile_sizes, train_config
+from gsfm.files import atomic_folder
 from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
@@ -190,12 +191,12 @@ def trained_run(
 
 
 def eval_split_settings(profile: str) -> dict[str, Any]:
-    """The validation subset a notebook evaluates on under ``profile`` (keyword arguments of
-    :func:`ensure_synth_split`): the full synth-v1 val split (24 videos, 160x288), except under
-    ``smoke``: its first 3 videos at 64x112, so that CI finishes in seconds."""
-    if profile == "smoke":
-        return {"limit": 3, "height": 64, "width": 112}
-    return {}
+    """The validation subset a notebook evaluates on under ``profile``, as keyword arguments of
+    :func:`ensure_synth_split`, from :func:`gsfm.config.profile_sizes` (smoke: the first 3
+    synth-v1 val videos at 64x112; otherwise the full split, 24 videos at 160x288)."""
+    sizes = profile_sizes(profile)
+    given = {"limit": sizes.eval_videos, "height": sizes.eval_height, "width": sizes.eval_width}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def ensure_synth_split(
@@ -395,9 +396,7 @@ def evaluated_run(
         changed = [k for k in _MATCH_KEYS if saved.get(k) != expected[k]]
         print(f"re-evaluating {run.name}: {', '.join(changed) or 'no provenance'} changed")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
+    with atomic_folder(out) as tmp:
         row = evaluate_checkpoint(
             ckpt, root, tmp, device=dev, top_k=top_k, mem_every=mem_every, videos=names, res=res
         )
@@ -405,12 +404,6 @@ def evaluated_run(
         row["checkpoint"] = str(ckpt)
         row.to_csv(tmp / "scores.csv", index=False)
         (tmp / PROVENANCE_FILE).write_text(json.dumps(expected, indent=1) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return EvalRun(
         run, out, *(pd.read_csv(out / f) for f in _TABLES), provenance=expected, reused=False
     )

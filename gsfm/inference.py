@@ -1,4 +1,7 @@
-"""Video inference: propagate masks through a video with a growing memory (``official_code_facts.md`` §5).
+"""Video inference: propagate masks through a video with a growing memory (``docs/paper_vs_code.md`` §5).
+
+The engine works on tensors; reading a DAVIS / YouTube-VOS folder and writing PNGs is
+:mod:`gsfm.prediction`.
 
 What one frame does (:meth:`InferenceEngine.step`):
 
@@ -57,11 +60,9 @@ device, not writing PNGs.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -77,7 +78,6 @@ __all__ = [
     "VideoResult",
     "check_protocol",
     "pad_to_multiple",
-    "predict_folder",
     "short_side_size",
     "unpad",
 ]
@@ -457,128 +457,3 @@ class InferenceEngine:
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def predict_folder(
-    model: GSFMNet,
-    data_root: str | Path,
-    out_root: str | Path,
-    *,
-    videos: Sequence[str] | None = None,
-    res: str | None = None,
-    annotations: Literal["first", "all", "appearance"] = "first",
-    top_k: int | None | Literal["config"] = "config",
-    mem_every: int | None = None,
-    max_memory_chunk: int | None = None,
-    protocol: InferenceProtocol = "davis",
-    short_side: int = 480,
-    progress: bool = False,
-) -> dict[str, dict[str, Any]]:
-    """Segment every video of a DAVIS / YouTube-VOS folder and write palette PNGs.
-
-    Reads ``data_root/JPEGImages[/<res>]/<video>/*.jpg`` and the annotations from
-    ``data_root/Annotations[/<res>]/<video>/``: ``annotations="first"`` (DAVIS semi-supervised)
-    uses only the first frame's PNG; ``"all"`` (YouTube-VOS valid/test) uses every PNG found,
-    so objects can first appear mid-video; ``"appearance"`` reads every PNG but gives the model
-    each object only once, in the frame where it first appears (use it when the annotation
-    folder holds the full ground truth, as the synthetic benchmark's does: ``"all"`` would hand
-    the model the answer). ``protocol`` picks the inference loop (:class:`InferenceEngine`):
-    ``"davis"`` for DAVIS and the synthetic benchmark, ``"youtube"`` (frames resized to
-    ``short_side``) for YouTube-VOS, whose valid split is run with ``annotations="all",
-    protocol="youtube"``. Writes ``out_root/<video>/<frame>.png`` (palette "P" PNG of object
-    ids, DAVIS palette, at each frame's original size in both protocols) for every frame from
-    the first annotated one, and ``out_root/timing.json``. Returns
-    {video: {"frames", "seconds", "fps", "objects"}}.
-    """
-    from gsfm.data.io import DAVIS_PALETTE, list_frames, read_image, read_mask, write_mask
-    from gsfm.data.layout import list_videos, resolve_layout
-    from gsfm.data.transforms import normalize, to_chw_uint8
-
-    if annotations not in ("first", "all", "appearance"):
-        raise ValueError(f"annotations must be 'first', 'all' or 'appearance', got {annotations!r}")
-    check_protocol(protocol)
-    img_root, ann_root = resolve_layout(data_root, res)
-    names = list(videos) if videos is not None else list_videos(img_root)
-    out_root = Path(out_root)
-    engine = InferenceEngine(
-        model,
-        top_k=top_k,
-        mem_every=mem_every,
-        max_memory_chunk=max_memory_chunk,
-        protocol=protocol,
-        short_side=short_side,
-    )
-    summary: dict[str, dict[str, Any]] = {}
-    iterator: Any = names
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(names, desc="videos")
-    for video in iterator:
-        frame_names = list_frames(img_root / video, (".jpg", ".jpeg"))
-        stems = [Path(f).stem for f in frame_names]
-        images = []
-        for name in frame_names:
-            arr = read_image(img_root / video / name)
-            if images and arr.shape != images[0].shape:
-                raise ValueError(
-                    f"{img_root / video / name} is {arr.shape[0]}x{arr.shape[1]} but "
-                    f"{img_root / video / frame_names[0]} is {images[0].shape[0]}x{images[0].shape[1]}"
-                )
-            images.append(arr)
-        h, w = images[0].shape[:2]
-        ann_dir = ann_root / video
-        if annotations == "first":
-            ann_files = {0: ann_dir / f"{stems[0]}.png"}
-            if not ann_files[0].is_file():
-                raise FileNotFoundError(f"first-frame annotation not found: {ann_files[0]}")
-        else:
-            found = {Path(f).stem for f in list_frames(ann_dir, (".png",))}
-            ann_files = {i: ann_dir / f"{s}.png" for i, s in enumerate(stems) if s in found}
-            if not ann_files:
-                raise FileNotFoundError(f"no annotation PNG in {ann_dir} matches a frame")
-        anns: dict[int, np.ndarray] = {}
-        seen: set[int] = set()
-        for i, path in ann_files.items():
-            m = read_mask(path)
-            if m.shape != (h, w):
-                raise ValueError(f"{path} is {m.shape[0]}x{m.shape[1]} but its frame is {h}x{w}")
-            if annotations == "appearance":
-                # keep only the objects first seen in this frame: the model is given each
-                # object once, at its first annotation, and must track it from there
-                new = sorted(set(np.unique(m).tolist()) - seen - {0})
-                seen.update(new)
-                if not new:
-                    continue
-                m = np.where(np.isin(m, new), m, 0).astype(np.uint8)
-            elif not m.any():
-                raise ValueError(f"{path} contains no object (every pixel is background)")
-            anns[i] = m
-        if not anns:
-            raise ValueError(f"no annotation PNG in {ann_dir} contains an object")
-        frames = normalize(to_chw_uint8(np.stack(images)))
-        result = engine.propagate(frames, anns)
-        first = min(anns)
-        for i in range(first, len(stems)):
-            write_mask(out_root / video / f"{stems[i]}.png", result.masks[i], DAVIS_PALETTE)
-        summary[video] = {
-            "frames": len(stems),
-            "seconds": result.seconds,
-            "fps": result.fps,
-            "objects": result.labels,
-        }
-    total_frames = sum(v["frames"] for v in summary.values())
-    total_seconds = sum(v["seconds"] for v in summary.values())
-    timing = {
-        "videos": summary,
-        "frames": total_frames,
-        "seconds": total_seconds,
-        "fps": total_frames / total_seconds if total_seconds > 0 else None,
-    }
-    out_root.mkdir(parents=True, exist_ok=True)
-    from gsfm.data.io import atomic_write
-
-    atomic_write(
-        out_root / "timing.json", lambda tmp: Path(tmp).write_text(json.dumps(timing, indent=2))
-    )
-    return summary

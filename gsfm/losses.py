@@ -1,4 +1,4 @@
-"""Training losses of GSFM (paper §3.4, ``official_code_facts.md`` §4).
+"""Training losses of GSFM (paper §3.4, ``docs/paper_vs_code.md`` §4).
 
 For every segmented frame t (1 and 2 of a 3-frame sample) and every sample j of the batch:
 

@@ -1,6 +1,6 @@
 """DAVIS J, F and J&F, exactly as the official DAVIS 2017 toolkit computes them, vectorised.
 
-Per object and frame (``reference/davis_evaluation.md`` §1):
+Per object and frame (``docs/evaluation.md`` §1):
 
 * :func:`jaccard`: J = |P & G| / |P | G|, and 1 when both masks are empty.
 * :func:`f_measure`: the boundary F-score. Boundaries come from :func:`boundary_map` (a pixel

@@ -145,6 +145,10 @@ def check_output_folder(out: str | Path, source: str | Path | None = None) -> No
         )
 
 
+# what every executed notebook gets unless the caller says otherwise: nobody is watching
+BATCH_PARAMETERS: dict[str, Any] = {"interactive": False}
+
+
 def execute_all(
     out_dir: str | Path = "build/notebooks",
     names: Iterable[str] | None = None,
@@ -154,7 +158,8 @@ def execute_all(
 ) -> list[NotebookRun]:
     """Execute every notebook (or those whose file name starts with one of ``names``).
 
-    The copies go to ``out_dir`` (relative to the project root), which
+    Notebooks that declare them get :data:`BATCH_PARAMETERS` (``interactive=False``: static
+    figures instead of widgets). The copies go to ``out_dir`` (relative to the project root), which
     :func:`check_output_folder` must accept; an earlier copy of the same notebook is replaced.
     """
     root = project_root()
@@ -167,7 +172,8 @@ def execute_all(
         if wanted and not nb.name.startswith(wanted):
             continue
         declared = notebook_parameters(nb)
-        params = {k: v for k, v in (parameters or {}).items() if k in declared}
+        given = {**BATCH_PARAMETERS, **(parameters or {})}
+        params = {k: v for k, v in given.items() if k in declared}
         print(f"executing {nb.name} {params or ''}", flush=True)
         run = execute_notebook(nb, out / nb.name, params, cwd=root, cell_timeout=cell_timeout)
         print(f"  done in {run.seconds:.1f} s -> {run.output}", flush=True)

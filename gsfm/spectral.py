@@ -1,6 +1,6 @@
 """Spectral filters and the frequency module behind LFM and HFM (paper §3.2, Fig. 3, 4, 6).
 
-The authors' computation (``official_code_facts.md`` §2), which is the default here:
+The authors' computation (``docs/paper_vs_code.md`` §2), which is the default here:
 
 1. ``Y = fft2(x)`` over (H, W) in float32, norm ``"backward"`` (unnormalised forward transform);
 2. ``Y = Y * band_filter`` where the Gaussian ``g`` is centred at ``(h//2, w//2)`` of the

@@ -350,17 +350,3 @@ def test_train_init_bad_file_is_one_line(checkpoint, tmp_path, capsys, kind):
     assert main([*argv, "--no-progress", "--device", "cpu"]) == 2
     _check_bad_checkpoint_error(capsys, path, kind)
     assert not out.exists()
-
-
-def test_torch_load_is_called_in_one_place_only():
-    import re
-
-    import gsfm
-
-    package = Path(gsfm.__file__).parent
-    call = re.compile(r"(?<!`)\btorch\.load\(")  # not the ``torch.load(...)`` of docstrings
-    calls = {
-        str(p.relative_to(package)): len(call.findall(p.read_text(encoding="utf-8")))
-        for p in package.rglob("*.py")
-    }
-    assert {k: v for k, v in calls.items() if v} == {"checkpoint.py": 1}

@@ -313,7 +313,7 @@ def test_pick_videos_shows_both_directions() -> None:
 
 
 def test_qualitative_frames_reads_gt_and_predictions(split: Path, tmp_path: Path) -> None:
-    from gsfm.data.baselines import write_baseline
+    from gsfm.baselines import write_baseline
 
     pred = write_baseline(split, tmp_path / "copy", "copy-first")
     vids = comparison.qualitative_frames(

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from gsfm.inference import InferenceEngine, pad_to_multiple, predict_folder, unpad
+from gsfm.inference import InferenceEngine, pad_to_multiple, unpad
 from gsfm.model import build_model
+from gsfm.prediction import predict_folder
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""gsfm.metrics per frame and per object: every degenerate case of davis_evaluation.md, and
+"""gsfm.metrics per frame and per object: every degenerate case of docs/evaluation.md, and
 agreement with the vos-benchmark package (a test dependency) on generated sequences."""
 
 from __future__ import annotations

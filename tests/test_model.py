@@ -12,7 +12,7 @@ from torch import nn
 
 from gsfm.model import GSFMNet, aggregate, aggregate_logits, build_model
 from gsfm.model.attention import NonLocalBlock
-from gsfm.model.decoder import Decoder
+from gsfm.model.decoder import DetailsAwareHead, STCNHead, build_decoder
 from gsfm.model.encoders import KeyEncoder, ValueEncoder, add_conv_bias, build_resnet
 from gsfm.model.memory import affinity, read_memory, softmax_memory, topk_softmax
 from gsfm.model.modules import CBAM, FeatureFusionBlock, ResBlock, UpsampleBlock
@@ -174,7 +174,7 @@ def test_cbam_fusion_upsample_shapes() -> None:
 @pytest.mark.parametrize("with_hfm", [True, False])
 def test_decoder_shapes(boundary: bool, with_hfm: bool) -> None:
     hfm = FrequencyModule(16, band="high") if with_hfm else None
-    dec = Decoder(40, 12, 6, dim=16, boundary=boundary, hfm=hfm)
+    dec = build_decoder(40, 12, 6, dim=16, boundary=boundary, hfm=hfm)
     x16, f8, f4 = torch.randn(3, 40, 4, 5), torch.randn(3, 12, 8, 10), torch.randn(3, 6, 16, 20)
     mask, edge = dec(x16, f8, f4)
     assert mask.shape == (3, 1, 64, 80)
@@ -188,7 +188,7 @@ def test_decoder_shapes(boundary: bool, with_hfm: bool) -> None:
 def test_hfm_acts_in_decoder() -> None:
     """The HFM is used: changing its weights changes the boundary and mask outputs."""
     torch.manual_seed(0)
-    dec = Decoder(8, 4, 4, dim=8, boundary=True, hfm=FrequencyModule(8, band="high"))
+    dec = DetailsAwareHead(8, 4, 4, dim=8, hfm=FrequencyModule(8, band="high"))
     args = (torch.randn(1, 8, 2, 2), torch.randn(1, 4, 4, 4), torch.randn(1, 4, 8, 8))
     m0, e0 = dec(*args)
     with torch.no_grad():
@@ -282,7 +282,7 @@ def test_backbone_weight_file(tmp_path) -> None:
 def test_build_model_configs() -> None:
     torch.manual_seed(0)
     stcn = build_model("stcn", "smoke")
-    assert stcn.lfm is None and stcn.decoder.hfm is None and not stcn.decoder.boundary
+    assert stcn.lfm is None and stcn.decoder.hfm is None and type(stcn.decoder) is STCNHead
     assert all(m.bias is None for m in stcn.key_encoder.modules() if isinstance(m, nn.Conv2d))
     assert stcn.config.top_k == 20 and stcn.config.mem_every == 5
     gsfm = build_model("gsfm", "smoke")

@@ -65,6 +65,8 @@ def test_notebook_executes_with_smoke_profile(nb_path: Path, tmp_path: Path) -> 
     for name in OUTPUT_DIR_PARAMETERS:
         if name in declared:
             params[name] = str(tmp_path / name)
+    if "interactive" in declared:
+        params["interactive"] = False  # a Python bool, not the string "False"
     assert set(params) <= set(declared)  # the same check execute_notebook makes
 
     out = ROOT / "build" / "test-notebooks" / nb_path.name
@@ -77,6 +79,8 @@ def test_notebook_executes_with_smoke_profile(nb_path: Path, tmp_path: Path) -> 
         if "injected-parameters" in c.get("metadata", {}).get("tags", [])
     ]
     assert len(injected) == 1 and 'profile = "smoke"' in "".join(injected[0]["source"])
+    if "interactive" in params:
+        assert "interactive = False" in "".join(injected[0]["source"])
     errors = [
         o
         for c in executed["cells"]

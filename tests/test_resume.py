@@ -7,10 +7,10 @@ import csv
 
 import pytest
 import torch
+from _toy import RandomClips, ToyLoss, ToyVOS
 
 from gsfm.config import train_config
 from gsfm.training import Trainer
-from gsfm.training.toy import RandomClips, ToyLoss, ToyVOS
 
 # bit-exact resume / float tolerances: rerun under other CPU capabilities (make test-numerics)
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.numerics]

@@ -41,7 +41,7 @@ def test_filter_values_at_nyquist_and_dc(h: int, w: int) -> None:
 
 
 def test_dc_values_match_the_facts() -> None:
-    # official_code_facts.md §2: g(DC) = 0.053 at 24x24 and 6e-5 at 30x54 with sigma 7 bins
+    # docs/paper_vs_code.md §2: g(DC) = 0.053 at 24x24 and 6e-5 at 30x54 with sigma 7 bins
     assert gaussian_at_nyquist(24, 24, 7.0)[0, 0].item() == pytest.approx(0.053, abs=5e-4)
     assert gaussian_at_nyquist(30, 54, 7.0)[0, 0].item() == pytest.approx(6e-5, rel=0.1)
     share = (gaussian_at_nyquist(24, 24, 7.0) > 0.5).float().mean().item()
@@ -172,7 +172,7 @@ def test_lfm_and_hfm_at_paper_sizes(shape: tuple[int, ...]) -> None:
 def test_lfm_and_hfm_defaults_and_parameter_counts() -> None:
     lfm, hfm = gsfm.LFM(1024), gsfm.HFM(256)
     assert (lfm.band, hfm.band, lfm.sigma, lfm.convs) == ("low", "high", 7.0, 2)
-    # official_code_facts.md §1.5: LFM 8,392,704 and HFM 525,312 parameters
+    # docs/paper_vs_code.md §1.5: LFM 8,392,704 and HFM 525,312 parameters
     assert sum(p.numel() for p in lfm.parameters()) == 8_392_704
     assert sum(p.numel() for p in hfm.parameters()) == 525_312
     assert sum(p.numel() for p in gsfm.LFM(1024, convs=1).parameters()) == 8_392_704 // 2

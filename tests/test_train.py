@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+from _toy import RandomClips, ToyLoss, ToyVOS
 
 from gsfm.config import train_config
 from gsfm.training import (
@@ -22,7 +23,6 @@ from gsfm.training import (
 )
 from gsfm.training.data import BatchStream
 from gsfm.training.schedule import skip_switch_epochs
-from gsfm.training.toy import RandomClips, ToyLoss, ToyVOS
 
 # bit-exact resume / float tolerances: rerun under other CPU capabilities (make test-numerics)
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.numerics]
@@ -52,7 +52,7 @@ def test_lr_at_matches_multisteplr_stepped_every_iteration():
 
 
 def test_skip_switches_follow_the_authors_epoch_rounding():
-    # official_code_facts §4: 518 epochs switch at 52, 104, 155, 207, 466.
+    # docs/paper_vs_code.md §4: 518 epochs switch at 52, 104, 155, 207, 466.
     cfg = train_config("paper")
     assert skip_switch_epochs(518, cfg.skip_fractions) == [52, 104, 155, 207, 466]
     skips = [max_skip_for_epoch(e, 518, cfg) for e in (0, 51, 52, 104, 155, 207, 465, 466, 517)]

@@ -49,8 +49,9 @@ def test_evaluate_a_training_checkpoint_and_the_baselines(tmp_path, tiny_val):
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path):
+    from _toy import ToyVOS
+
     from gsfm.evaluation import evaluate_model
-    from gsfm.training.toy import ToyVOS
 
     with pytest.raises(FileNotFoundError, match="evaluation data folder not found"):
         evaluate_model(ToyVOS(), tmp_path / "nope", tmp_path / "out")

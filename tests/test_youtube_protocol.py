@@ -18,9 +18,10 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from gsfm.inference import InferenceEngine, predict_folder, short_side_size, unpad
+from gsfm.inference import InferenceEngine, short_side_size, unpad
 from gsfm.model import build_model
 from gsfm.model.aggregate import aggregate
+from gsfm.prediction import predict_folder
 
 # float results of torch kernels: rerun under other CPU capabilities (make test-numerics)
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.numerics]

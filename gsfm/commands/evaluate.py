@@ -122,32 +122,13 @@ def _write_predictions(pred: Path, source: str, data: str, write: Callable[[Path
     :data:`PRED_MARKER`, then put it in the place of ``pred`` (whose old content, an earlier
     output of this command, is deleted only then). On any error the temporary folder goes."""
     import json
-    import os
-    import shutil
-    import tempfile
 
-    created = [d for d in (pred.parent, *pred.parent.parents) if not d.exists()]
-    pred.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=pred.parent, prefix=f".{pred.name}.", suffix=".tmp"))
-    old = None
-    try:
+    from gsfm.files import atomic_folder
+
+    with atomic_folder(pred) as tmp:
         result = write(tmp)
         marker = {"written_by": "python -m gsfm eval", "source": source, "data": data}
         (tmp / PRED_MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
-        if pred.exists():
-            old = tmp.with_name(tmp.name.removesuffix(".tmp") + ".old")
-            os.replace(pred, old)
-        os.replace(tmp, pred)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not pred.exists():
-            os.replace(old, pred)  # put the earlier output back
-        for folder in created:  # the parents this call made, innermost first
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
     return result
 
 
@@ -177,7 +158,7 @@ def run_folders(args: argparse.Namespace) -> int:
         raise CLIError("--pred is required (the folder of predicted masks)")
     seqs = _sequences(args)
     if args.baseline:
-        from gsfm.data.baselines import write_baseline
+        from gsfm.baselines import write_baseline
 
         _check_pred_target(Path(args.pred))
         _write_predictions(
@@ -203,7 +184,7 @@ def run_folders(args: argparse.Namespace) -> int:
         )
     )
     csv = Path(args.csv) if args.csv else Path(args.pred) / "results.csv"
-    from gsfm.data.io import atomic_write
+    from gsfm.files import atomic_write
 
     atomic_write(csv, lambda p: result.per_object.to_csv(p, index=False))
     print(f"per-object table written to {csv}")
@@ -253,7 +234,7 @@ def run_checkpoint(args: argparse.Namespace) -> int:
     row["predictions"] = str(pred)
     print(row.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     if args.csv:
-        from gsfm.data.io import atomic_write
+        from gsfm.files import atomic_write
 
         atomic_write(Path(args.csv), lambda p: row.to_csv(p, index=False))
         print(f"table written to {args.csv}")

@@ -4,8 +4,9 @@ Modules: :mod:`.io` (frames and palette PNGs), :mod:`.layout` (folder layouts),
 :mod:`.synthetic` (+ :mod:`.shapes`, :mod:`.textures`: the ``synth-v1`` benchmark and the
 in-memory training stream), :mod:`.triplets` (frame / object sampling, max-skip curriculum,
 the VOS triplet dataset), :mod:`.static` (images -> pseudo-videos), :mod:`.transforms`
-(torchvision v2 augmentation), :mod:`.davis` and :mod:`.youtube` (evaluation readers),
-:mod:`.baselines` (trivial predictions). Names below are imported lazily.
+(torchvision v2 augmentation), :mod:`.davis` and :mod:`.youtube` (evaluation readers).
+Names below are imported lazily. (Trivial predictions, which score themselves, are
+:mod:`gsfm.baselines`: the data layer imports nothing from the layers above it.)
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ _LAZY: dict[str, str] = {
     "DAVISVideo": "gsfm.data.davis",
     "DAVISEvalDataset": "gsfm.data.davis",
     "YouTubeVOSEvalDataset": "gsfm.data.youtube",
-    "write_baseline": "gsfm.data.baselines",
 }
 
 __all__ = list(_LAZY)

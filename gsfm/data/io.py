@@ -5,8 +5,8 @@
   :func:`read_mask` returns ``(H, W) uint8`` ids. Grayscale ("L") id maps are accepted too
   (DAVIS 2016 stores binary 0/255 masks that way). An RGB(A) annotation is an error: its
   colours are not ids, and guessing them back from a palette hides mistakes.
-* Writers are atomic: a temporary file in the target folder, then :func:`os.replace`, so an
-  interrupted run never leaves a half-written PNG or JPEG behind.
+* Writers are atomic (:func:`gsfm.files.atomic_write`: a temporary file in the target folder,
+  then a rename), so an interrupted run never leaves a half-written PNG or JPEG behind.
 
 Every error names the file and the problem (``FileNotFoundError`` / ``ValueError``); no
 Pillow exception escapes, including ``DecompressionBombError`` for a header that claims a
@@ -16,17 +16,16 @@ gigantic image.
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from gsfm.files import atomic_write
+
 __all__ = [
     "DAVIS_PALETTE",
     "IMAGE_EXTENSIONS",
-    "atomic_write",
     "check_same_size",
     "describe_folder",
     "image_size",
@@ -158,22 +157,6 @@ def describe_folder(path: str | os.PathLike[str], limit: int = 3) -> str | None:
         return None
     shown = ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
     return f"{len(names)} entr{'y' if len(names) == 1 else 'ies'}: {shown}"
-
-
-def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` on a temp file next to ``path``, then rename it into place."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; data files are meant to be shared
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_mask(

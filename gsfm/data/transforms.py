@@ -1,6 +1,6 @@
 """Joint image / mask augmentation (torchvision.transforms.v2) and normalisation.
 
-The recipes follow the authors' training code (``official_code_facts.md`` §4):
+The recipes follow the authors' training code (``docs/paper_vs_code.md`` §4):
 
 * :class:`VOSAugment`: video triplets (DAVIS / YouTube-VOS / synthetic folders). Shared by all
   frames: horizontal flip, RandomResizedCrop (bicubic images, nearest masks, scale 0.36-1),
@@ -145,7 +145,7 @@ def tps_warp(
     """Thin-plate-spline warp: ``n_points`` random control points in the unit square each
     move by N(0, ``sigma``) (normalised coordinates); bilinear image, nearest mask.
 
-    Own implementation of the recipe described in ``official_code_facts.md`` §4 (the authors
+    Own implementation of the recipe described in ``docs/paper_vs_code.md`` §4 (the authors
     call the ``thinplate`` package): the TPS is solved so that it maps destination control
     points to source points, then the source is sampled with ``cv2.remap``.
     """

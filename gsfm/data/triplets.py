@@ -1,7 +1,7 @@
 """Training triplets: frame sampling with a max skip, object sampling, the sample dict, and
 the VOS triplet dataset over a DAVIS / YouTube-VOS / ``gsfm synth`` folder.
 
-Everything follows the authors' training code as described in ``official_code_facts.md`` §4:
+Everything follows the authors' training code as described in ``docs/paper_vs_code.md`` §4:
 
 * :func:`sample_triplet_indices`: with ``J = min(n, max_skip)``: ``start ~ U[0, n-J]``,
   ``f1 = start + U{1..J+1}`` capped at ``min(n-J, n-1)``, ``f2 = f1 + U{1..J+1}`` capped at

@@ -1,4 +1,4 @@
-"""The GSFM / STCN network and its parts (paper §3; ``official_code_facts.md`` §1–3).
+"""The GSFM / STCN network and its parts (paper §3; ``docs/paper_vs_code.md`` §1–3).
 
 ``build_model("gsfm" | "stcn", profile=..., **overrides)`` is the entry point. Modules:
 ``encoders`` (ResNet key/value encoders), ``modules`` (ResBlock, CBAM, fusion, upsampling),

@@ -1,4 +1,4 @@
-"""Soft aggregation of per-object probabilities (STM style, ``official_code_facts.md`` §3).
+"""Soft aggregation of per-object probabilities (STM style, ``docs/paper_vs_code.md`` §3).
 
 Each object k has its own sigmoid probability p_k from the decoder. They are merged into one
 distribution over {background, 1..K}:

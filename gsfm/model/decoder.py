@@ -1,4 +1,4 @@
-"""Decoders: STCN's mask head and GSFM's details-aware head (paper §3.3, ``official_code_facts.md`` §1.5).
+"""Decoders: STCN's mask head and GSFM's details-aware head (paper §3.3, ``docs/paper_vs_code.md`` §1.5).
 
 Shared trunk (the authors' widths in brackets, ``d = decoder_dim = 256``):
 
@@ -7,11 +7,11 @@ Shared trunk (the authors' widths in brackets, ``d = decoder_dim = 256``):
     x = up_16_8(f8, x)    skip conv + ×2 + ResBlock → d at stride 8   (256)
     x = up_8_4(f4, x)     → d at stride 4         (256)
 
-STCN head (``boundary=False``): ``logits = pred(relu(x))``. If an HFM is given without the
+STCN head (:class:`STCNHead`, ``boundary=False``): ``logits = pred(relu(x))``. If an HFM is given without the
 boundary branch, it filters ``x`` before ``pred`` (our choice; the paper's Table 5 has an
 "HFM without boundary branch" row but the code for it is not public).
 
-Details-aware head (``boundary=True``), in the authors' order:
+Details-aware head (:class:`DetailsAwareHead`, ``boundary=True``), in the authors' order:
 
     x_b = HFM(boundary_1(x))                 boundary branch (HFM optional)
     x_m = mask_1(x)                          mask branch
@@ -38,47 +38,62 @@ def upsample4(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, scale_factor=4.0, mode="bilinear", align_corners=False)
 
 
-class Decoder(nn.Module):
-    """Mask decoder, run once per object: returns (mask logits, boundary logits or None)."""
+class STCNHead(nn.Module):
+    """STCN's mask decoder, run once per object: returns (mask logits, ``None``).
+
+    The shared trunk (compress, two upsampling stages) and the 3×3 ``pred`` conv. An optional
+    frequency module ``hfm`` filters the stride-4 features before ``pred``.
+    """
+
+    has_boundary = False
 
     def __init__(
-        self,
-        in_ch: int,
-        f8_ch: int,
-        f4_ch: int,
-        dim: int = 256,
-        boundary: bool = True,
-        hfm: nn.Module | None = None,
+        self, in_ch: int, f8_ch: int, f4_ch: int, dim: int = 256, hfm: nn.Module | None = None
     ) -> None:
         super().__init__()
-        self.boundary = boundary
         self.compress = ResBlock(in_ch, 2 * dim)
         self.up_16_8 = UpsampleBlock(f8_ch, 2 * dim, dim)
         self.up_8_4 = UpsampleBlock(f4_ch, dim, dim)
         self.pred = conv3x3(dim, 1)
         self.hfm = hfm
-        if boundary:
-            self.boundary_1 = conv3x3(dim, dim)
-            self.mask_1 = conv3x3(dim, dim)
-            self.boundary_2 = conv3x3(dim, dim)
-            self.boundary_3 = conv3x3(dim, dim)
-            self.fusion_1 = nn.Conv2d(dim, dim, kernel_size=1)
-            self.fusion_2 = nn.Conv2d(dim, dim, kernel_size=1)
-            self.predict_boundary_1 = conv3x3(dim, dim)
-            self.predict_boundary_2 = conv3x3(dim, 1)
-            self.predict_mask = conv3x3(dim, dim)
+
+    def trunk(self, x16: torch.Tensor, f8: torch.Tensor, f4: torch.Tensor) -> torch.Tensor:
+        """Stride-16 input and the two skips → ``dim`` channels at stride 4."""
+        return self.up_8_4(f4, self.up_16_8(f8, self.compress(x16)))
 
     def forward(
         self, x16: torch.Tensor, f8: torch.Tensor, f4: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x = self.compress(x16)
-        x = self.up_16_8(f8, x)
-        x = self.up_8_4(f4, x)
-        if not self.boundary:
-            if self.hfm is not None:
-                x = self.hfm(x)
-            return upsample4(self.pred(F.relu(x))), None
+        x = self.trunk(x16, f8, f4)
+        if self.hfm is not None:
+            x = self.hfm(x)
+        return upsample4(self.pred(F.relu(x))), None
 
+
+class DetailsAwareHead(STCNHead):
+    """GSFM's details-aware decoder: STCN's trunk, a boundary branch (with the HFM) and the
+    two fusions between the mask and boundary branches. Returns (mask, boundary) logits."""
+
+    has_boundary = True
+
+    def __init__(
+        self, in_ch: int, f8_ch: int, f4_ch: int, dim: int = 256, hfm: nn.Module | None = None
+    ) -> None:
+        super().__init__(in_ch, f8_ch, f4_ch, dim, hfm)
+        self.boundary_1 = conv3x3(dim, dim)
+        self.mask_1 = conv3x3(dim, dim)
+        self.boundary_2 = conv3x3(dim, dim)
+        self.boundary_3 = conv3x3(dim, dim)
+        self.fusion_1 = nn.Conv2d(dim, dim, kernel_size=1)
+        self.fusion_2 = nn.Conv2d(dim, dim, kernel_size=1)
+        self.predict_boundary_1 = conv3x3(dim, dim)
+        self.predict_boundary_2 = conv3x3(dim, 1)
+        self.predict_mask = conv3x3(dim, dim)
+
+    def forward(
+        self, x16: torch.Tensor, f8: torch.Tensor, f4: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x = self.trunk(x16, f8, f4)
         x_b = self.boundary_1(x)
         if self.hfm is not None:
             x_b = self.hfm(x_b)
@@ -89,3 +104,16 @@ class Decoder(nn.Module):
         mask = self.pred(F.relu(self.predict_mask(x_m)))
         edge = self.predict_boundary_2(F.relu(self.predict_boundary_1(x_b)))
         return upsample4(mask), upsample4(edge)
+
+
+def build_decoder(
+    in_ch: int,
+    f8_ch: int,
+    f4_ch: int,
+    dim: int = 256,
+    boundary: bool = True,
+    hfm: nn.Module | None = None,
+) -> STCNHead:
+    """The details-aware head when ``boundary`` is true, else STCN's head."""
+    head = DetailsAwareHead if boundary else STCNHead
+    return head(in_ch, f8_ch, f4_ch, dim, hfm)

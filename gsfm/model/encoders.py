@@ -1,4 +1,4 @@
-"""Key and value encoders built from torchvision ResNets (``official_code_facts.md`` §1.1, §1.4).
+"""Key and value encoders built from torchvision ResNets (``docs/paper_vs_code.md`` §1.1, §1.4).
 
 * Key encoder: a ResNet up to ``layer3`` (ResNet-50 in the paper). It returns
   ``f16`` (layer3, stride 16), ``f8`` (layer2) and ``f4`` (layer1). GSFM's backbone has a
@@ -25,6 +25,7 @@ import torch
 import torchvision
 from torch import nn
 
+from gsfm.files import read_torch_file
 from gsfm.model.modules import FeatureFusionBlock
 
 RESNETS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
@@ -36,8 +37,6 @@ def build_resnet(name: str, weights: str | Path | None = None) -> torchvision.mo
         raise ValueError(f"unknown backbone {name!r}; choose one of {RESNETS}")
     net = getattr(torchvision.models, name)(weights=None)
     if weights is not None:
-        from gsfm.checkpoint import read_torch_file  # imports this module: no top-level import
-
         path = Path(weights)
         state = read_torch_file(
             path, what="backbone weight file", expected=f"a torchvision {name} state dict"

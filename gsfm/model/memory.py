@@ -1,4 +1,4 @@
-"""Memory read: affinity, (top-k) softmax over memory, readout (``official_code_facts.md`` §3).
+"""Memory read: affinity, (top-k) softmax over memory, readout (``docs/paper_vs_code.md`` §3).
 
 Shapes: memory keys ``mk`` (B, CK, N) with N = T·h·w memory positions, query keys ``qk``
 (B, CK, M) with M = h·w, memory values ``mv`` (B, K, CV, N) for K objects. The affinity is

@@ -1,4 +1,4 @@
-"""Small building blocks shared by the encoders and the decoder (``official_code_facts.md`` §1.4–1.5).
+"""Small building blocks shared by the encoders and the decoder (``docs/paper_vs_code.md`` §1.4–1.5).
 
 * :class:`ResBlock`: STCN's pre-activation residual block without normalisation.
 * :class:`CBAM`: channel gate then spatial gate (STCN's variant: no BN/ReLU in the gate convs).

@@ -1,6 +1,6 @@
 """The GSFM network; STCN is the same class with the GSFM additions switched off (paper §3, Fig. 2).
 
-Data flow for one query frame (``official_code_facts.md`` §1–3):
+Data flow for one query frame (``docs/paper_vs_code.md`` §1–3):
 
 1. **Key encoder** (ResNet to layer3) → f16, f8, f4. **LFM** filters f16 (paper §3.2); the
    filtered f16 feeds the key projection, key_comp and the value encoder's fusion block.
@@ -31,7 +31,7 @@ from torch import nn
 from gsfm.config import ModelConfig, model_config
 from gsfm.model.aggregate import aggregate_logits
 from gsfm.model.attention import NonLocalBlock
-from gsfm.model.decoder import Decoder
+from gsfm.model.decoder import build_decoder
 from gsfm.model.encoders import KeyEncoder, ValueEncoder
 from gsfm.model.memory import read_memory
 from gsfm.spectral import FrequencyModule
@@ -101,7 +101,7 @@ class GSFMNet(nn.Module):
             c16, cfg.value_dim, cfg.value_encoder, cfg.value_encoder_weights
         )
         hfm = None if cfg.hfm == "off" else _frequency_module(cfg.decoder_dim, cfg.hfm, cfg)
-        self.decoder = Decoder(2 * cfg.value_dim, c8, c4, cfg.decoder_dim, cfg.boundary, hfm)
+        self.decoder = build_decoder(2 * cfg.value_dim, c8, c4, cfg.decoder_dim, cfg.boundary, hfm)
 
     # --- frozen BatchNorm -----------------------------------------------------------------
     def train(self, mode: bool = True) -> GSFMNet:

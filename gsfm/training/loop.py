@@ -1,4 +1,4 @@
-"""The training loop shared by every profile and stage (``official_code_facts.md`` §4).
+"""The training loop shared by every profile and stage (``docs/paper_vs_code.md`` §4).
 
 One optimizer step ("iteration") draws ``grad_accum`` micro-batches of ``batch_size`` samples per
 process, runs ``model.forward_train`` and the loss on each (under fp16 autocast on CUDA when the
@@ -30,12 +30,14 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 
+from gsfm.checkpoint import save_checkpoint
 from gsfm.config import TrainConfig
+from gsfm.files import read_torch_file
 from gsfm.runtime import seed_everything
 from gsfm.training.data import BatchStream, to_device
 from gsfm.training.distributed import DistContext
 from gsfm.training.run_folder import RunFolder, provenance
-from gsfm.training.state import atomic_write, capture_rng, restore_rng
+from gsfm.training.state import capture_rng, restore_rng
 
 __all__ = ["NonFiniteLossError", "TrainResult", "Trainer", "load_training_state"]
 
@@ -82,27 +84,12 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _save_checkpoint(path: Path, model: nn.Module, state: dict[str, Any]) -> None:
-    """Write a training checkpoint atomically.
-
-    Models built by :func:`gsfm.build_model` (they carry a ``ModelConfig`` as ``.config``) are
-    saved with :func:`gsfm.checkpoint.save_checkpoint`, so that :func:`gsfm.checkpoint.load_model`
-    can open training checkpoints; other modules (test stand-ins) as a plain dict.
-    """
-    from gsfm.config import ModelConfig
-
-    if isinstance(getattr(model, "config", None), ModelConfig):
-        from gsfm.checkpoint import save_checkpoint
-
-        save_checkpoint(path, model, **state)
-    else:
-        payload = {"model": model.state_dict(), **state}
-        atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    """Write a training checkpoint atomically, readable by :func:`gsfm.checkpoint.load_model`."""
+    save_checkpoint(path, model, **state)
 
 
 def load_training_state(path: str | Path) -> dict[str, Any]:
     """A training checkpoint's contents (``weights_only=True``), with a clear error if unusable."""
-    from gsfm.checkpoint import read_torch_file
-
     path = Path(path)
     state = read_torch_file(path, expected="a gsfm training checkpoint")
     trainer = state.get("trainer") if isinstance(state, dict) else None
@@ -121,7 +108,8 @@ def _model_state(state: Mapping[str, Any]) -> Mapping[str, torch.Tensor]:
 class Trainer:
     """Trains ``model`` on ``dataset`` with ``loss_fn`` under ``cfg``, writing to ``run_dir``.
 
-    ``model`` must have ``forward_train(batch) -> dict`` and ``loss_fn(out, batch, iteration)``
+    ``model`` must have ``forward_train(batch) -> dict`` and a ``config`` (a
+    :class:`~gsfm.config.ModelConfig`, saved in config.json and checkpoints); ``loss_fn(out, batch, iteration)``
     must return a dict with at least ``"total"`` (also logged when present: ``ce``, ``boundary``,
     ``iou``, ``p``). ``describe`` adds entries (model/data description) to config.json; those
     entries must match when resuming.
@@ -185,10 +173,8 @@ class Trainer:
 
     def resolved_config(self) -> dict[str, Any]:
         """The config.json content without provenance (must match on resume)."""
-        model_cfg = getattr(self.model, "config", None)
         out = {"train": _jsonable(self.cfg), **self.describe}
-        if model_cfg is not None:
-            out.setdefault("model", _jsonable(model_cfg))
+        out.setdefault("model", _jsonable(self.model.config))
         return json_roundtrip(out)
 
     def _state(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from gsfm.training.state import atomic_write_json, atomic_write_text
+from gsfm.files import atomic_write_json, atomic_write_text
 
 __all__ = ["LOG_COLUMNS", "RunFolder", "provenance"]
 

@@ -1,6 +1,6 @@
 """Training schedules: the step learning rate, epochs and the max-skip curriculum.
 
-The authors (``official_code_facts.md`` §4) step ``MultiStepLR`` once per iteration and switch
+The authors (``docs/paper_vs_code.md`` §4) step ``MultiStepLR`` once per iteration and switch
 the data's max skip only at epoch boundaries: with ``total_epochs = ceil(iterations /
 len(loader))`` the skip becomes ``skip_values[i]`` at epoch ``round(total_epochs *
 skip_fractions[i])`` (the example in the facts: 518 epochs switch at 52, 104, 155, 207, 466).

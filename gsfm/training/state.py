@@ -1,4 +1,4 @@
-"""Random-number-generator states and atomic file writes, for exact resume.
+"""Random-number-generator states, for exact resume.
 
 RNG states are stored as plain tensors, ints and lists so that a checkpoint holding them loads
 with ``torch.load(..., weights_only=True)`` (NumPy arrays would need unsafe globals).
@@ -6,18 +6,13 @@ with ``torch.load(..., weights_only=True)`` (NumPy arrays would need unsafe glob
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["atomic_write", "atomic_write_text", "capture_rng", "restore_rng", "sample_seed"]
+__all__ = ["capture_rng", "restore_rng", "sample_seed"]
 
 
 def capture_rng(device: torch.device | None = None) -> dict[str, Any]:
@@ -55,32 +50,3 @@ def restore_rng(state: dict[str, Any], device: torch.device | None = None) -> No
 def sample_seed(*parts: int) -> int:
     """A well-mixed 32-bit seed from integers (e.g. run seed, epoch, sample index)."""
     return int(np.random.SeedSequence([int(p) % 2**63 for p in parts]).generate_state(1)[0])
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it onto ``path``.
-
-    Readers never see a half-written file, and a crash leaves the previous version in place.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")

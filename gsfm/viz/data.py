@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from gsfm.data.io import DAVIS_PALETTE, atomic_write  # noqa: E402
+from gsfm.data.io import DAVIS_PALETTE  # noqa: E402
+from gsfm.viz.figures import save_figure  # noqa: E402
 
 __all__ = ["overlay", "plot_benchmark_examples"]
 
@@ -130,9 +131,4 @@ def plot_benchmark_examples(
         fontsize=9,
     )
     fig.subplots_adjust(left=0.04, right=0.99, top=0.9, bottom=0.01, hspace=0.62, wspace=0.04)
-    if out_path is not None:
-        out = Path(out_path)
-        if out.suffix.lower() != ".png":
-            raise ValueError(f"figures are written as .png, got {out}")
-        atomic_write(out, lambda p: fig.savefig(p, dpi=110, format="png", facecolor="white"))
-    return fig
+    return save_figure(fig, out_path)

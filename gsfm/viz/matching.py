@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -15,20 +14,9 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from gsfm.data.io import atomic_write  # noqa: E402
+from gsfm.viz.figures import save_figure  # noqa: E402
 
-__all__ = ["plot_matching", "save_figure"]
-
-
-def save_figure(fig: Figure, out_path: str | os.PathLike[str] | None, dpi: int = 110) -> Figure:
-    """Write ``fig`` as PNG atomically (if ``out_path``), close it and return it."""
-    if out_path is not None:
-        out = Path(out_path)
-        if out.suffix.lower() != ".png":
-            raise ValueError(f"figures are written as .png, got {out}")
-        atomic_write(out, lambda p: fig.savefig(p, dpi=dpi, format="png", facecolor="white"))
-    plt.close(fig)
-    return fig
+__all__ = ["plot_matching"]
 
 
 def _outline(ax: Any, mask: np.ndarray | None, colour: str) -> None:

@@ -3,7 +3,7 @@
 Every function builds one figure, writes it to ``out_path`` when given (atomically, at
 :data:`DPI`), closes it in pyplot so that long notebooks do not accumulate open figures, and
 returns it: the last expression of a notebook cell still displays a closed figure. The
-numbers come from :mod:`gsfm.spectral_analysis`; nothing here computes what a notebook asserts.
+numbers come from :mod:`gsfm.analysis.spectral`; nothing here computes what a notebook asserts.
 
 Convention used in every spectrum panel: **unshifted** (as the authors' code sees it), DC at the
 top-left corner (0, 0) and the highest (Nyquist) frequency at the centre (h//2, w//2), unless a
@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -25,8 +23,7 @@ import torch
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from gsfm.spectral import band_filter
-from gsfm.spectral_analysis import (
+from gsfm.analysis.spectral import (
     FEATURE_MAP_SIZES,
     PAPER_SIGMA,
     ModuleSteps,
@@ -35,11 +32,13 @@ from gsfm.spectral_analysis import (
     magnitude_spectrum,
     reach,
 )
+from gsfm.spectral import band_filter
+from gsfm.viz.figures import save_figure
 
 __all__ = [
     "DPI",
     "explorer_frame",
-    "has_widget_frontend",
+    "widgets_available",
     "plot_band_share",
     "plot_convolution_theorem",
     "plot_filter_kernels",
@@ -47,7 +46,6 @@ __all__ = [
     "plot_module_walkthrough",
     "plot_receptive_fields",
     "plot_spectra",
-    "save_figure",
     "sigma_explorer",
 ]
 
@@ -57,29 +55,8 @@ DPI: int = 110
 _BAND_LABEL = {"low": "LFM band 1−g", "high": "HFM band g", "all": "all-pass 1"}
 
 
-def save_figure(fig: Figure, out_path: str | os.PathLike[str]) -> Path:
-    """Write ``fig`` as PNG at :data:`DPI` via a temporary file + ``os.replace`` (no half files)."""
-    out = Path(out_path)
-    if out.suffix.lower() != ".png":
-        raise ValueError(f"figures are written as .png, got {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".png", dir=out.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=DPI, bbox_inches="tight", facecolor="white")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; figures are meant to be shared
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
-
-
 def _finish(fig: Figure, out_path: str | os.PathLike[str] | None) -> Figure:
-    if out_path is not None:
-        save_figure(fig, out_path)
-    plt.close(fig)
-    return fig
+    return save_figure(fig, out_path, tight=True)
 
 
 def _image_panel(ax: Any, img: np.ndarray, title: str, **kw: Any) -> Any:
@@ -288,33 +265,12 @@ def explorer_frame(
     return _finish(fig, out_path)
 
 
-# programs that execute notebooks without a person watching (matched against the kernel's
-# parent process: a program name, or the module after "-m")
-_HEADLESS_RUNNERS = frozenset(
-    {"papermill", "nbclient", "nbconvert", "jupyter-nbconvert", "jupyter-execute", "pytest"}
-    | {"py.test", "gsfm"}
-)
+def widgets_available() -> bool:
+    """Whether ipywidgets can be shown here: inside a Jupyter kernel, with ipywidgets installed.
 
-
-def _started_by_executor(cmdline: bytes) -> bool:
-    """Whether a process command line (NUL-separated, as in /proc) runs a notebook executor."""
-    args = [a.decode(errors="replace") for a in cmdline.split(b"\0") if a]
-    names = {Path(a).name for a in args[:4]}  # interpreter, script or module, subcommand
-    modules = {args[i + 1] for i, a in enumerate(args[:-1]) if a == "-m"}
-    return bool((names | modules) & _HEADLESS_RUNNERS)
-
-
-def has_widget_frontend() -> bool:
-    """Best guess whether ipywidgets will be shown to a person right now.
-
-    False outside a Jupyter kernel, without ipywidgets, when ``GSFM_HEADLESS`` is set to a
-    non-empty value other than "0", or when the kernel was started by an automatic executor
-    (papermill, nbclient, nbconvert, pytest or ``python -m gsfm``, recognised from the kernel's
-    parent process command line; Linux only). A kernel cannot know for sure whether a browser
-    is attached; the notebooks also take an ``interactive`` parameter to switch widgets off.
+    Whether a person is watching is not guessed: notebooks take an ``interactive`` parameter,
+    and ``python -m gsfm notebooks`` and the tests execute them with ``interactive=False``.
     """
-    if os.environ.get("GSFM_HEADLESS", "") not in ("", "0"):
-        return False
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
     if shell is None or type(shell).__name__ != "ZMQInteractiveShell":
@@ -323,14 +279,6 @@ def has_widget_frontend() -> bool:
         import ipywidgets  # noqa: F401
     except ImportError:
         return False
-    parent = os.environ.get("JPY_PARENT_PID")
-    if parent:
-        try:
-            cmdline = Path(f"/proc/{int(parent)}/cmdline").read_bytes()
-        except (OSError, ValueError):
-            return True
-        if _started_by_executor(cmdline):
-            return False
     return True
 
 
@@ -344,8 +292,8 @@ def sigma_explorer(
 ) -> Any:
     """An ipywidgets σ explorer (σ slider, band and image dropdowns) around :func:`explorer_frame`.
 
-    σ is in bins of the displayed image. When ``interactive`` is False or
-    :func:`has_widget_frontend` says no one is watching (papermill, CI), returns one static
+    σ is in bins of the displayed image. When ``interactive`` is False (executed notebooks, CI)
+    or :func:`widgets_available` is not (no Jupyter kernel, no ipywidgets), returns one static
     frame (a Figure) for the initial values instead of widgets.
     """
     if not images:
@@ -353,7 +301,7 @@ def sigma_explorer(
     image = image if image is not None else next(iter(images))
     if image not in images:
         raise ValueError(f"unknown image {image!r}; have {list(images)}")
-    if not (interactive and has_widget_frontend()):
+    if not (interactive and widgets_available()):
         return explorer_frame(images[image], sigma, band, name=image)
 
     import ipywidgets as widgets

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from gsfm.viz.matching import save_figure  # noqa: E402
+from gsfm.viz.figures import save_figure  # noqa: E402
 
 __all__ = [
     "plot_bootstrap_schedule",

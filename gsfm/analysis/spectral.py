@@ -1,7 +1,8 @@
 """The computations behind notebooks 01 and 02: spectra, filtering, and measurements of LFM/HFM.
 
 Everything a notebook shows or asserts about the frequency modules is computed here, so that
-the notebooks stay thin and the logic is unit-tested (``tests/test_spectral_analysis.py``):
+the notebooks stay thin and the logic is unit-tested (``tests/test_analysis_spectral.py``). The image and map sizes each profile uses
+are in :func:`gsfm.config.profile_sizes`. Here:
 
 * photographs shipped with scikit-image, as float arrays (:func:`load_image`);
 * unshifted and shifted magnitude spectra, and the authors' band filter applied to an image
@@ -13,8 +14,8 @@ the notebooks stay thin and the logic is unit-tested (``tests/test_spectral_anal
 * the LFM computation written out step by step, keeping every intermediate tensor
   (:func:`frequency_module_steps`);
 * the receptive field of one output pixel (:func:`receptive_field`);
-* parameter and FLOP counts of a frequency module (:func:`count_parameters`,
-  :func:`frequency_module_flops`, :func:`cost_table`).
+* parameter and FLOP counts of a frequency module (:func:`frequency_module_flops`,
+  :func:`cost_table`; parameters with :func:`gsfm.model.count_parameters`).
 
 Plotting lives in :mod:`gsfm.viz.spectral`.
 """
@@ -44,7 +45,6 @@ __all__ = [
     "circular_convolve",
     "convolution_theorem_error",
     "cost_table",
-    "count_parameters",
     "filter_stats",
     "frequency_module_flops",
     "frequency_module_steps",
@@ -52,7 +52,6 @@ __all__ = [
     "magnitude_spectrum",
     "receptive_field",
     "resnet_features",
-    "profile_sizes",
     "reach",
     "training_relative_sigma",
     "without_relu",
@@ -73,23 +72,6 @@ FEATURE_MAP_SIZES: tuple[tuple[str, int, int], ...] = (
     ("HFM, training 384² (1/4)", 96, 96),
     ("HFM, 480p inference (1/4)", 120, 216),
 )
-
-
-_PROFILE_SIZES: dict[str, dict[str, int]] = {
-    # image: side of the photographs in notebook 01; feature_image: the image fed to the
-    # ResNet in notebook 02 (384 -> the 24x24 training map at 1/16); rf_map / rf_channels:
-    # the map and width used to measure receptive fields.
-    "smoke": {"image": 64, "feature_image": 192, "rf_map": 12, "rf_channels": 8},
-    "cpu": {"image": 256, "feature_image": 384, "rf_map": 24, "rf_channels": 64},
-    "paper": {"image": 512, "feature_image": 384, "rf_map": 24, "rf_channels": 256},
-}
-
-
-def profile_sizes(profile: str) -> dict[str, int]:
-    """Image and map sizes notebooks 01 and 02 use under ``profile`` (smoke, cpu or paper)."""
-    if profile not in _PROFILE_SIZES:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {tuple(_PROFILE_SIZES)}")
-    return dict(_PROFILE_SIZES[profile])
 
 
 def training_relative_sigma(sigma: float = PAPER_SIGMA, side: int = TRAIN_MAP_SIDE) -> float:
@@ -457,11 +439,6 @@ def without_relu(module: FrequencyModule) -> nn.Module:
 
 
 # --- parameters and FLOPs -------------------------------------------------------------------
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
 def _fft_flops(h: int, w: int, real_input: bool) -> float:

@@ -1,4 +1,4 @@
-"""Unit tests of gsfm.spectral_analysis: the computations notebooks 01 and 02 show and assert."""
+"""Unit tests of gsfm.analysis.spectral: the computations notebooks 01 and 02 show and assert."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gsfm
-from gsfm import spectral_analysis as sa
+from gsfm.analysis import spectral as sa
+from gsfm.config import profile_sizes
+from gsfm.model import count_parameters
 
 FAST = settings(max_examples=15, deadline=None)
 
@@ -120,7 +122,7 @@ def test_circular_convolve_identity_and_shift():
     ("h", "w", "g_dc", "share"),
     [(24, 24, 0.053, 0.37), (30, 54, 6e-5, 0.13), (96, 96, 0.0, 0.023), (120, 216, 0.0, 0.008)],
 )
-def test_filter_stats_match_official_code_facts(h, w, g_dc, share):
+def test_filter_stats_match_the_authors_numbers(h, w, g_dc, share):
     stats = sa.filter_stats(h, w, 7.0)
     assert stats["g_dc"] == pytest.approx(g_dc, abs=max(g_dc * 0.02, 1e-6))
     assert stats["share_high"] == pytest.approx(share, abs=0.0015)
@@ -138,10 +140,10 @@ def test_band_share_table_rows_follow_the_sizes():
 
 
 def test_profile_sizes():
-    assert sa.profile_sizes("cpu")["feature_image"] // 16 == 24  # the training map
-    assert sa.profile_sizes("smoke")["image"] < sa.profile_sizes("cpu")["image"]
+    assert profile_sizes("cpu").feature_image // 16 == sa.TRAIN_MAP_SIDE  # the training map
+    assert profile_sizes("smoke").image < profile_sizes("cpu").image
     with pytest.raises(ValueError, match="unknown profile 'gpu'"):
-        sa.profile_sizes("gpu")
+        profile_sizes("gpu")
 
 
 # --- LFM / HFM step by step ---------------------------------------------------------------
@@ -210,7 +212,7 @@ def test_without_relu_is_affine_and_shares_weights():
     torch.manual_seed(0)
     lfm = gsfm.LFM(3)
     probe = sa.without_relu(lfm)
-    assert sum(p.numel() for p in probe.parameters()) == sa.count_parameters(lfm)
+    assert sum(p.numel() for p in probe.parameters()) == count_parameters(lfm)
     a, b, zero = torch.randn(1, 3, 7, 9), torch.randn(1, 3, 7, 9), torch.zeros(1, 3, 7, 9)
     with torch.no_grad():
         gap = probe(a + b) - probe(a) - probe(b) + probe(zero)
@@ -232,12 +234,12 @@ def test_reach():
 
 
 def test_parameter_counts_of_the_paper_modules():
-    assert sa.count_parameters(gsfm.LFM(1024)) == 8_392_704
-    assert sa.count_parameters(gsfm.HFM(256)) == 525_312
+    assert count_parameters(gsfm.LFM(1024)) == 8_392_704
+    assert count_parameters(gsfm.HFM(256)) == 525_312
     table = sa.cost_table()
     assert table["params"].tolist() == [8_392_704, 8_392_704, 525_312, 525_312]
     one_conv = sa.cost_table((("LFM", 8, 4, 4),), convs=1)["params"][0]
-    assert one_conv == sa.count_parameters(gsfm.LFM(8, convs=1))
+    assert one_conv == count_parameters(gsfm.LFM(8, convs=1))
 
 
 def test_flops_by_the_stated_conventions():

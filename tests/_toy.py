@@ -1,7 +1,7 @@
 """A tiny stand-in for the VOS network, its loss and its data, with the trainer's interfaces.
 
-Used by the trainer's tests (and handy for reading :mod:`gsfm.training` without the real
-network): :class:`ToyVOS` has ``forward_train(batch)`` returning the same keys as the GSFM
+Used by the trainer's tests: :class:`ToyVOS` carries a ``ModelConfig`` (named "toy"; its other
+fields describe nothing) as the trainer expects, and ``forward_train(batch)`` returns the same keys as the GSFM
 model; :class:`ToyLoss` returns ``total/ce/boundary/iou/p`` like :class:`gsfm.losses.GSFMLoss`;
 :class:`RandomClips` yields samples in the authors' VOSDataset format and draws from the global
 generators, as real augmentation pipelines do. Nothing in ToyVOS depends on the batch
@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from gsfm.config import ModelConfig
+
 __all__ = ["RandomClips", "ToyLoss", "ToyVOS"]
 
 
@@ -27,6 +29,7 @@ class ToyVOS(nn.Module):
 
     def __init__(self, hidden: int = 8) -> None:
         super().__init__()
+        self.config = ModelConfig(name="toy")
         self.body = nn.Conv2d(5, hidden, 3, padding=1)
         self.mask = nn.Conv2d(hidden, 3, 3, padding=1)
         self.edge = nn.Conv2d(hidden, 2, 1)

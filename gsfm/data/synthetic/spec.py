@@ -1,0 +1,177 @@
+"""What the benchmark is: its versions and their frozen parameters, its splits and cases, and
+the dataclasses that describe one sampled scene (:class:`VideoSpec`, :class:`ObjectSpec`).
+
+This module draws nothing and renders nothing; every other module of the package reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gsfm.data.shapes import ShapeParams
+
+__all__ = [
+    "CASES",
+    "SPLITS",
+    "VERSIONS",
+    "ObjectSpec",
+    "SynthVersion",
+    "VideoSpec",
+    "get_version",
+    "split_names",
+]
+
+CASES: tuple[str, ...] = (
+    "lookalike",
+    "small",
+    "thin",
+    "occlusion",
+    "late",
+    "camera",
+    "leave",
+    "mixed",
+)
+SPLITS: tuple[str, ...] = ("val", "small", "train")
+_SPLIT_CODE = {"val": 1, "small": 2, "train": 3, "stream": 4}
+
+
+@dataclass(frozen=True)
+class SynthVersion:
+    """Every parameter of one benchmark version (sizes in world units = frame heights)."""
+
+    name: str
+    version_seed: int
+    height: int = 160  # written splits: frame size (DAVIS-like aspect 16:9)
+    width: int = 288
+    val_videos: int = 24
+    val_frames: int = 24
+    small_videos: int = 12
+    small_frames: int = 24
+    train_videos: int = 120
+    train_frames: int = 40
+    stream_frames: int = 60  # virtual clip length of the in-memory training stream
+    canonical: int = 128  # side of the canonical shape canvas
+    n_targets: tuple[int, int] = (1, 3)
+    target_size: tuple[float, float] = (0.3, 0.6)
+    small_size: tuple[float, float] = (0.08, 0.16)
+    thin_size: tuple[float, float] = (0.4, 0.65)
+    speed_amp: tuple[float, float] = (0.15, 0.45)
+    speed_omega: tuple[float, float] = (0.06, 0.16)
+    rot_speed: float = 0.06
+    scale_amp: float = 0.18
+    shear_amp: float = 0.25
+    p_lookalike: float = 0.3  # base rate of a lookalike per video (case "lookalike": 2-3)
+    p_occluder: float = 0.3
+    p_small: float = 0.15
+    p_thin: float = 0.25
+    p_late: float = 0.15
+    p_leave: float = 0.1
+    cam_amp: tuple[float, float] = (0.02, 0.12)  # case "camera": x3
+    zoom_amp: tuple[float, float] = (0.0, 0.12)
+    noise_sigma: tuple[float, float] = (0.0, 6.0)
+    p_blur: float = 0.25
+    blur_sigma: tuple[float, float] = (0.4, 1.1)  # pixels at height 160
+    first_min_px: int = 12  # pixels at 160 height: a first annotation must be at least this
+    first_min_share: float = 0.3  # ... and this share of the object's median visible area
+    max_attempts: int = 40
+
+
+VERSIONS: dict[str, SynthVersion] = {"v1": SynthVersion(name="v1", version_seed=20220701)}
+
+
+def get_version(version: str) -> SynthVersion:
+    """The parameters of benchmark ``version`` (error listing the known ones)."""
+    if version not in VERSIONS:
+        raise ValueError(
+            f"unknown synthetic benchmark version {version!r}; known: {list(VERSIONS)}"
+        )
+    return VERSIONS[version]
+
+
+# --- split layout: sizes, cases and names of the videos of a split ------------------------------
+
+
+def split_names(split: str, version: str = "v1") -> list[str]:
+    """The video names of ``split`` (``<split>_<index>_<case>``)."""
+    v = get_version(version)
+    n = _split_size(v, split)[0]
+    return [_video_name(v, split, i) for i in range(n)]
+
+
+def _split_size(v: SynthVersion, split: str) -> tuple[int, int]:
+    """``(number of videos, frames per video)`` of ``split`` in version ``v``."""
+    if split == "val":
+        return v.val_videos, v.val_frames
+    if split == "small":
+        return v.small_videos, v.small_frames
+    if split == "train":
+        return v.train_videos, v.train_frames
+    raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+
+
+def _case_of(v: SynthVersion, split: str, index: int) -> str:
+    """The primary case (one of :data:`CASES`) of video ``index`` of ``split``."""
+    if split == "small":
+        return "small"
+    if split == "val":
+        return CASES[index % len(CASES)]
+    return CASES[(index * 5 + 3) % len(CASES)]
+
+
+def _video_name(v: SynthVersion, split: str, index: int) -> str:
+    """The name of video ``index`` of ``split`` (``<split>_<index>_<case>``)."""
+    return f"{split}_{index:03d}_{_case_of(v, split, index)}"
+
+
+# --- scene description -------------------------------------------------------------------------
+
+
+@dataclass
+class ObjectSpec:
+    """One object: role, look and motion (world units; ``t' = t - start``)."""
+
+    label: int  # object id in the annotation; 0 = unannotated (lookalike / occluder)
+    role: str  # target | lookalike | occluder
+    shape: ShapeParams
+    texture: int
+    tex_offset: tuple[float, float]
+    tex_scale: float
+    tint: tuple[float, float, float]
+    size: float
+    depth: float
+    pos0: tuple[float, float]
+    amp: tuple[tuple[float, float], tuple[float, float]]  # [axis][component]
+    omega: tuple[tuple[float, float], tuple[float, float]]
+    phase: tuple[tuple[float, float], tuple[float, float]]
+    rot0: float
+    rot_speed: float
+    scale_amp: float
+    scale_omega: float
+    scale_phase: float
+    shear_amp: float
+    shear_omega: float
+    shear_phase: float
+    start: int = 0
+    imitates: int = 0  # lookalike: the label of the target it copies
+    flags: tuple[str, ...] = ()
+
+
+@dataclass
+class VideoSpec:
+    """A whole video: background, camera path, objects (back to front) and frame noise."""
+
+    name: str
+    case: str
+    n_frames: int
+    aspect: float
+    background: int
+    bg_scale: float
+    bg_offset: tuple[float, float]
+    bg_tint: tuple[float, float, float]
+    cam_amp: tuple[float, float, float]  # x, y, zoom
+    cam_omega: tuple[float, float, float]
+    cam_phase: tuple[float, float, float]
+    noise_sigma: float
+    blur_sigma: float
+    frame_seed: int
+    objects: list[ObjectSpec] = field(default_factory=list)

@@ -1,0 +1,272 @@
+"""Splits on disk: :func:`write_split` writes a split in the DAVIS layout, and the functions
+around it say what a written split is (:func:`split_settings`, :func:`describe_split`), where
+its files are (:func:`split_paths`), whether a folder holds it intact (:func:`split_problems`)
+and how to remove it (:func:`remove_split`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gsfm.data.io import image_size, write_image, write_mask
+from gsfm.data.synthetic.spec import _split_size, get_version, split_names
+from gsfm.data.synthetic.video import SyntheticVideo, generate_video, object_table
+from gsfm.files import atomic_folder, atomic_write
+
+__all__ = [
+    "describe_split",
+    "read_split_record",
+    "remove_split",
+    "split_identity",
+    "split_paths",
+    "split_problems",
+    "split_settings",
+    "write_split",
+]
+
+
+def split_identity(
+    version: str, split: str, seed: int, height: int, width: int, videos: Sequence[str]
+) -> dict[str, Any]:
+    """What identifies a written split: the keys of ``synth_<split>.json`` a reuse check compares."""
+    return {
+        "benchmark": f"synth-{version}",
+        "split": split,
+        "seed": seed,
+        "height": height,
+        "width": width,
+        "videos": list(videos),
+    }
+
+
+def _write_video(root: Path, res: str, vid: SyntheticVideo) -> None:
+    """Write ``vid``'s frames and annotations, each folder swapped into place when complete."""
+    for kind, suffix in (("JPEGImages", ".jpg"), ("Annotations", ".png")):
+        with atomic_folder(root / kind / res / vid.spec.name) as tmp:
+            for t in range(len(vid.images)):
+                if kind == "JPEGImages":
+                    write_image(tmp / f"{t:05d}{suffix}", vid.images[t])
+                else:
+                    write_mask(tmp / f"{t:05d}{suffix}", vid.masks[t])
+
+
+def write_split(
+    out: str | os.PathLike[str],
+    split: str = "val",
+    version: str = "v1",
+    seed: int = 0,
+    height: int | None = None,
+    width: int | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Write ``split`` in the DAVIS layout under ``out`` and return ``out``.
+
+    Writes ``JPEGImages/<H>p/<video>/00000.jpg``, ``Annotations/<H>p/<video>/00000.png``,
+    ``ImageSets/synth-<version>/<split>.txt``, ``objects_<split>.csv`` (per-object metadata)
+    and ``synth_<split>.json`` (version, seed, size and the generator parameters). Each video
+    is written into a hidden temporary folder and renamed into place when complete.
+    ``limit`` writes only the first videos (for quick looks and tests). Files of the same
+    names are replaced and nothing else in ``out`` is looked at: callers decide whether ``out``
+    may be written (``python -m gsfm synth`` refuses a folder holding anything else, see
+    :func:`split_problems`).
+    """
+    wanted = split_settings(split, version, seed, height, width, limit)  # checks the arguments
+    v = get_version(version)
+    n_videos, h, w = len(wanted["videos"]), wanted["height"], wanted["width"]
+    root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"output path {root} exists and is not a folder")
+    res = f"{h}p"
+    tables: list[pd.DataFrame] = []
+    names: list[str] = []
+    iterator = range(n_videos)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc=f"synth-{version} {split}", unit="video")
+    for i in iterator:
+        vid = generate_video(split, i, version, seed, h, w)
+        names.append(vid.spec.name)
+        _write_video(root, res, vid)
+        tables.append(object_table([vid]))
+    sets = root / "ImageSets" / f"synth-{version}" / f"{split}.txt"
+    atomic_write(sets, lambda p: Path(p).write_text("".join(f"{n}\n" for n in names)))
+    table = pd.concat(tables, ignore_index=True)
+    atomic_write(root / f"objects_{split}.csv", lambda p: table.to_csv(p, index=False))
+    meta = {**split_identity(version, split, seed, h, w, names), "parameters": asdict(v)}
+    atomic_write(
+        root / f"synth_{split}.json",
+        lambda p: Path(p).write_text(json.dumps(meta, indent=1) + "\n"),
+    )
+    return root
+
+
+# --- checking a written split ------------------------------------------------------------------
+
+
+def split_settings(
+    split: str = "val",
+    version: str = "v1",
+    seed: int = 0,
+    height: int | None = None,
+    width: int | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """The :func:`split_identity` that :func:`write_split` with these arguments records."""
+    v = get_version(version)
+    names = split_names(split, version)
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        names = names[: int(limit)]
+    return split_identity(
+        version, split, seed, int(height or v.height), int(width or v.width), names
+    )
+
+
+def describe_split(identity: dict[str, Any]) -> str:
+    """``synth-v1 val (seed 0, 160x288, 24 videos)`` for a split identity or a saved record."""
+    n = len(identity.get("videos") or [])
+    return (
+        f"{identity.get('benchmark')} {identity.get('split')} (seed {identity.get('seed')}, "
+        f"{identity.get('height')}x{identity.get('width')}, {n} video{'s' if n != 1 else ''})"
+    )
+
+
+def read_split_record(root: str | os.PathLike[str], split: str) -> dict[str, Any] | None:
+    """The ``synth_<split>.json`` that :func:`write_split` left in ``root``; ``None`` if there is
+    none or it cannot be read (not JSON, not an object)."""
+    try:
+        saved = json.loads((Path(root) / f"synth_{split}.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return saved if isinstance(saved, dict) else None
+
+
+def _safe_name(name: Any) -> bool:
+    """A video name from a record that may be joined to a path (no separators, not hidden)."""
+    return isinstance(name, str) and bool(name) and name == Path(name).name and name[0] != "."
+
+
+def split_paths(root: str | os.PathLike[str], identity: dict[str, Any]) -> list[Path]:
+    """Every path :func:`write_split` writes for ``identity`` (a split identity or a record):
+    the video folders under ``JPEGImages/<H>p`` and ``Annotations/<H>p``, the ImageSets list,
+    ``objects_<split>.csv`` and ``synth_<split>.json``. Names that are not plain file names are
+    skipped, so a tampered record never points outside ``root``."""
+    root = Path(root)
+    split, height = identity.get("split"), identity.get("height")
+    if not _safe_name(split) or not isinstance(height, int):
+        return []
+    res = f"{height}p"
+    videos = [v for v in identity.get("videos") or [] if _safe_name(v)]
+    paths = [root / kind / res / v for v in videos for kind in ("JPEGImages", "Annotations")]
+    if _safe_name(identity.get("benchmark")):
+        paths.append(root / "ImageSets" / str(identity["benchmark"]) / f"{split}.txt")
+    paths += [root / f"objects_{split}.csv", root / f"synth_{split}.json"]
+    return paths
+
+
+def remove_split(
+    root: str | os.PathLike[str], record: dict[str, Any], keep: Sequence[Path] = ()
+) -> list[Path]:
+    """Delete what ``record`` (a split's saved ``synth_<split>.json``) says :func:`write_split`
+    wrote into ``root``, except the paths in ``keep``; then remove the folders this leaves
+    empty. Returns the deleted paths. Nothing outside :func:`split_paths` is touched."""
+    root = Path(root)
+    kept = {Path(k) for k in keep}
+    removed: list[Path] = []
+    parents: set[Path] = set()
+    for path in split_paths(root, record):
+        if path in kept or not (path.exists() or path.is_symlink()):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        removed.append(path)
+        parents.update(p for p in path.parents if root in p.parents)
+    for folder in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    return removed
+
+
+def _record_problems(record: dict[str, Any], identity: dict[str, Any], meta: str) -> list[str]:
+    """How the saved ``record`` (file name ``meta``) differs from the split ``identity``."""
+    problems = []
+    for key, value in identity.items():
+        saved = record.get(key)
+        if saved == value:
+            continue
+        if key == "videos" and isinstance(saved, list):
+            problems.append(f"{meta} records {len(saved)} videos, not {len(value)}")
+        else:
+            problems.append(f"{meta} records {key} {saved!r}, not {value!r}")
+    return problems
+
+
+def _video_problems(root: Path, video: str, n_frames: int, h: int, w: int) -> list[str]:
+    """Missing, unreadable or mis-sized frames and annotations of ``video`` under ``root``."""
+    problems = []
+    for kind, ext in (("JPEGImages", ".jpg"), ("Annotations", ".png")):
+        folder = root / kind / f"{h}p" / video
+        rel = folder.relative_to(root)
+        if not folder.is_dir():
+            problems.append(f"{rel}/ is missing")
+            continue
+        for t in range(n_frames):
+            name = f"{t:05d}{ext}"
+            try:
+                size = image_size(folder / name)
+            except FileNotFoundError:
+                problems.append(f"{rel}/{name} is missing")
+                continue
+            except ValueError:
+                problems.append(f"{rel}/{name} is not a readable image")
+                continue
+            if size != (h, w):
+                problems.append(f"{rel}/{name} is {size[1]}x{size[0]}, not {w}x{h}")
+    return problems
+
+
+def split_problems(root: str | os.PathLike[str], identity: dict[str, Any]) -> list[str]:
+    """What keeps ``root`` from holding the split ``identity`` (see :func:`split_settings`),
+    complete and intact; an empty list when it does.
+
+    Checked: ``synth_<split>.json`` records the same identity; the ImageSets list names the
+    split's videos; ``objects_<split>.csv`` exists; every video has every frame (JPEG) and
+    annotation (PNG), each readable and of the recorded size. Paths in the messages are
+    relative to ``root``.
+    """
+    root = Path(root)
+    split = identity["split"]
+    record = read_split_record(root, split)
+    meta = f"synth_{split}.json"
+    if record is None:
+        exists = (root / meta).exists()
+        return [f"{meta} {'cannot be read' if exists else 'is missing'}"]
+    problems = _record_problems(record, identity, meta)
+    if problems:  # another split: its files are not ours to check
+        return problems
+    sets = root / "ImageSets" / str(identity["benchmark"]) / f"{split}.txt"
+    if not sets.is_file():
+        problems.append(f"{sets.relative_to(root)} is missing")
+    elif sets.read_text(encoding="utf-8").split() != list(identity["videos"]):
+        problems.append(f"{sets.relative_to(root)} does not list the split's videos")
+    if not (root / f"objects_{split}.csv").is_file():
+        problems.append(f"objects_{split}.csv is missing")
+    version = str(identity["benchmark"]).removeprefix("synth-")
+    n_frames = _split_size(get_version(version), split)[1]
+    h, w = int(identity["height"]), int(identity["width"])
+    for video in identity["videos"]:
+        problems += _video_problems(root, video, n_frames, h, w)
+    return problems

@@ -1,0 +1,161 @@
+"""File utilities every layer uses: atomic writes and the one safe ``torch.load``.
+
+* :func:`atomic_write` calls ``write(tmp)`` on a temporary file in the target folder, then
+  renames it onto the target with :func:`os.replace`. Readers never see a half-written file,
+  and a crash or an exception leaves the previous version (or nothing) in place.
+  :func:`atomic_write_text` and :func:`atomic_write_json` are the two common cases, and
+  :func:`atomic_save` writes a ``torch.save`` payload.
+* :func:`atomic_folder` does the same for a whole folder (a prediction folder, an evaluation,
+  one video of a data set): it is built in a hidden temporary sibling and swapped in at the end.
+* :func:`read_torch_file` is the one place where the package calls ``torch.load`` on a file,
+  always with ``weights_only=True``: checkpoints, training checkpoints, ``--init`` weights and
+  backbone weight files. A corrupt, truncated, empty or foreign file becomes one
+  :class:`CheckpointError` line naming the file, never PyTorch's advice to load it unsafely.
+
+This module imports nothing else from ``gsfm``: it sits at the bottom of the layers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = [
+    "CHECKPOINT_KINDS",
+    "CheckpointError",
+    "atomic_folder",
+    "atomic_save",
+    "atomic_write",
+    "atomic_write_json",
+    "atomic_write_text",
+    "read_torch_file",
+]
+
+CHECKPOINT_KINDS = "a gsfm or authors' (STCN/GSFM) checkpoint"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not fit the model."""
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it onto ``path``.
+
+    Parent folders are created. The file gets mode 0644 (``mkstemp`` creates 0600; what the
+    package writes is meant to be shared). Returns ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Write ``obj`` as indented, key-sorted JSON to ``path`` atomically."""
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def atomic_save(path: str | os.PathLike[str], payload: Any) -> Path:
+    """``torch.save(payload)`` to ``path`` atomically (checkpoints)."""
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a hidden temporary folder next to ``path``; when the block ends, swap it into place.
+
+    An earlier ``path`` is moved aside first and deleted only after the swap. If the block
+    raises, the temporary folder is removed, the earlier ``path`` (if any) stays as it was, and
+    parent folders this call created are removed again: nothing half-written is left behind.
+    """
+    path = Path(path)
+    created = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    old: Path | None = None
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)  # mkdtemp creates 0700; what the package writes is meant to be shared
+        if path.exists():
+            old = tmp.with_name(tmp.name.removesuffix(".tmp") + ".old")
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not path.exists():
+            os.replace(old, path)  # put the earlier folder back
+        for folder in created:  # innermost first
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _unreadable_reason(path: Path, exc: BaseException) -> str:
+    """Why ``torch.load(path, weights_only=True)`` failed, in a few words of our own."""
+    if path.stat().st_size == 0:
+        return "the file is empty"
+    if isinstance(exc, pickle.UnpicklingError) and "Unsupported global" in str(exc):
+        return (
+            "it stores Python objects other than tensors, numbers, strings and containers, "
+            "which the safe (weights-only) loader refuses"
+        )
+    if zipfile.is_zipfile(path):
+        return "a damaged PyTorch archive"
+    return "not a PyTorch file, or a truncated one"
+
+
+def read_torch_file(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "checkpoint",
+    expected: str = CHECKPOINT_KINDS,
+    map_location: str | torch.device = "cpu",
+) -> Any:
+    """``torch.load(path, weights_only=True)`` with one clear error: the package's only loader.
+
+    ``what`` names the file in messages ("checkpoint", "backbone weights", ...) and
+    ``expected`` says what it should have been. A missing file raises ``FileNotFoundError``
+    (``"<what> not found: <path>"``); an unreadable one (empty, truncated, random bytes, or a
+    pickle of arbitrary Python objects) raises :class:`CheckpointError`, one line:
+    ``"cannot read <what> <path>: not <expected>, or corrupt (<reason>)"``. The content is
+    returned as it is; callers check that it is what they need.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    try:
+        with warnings.catch_warnings():  # e.g. a pickle-protocol warning on foreign files
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types here; none of their text is kept
+        reason = _unreadable_reason(path, exc)
+        raise CheckpointError(
+            f"cannot read {what} {path}: not {expected}, or corrupt ({reason})"
+        ) from None
