@@ -4,6 +4,14 @@ The engine works on tensors; this module is the folder around it: which videos, 
 frames, which annotation PNGs the model is given (the annotation policy), and writing the
 palette PNGs and ``timing.json``.
 
+* :func:`predict_folder`: a DAVIS-layout folder (DAVIS, the synthetic benchmark, or any folder
+  of ``JPEGImages/<video>/`` and ``Annotations/<video>/``).
+* :func:`predict_youtube`: a YouTube-VOS ``valid`` / ``test`` split as the authors run it
+  (``docs/paper_vs_code.md`` §9): every frame of ``all_frames`` is propagated when that folder
+  exists, the sparse annotations (each object's first appearance, checked against
+  ``meta.json``) are given where they are, and PNGs are written for exactly the frames of the
+  split's ``JPEGImages`` (every 5th frame), the submission the evaluation server expects.
+
 Annotation policies (``annotations=``):
 
 * ``"first"`` (DAVIS semi-supervised): only the first frame's PNG;
@@ -29,7 +37,14 @@ from gsfm.files import atomic_write_text
 from gsfm.inference import InferenceEngine, InferenceProtocol, check_protocol
 from gsfm.model.network import GSFMNet
 
-__all__ = ["ANNOTATION_POLICIES", "predict_folder", "read_annotations", "read_video_frames"]
+__all__ = [
+    "ANNOTATION_POLICIES",
+    "is_youtube_split",
+    "predict_folder",
+    "predict_youtube",
+    "read_annotations",
+    "read_video_frames",
+]
 
 AnnotationPolicy = Literal["first", "all", "appearance"]
 ANNOTATION_POLICIES: tuple[str, ...] = ("first", "all", "appearance")
@@ -157,6 +172,12 @@ def predict_folder(
             "fps": result.fps,
             "objects": result.labels,
         }
+    _write_timing(out_root, summary)
+    return summary
+
+
+def _write_timing(out_root: Path, summary: dict[str, dict[str, Any]]) -> None:
+    """``out_root/timing.json``: per-video and total frames, seconds and FPS."""
     total_frames = sum(v["frames"] for v in summary.values())
     total_seconds = sum(v["seconds"] for v in summary.values())
     timing = {
@@ -167,4 +188,86 @@ def predict_folder(
     }
     out_root.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_root / "timing.json", json.dumps(timing, indent=2))
+
+
+def is_youtube_split(root: str | Path, split: str = "valid") -> bool:
+    """Whether ``root`` is a YouTube-VOS split folder (or holds ``<split>/``) with a meta.json."""
+    root = Path(root)
+    return (root / "meta.json").is_file() or (root / split / "meta.json").is_file()
+
+
+def predict_youtube(
+    model: GSFMNet,
+    root: str | Path,
+    out_root: str | Path,
+    *,
+    split: str = "valid",
+    all_frames_root: str | Path | None = None,
+    videos: Sequence[str] | None = None,
+    top_k: int | None | Literal["config"] = "config",
+    mem_every: int | None = None,
+    max_memory_chunk: int | None = None,
+    short_side: int = 480,
+    progress: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Segment a YouTube-VOS split with the ``youtube`` protocol and write a submission folder.
+
+    ``root`` is the data set folder holding ``<split>/`` (or the split folder itself);
+    ``all_frames_root`` defaults to ``ROOT/all_frames/<split>_all_frames/JPEGImages`` when it
+    exists (see :class:`~gsfm.data.youtube.YouTubeVOSEvalDataset`); without it only the
+    split's own frames (every 5th) are propagated, and a warning says so. Writes
+    ``out_root/<video>/<frame>.png`` (palette PNGs at the original size) for the frames of the
+    split's ``JPEGImages`` from the video's first annotated frame on, and ``timing.json``. There is no public ground truth for
+    ``valid`` / ``test``: the server scores the zipped folder. Returns the per-video summary of
+    :func:`predict_folder`.
+    """
+    import warnings
+
+    from gsfm.data.youtube import YouTubeVOSEvalDataset
+
+    data = YouTubeVOSEvalDataset(root, split, all_frames_root, videos)
+    if data.frames_root == data.image_root:
+        warnings.warn(
+            f"no all-frames folder for {data.split_dir}: propagating over the split's own frames "
+            "(every 5th); the authors propagate over every frame (all_frames/<split>_all_frames)",
+            stacklevel=2,
+        )
+    engine = InferenceEngine(
+        model,
+        top_k=top_k,
+        mem_every=mem_every,
+        max_memory_chunk=max_memory_chunk,
+        protocol="youtube",
+        short_side=short_side,
+    )
+    out_root = Path(out_root)
+    summary: dict[str, dict[str, Any]] = {}
+    indices: Any = range(len(data))
+    if progress:
+        from tqdm.auto import tqdm
+
+        indices = tqdm(indices, desc="videos")
+    for i in indices:
+        item = data[i]
+        info = item["info"]
+        masks, annotated = item["masks"].numpy(), item["annotated"].numpy()
+        anns = {t: masks[t] for t in range(len(masks)) if annotated[t]}
+        result = engine.propagate(item["rgb"], anns)
+        index = {stem: t for t, stem in enumerate(info["frames"])}
+        for stem in info["output_frames"]:
+            if stem not in index:
+                raise ValueError(
+                    f"frame {stem} of {data.image_root / info['name']} is missing from "
+                    f"{data.frames_root / info['name']}"
+                )
+            t = index[stem]
+            if t >= min(anns):  # as the authors: nothing before the video's first annotation
+                write_mask(out_root / info["name"] / f"{stem}.png", result.masks[t], DAVIS_PALETTE)
+        summary[info["name"]] = {
+            "frames": len(masks),
+            "seconds": result.seconds,
+            "fps": result.fps,
+            "objects": result.labels,
+        }
+    _write_timing(out_root, summary)
     return summary

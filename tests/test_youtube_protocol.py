@@ -21,7 +21,7 @@ from torchvision.transforms.v2 import functional as TF
 from gsfm.inference import InferenceEngine, short_side_size, unpad
 from gsfm.model import build_model
 from gsfm.model.aggregate import aggregate
-from gsfm.prediction import predict_folder
+from gsfm.prediction import is_youtube_split, predict_folder, predict_youtube
 
 # float results of torch kernels: rerun under other CPU capabilities (make test-numerics)
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.numerics]
@@ -212,6 +212,64 @@ def test_predict_folder_youtube_writes_original_size(tmp_path) -> None:
     gt = np.asarray(Image.open(root / "valid" / "Annotations" / "abc123" / "00010.png"))
     ys, xs = np.nonzero(gt == 2)
     assert last[int(ys.mean()), int(xs.mean())] == 2  # the new object, inside its annotation
+
+
+def test_predict_youtube_propagates_every_frame_and_writes_the_split_frames(tmp_path) -> None:
+    """As the authors: all 15 frames of all_frames are propagated, the sparse annotations are
+    given where they are, and PNGs are written for the split's every-5th frames only."""
+    root = write_youtube_valid(tmp_path / "yt", h=24, w=40)
+    assert is_youtube_split(root) and is_youtube_split(root / "valid")
+    assert not is_youtube_split(tmp_path)
+    net = _model()
+    seen = _record(net, "encode_key")
+    out = tmp_path / "sub"
+    summary = predict_youtube(net, root, out, short_side=16)
+    assert summary["abc123"]["frames"] == 15 and summary["abc123"]["objects"] == [1, 2]
+    assert len(seen) >= 15  # one query key per frame (plus memory keys)
+    names = sorted(p.name for p in (out / "abc123").iterdir())
+    assert names == ["00000.png", "00005.png", "00010.png"]
+    assert {Image.open(out / "abc123" / n).size for n in names} == {(40, 24)}
+    last = np.asarray(Image.open(out / "abc123" / "00010.png"))
+    gt = np.asarray(Image.open(root / "valid" / "Annotations" / "abc123" / "00010.png"))
+    ys, xs = np.nonzero(gt == 2)
+    assert last[int(ys.mean()), int(xs.mean())] == 2  # the object annotated at 00010
+    assert (out / "timing.json").is_file()
+
+
+def test_predict_youtube_without_all_frames_warns_and_uses_the_split_frames(tmp_path) -> None:
+    import shutil
+
+    root = write_youtube_valid(tmp_path / "yt", h=24, w=40)
+    shutil.rmtree(root / "all_frames")
+    with pytest.warns(UserWarning, match="every 5th"):
+        summary = predict_youtube(_model(), root, tmp_path / "sub", short_side=16)
+    assert summary["abc123"]["frames"] == 3
+
+
+def test_predict_youtube_names_a_frame_missing_from_all_frames(tmp_path) -> None:
+    root = write_youtube_valid(tmp_path / "yt", h=24, w=40)
+    (root / "all_frames" / "valid_all_frames" / "JPEGImages" / "abc123" / "00005.jpg").unlink()
+    with pytest.raises(ValueError, match=r"frame 00005 of .*valid/JPEGImages/abc123 is missing"):
+        predict_youtube(_model(), root, tmp_path / "sub", short_side=16)
+
+
+def test_eval_command_writes_a_youtube_submission_without_scoring(tmp_path, capsys) -> None:
+    from gsfm.checkpoint import save_checkpoint
+    from gsfm.cli import main
+
+    root = write_youtube_valid(tmp_path / "yt", h=24, w=40)
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "m.pt", build_model("stcn", "smoke"))
+    pred = tmp_path / "pred"
+    argv = ["eval", "--checkpoint", str(ckpt), "--data", str(root), "--pred", str(pred),
+            "--device", "cpu", "--protocol", "youtube", "--short-side", "16", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "nothing is scored" in out and "15 frames" in out and "J&F" not in out
+    assert sorted(p.name for p in (pred / "abc123").glob("*.png")) == [
+        "00000.png", "00005.png", "00010.png"
+    ]  # fmt: skip
+    assert not (pred / "results.csv").exists()
 
 
 def test_bad_protocol_is_one_clear_error(tmp_path, model) -> None:

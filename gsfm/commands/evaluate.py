@@ -195,6 +195,7 @@ def run_checkpoint(args: argparse.Namespace) -> int:
     """Segment ``--data`` with ``--checkpoint`` (predictions into ``--pred`` or next to the
     checkpoint), score it and print the global table."""
     from gsfm.evaluation import default_eval_dir, evaluate_checkpoint
+    from gsfm.prediction import is_youtube_split
     from gsfm.runtime import resolve_path
 
     data = args.data or args.gt
@@ -214,6 +215,10 @@ def run_checkpoint(args: argparse.Namespace) -> int:
         if pred.exists() and not pred.is_dir():
             raise CLIError(f"evaluation folder {pred} exists and is not a folder")
 
+    source = f"checkpoint {resolve_path(args.checkpoint)}"
+    if args.protocol == "youtube" and is_youtube_split(data):
+        return _youtube_submission(args, data, pred, source)
+
     def evaluate_into(tmp: Path) -> Any:
         return evaluate_checkpoint(
             args.checkpoint,
@@ -229,7 +234,6 @@ def run_checkpoint(args: argparse.Namespace) -> int:
             objects=args.objects,
         )
 
-    source = f"checkpoint {resolve_path(args.checkpoint)}"
     row = _write_predictions(pred, source, str(resolve_path(data)), evaluate_into)
     row["predictions"] = str(pred)
     print(row.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
@@ -256,3 +260,34 @@ def run(args: argparse.Namespace) -> int:
         if wanted(args):
             return runner(args)
     raise CLIError("no evaluation mode matched the options")  # pragma: no cover
+
+
+def _youtube_submission(args: argparse.Namespace, data: str, pred: Path, source: str) -> int:
+    """A YouTube-VOS split (it has a meta.json): segment it as the authors do and write the
+    submission folder. Its ground truth is not public, so nothing is scored here."""
+    from gsfm.checkpoint import load_model
+    from gsfm.prediction import predict_youtube
+    from gsfm.runtime import resolve_device, resolve_path
+
+    if args.split:
+        raise CLIError("--split selects DAVIS ImageSets; a YouTube-VOS split uses its meta.json")
+    given = (("top_k", args.top_k), ("mem_every", args.mem_every))
+    overrides = {k: v for k, v in given if v is not None}
+    model = load_model(args.checkpoint, map_location=resolve_device(args.device), **overrides)
+    summary = _write_predictions(
+        pred,
+        source,
+        str(resolve_path(data)),
+        lambda tmp: predict_youtube(
+            model, data, tmp, short_side=args.short_side, progress=not args.quiet
+        ),
+    )
+    frames = sum(v["frames"] for v in summary.values())
+    seconds = sum(v["seconds"] for v in summary.values())
+    print(
+        f"YouTube-VOS ({args.protocol} protocol): {len(summary)} videos, {frames} frames "
+        f"propagated at {frames / max(seconds, 1e-9):.1f} FPS; predictions in {pred}. "
+        "The split's ground truth is not public, so nothing is scored here: zip the video "
+        "folders and submit them to the YouTube-VOS evaluation server."
+    )
+    return 0

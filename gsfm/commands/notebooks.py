@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from gsfm.config import PROFILE_NAMES
+
 HELP = "execute the notebooks with papermill at their defaults (regenerates figures/)"
 
 
@@ -16,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "new or empty, or holding only earlier executed copies (replaced); a folder with "
         "anything else, or notebooks/ itself, is refused",
     )
-    parser.add_argument("--profile", choices=("smoke", "cpu", "paper"), help="override profile")
+    parser.add_argument("--profile", choices=PROFILE_NAMES, help="override profile")
     parser.add_argument("--device", help="override the device parameter (auto, cpu, cuda)")
     parser.add_argument("--figures-dir", help="override where figures are written")
 
