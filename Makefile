@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test test-numerics figures lint format bench clean
+.PHONY: install test test-numerics test-browser figures lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,9 +28,14 @@ test-numerics: install
 	  ATEN_CPU_CAPABILITY=$$cap GSFM_TEST_THREADS=$$t $(BIN)/python -m pytest -q -m numerics || exit 1; \
 	done; done
 
-## Execute every notebook at its default parameters; figures go to figures/, executed notebooks to build/notebooks/.
+## Execute every notebook at its default parameters; figures go to figures/, executed notebooks to
+## build/notebooks/, and readable HTML copies (outputs included) to docs/notebooks/.
 figures: install
-	$(BIN)/python -m gsfm notebooks --out build/notebooks
+	$(BIN)/python -m gsfm notebooks --out build/notebooks --html docs/notebooks
+
+## The browser test alone: JupyterLab + headless Chromium (Debian's chromium) move notebook 01's σ slider.
+test-browser: install
+	$(BIN)/python -m pytest -q -m browser tests/test_browser.py
 
 lint: install
 	$(BIN)/ruff check gsfm tests benchmarks

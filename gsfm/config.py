@@ -100,6 +100,7 @@ class TrainConfig:
     end_warm: int = 15_000
     top_p: float = 0.15
     boundary_weight: float = 0.05
+    dice: str = "code"  # boundary Dice: "code" (the authors' training) | "paper" (Eq. 3, squares)
     crop_size: int = 384
     num_frames: int = 3
     max_objects: int = 2
@@ -128,6 +129,8 @@ class TrainConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.dice not in ("code", "paper"):
+            raise ValueError(f"dice must be 'code' or 'paper', got {self.dice!r}")
         if self.end_warm < self.start_warm:
             raise ValueError("end_warm must be >= start_warm")
         if len(self.skip_values) != len(self.skip_fractions):
@@ -171,8 +174,9 @@ def _check(name: str, allowed: tuple[str, ...], what: str) -> None:
 _PAPER_GSFM = ModelConfig()
 _MODEL_BY_PROFILE: dict[str, ModelConfig] = {
     "paper": _PAPER_GSFM,
-    # ResNet-18 key encoder and narrower memory / decoder: ~0.6 s per training step at
-    # batch 4, 128² crops on 2 CPU cores (cpu); ~0.1 s at batch 2, 64² (smoke).
+    # ResNet-18 key encoder and narrower memory / decoder. cpu: batch 4, 128² crops, measured
+    # 1.35 s per training step with 2 threads on a quiet 2-core Xeon, 2.3-3.5 s with one thread
+    # each beside a second training (README "Profiles"); smoke: batch 2, 64², ~0.1 s.
     "cpu": replace(
         _PAPER_GSFM, key_encoder="resnet18", value_dim=256, decoder_dim=64, freeze_bn=False
     ),
@@ -185,8 +189,12 @@ _STCN_OVERRIDES: dict[str, Any] = dict(
 )
 
 
-def model_config(name: str = "gsfm", profile: str = "paper", **overrides: Any) -> ModelConfig:
-    """The model configuration for ``name`` ("gsfm" or "stcn") under ``profile``."""
+def model_config(name: str = "gsfm", /, profile: str = "paper", **overrides: Any) -> ModelConfig:
+    """The model configuration for ``name`` ("gsfm" or "stcn") under ``profile``.
+
+    ``overrides`` are :class:`ModelConfig` fields; ``name=...`` among them relabels the variant
+    (an ablation's own name) without changing which base model it starts from.
+    """
     _check(name, MODEL_NAMES, "model")
     _check(profile, PROFILE_NAMES, "profile")
     cfg = replace(_MODEL_BY_PROFILE[profile], name=name)

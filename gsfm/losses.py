@@ -91,17 +91,31 @@ def boundary_target(mask: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
     return (edges > threshold).float()
 
 
-def dice_loss(prob: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
-    """``1 − (2Σpt + s) / (Σp + Σt + s)`` over all elements."""
+DICE_FORMS: tuple[str, ...] = ("code", "paper")
+
+
+def dice_loss(
+    prob: torch.Tensor, target: torch.Tensor, smooth: float = 1.0, form: str = "code"
+) -> torch.Tensor:
+    """Dice loss over all elements, in the authors' code's form or the paper's Eq. 3.
+
+    ``"code"`` (default, as the authors train): ``1 − (2Σpt + s) / (Σp + Σt + s)``.
+    ``"paper"``: ``1 − 2Σpt / (Σp² + Σt² + s)``, squares in the denominator and the smoothing
+    (the paper's ε) there only. The two agree on binary maps up to the smoothing.
+    """
     inter = (prob * target).sum()
-    return 1 - (2 * inter + smooth) / (prob.sum() + target.sum() + smooth)
+    if form == "code":
+        return 1 - (2 * inter + smooth) / (prob.sum() + target.sum() + smooth)
+    if form == "paper":
+        return 1 - 2 * inter / ((prob * prob).sum() + (target * target).sum() + smooth)
+    raise ValueError(f"dice form must be one of {DICE_FORMS}, got {form!r}")
 
 
-def boundary_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """BCE-with-logits (mean) + Dice(sigmoid(logits), target) for one map."""
+def boundary_loss(logits: torch.Tensor, target: torch.Tensor, dice: str = "code") -> torch.Tensor:
+    """BCE-with-logits (mean) + Dice(sigmoid(logits), target) for one map (``dice``: its form)."""
     logits = logits.float()
     bce = F.binary_cross_entropy_with_logits(logits, target)
-    return bce + dice_loss(torch.sigmoid(logits), target)
+    return bce + dice_loss(torch.sigmoid(logits), target, form=dice)
 
 
 def mask_iou(prob: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -128,6 +142,7 @@ class GSFMLoss:
         self.end_warm = train_cfg.end_warm
         self.top_p = train_cfg.top_p
         self.boundary_weight = train_cfg.boundary_weight
+        self.dice = train_cfg.dice
 
     def __call__(
         self, out: dict[str, torch.Tensor | None], batch: dict[str, torch.Tensor], iteration: int
@@ -153,10 +168,10 @@ class GSFMLoss:
                 ce_t = ce_t + bootstrapped_ce(logits[j : j + 1, :c], cls_gt[j : j + 1], p)
                 if edge is not None:
                     tgt1 = boundary_target(batch["gt"][j : j + 1, t])
-                    bd = boundary_loss(edge[j : j + 1, 0:1], tgt1)
+                    bd = boundary_loss(edge[j : j + 1, 0:1], tgt1, self.dice)
                     if two[j]:
                         tgt2 = boundary_target(batch["sec_gt"][j : j + 1, t])
-                        bd = 0.5 * (bd + boundary_loss(edge[j : j + 1, 1:2], tgt2))
+                        bd = 0.5 * (bd + boundary_loss(edge[j : j + 1, 1:2], tgt2, self.dice))
                     bd_t = bd_t + bd
             ce_t, bd_t = ce_t / b, bd_t / b
             total = total + ce_t + self.boundary_weight * bd_t

@@ -8,6 +8,8 @@ working directory, so relative paths in parameters mean the same thing everywher
 :func:`execute_all` writes the executed copies only into a new or empty folder, or one that
 holds nothing but earlier executed copies (notebooks with papermill's metadata) and Jupyter's
 ``.ipynb_checkpoints``; never into the notebooks' own folder (:func:`check_output_folder`).
+With ``html_dir`` it also writes each executed copy as a static HTML page (:func:`export_html`),
+so that the notebooks can be read with their outputs without running anything.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "NotebookRun",
     "check_output_folder",
     "execute_notebook",
+    "export_html",
     "list_notebooks",
     "notebook_parameters",
 ]
@@ -102,6 +105,20 @@ def execute_notebook(
     return NotebookRun(path, output, params, time.perf_counter() - start)
 
 
+def export_html(notebook: str | Path, html: str | Path) -> Path:
+    """Write an executed notebook as one self-contained HTML page (figures embedded)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from gsfm.files import atomic_write_text
+
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise FileNotFoundError(f"notebook not found: {notebook}")
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    return atomic_write_text(html, body)
+
+
 def _is_executed_copy(path: Path) -> bool:
     """Whether ``path`` is a notebook that papermill executed (its metadata has "papermill")."""
     try:
@@ -155,6 +172,7 @@ def execute_all(
     parameters: Mapping[str, Any] | None = None,
     *,
     cell_timeout: int | None = None,
+    html_dir: str | Path | None = None,
 ) -> list[NotebookRun]:
     """Execute every notebook (or those whose file name starts with one of ``names``).
 
@@ -177,6 +195,10 @@ def execute_all(
         print(f"executing {nb.name} {params or ''}", flush=True)
         run = execute_notebook(nb, out / nb.name, params, cwd=root, cell_timeout=cell_timeout)
         print(f"  done in {run.seconds:.1f} s -> {run.output}", flush=True)
+        if html_dir is not None:
+            html = Path(html_dir)
+            html = html if html.is_absolute() else root / html
+            print(f"  html -> {export_html(run.output, html / (nb.stem + '.html'))}", flush=True)
         runs.append(run)
     if wanted and not runs:
         raise FileNotFoundError(f"no notebook matches {list(wanted)} in {root / 'notebooks'}")

@@ -133,10 +133,45 @@ def test_filter_stats_match_the_authors_numbers(h, w, g_dc, share):
 def test_band_share_table_rows_follow_the_sizes():
     table = sa.band_share_table()
     assert list(table["h"]) == [24, 30, 96, 120] and list(table["w"]) == [24, 54, 96, 216]
-    shares = table["HFM passes (g>0.5)"].to_numpy()
+    shares = table["share g > 0.5"].to_numpy()
     assert np.all(np.diff(shares) < 0)  # σ in bins: bigger maps, smaller share
-    rel = sa.band_share_table(sigma=7 / 24, sigma_mode="relative")["HFM passes (g>0.5)"]
+    assert table["mean g"][0] == pytest.approx(sa.filter_stats(24, 24)["mean_g"])
+    rel = sa.band_share_table(sigma=7 / 24, sigma_mode="relative")["share g > 0.5"]
     assert rel.max() - rel.min() < 0.03  # relative σ: about the same share everywhere
+
+
+def test_band_gain_at_dc_mean_and_above_half():
+    low15 = sa.band_gain(24, 24, 15, "low")
+    # 1 − g(DC) = 1 − exp(−(12² + 12²) / (2·15²)) = 0.473: no bin above ½, DC still kept at 47 %
+    assert low15["dc"] == pytest.approx(1 - math.exp(-288 / 450))
+    assert low15["above_half"] == 0.0 and low15["nyquist"] == 0.0
+    assert low15["mean"] == pytest.approx(1 - sa.filter_stats(24, 24, 15)["mean_g"])
+    high7 = sa.band_gain(24, 24, 7, "high")
+    assert high7["above_half"] == pytest.approx(sa.filter_stats(24, 24, 7)["share_high"])
+    assert sa.band_gain(10, 12, 3, "all") == {
+        "dc": 1.0,
+        "nyquist": 1.0,
+        "mean": 1.0,
+        "above_half": 1.0,
+    }
+    with pytest.raises(ValueError, match="band"):
+        sa.band_gain(8, 8, 3, "mid")
+
+
+def test_filter_kernel_convolves_like_the_filter():
+    img = np.random.default_rng(3).random((23, 23))  # odd sides: a centred kernel fits
+    kernel = sa.filter_kernel(23, 23, 7.0, "low")
+    direct = sa.circular_convolve(img, kernel)
+    assert np.allclose(direct, sa.apply_band_filter(img, 7.0, "low"), atol=1e-12)
+    k = sa.filter_kernel(24, 24, 7.0, "low", centred=False)
+    assert k[0, 0] == pytest.approx(sa.band_gain(24, 24, 7.0, "low")["mean"])  # tap 0 = mean gain
+    stats = sa.kernel_stats(sa.filter_kernel(24, 24, 7.0, "low"))
+    assert stats["nonzero"] == 1.0  # image-sized: every tap is non-zero ...
+    assert stats["energy_near"] > 0.99  # ... but 99.8 % of its energy is in the 3×3 centre
+    assert stats["reach"] == pytest.approx(0.144, abs=0.001)
+    assert stats["centre"] == pytest.approx(k[0, 0])
+    with pytest.raises(ValueError, match="2-D"):
+        sa.kernel_stats(np.ones(3))
 
 
 def test_profile_sizes():
@@ -221,6 +256,46 @@ def test_without_relu_is_affine_and_shares_weights():
     assert nonlinear_gap.abs().max() > 1e-2  # the real module is not affine
     with pytest.raises(ValueError, match="fast"):
         sa.without_relu(gsfm.LFM(3, fast=True))
+
+
+def test_bias_footprint_is_an_impulse_at_the_origin():
+    torch.manual_seed(0)
+    lfm = gsfm.LFM(3)
+    x = torch.randn(2, 3, 8, 10)
+    before = lfm.conv2.bias.detach().clone()
+    fp = sa.bias_footprint(lfm, x)
+    assert torch.equal(lfm.conv2.bias, before)  # the bias is put back
+    at = fp[..., 0, 0]
+    torch.testing.assert_close(at, before[:3].expand_as(at), rtol=1e-4, atol=1e-6)
+    rest = fp.clone()
+    rest[..., 0, 0] = 0
+    assert rest.abs().max() < 1e-3 * at.abs().max()
+    # conv1's bias feeds the ReLU, which treats each bin differently: it reaches every pixel
+    spread = sa.bias_footprint(gsfm.LFM(3, convs=1), x, conv="conv1")
+    assert spread[..., 1:, 1:].abs().max() > 0.1 * spread[..., 0, 0].abs().max()
+    with pytest.raises(ValueError, match="conv2"):
+        sa.bias_footprint(gsfm.LFM(3, convs=1), x)
+
+
+def test_origin_excess_and_the_relu():
+    z = torch.zeros(1, 2, 6, 8)
+    z[..., 0, :] = 1.0  # the whole top row
+    ex = sa.origin_excess(z)
+    assert ex["row_0"] == pytest.approx(1.0) and ex["other_rows"] == pytest.approx(0.2)
+    assert ex["col_0"] == pytest.approx(0.0) and ex["other_cols"] == pytest.approx(0.0)
+    with pytest.raises(ValueError):
+        sa.origin_excess(torch.zeros(2, 2))
+    torch.manual_seed(0)
+    lfm = gsfm.LFM(16)
+    table = sa.origin_table(lfm, torch.randn(1, 16, 16, 16) + 1.0, seed=1)
+    assert list(table["module"]) == ["with ReLU", "without ReLU"] * 2
+    noise = table[table["input"] == "noise"].set_index("module")
+    # the rectified spectrum has a non-zero mean: row 0, column 0 and pixel (0, 0) stand out
+    assert noise.loc["with ReLU", "row_0"] > 2 * noise.loc["with ReLU", "other_rows"]
+    assert noise.loc["with ReLU", "col_0"] > 2 * noise.loc["with ReLU", "other_cols"]
+    assert noise.loc["with ReLU", "pixel_00"] > 3
+    # a linear spectral map has no such preference
+    assert noise.loc["without ReLU", "row_0"] < 1.5 * noise.loc["without ReLU", "other_rows"]
 
 
 def test_reach():

@@ -77,3 +77,13 @@ def test_bad_files(tmp_path) -> None:
         load_model(plain)
     with pytest.raises(ValueError, match="overridden"):
         load_model(plain, lfm="off")
+
+
+def test_checkpoints_without_a_model_name_get_one_from_their_switches(tmp_path) -> None:
+    """Checkpoints written before ModelConfig had a name still load, named by what they are."""
+    for name in ("stcn", "gsfm"):
+        path = save_checkpoint(tmp_path / f"{name}.pt", build_model(name, "smoke"))
+        state = torch.load(path, weights_only=True)
+        del state["config"]["name"]
+        torch.save(state, path)
+        assert load_model(path).config.name == name

@@ -78,3 +78,15 @@ def test_overrides_and_their_errors() -> None:
         model_config("gsfm", lfm="band")
     with pytest.raises(ValueError, match="end_warm"):
         train_config("cpu", start_warm=10, end_warm=5)
+
+
+def test_model_config_names_the_variant() -> None:
+    from gsfm.model import build_model
+
+    assert model_config("gsfm", "smoke").name == "gsfm"
+    assert model_config("stcn", "cpu").name == "stcn"
+    relabelled = model_config("stcn", "smoke", name="stcn-dot", affinity="dot")
+    assert relabelled.name == "stcn-dot" and relabelled.lfm == "off"  # still STCN's switches
+    assert build_model("gsfm", "smoke", name="gsfm-s5", sigma=5.0).config.name == "gsfm-s5"
+    with pytest.raises(ValueError, match="name must be a non-empty string"):
+        model_config("gsfm", "smoke", name=" ")

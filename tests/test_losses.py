@@ -68,6 +68,26 @@ def test_dice_and_boundary_loss() -> None:
     torch.testing.assert_close(boundary_loss(logits, t), expected)
 
 
+def test_dice_paper_form_squares_the_denominator() -> None:
+    """Eq. 3: 1 − 2Σpq / (Σp² + Σq² + ε); equal to the code's form on binary maps up to ε."""
+    p = torch.tensor([0.5, 0.5, 0.0, 1.0])
+    q = torch.tensor([1.0, 0.0, 0.0, 1.0])
+    # 2Σpq = 3, Σp² = 1.5, Σq² = 2: 1 - 3 / 4.5 ; code: 1 - (3 + 1) / (2 + 2 + 1)
+    assert float(dice_loss(p, q, form="paper", smooth=1.0)) == pytest.approx(1 - 3 / 4.5)
+    assert float(dice_loss(p, q)) == pytest.approx(1 - 4 / 5)
+    binary = (torch.arange(10) % 3 == 0).float()
+    assert float(dice_loss(binary, binary, form="paper", smooth=0.0)) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="dice form must be one of"):
+        dice_loss(p, q, form="squared")
+    with pytest.raises(ValueError, match="dice must be 'code' or 'paper'"):
+        train_config("smoke", dice="eq3")
+    logits = torch.randn(1, 1, 6, 6)
+    t = (torch.rand(1, 1, 6, 6) > 0.5).float()
+    ours = boundary_loss(logits, t, dice="paper")
+    bce = F.binary_cross_entropy_with_logits(logits, t)
+    torch.testing.assert_close(ours, bce + dice_loss(torch.sigmoid(logits), t, form="paper"))
+
+
 def _batch_and_out(seed: int = 0, with_boundary: bool = True):
     g = torch.Generator().manual_seed(seed)
     b, h = 2, 16

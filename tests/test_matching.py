@@ -142,3 +142,47 @@ def test_lookalike_masks_of_a_synthetic_video() -> None:
     np.testing.assert_array_equal(two, look[[0, 5]])
     none = matching.lookalike_masks(vid, target=7)  # no object imitates id 7
     assert not none.any()
+
+
+def test_match_models_matches_each_model_at_one_pixel() -> None:
+    frames, _, _ = _clip()
+    nets = {"two": ColourKeys(top_k=2), "all": ColourKeys(top_k=None, scale=1.0)}
+    keys = {"two": matching.frame_keys(nets["two"], frames)}  # "all" is encoded on the fly
+    found = matching.match_models(nets, frames, 1, (20, 20), (0,), top_k="config", keys=keys)
+    assert list(found) == ["two", "all"]
+    assert np.count_nonzero(found["two"].weights) == 2 and found["all"].top_k is None
+    with pytest.raises(ValueError, match="no models"):
+        matching.match_models({}, frames, 1, (20, 20))
+
+
+def test_query_pixel_picker_static_and_interactive(tmp_path, monkeypatch) -> None:
+    from matplotlib.figure import Figure
+
+    from gsfm.viz import matching as viz_matching
+
+    frames, target, look = _clip()
+    nets = {"STCN": ColourKeys(top_k=2), "GSFM": ColourKeys(top_k=2)}
+    img = np.full((48, 64, 3), 100, np.uint8)
+    kw = dict(query_image=img, memory_image=img, target=target[0], distractors=look[0])
+    out = tmp_path / "fig1.png"
+    fig = viz_matching.query_pixel_picker(nets, frames, 1, (20, 20), **kw, out_path=out)
+    assert isinstance(fig, Figure) and out.is_file()  # headless: the static figure, saved
+    assert "50 % on the target" in fig.axes[1].get_xlabel()
+
+    pytest.importorskip("ipywidgets")
+    monkeypatch.setattr(viz_matching, "widgets_available", lambda: True)
+    out.unlink()
+    box = viz_matching.query_pixel_picker(
+        nets, frames, 1, (20, 20), **kw, query_target=target[1], out_path=out
+    )
+    assert out.is_file()  # the starting pixel's figure is saved; picked pixels are only drawn
+    (row, col), note = box.children[0].children, box.children[1]
+    assert (row.max, col.max) == (47, 63) and "on the target" in note.value
+    before = out.stat().st_mtime_ns
+    row.value = 2  # a grey pixel: the note follows the pick, the saved figure does not change
+    assert "row 2, column 20 (not on the target)" in note.value
+    assert out.stat().st_mtime_ns == before
+    static = viz_matching.query_pixel_picker(
+        nets, frames, 1, (20, 20), **kw, out_path=None, interactive=False
+    )
+    assert isinstance(static, Figure)  # interactive=False wins over an available kernel

@@ -44,6 +44,23 @@ def test_training_curves_from_folders_and_frames(tmp_path: Path) -> None:
     assert len(axes) == 4 and len(axes[0].lines) == 2
     assert axes[2].get_yscale() == "log"  # learning rate
     np.testing.assert_allclose(axes[3].lines[0].get_ydata(), _log()["p"])  # p is not smoothed
+    notes = [t.get_text() for t in fig.texts]
+    assert any("rolling mean over 2 log rows" in t for t in notes)  # the smoothing is stated
+    assert not [a for ax in axes for a in ax.patches if a.get_gid() == viz.WARMUP_GID]
+
+
+def test_training_curves_shade_the_warm_up_and_state_the_smoothing(tmp_path: Path) -> None:
+    fig = viz.plot_training_curves({"a": _log(8)}, tmp_path / "c.png", smooth=1, warmup=(2, 5))
+    for ax in fig.axes:  # every panel shades start_warm..end_warm
+        spans = [a for a in ax.patches if a.get_gid() == viz.WARMUP_GID]
+        assert len(spans) == 1
+        span = spans[0]
+        assert (span.get_x(), span.get_x() + span.get_width()) == pytest.approx((2.0, 5.0))
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "bootstrapped-CE warm-up (2-5)" in labels
+    note = " ".join(t.get_text() for t in fig.texts)
+    assert "(1 iteration)" in note and "no further smoothing" in note
+    assert "about 100 iterations" in viz.smoothing_note(4, 25)
 
 
 def test_read_log_errors_name_the_file(tmp_path: Path) -> None:
@@ -81,6 +98,14 @@ def test_boundary_target_figure(tmp_path: Path) -> None:
     out = tmp_path / "b.png"
     fig = viz.plot_boundary_target(mask, 3 * target, target, out)
     _check_png(fig, out)
+    assert len(fig.axes) == 4
+    assert not [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]  # no stray colour bar
+    numbers = [t for t in fig.axes[3].texts if t.get_gid() == "response"]
+    rows, cols = fig.axes[3].images[0].get_array().shape[:2]
+    assert len(numbers) == rows * cols and cols == 18  # every zoomed pixel shows its response
+    assert {t.get_text() for t in numbers} <= {"0", "3"}
+    fig = viz.plot_boundary_target(mask, 3 * target, target, None, crop=(8, 14, 12, 20))
+    assert fig.axes[3].images[0].get_array().shape[:2] == (6, 8)
     with pytest.raises(ValueError, match="one size"):
         viz.plot_boundary_target(mask, target[:5], target, None)
 
@@ -118,6 +143,15 @@ def test_qualitative_figure(tmp_path: Path) -> None:
     _check_png(fig, out)
     shown = [ax for ax in fig.get_axes() if ax.images]
     assert len(shown) == 3 * 3 + 2 * 2
+    legends = [sub.legends[0] for sub in fig.subfigs]
+    assert [t.get_text() for t in legends[0].get_texts()] == ["object 1"]
+    two = masks.copy()
+    two[:, 22:30, 32:44] = 2
+    vids[1] = QualitativeVideo("v2", "second", [0, 9], images[:2], {"GT": two[:2], "A": masks[:2]})
+    fig = viz.plot_qualitative(vids, None)
+    texts = [[t.get_text() for t in sub.legends[0].get_texts()] for sub in fig.subfigs]
+    assert texts == [["object 1"], ["object 1", "object 2"]]  # one entry per GT object
+    assert viz.qualitative_objects(vids[1]) == [1, 2]
     with pytest.raises(ValueError, match="no videos"):
         viz.plot_qualitative([], None)
 
@@ -127,17 +161,26 @@ def test_matching_figure(tmp_path: Path) -> None:
     weights[0, 1, 2] = 0.7
     weights[0, 0, 0] = 0.3
     m = PixelMatches(4, (20, 20), (1, 1), (0,), weights, weights, 2, (0, 0, 0, 0))
+    half = PixelMatches(4, (20, 20), (1, 1), (0,), weights / 2, weights, 2, (0, 0, 0, 0))
     img = np.full((32, 48, 3), 128, np.uint8)
     target = np.zeros((32, 48), bool)
     target[16:32, 32:48] = True
     out = tmp_path / "fig1.png"
-    fig = viz_matching.plot_matching(img, img, {"STCN": m, "GSFM": m}, out, target=target)
+    fig = viz_matching.plot_matching(img, img, {"STCN": m, "GSFM": half}, out, target=target)
     _check_png(fig, out)
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == 4  # query, two models, the colour bar
+    bar = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bar) == 1 and "weight" in bar[0].get_ylabel()
+    assert bar[0].get_ylim()[1] == pytest.approx(0.7)  # one scale: the largest weight of all
+    # GSFM's weights are half of STCN's: its brightest cell is half as red on the shared scale
+    red = [ax.images[0].get_array()[16:32, 32:48, 0].max() for ax in fig.axes[1:3]]
+    assert red[0] > red[1]
     assert "70 % on the target" in fig.axes[1].get_xlabel()
+    assert min(t.get_fontsize() for t in [fig.axes[1].title, fig.axes[1].xaxis.label]) >= 9
     shares = {"GSFM": {"target": 0.5, "distractors": 0.25, "rest": 0.25, "n_query_cells": 3}}
     fig = viz_matching.plot_matching(img, img, {"GSFM": m}, None, shares=shares)
     assert "25 % on lookalikes" in fig.axes[1].get_xlabel()
+    assert "mean over 3 target cells" in fig.axes[1].get_xlabel()
     with pytest.raises(ValueError, match="no model"):
         viz_matching.plot_matching(img, img, {}, None)
 

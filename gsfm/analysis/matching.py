@@ -14,7 +14,7 @@ so that the shares can be measured on the benchmark's "lookalike" videos.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ __all__ = [
     "cell_coverage",
     "frame_keys",
     "lookalike_masks",
+    "match_models",
     "match_pixel",
     "matching_shares",
     "pick_query_point",
@@ -172,6 +173,32 @@ def match_pixel(
         top_k=k,
         pads=pads,
     )
+
+
+def match_models(
+    models: Mapping[str, Any],
+    frames: torch.Tensor,
+    query_frame: int,
+    point: tuple[int, int],
+    memory_frames: Sequence[int] = (0,),
+    *,
+    top_k: int | None | Literal["config"] = "config",
+    keys: Mapping[str, FrameKeys] | None = None,
+) -> dict[str, PixelMatches]:
+    """:func:`match_pixel` for several models ({label: model}) at the same query pixel.
+
+    ``keys``: {label: :func:`frame_keys` output} to reuse (the pixel picker redraws from them
+    without running the encoders again); a label missing from it is encoded now.
+    """
+    if not models:
+        raise ValueError("no models to match with")
+    keys = keys or {}
+    return {
+        label: match_pixel(
+            model, frames, query_frame, point, memory_frames, top_k=top_k, keys=keys.get(label)
+        )
+        for label, model in models.items()
+    }
 
 
 def matching_shares(

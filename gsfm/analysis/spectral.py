@@ -9,11 +9,14 @@ are in :func:`gsfm.config.profile_sizes`. Here:
   (:func:`magnitude_spectrum`, :func:`apply_band_filter`);
 * the convolution theorem checked numerically (:func:`circular_convolve`,
   :func:`convolution_theorem_error`);
-* the share of the spectrum the σ = 7-bin filter passes at each feature-map size
-  (:func:`filter_stats`, :func:`band_share_table`);
+* the gain of each band at DC, on average and above one half, at each feature-map size
+  (:func:`filter_stats`, :func:`band_gain`, :func:`band_share_table`), and the filter's
+  spatial kernel (:func:`filter_kernel`, :func:`kernel_stats`);
 * the LFM computation written out step by step, keeping every intermediate tensor
   (:func:`frequency_module_steps`);
-* the receptive field of one output pixel (:func:`receptive_field`);
+* the receptive field of one output pixel (:func:`receptive_field`), and two artefacts at the
+  origin of the update ``z``: the second conv's bias (:func:`bias_footprint`) and the rectified
+  spectrum's mean (:func:`origin_excess`, :func:`origin_table`);
 * parameter and FLOP counts of a frequency module (:func:`frequency_module_flops`,
   :func:`cost_table`; parameters with :func:`gsfm.model.count_parameters`).
 
@@ -41,15 +44,21 @@ __all__ = [
     "TRAIN_MAP_SIDE",
     "ModuleSteps",
     "apply_band_filter",
+    "band_gain",
     "band_share_table",
+    "bias_footprint",
     "circular_convolve",
     "convolution_theorem_error",
     "cost_table",
+    "filter_kernel",
     "filter_stats",
     "frequency_module_flops",
     "frequency_module_steps",
+    "kernel_stats",
     "load_image",
     "magnitude_spectrum",
+    "origin_excess",
+    "origin_table",
     "receptive_field",
     "resnet_features",
     "reach",
@@ -245,9 +254,12 @@ def convolution_theorem_error(
 def filter_stats(h: int, w: int, sigma: float = PAPER_SIGMA, sigma_mode: str = "bins") -> dict:
     """Values and coverage of the authors' Gaussian ``g`` on an h×w map.
 
-    Keys: ``g_dc`` (g at DC, i.e. how much of the mean HFM keeps and LFM removes),
-    ``g_nyquist`` (1 by construction), ``share_high`` (fraction of bins where g > 0.5:
-    what HFM passes), ``share_low`` (1 - share_high: what LFM passes), ``mean_g``.
+    Keys: ``g_dc`` (g at DC: the gain of HFM's filter on the mean, ``1 - g_dc`` LFM's),
+    ``g_nyquist`` (1 by construction), ``share_high`` (fraction of bins where g > 0.5, i.e.
+    where HFM's filter keeps more than half the amplitude), ``share_low`` (1 - share_high:
+    bins where LFM's filter keeps at least half), ``mean_g`` (g averaged over all bins).
+    The filters only shape what the learned branch sees: the module's output is ``x + z``,
+    so every frequency of ``x`` still reaches the output through the residual.
     """
     g = gaussian_at_nyquist(h, w, sigma, sigma_mode, dtype=torch.float64)  # type: ignore[arg-type]
     share_high = float((g > 0.5).double().mean())
@@ -260,12 +272,37 @@ def filter_stats(h: int, w: int, sigma: float = PAPER_SIGMA, sigma_mode: str = "
     }
 
 
+def band_gain(
+    h: int, w: int, sigma: float = PAPER_SIGMA, band: str = "low", sigma_mode: str = "bins"
+) -> dict[str, float]:
+    """The gain of one band's filter (``1 - g``, ``g`` or 1) on an h×w map.
+
+    Keys: ``dc`` (gain on the mean), ``nyquist`` (gain on the highest frequency), ``mean``
+    (averaged over all bins) and ``above_half`` (share of bins whose gain exceeds 0.5). A
+    "share of bins kept" alone can read 0 % while the filter still keeps 47 % of DC (LFM at
+    σ = 15 on 24×24), which is why figures quote the mean and the DC gain.
+    """
+    if band not in BANDS:
+        raise ValueError(f"band must be one of {BANDS}, got {band!r}")
+    f = band_filter(h, w, sigma, band, sigma_mode, dtype=torch.float64)[0, 0]  # type: ignore[arg-type]
+    return {
+        "dc": float(f[0, 0]),
+        "nyquist": float(f[h // 2, w // 2]),
+        "mean": float(f.mean()),
+        "above_half": float((f > 0.5).double().mean()),
+    }
+
+
 def band_share_table(
     sizes: Sequence[tuple[str, int, int]] = FEATURE_MAP_SIZES,
     sigma: float = PAPER_SIGMA,
     sigma_mode: str = "bins",
 ) -> pd.DataFrame:
-    """One row per feature-map size: g(DC) and the share of bins each band passes (g ≷ 0.5)."""
+    """One row per feature-map size: g(DC), mean g, and the share of bins with g > 0.5.
+
+    g is HFM's gain; LFM's is 1 - g. The gains act on what the learned branch sees, not on
+    the module's output (``x + z`` keeps every frequency of ``x``).
+    """
     rows = []
     for label, h, w in sizes:
         st = filter_stats(h, w, sigma, sigma_mode)
@@ -275,11 +312,54 @@ def band_share_table(
                 "h": h,
                 "w": w,
                 "g(DC)": st["g_dc"],
-                "HFM passes (g>0.5)": st["share_high"],
-                "LFM passes (1-g>=0.5)": st["share_low"],
+                "mean g": st["mean_g"],
+                "share g > 0.5": st["share_high"],
             }
         )
     return pd.DataFrame(rows)
+
+
+def filter_kernel(
+    h: int,
+    w: int,
+    sigma: float = PAPER_SIGMA,
+    band: str = "low",
+    sigma_mode: str = "bins",
+    centred: bool = True,
+) -> np.ndarray:
+    """The spatial kernel of a band filter: ``Re(ifft2(filter))``, an h×w (image-sized) array.
+
+    Multiplying a spectrum by the filter is circularly convolving the map with this kernel
+    (:func:`circular_convolve`); taking the real part matches :func:`apply_band_filter` on real
+    maps. ``centred`` moves tap (0, 0) to (h//2, w//2) (``fftshift``), the layout
+    :func:`circular_convolve` expects for odd sides and the one to look at.
+    """
+    f = band_filter(h, w, sigma, band, sigma_mode, dtype=torch.float64)[0, 0].numpy()  # type: ignore[arg-type]
+    k = np.fft.ifft2(f).real
+    return np.fft.fftshift(k) if centred else k
+
+
+def kernel_stats(kernel: np.ndarray, radius: int = 1) -> dict[str, float]:
+    """How local a centred spatial kernel is (centre tap at (h//2, w//2)).
+
+    Keys: ``centre`` (the centre tap), ``nonzero`` (share of taps with |k| > 1e-12·max),
+    ``reach`` (share with |k| ≥ 1e-3·max, as :func:`reach`) and ``energy_near`` (share of
+    Σk² inside the (2·radius+1)² square around the centre).
+    """
+    k = np.asarray(kernel, dtype=np.float64)
+    if k.ndim != 2:
+        raise ValueError(f"expected a 2-D kernel, got shape {k.shape}")
+    a = np.abs(k)
+    top = float(a.max())
+    cy, cx = k.shape[0] // 2, k.shape[1] // 2
+    near = k[max(cy - radius, 0) : cy + radius + 1, max(cx - radius, 0) : cx + radius + 1]
+    energy = float((k**2).sum())
+    return {
+        "centre": float(k[cy, cx]),
+        "nonzero": float((a > 1e-12 * top).mean()) if top > 0 else 0.0,
+        "reach": reach(a),
+        "energy_near": float((near**2).sum() / energy) if energy > 0 else 0.0,
+    }
 
 
 # --- LFM / HFM step by step -------------------------------------------------------------------
@@ -436,6 +516,84 @@ def without_relu(module: FrequencyModule) -> nn.Module:
     bin, is what spreads one pixel's influence over the whole map.
     """
     return _WithoutReLU(module)
+
+
+# --- what stands out at the origin of z --------------------------------------------------------
+
+
+@torch.no_grad()
+def bias_footprint(module: FrequencyModule, x: torch.Tensor, conv: str = "conv2") -> torch.Tensor:
+    """What one 1×1 conv's bias changes in the output: ``module(x)`` minus the same module
+    with that bias set to 0, shape (B, C, H, W).
+
+    ``conv="conv2"`` (the authors' second conv, after the ReLU) adds one constant to every
+    frequency bin, and the inverse FFT of a constant is an impulse at pixel (0, 0): the
+    difference is ``Re(bias)`` there and rounding noise elsewhere. ``conv="conv1"`` (the only
+    conv of the paper's form) feeds the ReLU, which treats each bin differently, so its bias
+    changes every pixel.
+    """
+    layer = getattr(module, conv, None)
+    if conv not in ("conv1", "conv2") or layer is None:
+        raise ValueError(f"the module has no {conv!r} (convs={module.convs})")
+    saved = layer.bias.detach().clone()
+    try:
+        with_bias = module(x)
+        layer.bias.zero_()
+        without = module(x)
+    finally:
+        layer.bias.copy_(saved)
+    return with_bias - without
+
+
+def origin_excess(z: torch.Tensor) -> dict[str, float]:
+    """How much row 0, column 0 and pixel (0, 0) of a (B, C, H, W) map stand out.
+
+    ``row_0``: |mean of row 0 − mean of the other rows|, averaged over batch and channels;
+    ``other_rows``: the same quantity for every other row, median (the yardstick); likewise
+    ``col_0`` / ``other_cols``; ``pixel_00``: |z[0, 0] − mean of the rest| over the map's
+    standard deviation, averaged over channels.
+    """
+    if z.dim() != 4 or min(z.shape[-2:]) < 3:
+        raise ValueError(f"expected a (B, C, H, W) map with H, W >= 3, got {tuple(z.shape)}")
+    z = z.detach().double()
+
+    def lines(t: torch.Tensor) -> torch.Tensor:  # t (B, C, H, W): excess of each row
+        means = t.mean(-1)
+        others = (means.sum(-1, keepdim=True) - means) / (means.shape[-1] - 1)
+        return (means - others).abs().mean(dim=(0, 1))
+
+    rows, cols = lines(z), lines(z.transpose(-1, -2))
+    flat = z.flatten(2)
+    rest = flat[..., 1:].mean(-1)
+    std = flat.std(-1).clamp_min(1e-30)
+    return {
+        "row_0": float(rows[0]),
+        "other_rows": float(rows[1:].median()),
+        "col_0": float(cols[0]),
+        "other_cols": float(cols[1:].median()),
+        "pixel_00": float(((flat[..., 0] - rest).abs() / std).mean()),
+    }
+
+
+@torch.no_grad()
+def origin_table(module: FrequencyModule, features: torch.Tensor, seed: int = 0) -> pd.DataFrame:
+    """:func:`origin_excess` of the update ``z = module(x) − x``, with and without the ReLU.
+
+    Two inputs: ``features`` (e.g. ResNet maps, whose zero padding gives their own first row
+    and column an offset) and seeded Gaussian noise with the same mean and spread (no border
+    at all). Rows: (input, module) with module "with ReLU" (``module``) or "without ReLU"
+    (:func:`without_relu`, same weights).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    noise = torch.randn(features.shape, generator=gen).to(features.device)
+    noise = noise * features.std() + features.mean()
+    probe = without_relu(module)
+    rows = []
+    for name, x in (("features", features), ("noise", noise)):
+        for label, m in (("with ReLU", module), ("without ReLU", probe)):
+            ex = origin_excess(m(x) - x)
+            rows.append({"input": name, "module": label, **ex})
+    return pd.DataFrame(rows)
 
 
 # --- parameters and FLOPs -------------------------------------------------------------------

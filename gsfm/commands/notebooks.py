@@ -21,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=PROFILE_NAMES, help="override profile")
     parser.add_argument("--device", help="override the device parameter (auto, cpu, cuda)")
     parser.add_argument("--figures-dir", help="override where figures are written")
+    parser.add_argument(
+        "--html",
+        help="also write each executed notebook as HTML into this folder (relative to the "
+        "project; make figures uses docs/notebooks); pages of the same name are replaced",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
-    execute_all(args.out, args.names, params)
+    execute_all(args.out, args.names, params, html_dir=args.html)
     return 0

@@ -258,11 +258,11 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def build_model(name: str = "gsfm", profile: str = "paper", **overrides: Any) -> GSFMNet:
+def build_model(name: str = "gsfm", /, profile: str = "paper", **overrides: Any) -> GSFMNet:
     """Build ``"gsfm"`` or ``"stcn"`` under ``profile`` ("smoke", "cpu", "paper").
 
     ``overrides`` are :class:`~gsfm.config.ModelConfig` fields, e.g. ``lfm="attention"``,
-    ``boundary=False``, ``sigma=5``. A ``ModelConfig`` can be passed as ``config=...`` instead.
+    ``boundary=False``, ``sigma=5``, or ``name="gsfm-sigma5"`` to label a variant. A ``ModelConfig`` can be passed as ``config=...`` instead.
     """
     config = overrides.pop("config", None)
     if config is not None:

@@ -1,27 +1,44 @@
-"""The paper's Fig. 1: for one query pixel, the memory pixels it matches, model beside model."""
+"""The paper's Fig. 1: for one query pixel, the memory pixels it matches, model beside model.
+
+* :func:`plot_matching`: the static figure (query pixel, then one panel per model with its
+  readout weights on the memory frame, one colour scale and colour bar for all models);
+* :func:`query_pixel_picker`: the same figure behind row / column sliders (ipywidgets), so that
+  a reader can pick any query pixel; without a Jupyter kernel, or with ``interactive=False``,
+  it returns the static figure.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import matplotlib
 
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.cm import ScalarMappable  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap, Normalize  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
+from gsfm.analysis.matching import FrameKeys, match_models  # noqa: E402
 from gsfm.viz.figures import save_figure  # noqa: E402
+from gsfm.viz.spectral import widgets_available  # noqa: E402
 
-__all__ = ["plot_matching"]
+__all__ = ["WEIGHT_COLORMAP", "plot_matching", "query_pixel_picker"]
+
+_GREY = (0.55, 0.55, 0.55)
+_RED = (1.0, 0.05, 0.05)
+#: What a readout weight looks like in the panels: blended from the grey memory frame to red.
+WEIGHT_COLORMAP = LinearSegmentedColormap.from_list("gsfm_weight", [_GREY, _RED])
 
 
 def _outline(ax: Any, mask: np.ndarray | None, colour: str) -> None:
     if mask is not None and np.asarray(mask).any():
-        ax.contour(np.asarray(mask, dtype=float), levels=[0.5], colors=[colour], linewidths=0.8)
+        ax.contour(np.asarray(mask, dtype=float), levels=[0.5], colors=[colour], linewidths=1.0)
 
 
 def plot_matching(
@@ -40,54 +57,140 @@ def plot_matching(
     query_image, memory_image: (H, W, 3) uint8. matches: {model name: PixelMatches} for the
     same query pixel and (first) memory frame. target / distractors: optional (H, W) masks of
     the memory frame, outlined in yellow / cyan. shares: optional {model: matching_shares()}
-    for the captions. The weights are shown in red, scaled to each panel's largest weight.
+    for the captions. The weights go from grey (0) to red on **one** scale for all panels (0 to
+    the largest weight of any model), read off the colour bar, so the panels compare directly.
     """
     if not matches:
         raise ValueError("no model's matches to plot")
     first = next(iter(matches.values()))
     y, x = first.point
     n = 1 + len(matches)
-    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 2.6), squeeze=False)
+    h, w = memory_image.shape[:2]
+    panel_h = 3.4 * h / w + 1.8  # room for the title and four caption lines
+    fig, axes = plt.subplots(
+        1, n, figsize=(3.6 * n + 0.8, panel_h), squeeze=False, layout="constrained"
+    )
     ax = axes[0, 0]
     ax.imshow(query_image)
     cy, cx = first.cell
     left, _, top, _ = first.pads
     ax.add_patch(
-        Rectangle((cx * 16 - left - 0.5, cy * 16 - top - 0.5), 16, 16, fill=False, ec="red", lw=1)
+        Rectangle((cx * 16 - left - 0.5, cy * 16 - top - 0.5), 16, 16, fill=False, ec="red", lw=1.5)
     )
-    ax.plot([x], [y], "o", ms=5, mfc="red", mec="white", mew=1.0)
-    ax.set_title(f"(a) query pixel, frame {first.query_frame}", fontsize=8)
+    ax.plot([x], [y], "o", ms=7, mfc="red", mec="white", mew=1.2)
+    ax.set_title(f"(a) query pixel, frame {first.query_frame}", fontsize=11)
+    ax.set_xlabel(f"pixel row {y}, column {x}\nred box: its 16x16 key cell", fontsize=9.5)
+    maps = {name: m.weight_map()[0] for name, m in matches.items()}
+    vmax = max(float(wm.max()) for wm in maps.values()) or 1.0
     base = memory_image.astype(np.float32) / 255.0
     grey = 0.35 + 0.45 * base.mean(axis=2, keepdims=True)
+    red = np.array(_RED, dtype=np.float32)
     for i, (name, m) in enumerate(matches.items(), start=1):
         ax = axes[0, i]
-        w = m.weight_map()[0]
-        alpha = (w / w.max() if w.max() > 0 else w)[..., None]
-        red = np.array([1.0, 0.05, 0.05], dtype=np.float32)
+        alpha = np.clip(maps[name] / vmax, 0.0, 1.0)[..., None]
         ax.imshow(np.clip((1 - alpha) * grey + alpha * red, 0, 1))
         _outline(ax, target, "yellow")
         _outline(ax, distractors, "cyan")
         k = "all" if m.top_k is None else f"top-{m.top_k}"
-        label = f"({chr(97 + i)}) matched pixels ({name}), memory frame {m.memory_frames[0]}"
-        caption = f"{k} weights"
+        lines = [f"{k} weights"]
         if target is not None and len(m.memory_frames) == 1:
-            caption += f"; {100 * m.share_on(np.asarray(target, bool)[None]):.0f} % on the target"
+            on = 100 * m.share_on(np.asarray(target, bool)[None])
+            lines.append(f"this pixel: {on:.0f} % on the target")
         if shares and name in shares:
             s = shares[name]
-            caption = (
-                f"{k}; mean over {int(s['n_query_cells'])} target cells:\n"
-                f"{100 * s['target']:.0f} % on target, {100 * s['distractors']:.0f} % on lookalikes"
-            )
-        ax.set_title(label, fontsize=8)
-        ax.set_xlabel(caption, fontsize=7)
+            lines += [
+                f"mean over {int(s['n_query_cells'])} target cells:",
+                f"{100 * s['target']:.0f} % on the target, {100 * s['distractors']:.0f} % on lookalikes",
+            ]
+        ax.set_title(
+            f"({chr(97 + i)}) {name}: matches in memory frame {m.memory_frames[0]}", fontsize=11
+        )
+        ax.set_xlabel("\n".join(lines), fontsize=9.5)
     for a in axes[0]:
         a.set_xticks([])
         a.set_yticks([])
+    bar = fig.colorbar(
+        ScalarMappable(Normalize(0.0, vmax), WEIGHT_COLORMAP),
+        ax=list(axes[0, 1:]),
+        fraction=0.04,
+        pad=0.02,
+        shrink=0.9,
+    )
+    bar.set_label("readout weight of the query pixel", fontsize=9.5)
+    bar.ax.tick_params(labelsize=9)
     fig.suptitle(
         title
-        or "Matching confusion (paper Fig. 1): red = readout weight of the query pixel; "
-        "yellow = target, cyan = lookalikes",
-        fontsize=8,
+        or "Matching confusion (paper Fig. 1): yellow = target, cyan = lookalikes; "
+        "red = weight (one scale for all panels)",
+        fontsize=11.5,
     )
-    fig.tight_layout()
     return save_figure(fig, out_path)
+
+
+def query_pixel_picker(
+    models: Mapping[str, Any],
+    frames: torch.Tensor,
+    query_frame: int,
+    point: tuple[int, int],
+    memory_frames: Sequence[int] = (0,),
+    *,
+    query_image: np.ndarray,
+    memory_image: np.ndarray,
+    top_k: int | None | Literal["config"] = "config",
+    keys: Mapping[str, FrameKeys] | None = None,
+    target: np.ndarray | None = None,
+    distractors: np.ndarray | None = None,
+    query_target: np.ndarray | None = None,
+    shares: Mapping[str, Mapping[str, float]] | None = None,
+    out_path: str | os.PathLike[str] | None = "figures/fig1_matching.png",
+    interactive: bool = True,
+) -> Any:
+    """Fig. 1 with a query-pixel picker: row / column sliders redraw what that pixel matches.
+
+    models: {label: network}; frames: the video's normalised frames (T, 3, H, W); keys: {label:
+    :func:`gsfm.analysis.matching.frame_keys` output} so that a redraw only reads the memory.
+    target / distractors: masks of the memory frame (outlined); query_target: the target in
+    the query frame (the picker says whether the picked pixel is on it).
+    The figure for the starting ``point`` is written to ``out_path``; the pixels a reader picks
+    afterwards are only drawn (the saved figure stays reproducible). When ``interactive`` is
+    False (executed notebooks, CI) or :func:`gsfm.viz.spectral.widgets_available` is not (no
+    Jupyter kernel, no ipywidgets), returns that static figure instead of the widgets.
+    """
+    plot_kw: dict[str, Any] = dict(target=target, distractors=distractors, shares=shares)
+
+    def figure(p: tuple[int, int], path: str | os.PathLike[str] | None) -> Figure:
+        found = match_models(models, frames, query_frame, p, memory_frames, top_k=top_k, keys=keys)
+        return plot_matching(query_image, memory_image, found, path, **plot_kw)
+
+    start = figure(point, out_path)
+    if not (interactive and widgets_available()):
+        return start
+
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    h, w = frames.shape[-2:]
+    row = widgets.IntSlider(
+        value=point[0], min=0, max=h - 1, description="row", continuous_update=False
+    )
+    col = widgets.IntSlider(
+        value=point[1], min=0, max=w - 1, description="column", continuous_update=False
+    )
+    note = widgets.HTML()
+    out = widgets.Output()
+
+    def redraw(*_: Any) -> None:
+        p = (int(row.value), int(col.value))
+        on = ""
+        if query_target is not None:
+            on = " (on the target)" if query_target[p] else " (not on the target)"
+        note.value = f"query pixel row {p[0]}, column {p[1]}{on}; frame {query_frame}"
+        fig = start if p == tuple(point) else figure(p, None)
+        with out:
+            out.clear_output(wait=True)
+            display(fig)
+
+    for s in (row, col):
+        s.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([row, col]), note, out])

@@ -35,7 +35,9 @@ __all__ = [
     "plot_jf_comparison",
     "plot_qualitative",
     "plot_training_curves",
+    "qualitative_objects",
     "read_log",
+    "smoothing_note",
     "summarize_log",
 ]
 
@@ -78,40 +80,76 @@ def summarize_log(
     }
 
 
+WARMUP_GID = "bootstrap-warmup"  # gid of the shaded warm-up spans (tests find them by it)
+
+
+def _log_step(log: pd.DataFrame) -> int | None:
+    """Iterations per logged row (the median spacing of ``iteration``), or None if unknown."""
+    steps = np.diff(log["iteration"].to_numpy(dtype=float))
+    return int(np.median(steps)) if len(steps) else None
+
+
+def smoothing_note(smooth: int, log_every: int | None) -> str:
+    """What the curves of :func:`plot_training_curves` average, in words (drawn in the figure).
+
+    The trainer logs the loss, IoU and p as means over each logging interval and the learning
+    rate as its value at the row; ``smooth`` > 1 adds a rolling mean over rows (loss, IoU).
+    """
+    every = f" ({log_every} iteration{'s' if log_every != 1 else ''})" if log_every else ""
+    note = f"loss, IoU, p: each point is the mean over one log interval{every}; lr: its value there"
+    if smooth > 1:
+        span = f", about {smooth * log_every} iterations" if log_every else ""
+        return f"{note}; loss and IoU: also a rolling mean over {smooth} log rows{span}"
+    return f"{note}; no further smoothing"
+
+
 def plot_training_curves(
     runs: Mapping[str, str | os.PathLike[str] | pd.DataFrame],
     out_path: str | os.PathLike[str] | None = "figures/training_curves.png",
     smooth: int = 1,
+    warmup: tuple[int, int] | None = None,
 ) -> Figure:
     """2x2 panels over iterations: total loss, IoU (object 1, training batches), learning rate
     (log scale) and the bootstrapped-CE fraction p, one line per run (``{label: run}``).
 
-    ``smooth``: rolling-mean window (in logged rows) for the loss and IoU.
+    ``smooth``: rolling-mean window (in logged rows) for the loss and IoU; the figure says
+    which smoothing it shows. ``warmup``: ``(start_warm, end_warm)`` of the bootstrapped CE,
+    shaded in every panel (the loss rises there because p shrinks, not because learning fails).
     """
     if not runs:
         raise ValueError("no runs to plot")
-    fig, axes = plt.subplots(2, 2, figsize=(9, 5.6))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.4))
     panels = [
         ("total", "training loss (CE + 0.05 x boundary)", True),
         ("iou", "IoU on training samples", True),
         ("lr", "learning rate", False),
         ("p", "bootstrapped CE: fraction p of pixels kept", False),
     ]
+    step = None
     for label, run in runs.items():
         log = read_log(run)
+        step = step or _log_step(log)
         for ax, (col, title, smoothed) in zip(axes.flat, panels, strict=True):
             values = log[col].astype(float)
             if smoothed and smooth > 1:
                 values = values.rolling(smooth, min_periods=1).mean()
-            ax.plot(log["iteration"], values, label=label, lw=1.2)
-            ax.set_title(title, fontsize=9)
+            ax.plot(log["iteration"], values, label=label, lw=1.4)
+            ax.set_title(title, fontsize=10.5)
     axes[1, 0].set_yscale("log")
+    if warmup is not None:
+        start, end = warmup
+        for i, ax in enumerate(axes.flat):
+            ax.axvspan(
+                start, end, color="0.5", alpha=0.14, lw=0, gid=WARMUP_GID,
+                label=f"bootstrapped-CE warm-up ({start}-{end})" if i == 0 else None,
+            )  # fmt: skip
     for ax in axes.flat:
-        ax.set_xlabel("iteration", fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.set_xlabel("iteration", fontsize=9)
+        ax.tick_params(labelsize=8.5)
         ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
+    axes[0, 0].legend(fontsize=8.5)
+    fig.text(0.5, 0.005, smoothing_note(smooth, step), ha="center", va="bottom", fontsize=9)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return save_figure(fig, out_path)
 
 
@@ -132,7 +170,7 @@ def plot_bootstrap_schedule(
 
     its = np.arange(iterations + 1)
     p = [bootstrap_p(int(i), start_warm, end_warm, top_p) for i in its]
-    fig, ax = plt.subplots(figsize=(5.2, 2.8))
+    fig, ax = plt.subplots(figsize=(5.8, 3.1))
     ax.plot(its, p, lw=1.5, label="bootstrap_p (gsfm.losses)")
     if logged is not None:
         # each row is the mean over its interval: for a linear ramp, the value at its midpoint
@@ -140,14 +178,30 @@ def plot_bootstrap_schedule(
         ax.plot(mid, logged["p"], ".", ms=4, label="p in the run's log (interval means)")
     for x, name in ((start_warm, "start_warm"), (end_warm, "end_warm")):
         ax.axvline(x, color="grey", ls=":", lw=1)
-        ax.text(x, 1.02, name, fontsize=7, ha="center")
+        ax.text(x, 1.02, name, fontsize=8.5, ha="center")
     ax.set_ylim(0, 1.1)
-    ax.set_xlabel("iteration", fontsize=8)
-    ax.set_ylabel("p", fontsize=8)
-    ax.set_title(title or f"bootstrapped CE warm-up (p: 1 -> {top_p})", fontsize=9)
-    ax.legend(fontsize=7, loc="center right")
+    ax.set_xlabel("iteration", fontsize=9.5)
+    ax.set_ylabel("p", fontsize=9.5)
+    ax.set_title(title or f"bootstrapped CE warm-up (p: 1 -> {top_p})", fontsize=10.5)
+    ax.legend(fontsize=8.5, loc="center right")
     fig.tight_layout()
     return save_figure(fig, out_path)
+
+
+def _boundary_crop(mask: np.ndarray, target: np.ndarray, rows: int, cols: int) -> tuple[int, ...]:
+    """A ``rows`` x ``cols`` window around the boundary pixel nearest the object's interior."""
+    h, w = mask.shape
+    cy, cx = h // 2, w // 2
+    ys, xs = np.nonzero(target)
+    if len(ys):
+        inner_y, inner_x = np.nonzero((mask > 0) & (target == 0))
+        i = 0
+        if len(inner_y):
+            i = int(np.argmin(np.hypot(ys - inner_y.mean(), xs - inner_x.mean())))
+        cy, cx = int(ys[i]), int(xs[i])
+    y0 = min(max(cy - rows // 2, 0), max(h - rows, 0))
+    x0 = min(max(cx - cols // 2, 0), max(w - cols, 0))
+    return y0, min(y0 + rows, h), x0, min(x0 + cols, w)
 
 
 def plot_boundary_target(
@@ -158,47 +212,55 @@ def plot_boundary_target(
     crop: tuple[int, int, int, int] | None = None,
 ) -> Figure:
     """Mask → Laplacian response (clamped at 0) → binary boundary target, and a zoomed crop
-    ``(y0, y1, x0, x1)`` (default: around the first boundary pixel) showing the 1-px ring."""
+    ``(y0, y1, x0, x1)`` (default: 18 pixels wide, around a boundary pixel) where every
+    pixel carries its response value, so the 1-px ring and the numbers behind it are readable.
+
+    The full-frame panels use nearest-neighbour pixels and a bright scale (every positive
+    response is clearly visible; the numbers are in the zoom), so the thin lines do not fade.
+    """
     mask, response, target = (np.asarray(a, dtype=float) for a in (mask, response, target))
     if not (mask.shape == response.shape == target.shape) or mask.ndim != 2:
         raise ValueError("mask, response and target must be (H, W) maps of one size")
-    if crop is None:  # around the boundary pixel nearest to the centre of the interior
-        inner_y, inner_x = np.nonzero((mask > 0) & (target == 0))
-        ys, xs = np.nonzero(target)
-        h, w = mask.shape
-        cy, cx = h // 2, w // 2
-        if len(ys):
-            if len(inner_y):
-                my, mx = inner_y.mean(), inner_x.mean()
-                i = int(np.argmin(np.hypot(ys - my, xs - mx)))
-            else:
-                i = 0
-            cy, cx = int(ys[i]), int(xs[i])
-        y0, x0 = min(max(cy - 12, 0), max(h - 24, 0)), min(max(cx - 16, 0), max(w - 32, 0))
-        crop = (y0, min(y0 + 24, h), x0, min(x0 + 32, w))
-    y0, y1, x0, x1 = crop
-    fig, axes = plt.subplots(1, 4, figsize=(11, 2.7))
-    axes[0].imshow(mask, cmap="gray")
-    axes[0].set_title("GT mask", fontsize=8)
-    im = axes[1].imshow(response, cmap="magma")
-    fig.colorbar(im, ax=axes[1], fraction=0.046)
-    axes[1].set_title("Laplacian (centre 8, neighbours -1), >= 0", fontsize=8)
-    axes[2].imshow(target, cmap="gray")
-    axes[2].set_title("boundary target: response > 0.1", fontsize=8)
-    zoom = np.stack([0.5 * mask, 0.5 * mask, 0.5 * mask], -1)
-    zoom[target > 0] = (1.0, 0.2, 0.2)
-    axes[3].imshow(zoom[y0:y1, x0:x1], interpolation="nearest")
-    axes[3].set_title(
-        f"zoom: red = target on the mask (grey)\nrows {y0}-{y1}, cols {x0}-{x1}", fontsize=8
+    h, w = mask.shape
+    rows = max(6, round(18 * h / w))  # the zoom keeps the frame's aspect ratio
+    y0, y1, x0, x1 = crop if crop is not None else _boundary_crop(mask, target, rows, 18)
+    fig, axes = plt.subplots(1, 4, figsize=(14, 14 / 4 * h / w + 0.9))
+    box = dict(fill=False, ec="red", lw=1.5)
+    axes[0].imshow(mask, cmap="gray", interpolation="nearest")
+    axes[0].add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, **box))
+    axes[0].set_title("(a) GT mask (red box: zoom)", fontsize=10)
+    positive = response[response > 0]
+    bright = float(np.quantile(positive, 0.25)) if positive.size else 1.0
+    axes[1].imshow(
+        response, cmap="inferno", vmin=0, vmax=max(bright, 1e-6), interpolation="nearest"
     )
-    axes[2].add_patch(
-        plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="red", lw=1)
+    axes[1].set_title(
+        "(b) Laplacian (centre 8, neighbours -1),\nclamped at 0: bright = > 0", fontsize=10
+    )
+    grey = np.stack([0.45 * mask] * 3, -1)
+    ring = grey.copy()
+    ring[target > 0] = (1.0, 0.15, 0.15)
+    axes[2].imshow(ring, interpolation="nearest")
+    axes[2].add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, **box))
+    axes[2].set_title("(c) boundary target: response > 0.1\n(red, on the grey mask)", fontsize=10)
+    axes[3].imshow(ring[y0:y1, x0:x1], interpolation="nearest")
+    for r in range(y1 - y0):
+        for c in range(x1 - x0):
+            v = response[y0 + r, x0 + c]
+            axes[3].text(
+                c, r, f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}", ha="center",
+                va="center", fontsize=6.5, color="black" if target[y0 + r, x0 + c] else "white",
+                gid="response",
+            )  # fmt: skip
+    axes[3].set_title(
+        f"(d) zoom, rows {y0}-{y1 - 1}, cols {x0}-{x1 - 1}:\nnumbers = clamped response",
+        fontsize=10,
     )
     for a in axes:
         a.set_xticks([])
         a.set_yticks([])
     fig.tight_layout()
-    return save_figure(fig, out_path)
+    return save_figure(fig, out_path, tight=True)
 
 
 def plot_jf_comparison(
@@ -246,16 +308,23 @@ def plot_qualitative(
     out_path: str | os.PathLike[str] | None = "figures/fig5_qualitative.png",
 ) -> Figure:
     """Per video a block of rows: the GT, then each method's masks overlaid on the frames
-    (:class:`gsfm.analysis.comparison.QualitativeVideo`); columns: the picked frames."""
+    (:class:`gsfm.analysis.comparison.QualitativeVideo`); columns: the picked frames.
+
+    Each block has a legend of its objects' colours (the GT's object ids, in the DAVIS palette
+    every mask is drawn in), so a wrong colour in a method's row reads as a swapped identity.
+    """
+    from matplotlib.patches import Patch
+
+    from gsfm.data.io import DAVIS_PALETTE
     from gsfm.viz.data import overlay
 
     if not videos:
         raise ValueError("no videos to plot")
     n_cols = max(len(v.frames) for v in videos)
     h, w = videos[0].images.shape[1:3]
-    row_h = 2.0 * h / w + 0.1
-    heights = [len(v.masks) * row_h + 0.45 for v in videos]
-    fig = plt.figure(figsize=(2.0 * n_cols + 0.4, sum(heights)))
+    row_h = 2.2 * h / w + 0.1
+    heights = [len(v.masks) * row_h + 0.6 for v in videos]
+    fig = plt.figure(figsize=(2.2 * n_cols + 0.5, sum(heights)))
     subfigs = fig.subfigures(len(videos), 1, height_ratios=heights, squeeze=False)[:, 0]
     for sub, vid in zip(subfigs, videos, strict=True):
         axes = sub.subplots(len(vid.masks), n_cols, squeeze=False)
@@ -269,9 +338,26 @@ def plot_qualitative(
                     continue
                 ax.imshow(overlay(vid.images[c], masks[c], alpha=0.45))
                 if r == 0:
-                    ax.set_title(f"frame {vid.frames[c]}", fontsize=7, pad=2)
-            axes[r, 0].set_ylabel(row_name, fontsize=8)
+                    ax.set_title(f"frame {vid.frames[c]}", fontsize=8.5, pad=2)
+            axes[r, 0].set_ylabel(row_name, fontsize=9.5)
         rows = ", ".join(vid.masks)
-        sub.suptitle(f"{vid.name}: {vid.caption}  (rows: {rows})", fontsize=8, x=0.02, ha="left")
+        sub.suptitle(f"{vid.name}: {vid.caption}  (rows: {rows})", fontsize=9.5, x=0.02, ha="left")
+        objects = qualitative_objects(vid)
+        if objects:
+            handles = [
+                Patch(facecolor=DAVIS_PALETTE[k] / 255.0, edgecolor="yellow", label=f"object {k}")
+                for k in objects
+            ]
+            sub.legend(
+                handles=handles, loc="upper right", ncol=len(handles), fontsize=8.5,
+                frameon=False, bbox_to_anchor=(0.995, 1.0), handlelength=1.2,
+            )  # fmt: skip
         sub.subplots_adjust(left=0.05, right=0.99, bottom=0.02, top=0.86, hspace=0.08, wspace=0.03)
     return save_figure(fig, out_path)
+
+
+def qualitative_objects(video: Any) -> list[int]:
+    """The object ids of a :class:`~gsfm.analysis.comparison.QualitativeVideo`'s ground truth
+    (first mask row), sorted: the entries of its colour legend."""
+    gt = next(iter(video.masks.values()))
+    return sorted(int(k) for k in np.unique(gt) if 0 < k < 255)
