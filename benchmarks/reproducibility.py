@@ -63,6 +63,38 @@ def weights_digest(checkpoint: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def summarise_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(over seeds, across settings) from the rows of ``results/reproducibility.csv``.
+
+    Over seeds: per (model, capability, threads) of training, scored under the same setting,
+    the seeds, their J&F, the mean and the 95 % Student-t half-width. Across settings: per
+    (model, seed), the J&F of each (training, scoring) setting and the spread (max - min).
+    """
+    from gsfm.analysis.comparison import seed_interval
+
+    own = table[(table["capability"] == table["eval_capability"])]
+    own = own[own["threads"] == own["eval_threads"]]
+    seeds = []
+    for (model, cap, threads), g in own.groupby(["model", "capability", "threads"], sort=True):
+        g = g.sort_values("seed")
+        mean, half = seed_interval(g["J&F"])
+        seeds.append(
+            {"model": model, "capability": cap, "threads": threads, "n": len(g),
+             "seeds": " ".join(str(int(v)) for v in g["seed"]),
+             "J&F": " / ".join(f"{v:.2f}" for v in g["J&F"]),
+             "mean": round(mean, 2), "ci95": round(half, 2),
+             "min": g["J&F"].min(), "max": g["J&F"].max()}
+        )  # fmt: skip
+    across = []
+    for (model, seed), g in table.groupby(["model", "seed"], sort=True):
+        across.append(
+            {"model": model, "seed": int(seed), "settings": len(g),
+             "J&F": " / ".join(f"{v:.2f}" for v in g["J&F"]),
+             "spread": round(float(g["J&F"].max() - g["J&F"].min()), 2)}
+        )  # fmt: skip
+    return pd.DataFrame(seeds), pd.DataFrame(across)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=("gsfm", "stcn"))
@@ -78,8 +110,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs-dir", default="runs/reproducibility")
     p.add_argument("--data-dir", default="data/synth")
     p.add_argument("--out", default="results/reproducibility.csv")
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="print, from --out, the mean and 95 %% Student-t interval over seeds per model and "
+        "training setting, and how far one seed moves across settings; trains nothing",
+    )
     p.add_argument("--limit", type=int, help="score only the first N validation videos (tests)")
     args = p.parse_args(argv)
+    if args.summary:
+        seeds, across = summarise_rows(pd.read_csv(args.out))
+        print("over seeds (training and scoring under the same setting):")
+        print(seeds.to_string(index=False))
+        print("\none seed across settings:")
+        print(across.to_string(index=False))
+        return 0
 
     torch.set_num_threads(args.threads)
     cap = torch.backends.cpu.get_cpu_capability()

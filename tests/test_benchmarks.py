@@ -65,3 +65,18 @@ def test_reproducibility_rows_are_keyed_and_rescoring_adds_its_own_row(tmp_path:
     assert len(rows) == 2 and rows["weights_sha"].nunique() == 1
     assert sorted(rows["eval_threads"]) == [1, 2] and set(rows["threads"]) == {1}
     assert rows["J&F"].between(0, 100).all()
+
+
+def test_reproducibility_summary_gives_the_seed_interval(tmp_path: Path) -> None:
+    import pandas as pd
+
+    rows = pd.DataFrame(
+        {"model": ["gsfm"] * 4, "seed": [0, 1, 2, 0], "capability": ["AVX512"] * 4,
+         "threads": [1] * 4, "eval_capability": ["AVX512"] * 3 + ["DEFAULT"],
+         "eval_threads": [1] * 4, "J&F": [47.0, 49.0, 51.0, 47.5]}
+    )  # fmt: skip
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    out = _run("reproducibility.py", "--summary", "--out", str(tmp_path / "rows.csv"))
+    # seeds 0-2 scored under their own setting: mean 49, t(0.975, 2) * 2 / sqrt(3) = 4.97
+    assert "49.0" in out and "4.97" in out and "0 1 2" in out
+    assert "0.5" in out  # seed 0 rescored under another capability moved by 0.5

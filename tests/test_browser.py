@@ -83,6 +83,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
         "OMP_NUM_THREADS": "1",
     }
+    env.pop("MPLBACKEND", None)  # conftest's Agg would keep the kernel from drawing inline PNGs
     log = tmp_path / "jupyter.log"
     cmd = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
@@ -140,19 +141,29 @@ def test_sigma_slider_redraws_the_explorer(lab: tuple[str, Path]) -> None:
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
-            explorer = page.locator(".widget-vbox").filter(has_text="σ (bins)").last
+            # gsfm.viz.spectral.sigma_explorer tags its parts with gsfm-sigma-* classes
+            explorer = page.locator(".gsfm-sigma-explorer").last
             explorer.wait_for(timeout=300_000)
-            image = explorer.locator(".widget-output img").last
-            image.wait_for(timeout=120_000)
-            before = (_caption(explorer.inner_text()), image.get_attribute("src") or "")
+            explorer.scroll_into_view_if_needed()  # off-screen cells may not be painted
+            image = explorer.locator(".gsfm-sigma-output img").last
+            try:
+                image.wait_for(timeout=120_000)
+            except Exception:
+                page.screenshot(path=str(log.with_name("page.png")), full_page=True)
+                pytest.fail(
+                    f"no figure in the explorer (screenshot {log.with_name('page.png')}):\n"
+                    f"{explorer.inner_html()[-2000:]}"
+                )
+            title = explorer.locator(".gsfm-sigma-title")
+            before = (_caption(title.inner_text()), image.get_attribute("src") or "")
 
-            explorer.locator(".noUi-handle").first.focus()
+            explorer.locator(".gsfm-sigma-slider .noUi-handle").first.focus()
             for _ in range(3):
                 page.keyboard.press("ArrowRight")
             deadline = time.monotonic() + 120
             while (image.get_attribute("src") or "") == before[1] and time.monotonic() < deadline:
                 time.sleep(0.5)
-            after = (_caption(explorer.inner_text()), image.get_attribute("src") or "")
+            after = (_caption(title.inner_text()), image.get_attribute("src") or "")
         finally:
             browser.close()
     assert after[0] != before[0], f"the caption did not change: {after[0]!r}"

@@ -325,3 +325,20 @@ def test_qualitative_frames_reads_gt_and_predictions(split: Path, tmp_path: Path
     np.testing.assert_array_equal(v.masks["copy"][0], v.masks["GT"][0])  # frame 0 is copied
     with pytest.raises(ValueError, match="n_frames"):
         comparison.qualitative_frames(split, {}, [("val_000_lookalike", "")], n_frames=0)
+
+
+def test_seed_interval_is_the_student_t_interval() -> None:
+    # three seeds 47, 49, 51: mean 49, sd 2, sem 2/sqrt(3), t(0.975, 2) = 4.302653
+    mean, half = comparison.seed_interval([47.0, 49.0, 51.0])
+    assert mean == pytest.approx(49.0)
+    assert half == pytest.approx(4.302653 * 2 / math.sqrt(3), rel=1e-6)
+    assert comparison.seed_interval([1.0, 1.0, 1.0])[1] == 0.0
+    assert math.isnan(comparison.seed_interval([3.0])[1])
+    wide = comparison.seed_interval([47.0, 49.0, 51.0], confidence=0.99)[1]
+    assert wide > half
+    with pytest.raises(ValueError, match="no values"):
+        comparison.seed_interval([])
+    with pytest.raises(ValueError, match="confidence"):
+        comparison.seed_interval([1.0, 2.0], confidence=95)
+    s = _summary([60.0, 70.0], [50.0, 52.0]).set_index("method")
+    assert s.loc["GSFM", "J&F ci95"] == pytest.approx(12.706205 * np.std([60, 70], ddof=1) / 2**0.5)

@@ -89,11 +89,30 @@ def results_table(
     return pd.DataFrame(rows)
 
 
-def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Per method (in order of appearance): mean and sample std over seeds, and ``n_seeds``.
+def seed_interval(values: Any, confidence: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of the Student-t ``confidence`` interval of the mean over seeds.
 
-    Columns ``J&F``, ``J&F std``, ``J``, ``F``, ``FPS`` (means) and ``n_seeds``; the std is
-    NaN for a single seed (no spread can be claimed from one run).
+    The half-width is NaN for fewer than two values: one run gives no spread.
+    """
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        raise ValueError("no values to summarise")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if x.size < 2:
+        return float(x.mean()), math.nan
+    sem = float(x.std(ddof=1)) / math.sqrt(x.size)
+    return float(x.mean()), float(stats.t.ppf(0.5 + confidence / 2, df=x.size - 1)) * sem
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Per method (in order of appearance): mean and sample std over seeds, the half-width of
+    the 95 % Student-t interval of the mean (:func:`seed_interval`), and ``n_seeds``.
+
+    Columns ``J&F``, ``J&F std``, ``J&F ci95``, ``J``, ``F``, ``FPS`` (means) and ``n_seeds``;
+    std and interval are NaN for a single seed (no spread can be claimed from one run).
     """
     out = []
     for method, g in table.groupby("method", sort=False):
@@ -101,9 +120,11 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
         for c in ("J&F", "J", "F", "FPS"):
             row[c] = float(g[c].mean())
         row["J&F std"] = float(g["J&F"].std(ddof=1)) if len(g) > 1 else math.nan
+        row["J&F ci95"] = seed_interval(g["J&F"])[1]
         row["n_seeds"] = int(g["seed"].notna().sum())
         out.append(row)
-    return pd.DataFrame(out)[["method", "J&F", "J&F std", "J", "F", "FPS", "n_seeds"]]
+    columns = ["method", "J&F", "J&F std", "J&F ci95", "J", "F", "FPS", "n_seeds"]
+    return pd.DataFrame(out)[columns]
 
 
 def _jf(summary: pd.DataFrame, method: str) -> float:
