@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gsfm.config import ModelConfig
+from gsfm.config import ModelConfig, legacy_model_name
 from gsfm.files import CHECKPOINT_KINDS, CheckpointError, atomic_save, read_torch_file
 from gsfm.model.network import GSFMNet
 from gsfm.model.official import from_official, is_official_layout, official_config
@@ -175,8 +175,7 @@ def _config_from_dict(data: dict[str, Any], source: str) -> ModelConfig:
     # backbone weight files are not needed: the state dict holds every weight
     data = {**data, "key_encoder_weights": None, "value_encoder_weights": None}
     if "name" not in data:  # checkpoints written before ModelConfig had a name
-        plain = data.get("lfm") == "off" and data.get("hfm") == "off" and not data.get("boundary")
-        data["name"] = "stcn" if plain else "gsfm"
+        data["name"] = legacy_model_name(data)
     try:
         return ModelConfig(**data)
     except (TypeError, ValueError) as exc:

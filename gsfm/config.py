@@ -302,6 +302,13 @@ def get_profile(profile: str, model: str = "gsfm") -> Profile:
 PROFILES: dict[str, Profile] = {p: get_profile(p) for p in PROFILE_NAMES}
 
 
+def legacy_model_name(fields: dict[str, Any]) -> str:
+    """The ``name`` of a model configuration saved before :class:`ModelConfig` had one:
+    "stcn" when LFM, HFM and the boundary branch are all off, else "gsfm"."""
+    plain = fields.get("lfm") == "off" and fields.get("hfm") == "off" and not fields.get("boundary")
+    return "stcn" if plain else "gsfm"
+
+
 def to_dict(cfg: ModelConfig | TrainConfig | Profile) -> dict[str, Any]:
     """A JSON-friendly dict of a configuration (for run folders and provenance)."""
     return asdict(cfg)

@@ -31,7 +31,14 @@ from typing import Any, Literal
 import pandas as pd
 import torch
 
-from gsfm.config import ModelConfig, TrainConfig, model_config, profile_sizes, train_config
+from gsfm.config import (
+    ModelConfig,
+    TrainConfig,
+    legacy_model_name,
+    model_config,
+    profile_sizes,
+    train_config,
+)
 from gsfm.files import atomic_folder
 from gsfm.runtime import resolve_device, resolve_path
 
@@ -119,6 +126,35 @@ def _saved_run_config(run_dir: Path) -> dict[str, Any] | None:
     return {k: saved.get(k) for k in _RUN_KEYS}
 
 
+def _upgraded(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved run configuration as the current code writes it: fields added to
+    :class:`~gsfm.config.ModelConfig` / :class:`~gsfm.config.TrainConfig` since the run was
+    saved get their defaults (``name`` from the switches, as :func:`gsfm.checkpoint.load_model`
+    does), so a finished run keeps being reused when nothing it was trained with changed."""
+    from gsfm.training.loop import json_roundtrip
+
+    out = dict(saved)
+    if isinstance(out.get("model"), dict):
+        model = {**json_roundtrip(asdict(ModelConfig())), **out["model"]}
+        if "name" not in out["model"]:
+            model["name"] = legacy_model_name(out["model"])
+        out["model"] = model
+    if isinstance(out.get("train"), dict):
+        out["train"] = {**json_roundtrip(asdict(TrainConfig())), **out["train"]}
+    return out
+
+
+def _earlier_run(runs_dir: Path, expected: dict[str, Any]) -> Path | None:
+    """A finished run of ``expected`` saved under an earlier name (before fields were added)."""
+    prefix = run_name(expected).rsplit("-", 1)[0]
+    for folder in sorted(runs_dir.glob(f"{prefix}-*")):
+        saved = _saved_run_config(folder)
+        finished = (folder / "checkpoints" / "final.pt").is_file()
+        if saved is not None and finished and _upgraded(saved) == expected:
+            return folder
+    return None
+
+
 def device_overrides(device: str | torch.device = "auto") -> dict[str, Any]:
     """Training options that depend on the device: mixed precision (AMP) on CUDA.
 
@@ -157,6 +193,10 @@ def trained_run(
         print(f"retrain=True: removing {run_dir}")
         shutil.rmtree(run_dir)
     resume = False
+    earlier = None if retrain or run_dir.exists() else _earlier_run(run_dir.parent, expected)
+    if earlier is not None:
+        print(f"reusing the finished run {earlier} (saved before fields it leaves at default)")
+        return earlier
     if run_dir.exists():
         saved = _saved_run_config(run_dir)
         if saved == expected and final.is_file():

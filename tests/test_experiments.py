@@ -56,6 +56,27 @@ def test_trained_run_trains_once_then_reuses(tmp_path: Path, monkeypatch) -> Non
     assert len({run, other, opt}) == 3 and len(calls) == 4
 
 
+def test_trained_run_reuses_a_run_saved_before_fields_were_added(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A finished run whose config.json predates ModelConfig.name / TrainConfig.dice (so its
+    folder has another hash) is reused when nothing it was trained with changed."""
+    calls: list[dict] = []
+    monkeypatch.setattr("gsfm.training.api.train", _fake_train(calls))
+    run = experiments.trained_run("stcn", "smoke", seed=3, runs_dir=tmp_path, device="cpu")
+    config = json.loads((run / "config.json").read_text())
+    del config["model"]["name"], config["train"]["dice"]  # as an earlier version wrote it
+    old = run.with_name("stcn-smoke-seed3-0ld0ld00")
+    run.rename(old)
+    (old / "config.json").write_text(json.dumps(config))
+    again = experiments.trained_run("stcn", "smoke", seed=3, runs_dir=tmp_path, device="cpu")
+    assert again == old and len(calls) == 1  # reused, not retrained
+    config["model"]["lfm"] = "low"  # a real difference: trained again, into its own folder
+    (old / "config.json").write_text(json.dumps(config))
+    fresh = experiments.trained_run("stcn", "smoke", seed=3, runs_dir=tmp_path, device="cpu")
+    assert fresh == run and len(calls) == 2
+
+
 def test_trained_run_resumes_an_interrupted_run_and_replaces_a_foreign_one(
     tmp_path: Path, monkeypatch
 ) -> None:
