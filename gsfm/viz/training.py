@@ -150,7 +150,7 @@ def plot_training_curves(
     axes[0, 0].legend(fontsize=8.5)
     fig.text(0.5, 0.005, smoothing_note(smooth, step), ha="center", va="bottom", fontsize=9)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    return save_figure(fig, out_path)
+    return save_figure(fig, out_path, tight=True)  # the note may be wider than the axes
 
 
 def plot_bootstrap_schedule(
