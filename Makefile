@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test test-numerics test-browser figures lint format bench clean
+.PHONY: install chromium test test-numerics test-browser figures lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ install: $(STAMP)
 ## Unit, property and integration tests, plus every notebook through papermill (profile="smoke");
 ## then the numerics-sensitive tests again under PyTorch's portable kernels (ATEN_CPU_CAPABILITY=default),
 ## so a threshold that holds only with this CPU's SIMD kernels fails here, not on a user's machine.
-test: install
+test: install chromium
 	$(BIN)/python -m pytest -q
 	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest -q -m numerics
 
@@ -33,8 +33,17 @@ test-numerics: install
 figures: install
 	$(BIN)/python -m gsfm notebooks --out build/notebooks --html docs/notebooks
 
+## Debian's Chromium for the browser test, installed with apt when we are root and it is missing;
+## anywhere else this does nothing and the browser test skips, saying why.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for tests/test_browser.py"; \
+	  { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } \
+	    >/tmp/gsfm-chromium-apt.log 2>&1 || echo "chromium not installed (see /tmp/gsfm-chromium-apt.log)"; \
+	fi
+
 ## The browser test alone: JupyterLab + headless Chromium (Debian's chromium) move notebook 01's σ slider.
-test-browser: install
+test-browser: install chromium
 	$(BIN)/python -m pytest -q -m browser tests/test_browser.py
 
 lint: install

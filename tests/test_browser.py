@@ -5,7 +5,7 @@ The test starts a JupyterLab server on a prepared copy of notebook 01 (profile "
 downloaded), runs every cell from the Run menu, moves the σ slider with the keyboard and checks
 that the explorer's caption (its title text) and the figure's pixels changed. It skips, with the
 reason, where Chromium or playwright is missing (``make test-browser`` runs it alone;
-``.ci/run`` installs Chromium with apt where it can).
+``make test`` installs Chromium with apt when run as root).
 """
 
 from __future__ import annotations
