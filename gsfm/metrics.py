@@ -250,14 +250,18 @@ def score_sequence(
     bound_th: float = 0.008,
     name: str = "sequence",
     frame_names: Sequence[str] | None = None,
+    binary: bool = False,
 ) -> list[ObjectScore]:
     """Score one sequence of id maps ``(T, H, W)``; see the module doc for ``objects``.
 
     ``frame_names`` (one per frame, e.g. the prediction files) name the offending frame in
-    errors.
+    errors. ``binary=True`` is DAVIS 2016's single-object task: every non-zero pixel of the
+    GT (its masks are 0/255) and of the prediction is the one object, id 1.
     """
     if gt.shape != pred.shape:
         raise ValueError(f"{name}: prediction shape {pred.shape} differs from GT {gt.shape}")
+    if binary:
+        gt, pred = (gt != 0).astype(np.uint8), (pred != 0).astype(np.uint8)
     gt = np.where(gt == 255, 0, gt)  # void counts as background (semi-supervised)
     t_all = gt.shape[0]
     lo, hi = (1, t_all - 1) if skip_first_last else (0, t_all)
@@ -351,12 +355,14 @@ def score_folders(
     bound_th: float = 0.008,
     res: str | None = None,
     progress: bool = False,
+    binary: bool = False,
 ) -> EvalResult:
     """Score ``pred_root/<video>/<frame>.png`` against the GT (DAVIS semi-supervised rules).
 
     ``gt_root`` is a folder of video folders of PNGs, or a DAVIS-layout root (its
     ``Annotations/<res>`` is used). ``sequences`` defaults to every GT video; each must have a
-    prediction folder holding a PNG for every GT frame.
+    prediction folder holding a PNG for every GT frame. ``binary=True``: DAVIS 2016, one object
+    per video, any non-zero pixel (GT 255, or any predicted id) belongs to it.
     """
     gt_dir = _resolve_ann_root(Path(gt_root), res)
     pred_dir = Path(pred_root)
@@ -403,6 +409,7 @@ def score_folders(
             bound_th,
             name=seq,
             frame_names=[str(pdir / n) for n in names],
+            binary=binary,
         )
         for s in scores:
             jm, jr, jd = statistics(s.j)

@@ -154,3 +154,26 @@ def test_missing_prediction_video(folders):
     _write(gt, "b", np.zeros((3, 12, 16), np.uint8))
     with pytest.raises(FileNotFoundError, match=r"video 'b'"):
         score_folders(gt, pred)
+
+
+def test_davis_2016_binary_masks_score_with_binary(tmp_path, capsys):
+    """DAVIS 2016 stores 0/255 grayscale masks: by the void rule they hold no object, so any
+    prediction is an error unless ``binary=True`` (one object: every non-zero pixel)."""
+    from gsfm.cli import main
+
+    gt = np.zeros((5, 12, 16), np.uint8)
+    for t in range(5):
+        gt[t, 2:8, 2 + t : 8 + t] = 255
+    pred = np.where(gt > 0, 3, 0).astype(np.uint8)  # any predicted id is the object
+    pred[2, 2:8, 4] = 0  # one column missed in frame 2
+    for t in range(5):
+        write_mask(tmp_path / "gt" / "a" / f"{t:05d}.png", gt[t], palette=None)
+        write_mask(tmp_path / "pred" / "a" / f"{t:05d}.png", pred[t])
+    with pytest.raises(ValueError, match="the ground truth lacks"):
+        score_folders(tmp_path / "gt", tmp_path / "pred")
+    result = score_folders(tmp_path / "gt", tmp_path / "pred", binary=True)
+    row = result.per_object.iloc[0]
+    assert row["object"] == 1 and row["J-Mean"] == pytest.approx((1 + 30 / 36 + 1) / 3)
+    argv = ["eval", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"), "--quiet"]
+    assert main([*argv, "--binary", "--csv", str(tmp_path / "r.csv")]) == 0
+    assert (tmp_path / "r.csv").is_file()

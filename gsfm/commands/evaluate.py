@@ -78,6 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--res", help="resolution folder under Annotations/ (default: auto)")
     parser.add_argument(
+        "--binary",
+        action="store_true",
+        help="DAVIS 2016: one object per video; every non-zero pixel of the GT (0/255 masks) and "
+        "of the prediction is that object",
+    )
+    parser.add_argument(
         "--baseline",
         choices=("empty", "copy-first"),
         help="write this trivial prediction into --pred first, then score it",
@@ -176,6 +182,7 @@ def run_folders(args: argparse.Namespace) -> int:
         objects=args.objects,
         res=args.res,
         progress=not args.quiet,
+        binary=args.binary,
     )
     print(format_result(result, per_object=not args.quiet))
     print(
