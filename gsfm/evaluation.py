@@ -49,11 +49,18 @@ def _write_tables(result: Any, out_dir: Path) -> None:
 
 
 def _score(
-    data_root: Path, pred_dir: Path, videos: Sequence[str] | None, res: str | None, objects: str
+    data_root: Path,
+    pred_dir: Path,
+    videos: Sequence[str] | None,
+    res: str | None,
+    objects: str,
+    binary: bool = False,
 ) -> Any:
     from gsfm.metrics import score_folders
 
-    result = score_folders(data_root, pred_dir, sequences=videos, objects=objects, res=res)
+    result = score_folders(
+        data_root, pred_dir, sequences=videos, objects=objects, res=res, binary=binary
+    )
     _write_tables(result, pred_dir)
     return result
 
@@ -73,8 +80,12 @@ def evaluate_model(
     protocol: Literal["davis", "youtube"] = "davis",
     short_side: int = 480,
     progress: bool = False,
+    binary: bool = False,
 ) -> pd.DataFrame:
     """Segment every video of ``data_root`` with ``model`` into ``out_dir`` and score it.
+
+    ``binary=True`` is DAVIS 2016 (0/255 masks, one object per video): annotations and
+    scoring treat every non-zero pixel as object 1.
 
     ``annotations="appearance"`` (default) gives the model each object once, at its first
     annotated frame: the DAVIS protocol when every object is in frame 0, and the YouTube-VOS
@@ -108,8 +119,9 @@ def evaluate_model(
         protocol=protocol,
         short_side=short_side,
         progress=progress,
+        binary=binary,
     )
-    result = _score(root, out, videos, res, objects)
+    result = _score(root, out, videos, res, objects, binary)
     row = result.global_scores.copy()
     frames = sum(v["frames"] for v in summary.values())
     seconds = sum(v["seconds"] for v in summary.values())

@@ -84,11 +84,16 @@ def _annotation_files(ann_dir: Path, stems: Sequence[str], policy: str) -> dict[
 
 
 def read_annotations(
-    ann_dir: Path, stems: Sequence[str], size: tuple[int, int], policy: AnnotationPolicy
+    ann_dir: Path,
+    stems: Sequence[str],
+    size: tuple[int, int],
+    policy: AnnotationPolicy,
+    binary: bool = False,
 ) -> dict[int, np.ndarray]:
     """The annotations the model is given for one video, by frame index, under ``policy``.
 
-    Masks must have the frames' ``size`` (H, W). Under ``"first"`` and ``"all"`` an annotation
+    Masks must have the frames' ``size`` (H, W); ``binary=True`` (DAVIS 2016's 0/255 masks)
+    makes every non-zero pixel object 1. Under ``"first"`` and ``"all"`` an annotation
     without any object is an error; under ``"appearance"`` each mask keeps only the objects
     first seen in it, and frames that add none are dropped.
     """
@@ -96,6 +101,8 @@ def read_annotations(
     seen: set[int] = set()
     for i, path in _annotation_files(ann_dir, stems, policy).items():
         m = read_mask(path)
+        if binary:
+            m = (m != 0).astype(np.uint8)
         if m.shape != tuple(size):
             raise ValueError(
                 f"{path} is {m.shape[0]}x{m.shape[1]} but its frame is {size[0]}x{size[1]}"
@@ -128,8 +135,11 @@ def predict_folder(
     protocol: InferenceProtocol = "davis",
     short_side: int = 480,
     progress: bool = False,
+    binary: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Segment every video of a DAVIS / YouTube-VOS folder and write palette PNGs.
+
+    ``binary=True``: DAVIS 2016 (0/255 masks, one object, written as id 1).
 
     Reads ``data_root/JPEGImages[/<res>]/<video>/*.jpg`` and the annotations from
     ``data_root/Annotations[/<res>]/<video>/`` under the ``annotations`` policy (module
@@ -162,7 +172,7 @@ def predict_folder(
         iterator = tqdm(names, desc="videos")
     for video in iterator:
         stems, images = read_video_frames(img_root / video)
-        anns = read_annotations(ann_root / video, stems, images.shape[1:3], annotations)
+        anns = read_annotations(ann_root / video, stems, images.shape[1:3], annotations, binary)
         result = engine.propagate(normalize(to_chw_uint8(images)), anns)
         for i in range(min(anns), len(stems)):
             write_mask(out_root / video / f"{stems[i]}.png", result.masks[i], DAVIS_PALETTE)

@@ -239,6 +239,7 @@ def run_checkpoint(args: argparse.Namespace) -> int:
             videos=_sequences(argparse.Namespace(split=args.split, gt=data)),
             res=args.res,
             objects=args.objects,
+            binary=args.binary,
         )
 
     row = _write_predictions(pred, source, str(resolve_path(data)), evaluate_into)
