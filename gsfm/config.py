@@ -7,8 +7,15 @@ training stages (:func:`train_config`) and the notebook / evaluation sizes
 * ``smoke``: any CPU, seconds; tiny sizes and a few iterations; proves every code path runs.
 * ``cpu``: a laptop or the 2-core machine; small backbones and crops; really learns the
   synthetic benchmark in minutes.
-* ``paper``: a CUDA GPU; ResNet-50 key / ResNet-18 value encoders, 384² crops, the paper's
-  iterations, batch, lr, warm-up and AMP (``docs/paper_vs_code.md`` §4, stage 3).
+* ``gpu``: one CUDA GPU, minutes: the paper's network (ResNet-50 key / ResNet-18 value encoders
+  from ImageNet weights, frozen BatchNorm) trained briefly on 160² crops of the pre-rendered
+  synthetic train split, AMP; each model in at most about 5 minutes on an H200-class GPU.
+* ``paper``: a CUDA GPU; ResNet-50 key / ResNet-18 value encoders from ImageNet weights, 384²
+  crops, the paper's iterations, batch, lr, warm-up and AMP (``docs/paper_vs_code.md`` §4,
+  stage 3).
+
+:func:`auto_profile` picks ``gpu`` when CUDA is present and ``cpu`` otherwise (notebook 04's
+``profile="auto"``).
 
 Model names: ``"gsfm"`` (LFM + details-aware decoder with HFM and boundary branch) and
 ``"stcn"`` (the baseline: the same network with LFM, HFM and the boundary branch switched off,
@@ -21,7 +28,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-PROFILE_NAMES: tuple[str, ...] = ("smoke", "cpu", "paper")
+PROFILE_NAMES: tuple[str, ...] = ("smoke", "cpu", "gpu", "paper")
+ENCODER_INITS: tuple[str, ...] = ("random", "imagenet")
 MODEL_NAMES: tuple[str, ...] = ("gsfm", "stcn")
 LFM_BANDS: tuple[str, ...] = ("low", "high", "all", "attention", "off")
 HFM_BANDS: tuple[str, ...] = ("high", "low", "all", "off")
@@ -108,6 +116,9 @@ class TrainConfig:
     skip_values: tuple[int, ...] = (10, 15, 20, 25, 5)
     skip_fractions: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.9)
     amp: bool = True  # used only on CUDA
+    # how training starts the ResNet encoders: "random" or torchvision's ImageNet weights
+    # (gsfm.model.pretrained; a local file in ModelConfig.*_encoder_weights takes precedence)
+    encoder_init: str = "random"
     num_workers: int = 0
     epoch_samples: int = 4_000  # samples per epoch of the endless synthetic stream
     seed: int = 14159265
@@ -129,6 +140,10 @@ class TrainConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.encoder_init not in ENCODER_INITS:
+            raise ValueError(
+                f"encoder_init must be one of {ENCODER_INITS}, got {self.encoder_init!r}"
+            )
         if self.dice not in ("code", "paper"):
             raise ValueError(f"dice must be 'code' or 'paper', got {self.dice!r}")
         if self.end_warm < self.start_warm:
@@ -174,6 +189,7 @@ def _check(name: str, allowed: tuple[str, ...], what: str) -> None:
 _PAPER_GSFM = ModelConfig()
 _MODEL_BY_PROFILE: dict[str, ModelConfig] = {
     "paper": _PAPER_GSFM,
+    "gpu": _PAPER_GSFM,  # the paper's network, ImageNet-initialised (train_config("gpu"))
     # ResNet-18 key encoder and narrower memory / decoder. cpu: batch 4, 128² crops, measured
     # 1.35 s per training step with 2 threads on a quiet 2-core Xeon, 2.3-3.5 s with one thread
     # each beside a second training (README "Profiles"); smoke: batch 2, 64², ~0.1 s.
@@ -210,7 +226,25 @@ def model_config(name: str = "gsfm", /, profile: str = "paper", **overrides: Any
 
 _TRAIN_BY_PROFILE: dict[str, TrainConfig] = {
     # stage 3 of the authors' GSFM (DAVIS + YouTube-VOS after static pre-training), 8 GPUs x 8.
-    "paper": TrainConfig(),
+    "paper": TrainConfig(encoder_init="imagenet"),
+    # one GPU, about 5 minutes per model: the paper's network from ImageNet weights, batch 8,
+    # AMP, 160² crops of the pre-rendered synth-v1 train split (its frames are 160x288, like the
+    # validation frames it is scored on); warm-up and LR step scaled to 3,000 iterations.
+    "gpu": TrainConfig(
+        iterations=3_000,
+        batch_size=8,
+        lr=1e-4,
+        lr_steps=(2_400,),
+        start_warm=600,
+        end_warm=1_800,
+        crop_size=160,
+        amp=True,
+        encoder_init="imagenet",
+        num_workers=8,
+        log_every=25,
+        checkpoint_every=500,
+        epoch_samples=2_400,  # (the in-memory stream only) 10 epochs of 300 batches
+    ),
     "cpu": TrainConfig(
         iterations=1_500,
         batch_size=4,
@@ -246,6 +280,7 @@ _STATIC_PAPER = TrainConfig(
     start_warm=3_000,
     end_warm=10_000,
     max_objects=1,
+    encoder_init="imagenet",
 )
 
 
@@ -278,6 +313,7 @@ _SIZES_BY_PROFILE: dict[str, ProfileSizes] = {
         eval_videos=3, eval_height=64, eval_width=112, curve_smoothing=1, conclusive=False,
     ),
     "cpu": ProfileSizes(image=256, feature_image=384, rf_map=24, rf_channels=64),
+    "gpu": ProfileSizes(image=512, feature_image=384, rf_map=24, rf_channels=256),
     "paper": ProfileSizes(image=512, feature_image=384, rf_map=24, rf_channels=256),
 }  # fmt: skip
 
@@ -286,6 +322,25 @@ def profile_sizes(profile: str) -> ProfileSizes:
     """The notebook and evaluation sizes of ``profile`` (see :class:`ProfileSizes`)."""
     _check(profile, PROFILE_NAMES, "profile")
     return _SIZES_BY_PROFILE[profile]
+
+
+def default_data(profile: str) -> tuple[str, ...]:
+    """The training data a profile uses unless told otherwise: the in-memory synthetic stream
+    (``"synth"``), or for ``gpu`` the pre-rendered synth-v1 train split (``"synth-train"``),
+    which worker processes read much faster than they can render new clips."""
+    _check(profile, PROFILE_NAMES, "profile")
+    return ("synth-train",) if profile == "gpu" else ("synth",)
+
+
+def auto_profile(profile: str, device: str | Any = "auto") -> str:
+    """``profile`` itself, or for ``"auto"``: ``"gpu"`` when ``device`` resolves to CUDA, else
+    ``"cpu"`` (what a reader of notebook 04 gets on their machine)."""
+    if profile != "auto":
+        _check(profile, PROFILE_NAMES, "profile")
+        return profile
+    from gsfm.runtime import resolve_device
+
+    return "gpu" if resolve_device(device).type == "cuda" else "cpu"
 
 
 def get_profile(profile: str, model: str = "gsfm") -> Profile:

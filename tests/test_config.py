@@ -9,6 +9,8 @@ import pytest
 from gsfm.config import (
     PROFILE_NAMES,
     PROFILES,
+    auto_profile,
+    default_data,
     get_profile,
     model_config,
     to_dict,
@@ -17,7 +19,7 @@ from gsfm.config import (
 
 
 def test_every_profile_has_a_model_and_training_stages() -> None:
-    assert set(PROFILES) == set(PROFILE_NAMES) == {"smoke", "cpu", "paper"}
+    assert set(PROFILES) == set(PROFILE_NAMES) == {"smoke", "cpu", "gpu", "paper"}
     for name, prof in PROFILES.items():
         assert prof.name == name and prof.train.stage == "main"
         assert prof.static is not None and prof.static.stage == "static"
@@ -51,6 +53,28 @@ def test_paper_profile_follows_the_authors() -> None:
     assert (t.crop_size, t.weight_decay, t.boundary_weight, t.amp) == (384, 1e-7, 0.05, True)
     s = train_config("paper", "static")
     assert (s.iterations, s.batch_size, s.max_objects) == (40_000, 16, 1)
+    # the authors start both stages from torchvision's ImageNet weights
+    assert t.encoder_init == s.encoder_init == "imagenet"
+
+
+def test_gpu_profile_is_the_paper_network_trained_briefly_from_imagenet() -> None:
+    assert model_config("gsfm", "gpu") == model_config("gsfm", "paper")
+    t = train_config("gpu")
+    assert (t.encoder_init, t.amp, t.batch_size) == ("imagenet", True, 8)
+    assert t.iterations < train_config("paper").iterations
+    assert max(t.lr_steps) < t.iterations and t.end_warm < t.iterations
+    assert default_data("gpu") == ("synth-train",) and default_data("cpu") == ("synth",)
+    # the small profiles start from random weights: nothing to download on a laptop
+    assert train_config("cpu").encoder_init == train_config("smoke").encoder_init == "random"
+
+
+def test_auto_profile_follows_the_device() -> None:
+    assert auto_profile("auto", "cpu") == "cpu"
+    assert auto_profile("smoke", "cpu") == "smoke"
+    with pytest.raises(ValueError, match="unknown profile"):
+        auto_profile("laptop")
+    with pytest.raises(ValueError, match="encoder_init"):
+        train_config("cpu", encoder_init="pretrained")
 
 
 def test_stcn_is_gsfm_with_the_additions_off() -> None:
@@ -71,7 +95,7 @@ def test_overrides_and_their_errors() -> None:
     with pytest.raises(ValueError, match="unknown model option"):
         model_config("gsfm", "cpu", sigmaa=3.0)
     with pytest.raises(ValueError, match="unknown profile"):
-        get_profile("gpu")
+        get_profile("tpu")
     with pytest.raises(ValueError, match="unknown model"):
         model_config("stm")
     with pytest.raises(ValueError, match="lfm must be one of"):
