@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "eval": "evaluate",
     "train": "train",
     "notebooks": "notebooks",
+    "ablate": "ablate",
 }
 
 

@@ -34,6 +34,7 @@ import torch
 from gsfm.config import (
     ModelConfig,
     TrainConfig,
+    default_data,
     legacy_model_name,
     model_config,
     profile_sizes,
@@ -48,6 +49,7 @@ __all__ = [
     "device_overrides",
     "ensure_synth_split",
     "eval_split_settings",
+    "finished_run",
     "evaluated_run",
     "run_config",
     "run_name",
@@ -84,19 +86,20 @@ def run_config(
     profile: str,
     *,
     seed: int,
-    data: Sequence[str] = ("synth",),
+    data: Sequence[str] | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """The configuration a run of these arguments saves in ``config.json`` (the compared part).
 
     It is what :func:`gsfm.training.api.train` writes: the model name, the profile, the data
-    specifications, the resolved :class:`~gsfm.config.TrainConfig` (with ``seed``) and
+    specifications (default: the profile's, :func:`gsfm.config.default_data`), the resolved :class:`~gsfm.config.TrainConfig` (with ``seed``) and
     :class:`~gsfm.config.ModelConfig`, as they read back from JSON.
     """
     from gsfm.training.api import parse_data_spec
     from gsfm.training.loop import json_roundtrip
 
     model_opts, train_opts = _split_overrides(overrides)
+    data = default_data(profile) if data is None else data
     cfg = {
         "model_name": model,
         "profile": profile,
@@ -155,6 +158,17 @@ def _earlier_run(runs_dir: Path, expected: dict[str, Any]) -> Path | None:
     return None
 
 
+def finished_run(runs_dir: str | os.PathLike[str], expected: Mapping[str, Any]) -> Path | None:
+    """The finished run of configuration ``expected`` (a :func:`run_config`) in ``runs_dir``:
+    the folder ``run_name(expected)`` holding ``checkpoints/final.pt`` with that saved
+    configuration, or one saved under an earlier name before fields were added; else None."""
+    folder = resolve_path(runs_dir)
+    run_dir = folder / run_name(expected)
+    if (run_dir / "checkpoints" / "final.pt").is_file():
+        return run_dir if _saved_run_config(run_dir) == dict(expected) else None
+    return None if run_dir.exists() else _earlier_run(folder, dict(expected))
+
+
 def device_overrides(device: str | torch.device = "auto") -> dict[str, Any]:
     """Training options that depend on the device: mixed precision (AMP) on CUDA.
 
@@ -169,7 +183,7 @@ def trained_run(
     *,
     seed: int,
     runs_dir: str | os.PathLike[str],
-    data: Sequence[str] = ("synth",),
+    data: Sequence[str] | None = None,
     retrain: bool = False,
     device: str | torch.device = "auto",
     progress: bool = True,
@@ -185,6 +199,7 @@ def trained_run(
     """
     from gsfm.training.api import train
 
+    data = default_data(profile) if data is None else data
     expected = run_config(model, profile, seed=seed, data=data, **overrides)
     model_opts, train_opts = _split_overrides(overrides)
     run_dir = resolve_path(runs_dir) / run_name(expected)
@@ -193,15 +208,12 @@ def trained_run(
         print(f"retrain=True: removing {run_dir}")
         shutil.rmtree(run_dir)
     resume = False
-    earlier = None if retrain or run_dir.exists() else _earlier_run(run_dir.parent, expected)
-    if earlier is not None:
-        print(f"reusing the finished run {earlier} (saved before fields it leaves at default)")
-        return earlier
+    done = None if retrain else finished_run(run_dir.parent, expected)
+    if done is not None:
+        print(f"reusing the finished run {done}")
+        return done
     if run_dir.exists():
         saved = _saved_run_config(run_dir)
-        if saved == expected and final.is_file():
-            print(f"reusing the finished run {run_dir}")
-            return run_dir
         if saved == expected and (run_dir / "checkpoints" / "latest.pt").is_file():
             print(f"resuming the interrupted run {run_dir}")
             resume = True

@@ -73,6 +73,7 @@ def provenance(device: torch.device, seed: int, world_size: int) -> dict[str, An
         "platform": platform.platform(),
         "device": dev,
         "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "seed": seed,
         "world_size": world_size,
         "command": sys.argv,

@@ -1,0 +1,549 @@
+"""The ablation studies as data, and the resumable runner that fills ``results/ablations``.
+
+A :class:`Study` is a list of :class:`Variant` s (label, base model, :class:`~gsfm.config.
+ModelConfig` overrides, inference settings) and the validation splits they are scored on. The
+studies follow the paper's ablations (``docs/paper_vs_code.md`` §9 lists what the authors'
+code offers for them):
+
+* ``sigma`` (Fig. 6a): σ ∈ {3, 5, 7, 10, 15}, twice: in bins at the profile's own map size
+  (the authors' fixed-bin choice) and ``relative`` at σ/24 of the map size (the share of the
+  spectrum σ covers on the paper's 24×24 training maps); scored on the validation split at
+  its size and at 1.5 times it.
+* ``placement`` (Table 3): the paper's six (LFM band, HFM band) pairs.
+* ``components`` (Table 5): STCN plus LFM, HFM and the boundary branch as the table pairs
+  them, all scored with the same inference settings (GSFM's) so that only training differs.
+* ``generalization`` (Table 4, approximate): the frequency modules on an STM-style memory read
+  (dot-product affinity, no top-k) and on STCN's L2 read.
+* ``small_objects`` (Table 6): GSFM vs STCN, scored per object with its area.
+
+:func:`run_ablation` trains what is missing (reusing finished runs of identical configuration),
+scores it and appends one row per (study, variant, seed, split) to ``<results>/<study>.csv``
+(per video: ``<study>_videos.csv``; per object: ``<study>_objects.csv``). Rows are keyed; a row
+already there is never recomputed, every file is replaced atomically, so a killed run loses at
+most the trainings in progress.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from gsfm.config import model_config, profile_sizes
+from gsfm.files import atomic_write
+from gsfm.runtime import resolve_device, resolve_path
+
+__all__ = [
+    "KEY",
+    "STUDIES",
+    "EvalSplit",
+    "Study",
+    "Variant",
+    "get_studies",
+    "plan",
+    "read_results",
+    "run_ablation",
+]
+
+#: the columns that identify a row of ``<study>.csv``
+KEY: tuple[str, ...] = ("study", "variant", "seed", "split", "profile")
+_GSFM_INFERENCE: dict[str, Any] = {"top_k": 50, "mem_every": 3}  # GSFM's own (docs §5)
+_PAPER_SIGMAS: tuple[int, ...] = (3, 5, 7, 10, 15)
+_PAPER_MAP_SIDE = 24  # the paper's training maps: 384² crops at 1/16
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of an ablation: a base model, the ModelConfig fields it changes (training and
+    architecture), and inference settings (``top_k``, ``mem_every``; empty: the model's own)."""
+
+    label: str
+    model: str = "gsfm"
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    inference: Mapping[str, Any] = field(default_factory=dict)
+    reference: bool = False  # differences in the study are taken against this variant
+
+    def __post_init__(self) -> None:
+        model_config(self.model, "smoke", **dict(self.overrides))  # unknown fields raise here
+        unknown = set(self.inference) - {"top_k", "mem_every"}
+        if unknown:
+            raise ValueError(f"variant {self.label!r}: unknown inference setting(s) {unknown}")
+
+
+@dataclass(frozen=True)
+class EvalSplit:
+    """A validation split of the synthetic benchmark, at ``scale`` times the profile's size."""
+
+    split: str = "val"
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Study:
+    """An ablation: what it asks, where the paper reports it, its variants and splits."""
+
+    name: str
+    source: str
+    question: str
+    variants: tuple[Variant, ...]
+    splits: tuple[EvalSplit, ...] = (EvalSplit(),)
+    per_object: bool = False  # also write <study>_objects.csv
+
+    @property
+    def reference(self) -> Variant:
+        """The variant the others are compared with."""
+        return next(v for v in self.variants if v.reference)
+
+    def __post_init__(self) -> None:
+        labels = [v.label for v in self.variants]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"study {self.name!r}: variant labels repeat: {labels}")
+        if sum(v.reference for v in self.variants) != 1:
+            raise ValueError(f"study {self.name!r} needs exactly one reference variant")
+
+
+def _sigma_variants() -> tuple[Variant, ...]:
+    bins = [
+        Variant(f"σ={s} bins", overrides={} if s == 7 else {"sigma": float(s)}, reference=s == 7)
+        for s in _PAPER_SIGMAS
+    ]
+    relative = [
+        Variant(
+            f"σ={s}/24 relative",
+            overrides={"sigma": s / _PAPER_MAP_SIDE, "sigma_mode": "relative"},
+        )
+        for s in _PAPER_SIGMAS
+    ]
+    return (*bins, *relative)
+
+
+# Table 3's (LFM, HFM) placements; freqL + freqH is GSFM itself.
+_PLACEMENTS: tuple[tuple[str, str, str], ...] = (
+    ("freqF+freqH", "all", "high"),
+    ("freqH+freqH", "high", "high"),
+    ("attention+freqH", "attention", "high"),
+    ("freqL+freqF", "low", "all"),
+    ("freqL+freqL", "low", "low"),
+    ("freqL+freqH", "low", "high"),
+)
+
+_COMPONENTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("STCN", {}),
+    ("+LFM", {"lfm": "low"}),
+    ("+HFM", {"hfm": "high"}),
+    ("+LFM+HFM", {"lfm": "low", "hfm": "high"}),
+    ("+HFM+boundary", {"hfm": "high", "boundary": True}),
+    ("+LFM+HFM+boundary", {"lfm": "low", "hfm": "high", "boundary": True}),
+)
+
+STUDIES: dict[str, Study] = {
+    s.name: s
+    for s in (
+        Study(
+            "sigma",
+            "Fig. 6a",
+            "How wide should the LFM's low-pass Gaussian be, and does a width fixed in frequency "
+            "bins transfer to another map size?",
+            _sigma_variants(),
+            splits=(EvalSplit("val", 1.0), EvalSplit("val", 1.5)),
+        ),
+        Study(
+            "placement",
+            "Table 3",
+            "Which band should each module enhance: low in the encoder and high in the decoder, "
+            "as GSFM does, or another pair?",
+            tuple(
+                Variant(label, overrides={"lfm": lfm, "hfm": hfm}, reference=label == "freqL+freqH")
+                for label, lfm, hfm in _PLACEMENTS
+            ),
+        ),
+        Study(
+            "components",
+            "Table 5",
+            "What does each GSFM component add to STCN, alone and together (J&F and speed)?",
+            (
+                *(
+                    Variant(label, "stcn", over, _GSFM_INFERENCE, reference=label == "STCN")
+                    for label, over in _COMPONENTS
+                ),
+                Variant("GSFM", "gsfm", {}, _GSFM_INFERENCE),
+            ),
+        ),
+        Study(
+            "generalization",
+            "Table 4 (approximate)",
+            "Do the frequency modules help another memory read too? (An STM-style dot-product "
+            "read without top-k stands in for the paper's STM / KMN / MiVOS rows.)",
+            (
+                Variant("STM-read", "stcn", {"affinity": "dot"}, {"top_k": None, "mem_every": 5}),
+                Variant(
+                    "STM-read+freq", "gsfm", {"affinity": "dot"}, {"top_k": None, "mem_every": 5}
+                ),
+                Variant("STCN-read", "stcn", reference=True),
+                Variant("STCN-read+freq", "gsfm"),
+            ),
+        ),
+        Study(
+            "small_objects",
+            "Table 6, Fig. 7",
+            "Does the LFM's low-pass filtering in the encoder lose small objects?",
+            (Variant("STCN", "stcn", reference=True), Variant("GSFM", "gsfm")),
+            splits=(EvalSplit("val", 1.0), EvalSplit("small", 1.0)),
+            per_object=True,
+        ),
+    )
+}
+
+
+def get_studies(names: str | Iterable[str] = "all") -> list[Study]:
+    """The studies named (``"all"``: every one, in order); unknown names raise."""
+    wanted = list(STUDIES) if names == "all" else [names] if isinstance(names, str) else list(names)
+    unknown = [n for n in wanted if n not in STUDIES]
+    if unknown:
+        raise ValueError(f"unknown study {unknown}; choose from {list(STUDIES)} or 'all'")
+    return [STUDIES[n] for n in wanted]
+
+
+def _limited(study: Study, max_variants: int | None) -> tuple[Variant, ...]:
+    """The reference and then the first others, ``max_variants`` in all (None: every one)."""
+    if max_variants is None:
+        return study.variants
+    others = [v for v in study.variants if not v.reference]
+    return (study.reference, *others[: max(0, max_variants - 1)])
+
+
+# --- evaluation splits -----------------------------------------------------------------------
+
+
+def split_settings(profile: str, split: EvalSplit) -> dict[str, Any]:
+    """Keyword arguments of :func:`gsfm.experiments.ensure_synth_split` for ``split`` under
+    ``profile``: the profile's evaluation subset and size, scaled (sides rounded to 16)."""
+    from gsfm.data.synthetic import get_version
+
+    sizes, v = profile_sizes(profile), get_version("v1")
+    h, w = sizes.eval_height or v.height, sizes.eval_width or v.width
+    if split.scale != 1.0:
+        h, w = (max(16, round(x * split.scale / 16) * 16) for x in (h, w))
+    out: dict[str, Any] = {"height": h, "width": w}
+    if sizes.eval_videos is not None:
+        out["limit"] = sizes.eval_videos
+    return out
+
+
+def split_label(profile: str, split: EvalSplit) -> str:
+    """The ``split`` column: the split's name, plus its size when scaled (``val-240x432``)."""
+    if split.scale == 1.0:
+        return split.split
+    s = split_settings(profile, split)
+    return f"{split.split}-{s['height']}x{s['width']}"
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One (study, variant, seed): a training run, scored on the study's splits."""
+
+    study: Study
+    variant: Variant
+    seed: int
+
+    def train_key(self, profile: str) -> str:
+        """Identifies the training run (tasks of equal configuration share one)."""
+        from gsfm.experiments import run_config, run_name
+
+        cfg = run_config(self.variant.model, profile, seed=self.seed, **self.variant.overrides)
+        return run_name(cfg)
+
+
+def plan(
+    studies: Sequence[Study],
+    seeds: Sequence[int],
+    profile: str,
+    results_dir: str | os.PathLike[str],
+    *,
+    max_variants: int | None = None,
+) -> list[Task]:
+    """The tasks whose rows are not all in ``results_dir`` yet, seed by seed (every variant of
+    seed 0 first, so that an interrupted grid leaves whole studies at fewer seeds)."""
+    done = {s.name: _done_keys(resolve_path(results_dir) / f"{s.name}.csv") for s in studies}
+    tasks = []
+    for seed in seeds:
+        for study in studies:
+            for variant in _limited(study, max_variants):
+                wanted = {
+                    (study.name, variant.label, int(seed), split_label(profile, sp), profile)
+                    for sp in study.splits
+                }
+                if not wanted <= done[study.name]:
+                    tasks.append(Task(study, variant, int(seed)))
+    return tasks
+
+
+def _done_keys(path: Path) -> set[tuple[Any, ...]]:
+    if not path.is_file():
+        return set()
+    table = pd.read_csv(path)
+    return {tuple(r) for r in table[list(KEY)].astype({"seed": int}).itertuples(index=False)}
+
+
+def read_results(results_dir: str | os.PathLike[str], study: str, kind: str = "") -> pd.DataFrame:
+    """``<study>.csv`` (``kind=""``), ``<study>_videos.csv`` or ``<study>_objects.csv``; an
+    empty table when the file does not exist yet."""
+    name = f"{study}_{kind}.csv" if kind else f"{study}.csv"
+    path = resolve_path(results_dir) / name
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame()
+
+
+# --- writing rows ----------------------------------------------------------------------------
+
+
+def _upsert(path: Path, rows: pd.DataFrame, key: Sequence[str]) -> None:
+    """Replace the rows of ``path`` with the same ``key`` values by ``rows``, atomically."""
+    if rows.empty:
+        return
+    old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=rows.columns)
+    if not old.empty:
+        ids = set(rows[list(key)].astype(str).itertuples(index=False))
+        keep = [t not in ids for t in old[list(key)].astype(str).itertuples(index=False)]
+        old = old[keep]
+    table = pd.concat([old, rows], ignore_index=True) if not old.empty else rows
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda p: table.to_csv(p, index=False))
+
+
+def _device_label(config: Mapping[str, Any]) -> str:
+    """Where a run trained: the CUDA device name, or ``cpu, N thread(s)``."""
+    prov = config.get("provenance", {})
+    dev = str(prov.get("device", "unknown"))
+    if dev.startswith("cpu"):
+        n = prov.get("torch_threads")
+        return f"cpu, {n} thread{'s' if n != 1 else ''}" if n else "cpu"
+    return dev
+
+
+def _git_commit() -> str | None:
+    from gsfm.training.run_folder import provenance
+
+    return provenance(torch.device("cpu"), 0, 1)["git_commit"]
+
+
+def _rows_for(
+    task: Task,
+    run_dir: Path,
+    profile: str,
+    device: torch.device,
+    data_dir: Path,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Score ``run_dir`` on the task's splits: (rows, per-video rows, per-object rows)."""
+    from gsfm.experiments import data_fingerprint, ensure_synth_split, evaluated_run
+
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    log = pd.read_csv(run_dir / "log.csv")
+    inference = dict(task.variant.inference)
+    base = {
+        "study": task.study.name,
+        "variant": task.variant.label,
+        "reference": task.variant.reference,
+        "model": task.variant.model,
+        "overrides": json.dumps(dict(task.variant.overrides), sort_keys=True),
+        "inference": json.dumps(inference, sort_keys=True),
+        "seed": task.seed,
+    }
+    rows, videos, objects = [], [], []
+    for sp in task.study.splits:
+        root = ensure_synth_split(data_dir, sp.split, **split_settings(profile, sp))
+        ev = evaluated_run(
+            run_dir,
+            root,
+            device=device,
+            top_k=inference.get("top_k", "config"),
+            mem_every=inference.get("mem_every"),
+        )
+        s = ev.scores.iloc[0]
+        label = split_label(profile, sp)
+        rows.append(
+            {
+                **base,
+                "split": label,
+                "profile": profile,
+                "device": _device_label(config),
+                "eval_device": ev.provenance.get("device"),
+                "torch": torch.__version__,
+                "amp": bool(config["train"].get("amp")) and "cuda" in _device_label(config),
+                "cpu_capability": config.get("provenance", {}).get("cpu_capability"),
+                "git_commit": config.get("provenance", {}).get("git_commit"),
+                "eval_commit": ev.provenance.get("git_commit"),
+                "config_hash": run_dir.name.rsplit("-", 1)[-1],
+                "data_hash": data_fingerprint(root, ev.provenance["videos"])[:16],
+                "train_s": round(float(log["time_s"].iloc[-1]), 1),
+                "eval_fps": round(float(s["fps"]), 3),
+                "top_k": s["top_k"],
+                "mem_every": s["mem_every"],
+                "JF": 100 * float(s["J&F-Mean"]),
+                "J": 100 * float(s["J-Mean"]),
+                "F": 100 * float(s["F-Mean"]),
+                "objects": int(s["n_objects"]),
+                "frames": int(s["frames"]),
+                "run": run_dir.name,
+            }
+        )
+        keys = {"study": base["study"], "variant": base["variant"], "seed": task.seed}
+        per_seq = ev.per_sequence.rename(columns={"J&F-Mean": "JF", "J-Mean": "J", "F-Mean": "F"})[
+            ["sequence", "JF", "J", "F"]
+        ]
+        per_seq[["JF", "J", "F"]] *= 100
+        videos.append(per_seq.assign(**keys, split=label, profile=profile))
+        if task.study.per_object:
+            per_obj = ev.per_object.rename(
+                columns={"J&F-Mean": "JF", "J-Mean": "J", "F-Mean": "F", "area_share": "area"}
+            )[["sequence", "object", "area", "JF", "J", "F"]]
+            per_obj[["JF", "J", "F"]] *= 100
+            objects.append(per_obj.assign(**keys, split=label, profile=profile))
+    order = ["study", "variant", "seed", "split", "profile"]
+
+    def _front(t: pd.DataFrame) -> pd.DataFrame:
+        return t[order + [c for c in t.columns if c not in order]]
+
+    return (
+        pd.DataFrame(rows),
+        _front(pd.concat(videos, ignore_index=True)),
+        _front(pd.concat(objects, ignore_index=True)) if objects else pd.DataFrame(),
+    )
+
+
+def write_rows(results_dir: Path, task: Task, tables: tuple[pd.DataFrame, ...]) -> None:
+    """Write a task's rows: per-object and per-video first, the main row last, so a task is
+    done (and skipped on the next run) only when all three files hold it."""
+    rows, videos, objects = tables
+    name = task.study.name
+    _upsert(results_dir / f"{name}_objects.csv", objects, (*KEY, "sequence", "object"))
+    _upsert(results_dir / f"{name}_videos.csv", videos, (*KEY, "sequence"))
+    _upsert(results_dir / f"{name}.csv", rows, KEY)
+
+
+# --- training (in this process or in workers) ------------------------------------------------
+
+
+def _train(kwargs: dict[str, Any]) -> str:
+    """Train (or reuse) one run; a top-level function so that worker processes can run it."""
+    from gsfm.experiments import trained_run
+
+    threads = kwargs.pop("threads", None)
+    if threads:
+        torch.set_num_threads(int(threads))
+    return str(trained_run(**kwargs))
+
+
+def _find_run(task: Task, profile: str, dirs: Sequence[Path]) -> Path | None:
+    from gsfm.experiments import finished_run, run_config
+
+    expected = run_config(task.variant.model, profile, seed=task.seed, **task.variant.overrides)
+    for folder in dirs:
+        found = finished_run(folder, expected)
+        if found is not None:
+            return found
+    return None
+
+
+def run_ablation(
+    studies: str | Iterable[str] = "all",
+    seeds: Sequence[int] = (0, 1, 2),
+    *,
+    profile: str = "cpu",
+    device: str | torch.device = "auto",
+    jobs: int = 1,
+    threads: int | None = None,
+    runs_dir: str | os.PathLike[str] = "runs/ablations",
+    reuse_from: Sequence[str | os.PathLike[str]] = (),
+    results_dir: str | os.PathLike[str] = "results/ablations",
+    data_dir: str | os.PathLike[str] = "data/synth",
+    max_variants: int | None = None,
+    progress: bool = True,
+    dry_run: bool = False,
+) -> list[Task]:
+    """Fill ``results_dir`` with every missing row of ``studies`` × ``seeds`` under ``profile``.
+
+    Finished runs of identical configuration are reused from ``runs_dir`` and ``reuse_from``;
+    the rest are trained into ``runs_dir``, ``jobs`` at a time (worker processes with
+    ``threads`` torch threads each; default: the CPU cores divided by ``jobs`` on CPU). Each
+    run is scored in this process as it finishes and its rows are written at once. Returns the
+    tasks that were (or, with ``dry_run``, would be) done.
+    """
+    from tqdm.auto import tqdm
+
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    chosen = get_studies(studies)
+    results = resolve_path(results_dir)
+    todo = plan(chosen, seeds, profile, results, max_variants=max_variants)
+    if dry_run or not todo:
+        return todo
+    dev = resolve_device(device)
+    if threads is None and dev.type == "cpu" and jobs > 1:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+    runs = resolve_path(runs_dir)
+    search = [runs, *(resolve_path(d) for d in reuse_from)]
+    data = resolve_path(data_dir)
+    by_run: dict[str, list[Task]] = {}
+    for task in todo:
+        by_run.setdefault(task.train_key(profile), []).append(task)
+
+    bar = tqdm(total=len(todo), desc="ablation rows", unit="task", disable=not progress)
+
+    def score(run_dir: Path, tasks: list[Task]) -> None:
+        for task in tasks:
+            write_rows(results, task, _rows_for(task, run_dir, profile, dev, data))
+            bar.update(1)
+
+    pending: dict[str, list[Task]] = {}
+    for key, tasks in by_run.items():
+        found = _find_run(tasks[0], profile, search)
+        if found is not None:
+            score(found, tasks)
+        else:
+            pending[key] = tasks
+
+    def train_kwargs(task: Task) -> dict[str, Any]:
+        return {
+            "model": task.variant.model,
+            "profile": profile,
+            "seed": task.seed,
+            "runs_dir": str(runs),
+            "device": str(dev),
+            "progress": progress and jobs == 1,
+            "threads": threads,
+            **dict(task.variant.overrides),
+        }
+
+    if jobs == 1:
+        for tasks in pending.values():
+            score(Path(_train(train_kwargs(tasks[0]))), tasks)
+    elif pending:
+        ctx = get_context("spawn")  # no forked torch / CUDA state in the workers
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures: dict[Future[str], list[Task]] = {
+                pool.submit(_train, train_kwargs(tasks[0])): tasks for tasks in pending.values()
+            }
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    score(Path(fut.result()), futures.pop(fut))
+    bar.close()
+    return todo
+
+
+def machine() -> str:
+    """A one-line description of this machine for notes (CPU model, cores, torch)."""
+    cap = torch.backends.cpu.get_cpu_capability()
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {cap}"

@@ -1,0 +1,86 @@
+"""``python -m gsfm ablate``: train, score and tabulate the ablation studies (resumable).
+
+Examples::
+
+    python -m gsfm ablate --study all --seeds 0 1 2 --profile cpu --jobs 2
+    python -m gsfm ablate --study sigma --seeds 0 --dry-run        # what is still missing
+    python -m gsfm ablate --study small_objects --reuse-from runs/reproducibility/avx512-t1
+
+Rows go to ``results/ablations/<study>.csv`` (one per study, variant, seed, split) with the
+per-video and per-object tables beside them. Running the same command again adds nothing;
+after a kill it picks up where it stopped (interrupted trainings resume from their checkpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from gsfm.config import PROFILE_NAMES
+
+HELP = "run the ablation studies (σ, placement, components, generalization, small objects)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the ``ablate`` command."""
+    from gsfm.ablation import STUDIES
+
+    parser.add_argument(
+        "--study",
+        action="append",
+        choices=(*STUDIES, "all"),
+        help="a study (repeat for several) or all (default)",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default 0 1 2")
+    parser.add_argument("--profile", choices=PROFILE_NAMES, default="cpu", help="default cpu")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    parser.add_argument("--jobs", type=int, default=1, help="trainings at once (default 1)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads per training job (default: "
+        "the CPU cores divided by --jobs on CPU)",
+    )  # fmt: skip
+    parser.add_argument("--runs-dir", default="runs/ablations", help="where new runs are trained")
+    parser.add_argument(
+        "--reuse-from",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also reuse finished runs of identical configuration from DIR (repeatable)",
+    )
+    parser.add_argument("--results", default="results/ablations", help="where rows are written")
+    parser.add_argument("--data-dir", default="data/synth", help="synthetic splits (written once)")
+    parser.add_argument(
+        "--max-variants", type=int, default=None,
+        help="only the reference and the first N-1 other variants of each study (quick looks)",
+    )  # fmt: skip
+    parser.add_argument("--dry-run", action="store_true", help="list the missing tasks only")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the missing tasks and say what was done."""
+    from gsfm.ablation import run_ablation
+
+    studies = args.study or ["all"]
+    names = "all" if "all" in studies else list(dict.fromkeys(studies))
+    if args.max_variants is not None and args.max_variants < 1:
+        raise ValueError(f"--max-variants must be >= 1, got {args.max_variants}")
+    tasks = run_ablation(
+        names,
+        args.seeds,
+        profile=args.profile,
+        device=args.device,
+        jobs=args.jobs,
+        threads=args.threads,
+        runs_dir=args.runs_dir,
+        reuse_from=args.reuse_from,
+        results_dir=args.results,
+        data_dir=args.data_dir,
+        max_variants=args.max_variants,
+        progress=not args.quiet,
+        dry_run=args.dry_run,
+    )
+    verb = "to do" if args.dry_run else "done"
+    print(f"{len(tasks)} task(s) {verb} (study, variant, seed):")
+    for t in tasks:
+        print(f"  {t.study.name:15s} {t.variant.label:22s} seed {t.seed}")
+    return 0

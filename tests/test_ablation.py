@@ -1,0 +1,156 @@
+"""gsfm.ablation and ``python -m gsfm ablate``: studies as data, resumable rows, no half rows."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gsfm.ablation import (
+    KEY,
+    STUDIES,
+    EvalSplit,
+    Study,
+    Variant,
+    get_studies,
+    plan,
+    run_ablation,
+    split_label,
+    split_settings,
+)
+from gsfm.cli import main
+from gsfm.config import model_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_studies_follow_the_paper_rows() -> None:
+    assert list(STUDIES) == ["sigma", "placement", "components", "generalization", "small_objects"]
+    sigma = STUDIES["sigma"]
+    assert sigma.reference.label == "σ=7 bins" and sigma.reference.overrides == {}
+    relative = [v for v in sigma.variants if v.overrides.get("sigma_mode") == "relative"]
+    assert [round(v.overrides["sigma"] * 24, 6) for v in relative] == [3, 5, 7, 10, 15]
+    assert len(sigma.splits) == 2  # scored at a second size too
+    placement = {v.label: v.overrides for v in STUDIES["placement"].variants}
+    assert len(placement) == 6 and placement["freqL+freqH"] == {"lfm": "low", "hfm": "high"}
+    assert placement["attention+freqH"]["lfm"] == "attention"
+    # the reference placement is GSFM itself: the same run as every other GSFM row
+    assert model_config("gsfm", "cpu", **placement["freqL+freqH"]) == model_config("gsfm", "cpu")
+    comps = STUDIES["components"]
+    assert comps.reference.model == "stcn" and comps.reference.overrides == {}
+    assert {tuple(sorted(v.inference.items())) for v in comps.variants} == {
+        (("mem_every", 3), ("top_k", 50))
+    }  # one inference setting for every row: only training differs
+    gen = {v.label: v for v in STUDIES["generalization"].variants}
+    assert (
+        gen["STM-read"].overrides == {"affinity": "dot"}
+        and gen["STM-read"].inference["top_k"] is None
+    )
+    assert STUDIES["small_objects"].per_object
+
+
+def test_bad_studies_and_variants_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown study"):
+        get_studies(["sigma", "colour"])
+    with pytest.raises(ValueError, match="unknown model option"):
+        Variant("x", overrides={"sigmaa": 3})
+    with pytest.raises(ValueError, match="inference"):
+        Variant("x", inference={"topk": 3})
+    with pytest.raises(ValueError, match="exactly one reference"):
+        Study("s", "-", "?", (Variant("a"), Variant("b")))
+    with pytest.raises(ValueError, match="repeat"):
+        Study("s", "-", "?", (Variant("a", reference=True), Variant("a")))
+
+
+def test_split_sizes_scale_with_the_profile() -> None:
+    assert split_settings("smoke", EvalSplit()) == {"height": 64, "width": 112, "limit": 3}
+    assert split_settings("cpu", EvalSplit("val", 1.5)) == {"height": 240, "width": 432}
+    assert split_label("cpu", EvalSplit("val", 1.5)) == "val-240x432"
+    assert split_label("cpu", EvalSplit("small")) == "small"
+
+
+def test_plan_goes_seed_by_seed_and_skips_written_rows(tmp_path: Path) -> None:
+    studies = get_studies(["placement", "small_objects"])
+    tasks = plan(studies, [0, 1], "smoke", tmp_path, max_variants=2)
+    assert [(t.study.name, t.variant.label, t.seed) for t in tasks] == [
+        ("placement", "freqL+freqH", 0), ("placement", "freqF+freqH", 0),
+        ("small_objects", "STCN", 0), ("small_objects", "GSFM", 0),
+        ("placement", "freqL+freqH", 1), ("placement", "freqF+freqH", 1),
+        ("small_objects", "STCN", 1), ("small_objects", "GSFM", 1),
+    ]  # fmt: skip
+    # small_objects has two splits: a task is done only when both rows exist
+    row = {"study": "small_objects", "variant": "STCN", "seed": 0, "profile": "smoke"}
+    pd.DataFrame([{**row, "split": "val"}]).to_csv(tmp_path / "small_objects.csv", index=False)
+    assert len(plan(studies, [0, 1], "smoke", tmp_path, max_variants=2)) == 8
+    pd.DataFrame([{**row, "split": s} for s in ("val", "small")]).to_csv(
+        tmp_path / "small_objects.csv", index=False
+    )
+    left = plan(studies, [0, 1], "smoke", tmp_path, max_variants=2)
+    assert ("small_objects", "STCN", 0) not in [
+        (t.study.name, t.variant.label, t.seed) for t in left
+    ]
+    assert len(left) == 7
+
+
+def _ablate_args(tmp: Path) -> list[str]:
+    return [
+        "ablate", "--study", "placement", "--seeds", "0", "--profile", "smoke",
+        "--device", "cpu", "--max-variants", "2", "--runs-dir", str(tmp / "runs"),
+        "--results", str(tmp / "results"), "--data-dir", str(tmp / "data"), "--quiet",
+    ]  # fmt: skip
+
+
+def test_rows_carry_provenance_and_a_second_run_adds_nothing(tmp_path: Path) -> None:
+    tasks = run_ablation(
+        ["placement"], [0], profile="smoke", device="cpu", max_variants=2, progress=False,
+        runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", data_dir=tmp_path / "data",
+    )  # fmt: skip
+    assert len(tasks) == 2
+    rows = pd.read_csv(tmp_path / "results" / "placement.csv")
+    videos = pd.read_csv(tmp_path / "results" / "placement_videos.csv")
+    assert sorted(rows["variant"]) == ["freqF+freqH", "freqL+freqH"]
+    assert rows["reference"].tolist().count(True) == 1
+    for col in ("git_commit", "config_hash", "data_hash", "device", "torch", "train_s", "eval_fps"):
+        assert rows[col].notna().all(), col
+    assert set(rows["profile"]) == {"smoke"} and set(rows["split"]) == {"val"}
+    assert rows["JF"].between(0, 100).all() and (rows["frames"] > 0).all()
+    assert rows.loc[0, "config_hash"] != rows.loc[1, "config_hash"]  # two trainings
+    assert len(videos) == 2 * 3  # 3 smoke videos per variant
+    assert not videos.duplicated(subset=[*KEY, "sequence"]).any()
+    before = {p.name: p.read_bytes() for p in (tmp_path / "results").iterdir()}
+    assert main(_ablate_args(tmp_path)) == 0  # the same grid again: nothing to do
+    after = {p.name: p.read_bytes() for p in (tmp_path / "results").iterdir()}
+    assert after == before
+
+
+def _rows(path: Path) -> int:
+    try:
+        return len(pd.read_csv(path))
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return 0
+
+
+def test_killed_after_one_row_resumes_without_duplicates(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "gsfm", *_ablate_args(tmp_path)]
+    table = tmp_path / "results" / "placement.csv"
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 600
+    while _rows(table) < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _rows(table) == 1, "killed after the first row: exactly one row is written"
+    assert main(_ablate_args(tmp_path)) == 0
+    rows = pd.read_csv(table)
+    videos = pd.read_csv(tmp_path / "results" / "placement_videos.csv")
+    assert len(rows) == 2 and not rows.duplicated(subset=list(KEY)).any()
+    assert not videos.duplicated(subset=[*KEY, "sequence"]).any() and len(videos) == 6
+    assert rows.notna().all().all()  # no half row
+    assert not list((tmp_path / "results").glob("*.tmp*"))  # no temporary files left behind
