@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -506,11 +505,12 @@ def run_ablation(
             write_rows(results, task, _rows_for(task, run_dir, profile, dev, data))
             bar.update(1)
 
+    found: dict[str, tuple[Path, list[Task]]] = {}
     pending: dict[str, list[Task]] = {}
     for key, tasks in by_run.items():
-        found = _find_run(tasks[0], profile, search)
-        if found is not None:
-            score(found, tasks)
+        run_dir = _find_run(tasks[0], profile, search)
+        if run_dir is not None:
+            found[key] = (run_dir, tasks)
         else:
             pending[key] = tasks
 
@@ -526,24 +526,24 @@ def run_ablation(
             **dict(task.variant.overrides),
         }
 
-    if jobs == 1:
+    if threads and dev.type == "cpu":
+        torch.set_num_threads(int(threads))  # scoring here runs beside the training workers
+    if jobs == 1 or not pending:
+        for run_dir, tasks in found.values():
+            score(run_dir, tasks)
         for tasks in pending.values():
             score(Path(_train(train_kwargs(tasks[0]))), tasks)
-    elif pending:
+    else:
         ctx = get_context("spawn")  # no forked torch / CUDA state in the workers
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             futures: dict[Future[str], list[Task]] = {
                 pool.submit(_train, train_kwargs(tasks[0])): tasks for tasks in pending.values()
             }
+            for run_dir, tasks in found.values():  # score reused runs while the others train
+                score(run_dir, tasks)
             while futures:
                 finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     score(Path(fut.result()), futures.pop(fut))
     bar.close()
     return todo
-
-
-def machine() -> str:
-    """A one-line description of this machine for notes (CPU model, cores, torch)."""
-    cap = torch.backends.cpu.get_cpu_capability()
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {cap}"

@@ -108,10 +108,10 @@ def _ablate_args(tmp: Path) -> list[str]:
 
 def test_rows_carry_provenance_and_a_second_run_adds_nothing(tmp_path: Path) -> None:
     tasks = run_ablation(
-        ["placement"], [0], profile="smoke", device="cpu", max_variants=2, progress=False,
+        ["placement"], [0], profile="smoke", device="cpu", max_variants=2, progress=False, jobs=2,
         runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", data_dir=tmp_path / "data",
     )  # fmt: skip
-    assert len(tasks) == 2
+    assert len(tasks) == 2  # trained by two worker processes at once
     rows = pd.read_csv(tmp_path / "results" / "placement.csv")
     videos = pd.read_csv(tmp_path / "results" / "placement_videos.csv")
     assert sorted(rows["variant"]) == ["freqF+freqH", "freqL+freqH"]
