@@ -166,6 +166,9 @@ class ProfileSizes:
     eval_width: int | None = None
     curve_smoothing: int = 4  # log rows averaged per point in training-curve figures
     conclusive: bool = True  # trains long enough that its numbers can be read as results
+    # where notebook 04 writes its figures, below figures/ ("": figures/ itself). The GPU
+    # profile's go to figures/gpu, so a CPU-only reader keeps the cpu profile's figures.
+    figures_subdir: str = ""
 
 
 @dataclass(frozen=True)
@@ -313,7 +316,9 @@ _SIZES_BY_PROFILE: dict[str, ProfileSizes] = {
         eval_videos=3, eval_height=64, eval_width=112, curve_smoothing=1, conclusive=False,
     ),
     "cpu": ProfileSizes(image=256, feature_image=384, rf_map=24, rf_channels=64),
-    "gpu": ProfileSizes(image=512, feature_image=384, rf_map=24, rf_channels=256),
+    "gpu": ProfileSizes(
+        image=512, feature_image=384, rf_map=24, rf_channels=256, figures_subdir="gpu"
+    ),
     "paper": ProfileSizes(image=512, feature_image=384, rf_map=24, rf_channels=256),
 }  # fmt: skip
 

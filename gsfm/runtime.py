@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["project_root", "resolve_path", "figures_dir", "resolve_device", "seed_everything"]
+__all__ = [
+    "device_name",
+    "figures_dir",
+    "project_root",
+    "resolve_device",
+    "resolve_path",
+    "seed_everything",
+]
 
 
 def project_root(start: str | Path | None = None) -> Path:
@@ -53,6 +60,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} requested but CUDA is not available")
     return dev
+
+
+def device_name(device: str | torch.device = "auto") -> str:
+    """A label for figures and tables: the CUDA device's name, or ``cpu (N threads)``."""
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    n = torch.get_num_threads()
+    return f"{dev.type} ({n} thread{'s' if n != 1 else ''})"
 
 
 def seed_everything(seed: int) -> None:

@@ -108,9 +108,11 @@ def plot_training_curves(
     out_path: str | os.PathLike[str] | None = "figures/training_curves.png",
     smooth: int = 1,
     warmup: tuple[int, int] | None = None,
+    note: str = "",
 ) -> Figure:
     """2x2 panels over iterations: total loss, IoU (object 1, training batches), learning rate
     (log scale) and the bootstrapped-CE fraction p, one line per run (``{label: run}``).
+    ``note`` (e.g. the profile and the device the runs trained on) heads the footnote.
 
     ``smooth``: rolling-mean window (in logged rows) for the loss and IoU; the figure says
     which smoothing it shows. ``warmup``: ``(start_warm, end_warm)`` of the bootstrapped CE,
@@ -148,7 +150,8 @@ def plot_training_curves(
         ax.tick_params(labelsize=8.5)
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8.5)
-    fig.text(0.5, 0.005, smoothing_note(smooth, step), ha="center", va="bottom", fontsize=9)
+    footnote = f"{note}  {smoothing_note(smooth, step)}" if note else smoothing_note(smooth, step)
+    fig.text(0.5, 0.005, footnote, ha="center", va="bottom", fontsize=9)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return save_figure(fig, out_path, tight=True)  # the note may be wider than the axes
 
