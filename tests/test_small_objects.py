@@ -1,0 +1,56 @@
+"""gsfm.analysis.small_objects and its figure: the smallest objects, cropped and enlarged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gsfm.analysis.small_objects import object_crops, smallest_objects
+from gsfm.data.layout import resolve_layout
+from gsfm.experiments import ensure_synth_split
+from gsfm.viz.small_objects import plot_small_object_crops
+
+
+def test_smallest_objects_are_one_per_video_by_mean_area() -> None:
+    table = pd.DataFrame(
+        {
+            "split": ["val"] * 6,
+            "sequence": ["a", "a", "a", "b", "b", "c"],
+            "object": [1, 1, 2, 1, 1, 1],
+            "area": [0.010, 0.030, 0.001, 0.004, 0.006, 0.5],  # a/1: 0.02, a/2: 0.001, b/1: 0.005
+        }
+    )
+    picks = smallest_objects(table, n=2)
+    assert list(zip(picks["sequence"], picks["object"], strict=True)) == [("a", 2), ("b", 1)]
+    assert picks["area"].tolist() == pytest.approx([0.001, 0.005])
+    assert len(smallest_objects(table, n=10)) == 3  # one per video
+    with pytest.raises(ValueError, match="area"):
+        smallest_objects(table.drop(columns=["area"]))
+
+
+def test_crops_hold_the_object_and_methods_see_the_same_box(tmp_path: Path) -> None:
+    root = ensure_synth_split(tmp_path, "small", limit=2, height=64, width=112)
+    ann_root = resolve_layout(root)[1]
+    seq = sorted(p.name for p in ann_root.iterdir())[0]
+    picks = pd.DataFrame({"split": ["small"], "sequence": [seq], "object": [1], "area": [0.01]})
+    empty = tmp_path / "empty" / seq
+    empty.mkdir(parents=True)
+    for f in (ann_root / seq).iterdir():  # a "method" that predicts nothing
+        from gsfm.data.io import read_mask, write_mask
+
+        write_mask(empty / f.name, np.zeros_like(read_mask(f)))
+    (crop,) = object_crops(root, {"GT copy": ann_root, "empty": tmp_path / "empty"}, picks, size=96)
+    y0, y1, x0, x1 = crop.box
+    assert y1 - y0 == x1 - x0 >= 24 and y0 >= 0 and y1 <= 64 and x0 >= 0 and x1 <= 112
+    assert (crop.masks["GT"] == 1).any()  # the object is inside its crop
+    np.testing.assert_array_equal(crop.masks["GT"], crop.masks["GT copy"])
+    assert not crop.masks["empty"].any()
+    assert crop.crop.shape[0] >= 96 - (y1 - y0) and crop.crop.shape[:2] == crop.masks["GT"].shape
+    fig = plot_small_object_crops(
+        [crop], tmp_path / "fig7.png", scores={(seq, 1): {"GT copy": 100.0}}, note="test"
+    )
+    assert (tmp_path / "fig7.png").is_file()
+    assert "J&F 100.0" in fig.axes[2].get_title()
