@@ -112,12 +112,12 @@ class Study:
 
 def _sigma_variants() -> tuple[Variant, ...]:
     bins = [
-        Variant(f"σ={s} bins", overrides={} if s == 7 else {"sigma": float(s)}, reference=s == 7)
+        Variant(f"sigma={s}", overrides={} if s == 7 else {"sigma": float(s)}, reference=s == 7)
         for s in _PAPER_SIGMAS
     ]
     relative = [
         Variant(
-            f"σ={s}/24 relative",
+            f"sigma={s}/24 relative",
             overrides={"sigma": s / _PAPER_MAP_SIDE, "sigma_mode": "relative"},
         )
         for s in _PAPER_SIGMAS

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_studies_follow_the_paper_rows() -> None:
     assert list(STUDIES) == ["sigma", "placement", "components", "generalization", "small_objects"]
     sigma = STUDIES["sigma"]
-    assert sigma.reference.label == "σ=7 bins" and sigma.reference.overrides == {}
+    assert sigma.reference.label == "sigma=7" and sigma.reference.overrides == {}
     relative = [v for v in sigma.variants if v.overrides.get("sigma_mode") == "relative"]
     assert [round(v.overrides["sigma"] * 24, 6) for v in relative] == [3, 5, 7, 10, 15]
     assert len(sigma.splits) == 2  # scored at a second size too

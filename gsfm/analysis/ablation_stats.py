@@ -1,0 +1,1015 @@
+"""Statistics of the ablation studies: what differs from noise at the scale we can afford.
+
+Reads what ``python -m gsfm ablate`` writes under ``results/ablations/``:
+
+* ``<study>.csv``: one row per (variant, seed, split), J&F, J and F (×100) of the whole split,
+  with the run's provenance (profile, device, torch, commit, ...);
+* ``<study>_videos.csv``: one row per (variant, seed, split, sequence);
+* ``<study>_objects.csv``: one row per (variant, seed, split, sequence, object) with the
+  object's mean ground-truth ``area`` (fraction of the frame, over the frames it is in).
+
+and computes
+
+* :func:`seed_summary` (:func:`sigma_table` for the σ sweep): per variant and split, the number
+  of seeds, mean, std and the 95 % Student-t interval of the mean over seeds
+  (:func:`gsfm.analysis.comparison.seed_interval`; one seed gives no interval, NaN);
+* :func:`paired_differences`: each variant against the study's reference variant (or given
+  pairs), per split. Each video's score is averaged over the seeds both variants have, the
+  per-video differences are averaged, and ``scipy.stats.bootstrap`` resamples the videos in
+  pairs (a fixed ``random_state``) for a 95 % interval; "distinguishable" means that interval
+  excludes 0. Beside it, the seed-level difference of the means with its Student-t interval
+  (over the per-seed differences of the seeds both variants have);
+* :func:`size_buckets`, :func:`bucket_scores`, :func:`bucket_differences`: the paper's Table 6
+  buckets (objects under 5 %, 1 %, 0.5 % of the frame, nested), object counts, and scores;
+* sentences for the notebooks: :func:`summary_text`, :func:`differences_text`,
+  :func:`paper_ordering_text`, :func:`sigma_text`, :func:`small_objects_text`, all computed
+  from the tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gsfm.analysis.comparison import seed_interval
+from gsfm.analysis.paper_ablations import STUDIES, paper_pairs, paper_rows
+from gsfm.config import ModelConfig
+
+__all__ = [
+    "METRICS",
+    "MIN_UNITS",
+    "OBJECT_COLUMNS",
+    "RUN_COLUMNS",
+    "SIZE_BUCKETS",
+    "VIDEO_COLUMNS",
+    "AblationTables",
+    "bucket_differences",
+    "bucket_scores",
+    "check_objects",
+    "check_rows",
+    "check_videos",
+    "comparison_pairs",
+    "differences_text",
+    "paired_differences",
+    "paper_ordering_text",
+    "provenance",
+    "read_ablation",
+    "reference_variant",
+    "seed_summary",
+    "sigma_table",
+    "sigma_text",
+    "size_buckets",
+    "small_objects_text",
+    "summary_text",
+]
+
+METRICS: tuple[str, ...] = ("JF", "J", "F")
+METRIC_LABELS = {"JF": "J&F", "J": "J", "F": "F"}
+RUN_COLUMNS: tuple[str, ...] = (
+    "study", "variant", "reference", "model", "overrides", "inference", "seed", "split",
+    "profile", "device", "torch", "amp", "git_commit", "config_hash", "data_hash",
+    "train_s", "eval_fps", "JF", "J", "F", "objects", "frames",
+)  # fmt: skip
+VIDEO_COLUMNS: tuple[str, ...] = ("study", "variant", "seed", "split", "sequence", *METRICS)
+OBJECT_COLUMNS: tuple[str, ...] = (
+    "study", "variant", "seed", "split", "sequence", "object", "area", *METRICS,
+)  # fmt: skip
+# The paper's Table 6: objects with an area under 5 %, 1 % and 0.5 % of the image. The buckets
+# are nested: "<5%" counts every object under 5 %, the smaller ones included.
+SIZE_BUCKETS: tuple[tuple[str, float], ...] = (("<5%", 0.05), ("<1%", 0.01), ("<0.5%", 0.005))
+
+# Fewer videos (or objects) than this give no bootstrap interval: with 2-4 units the
+# resampled means take only a few distinct values and the interval is far too narrow.
+MIN_UNITS = 5
+_NAMES = ("study", "variant", "split", "sequence", "object", "profile", "device", "torch")
+_CONFIDENCE = 0.95
+_RESAMPLES = 9999
+_SEED = 0
+
+
+# --- reading and checking ------------------------------------------------------------------
+
+
+def _source(table: pd.DataFrame, default: str) -> str:
+    return str(table.attrs.get("source", default))
+
+
+def _require(table: Any, columns: Sequence[str], what: str) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{what}: expected a pandas DataFrame, got {type(table).__name__}")
+    src = _source(table, what)
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{src} lacks the column(s) {missing}")
+    if table.empty:
+        raise ValueError(f"{src} has no rows")
+    studies = table["study"].astype(str).unique()
+    if len(studies) > 1:
+        raise ValueError(f"{src} mixes studies {sorted(studies)}; one study per table")
+    out = table.copy()
+    out.attrs["source"] = src
+    for col in ("variant", "split", "study"):
+        out[col] = out[col].astype(str)
+    seeds = pd.to_numeric(out["seed"], errors="coerce")
+    if seeds.isna().any() or not np.all(np.mod(seeds, 1) == 0):
+        raise ValueError(f"{src}: column 'seed' must hold integers")
+    out["seed"] = seeds.astype(int)
+    for col in METRICS:
+        values = pd.to_numeric(out[col], errors="coerce")
+        if values.isna().any():
+            bad = out.loc[values.isna(), "variant"].unique().tolist()
+            raise ValueError(f"{src}: column {col!r} has missing or non-numeric values ({bad})")
+        out[col] = values.astype(float)
+    return out
+
+
+def _no_duplicates(table: pd.DataFrame, keys: list[str]) -> None:
+    dup = table.duplicated(keys, keep=False)
+    if dup.any():
+        first = table.loc[dup, keys].iloc[0].to_dict()
+        raise ValueError(f"{_source(table, 'table')}: duplicate rows for {first}")
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def check_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """A checked copy of a ``<study>.csv`` table (one error naming the file and the problem):
+    its columns, integer seeds, numeric scores, a boolean ``reference`` that is constant per
+    variant, one row per (variant, seed, split)."""
+    out = _require(rows, RUN_COLUMNS, "rows table")
+    src = _source(out, "rows table")
+    try:
+        out["reference"] = [_as_bool(v) for v in out["reference"]]
+    except ValueError as err:
+        raise ValueError(f"{src}: column 'reference': {err}") from None
+    mixed = out.groupby("variant", sort=False)["reference"].nunique()
+    if (mixed > 1).any():
+        raise ValueError(
+            f"{src}: variant(s) {list(mixed[mixed > 1].index)} are both reference and not"
+        )
+    _no_duplicates(out, ["variant", "seed", "split"])
+    return out
+
+
+def check_videos(videos: pd.DataFrame) -> pd.DataFrame:
+    """A checked copy of a ``<study>_videos.csv`` table: one row per (variant, seed, split,
+    video)."""
+    out = _require(videos, VIDEO_COLUMNS, "videos table")
+    out["sequence"] = out["sequence"].astype(str)
+    _no_duplicates(out, ["variant", "seed", "split", "sequence"])
+    return out
+
+
+def check_objects(objects: pd.DataFrame) -> pd.DataFrame:
+    """A checked copy of a ``<study>_objects.csv`` table: areas in [0, 1], and one area per
+    object (it is measured on the ground truth, so every variant and seed must agree)."""
+    out = _require(objects, OBJECT_COLUMNS, "objects table")
+    src = _source(out, "objects table")
+    out["sequence"] = out["sequence"].astype(str)
+    out["object"] = out["object"].astype(str)
+    area = pd.to_numeric(out["area"], errors="coerce")
+    if area.isna().any() or (area < 0).any() or (area > 1).any():
+        raise ValueError(f"{src}: column 'area' must be a fraction of the frame in [0, 1]")
+    out["area"] = area.astype(float)
+    spread = out.groupby(["split", "sequence", "object"])["area"].agg(lambda a: a.max() - a.min())
+    if (spread > 1e-6).any():
+        split, seq, obj = spread[spread > 1e-6].index[0]
+        raise ValueError(
+            f"{src}: object {obj} of {seq} ({split}) has different areas across "
+            "variants or seeds; the area must come from the ground truth"
+        )
+    _no_duplicates(out, ["variant", "seed", "split", "sequence", "object"])
+    return out
+
+
+@dataclass(frozen=True)
+class AblationTables:
+    """One study's tables: ``rows`` (``<study>.csv``), ``videos`` and ``objects`` (None when
+    the file does not exist)."""
+
+    study: str
+    rows: pd.DataFrame
+    videos: pd.DataFrame | None
+    objects: pd.DataFrame | None
+
+
+def _read(path: Path, check: Any) -> pd.DataFrame:
+    try:
+        # names stay text: a video "0001" or a variant "7" must not turn into a number
+        table = pd.read_csv(path, dtype=dict.fromkeys(_NAMES, str))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not a readable CSV table ({err})") from None
+    table.attrs["source"] = str(path)
+    return check(table)
+
+
+def read_ablation(folder: str | os.PathLike[str], study: str) -> AblationTables:
+    """Read and check ``folder/<study>.csv`` and, where they exist, its ``_videos`` and
+    ``_objects`` companions."""
+    root = Path(folder)
+    path = root / f"{study}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"ablation table not found: {path}")
+    rows = _read(path, check_rows)
+    extra: dict[str, pd.DataFrame | None] = {}
+    for kind, check in (("videos", check_videos), ("objects", check_objects)):
+        p = root / f"{study}_{kind}.csv"
+        extra[kind] = _read(p, check) if p.is_file() else None
+    return AblationTables(study, rows, extra["videos"], extra["objects"])
+
+
+def _metric(metric: str) -> str:
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    return metric
+
+
+def _order(values: Iterable[Any]) -> list[Any]:
+    """Distinct values in order of first appearance."""
+    return list(dict.fromkeys(values))
+
+
+def reference_variant(rows: pd.DataFrame) -> str:
+    """The study's reference variant (the one its differences are taken against)."""
+    rows = check_rows(rows)
+    refs = _order(rows.loc[rows["reference"], "variant"])
+    if len(refs) != 1:
+        raise ValueError(
+            f"{_source(rows, 'rows table')}: expected one reference variant, found "
+            f"{len(refs)} ({refs})"
+        )
+    return str(refs[0])
+
+
+# --- over seeds ----------------------------------------------------------------------------
+
+
+def _over_seeds(values: pd.Series, confidence: float) -> dict[str, Any]:
+    """n, mean, std, half-width and bounds of the Student-t interval over seeds (NaN for one)."""
+    x = values.to_numpy(dtype=float)
+    mean, half = seed_interval(x, confidence)
+    std = float(np.std(x, ddof=1)) if x.size > 1 else math.nan
+    return {
+        "n_seeds": int(x.size),
+        "mean": mean,
+        "std": std,
+        "ci95": half,
+        "low": mean - half,
+        "high": mean + half,
+    }
+
+
+def seed_summary(
+    rows: pd.DataFrame, metric: str = "JF", confidence: float = _CONFIDENCE
+) -> pd.DataFrame:
+    """Per (split, variant), in order of appearance: ``n_seeds``, ``seeds``, and for ``metric``
+    the ``mean``, ``std``, ``ci95`` (half-width of the Student-t interval of the mean over
+    seeds), ``low``, ``high``; plus the means of J&F, J, F, ``reference`` and ``model``.
+
+    One seed gives no spread: std and interval are NaN (the texts say so)."""
+    rows, metric = check_rows(rows), _metric(metric)
+    out = []
+    for split in _order(rows["split"]):
+        for variant in _order(rows["variant"]):
+            g = rows[(rows["split"] == split) & (rows["variant"] == variant)]
+            if g.empty:
+                continue
+            g = g.sort_values("seed")
+            out.append(
+                {
+                    "study": g["study"].iloc[0],
+                    "split": split,
+                    "variant": variant,
+                    "reference": bool(g["reference"].iloc[0]),
+                    "model": str(g["model"].iloc[0]),
+                    "metric": metric,
+                    **_over_seeds(g[metric], confidence),
+                    "seeds": ",".join(str(s) for s in g["seed"]),
+                    **{m: float(g[m].mean()) for m in METRICS},
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def _overrides(rows: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per variant, its ``overrides`` JSON as a dict (one value per variant)."""
+    src = _source(rows, "rows table")
+    out: dict[str, dict[str, Any]] = {}
+    for variant, text in zip(rows["variant"], rows["overrides"], strict=True):
+        raw = "" if pd.isna(text) else str(text).strip()
+        try:
+            value = json.loads(raw) if raw else {}
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{src}: variant {variant!r}: overrides is not JSON ({err})") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"{src}: variant {variant!r}: overrides must be a JSON object")
+        if out.setdefault(variant, value) != value:
+            raise ValueError(f"{src}: variant {variant!r} has different overrides in its rows")
+    return out
+
+
+def sigma_table(
+    rows: pd.DataFrame, metric: str = "JF", confidence: float = _CONFIDENCE
+) -> pd.DataFrame:
+    """:func:`seed_summary` with each variant's ``sigma`` and ``sigma_mode`` (from its
+    ``overrides``; a key that is absent takes :class:`~gsfm.config.ModelConfig`'s default, as
+    the run did), sorted by mode, split and σ. Variants of the ``stcn`` model have no frequency
+    modules, hence no σ: NaN and mode None."""
+    rows = check_rows(rows)
+    defaults = {f.name: f.default for f in fields(ModelConfig)}
+    over = _overrides(rows)
+    table = seed_summary(rows, metric, confidence)
+    sigma, mode = [], []
+    for variant, model in zip(table["variant"], table["model"], strict=True):
+        o = over[variant]
+        spectral = model != "stcn" or "lfm" in o or "hfm" in o
+        try:
+            sigma.append(float(o.get("sigma", defaults["sigma"])) if spectral else math.nan)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{_source(rows, 'rows table')}: variant {variant!r}: sigma "
+                f"{o['sigma']!r} is not a number"
+            ) from None
+        mode.append(str(o.get("sigma_mode", defaults["sigma_mode"])) if spectral else None)
+    table.insert(3, "sigma", sigma)
+    table.insert(4, "sigma_mode", mode)
+    modes = {m: i for i, m in enumerate(_order(m for m in mode if m is not None))}
+    splits = {s: i for i, s in enumerate(_order(table["split"]))}
+    key = [
+        (modes.get(m, len(modes)), splits[s], v)
+        for m, s, v in zip(mode, table["split"], sigma, strict=True)
+    ]
+    order = sorted(range(len(table)), key=lambda i: key[i])
+    return table.iloc[order].reset_index(drop=True)
+
+
+# --- paired differences --------------------------------------------------------------------
+
+
+def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x - y, axis=axis)
+
+
+def _paired_interval(
+    a: np.ndarray, b: np.ndarray, confidence: float, n_resamples: int, random_state: Any
+) -> tuple[float, float, str]:
+    """(low, high, method) of the bootstrap interval of mean(a − b), resampling the pairs.
+
+    Fewer than :data:`MIN_UNITS` pairs: no interval (a bootstrap over a handful of videos or
+    objects understates the spread). Identical differences: every resample has the same mean,
+    so the interval is that value (scipy's BCa is undefined there). Where BCa cannot be
+    computed for other data the percentile interval is used; ``method`` says which.
+    """
+    from scipy import stats
+
+    d = a - b
+    if d.size < MIN_UNITS:
+        return math.nan, math.nan, "none"
+    if np.allclose(d, d[0], rtol=0, atol=1e-9):
+        return float(d.mean()), float(d.mean()), "constant"
+    for method in ("BCa", "percentile"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = stats.bootstrap(
+                (a, b),
+                _mean_difference,
+                paired=True,
+                vectorized=True,
+                n_resamples=n_resamples,
+                confidence_level=confidence,
+                method=method,
+                random_state=random_state,
+            )
+        low, high = (float(v) for v in res.confidence_interval)
+        if math.isfinite(low) and math.isfinite(high):
+            return low, high, method
+    return math.nan, math.nan, "none"
+
+
+def _excludes_zero(low: float, high: float) -> bool:
+    return math.isfinite(low) and math.isfinite(high) and (low > 0 or high < 0)
+
+
+def _paired_units(
+    ta: pd.DataFrame,
+    tb: pd.DataFrame,
+    units: list[str],
+    metric: str,
+    confidence: float,
+    n_resamples: int,
+    random_state: Any,
+) -> dict[str, Any]:
+    """Average each unit (video or object) over the seeds both tables have, then the paired
+    difference a − b over units with its bootstrap interval."""
+    seeds = sorted(set(ta["seed"]) & set(tb["seed"]))
+    keys = ["seed", *units]
+    both = ta[ta["seed"].isin(seeds)][[*keys, metric]].merge(
+        tb[tb["seed"].isin(seeds)][[*keys, metric]], on=keys, suffixes=("_a", "_b")
+    )
+    per_unit = both.groupby(units, sort=True)[[f"{metric}_a", f"{metric}_b"]].mean()
+    a = per_unit[f"{metric}_a"].to_numpy(dtype=float)
+    b = per_unit[f"{metric}_b"].to_numpy(dtype=float)
+    low, high, method = _paired_interval(a, b, confidence, n_resamples, random_state)
+    nan = math.nan
+    return {
+        "n_seeds": len(seeds),
+        "n_units": len(a),
+        "variant_mean": float(a.mean()) if a.size else nan,
+        "baseline_mean": float(b.mean()) if b.size else nan,
+        "diff": float((a - b).mean()) if a.size else nan,
+        "low": low,
+        "high": high,
+        "method": method,
+        "distinguishable": _excludes_zero(low, high),
+    }
+
+
+def comparison_pairs(rows: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(variant, baseline)``: every variant against the reference, then the paper's own
+    comparisons for this study (:func:`gsfm.analysis.paper_ablations.paper_pairs`) whose two
+    variants are in ``rows``."""
+    rows = check_rows(rows)
+    ref = reference_variant(rows)
+    present = _order(rows["variant"])
+    pairs = [(v, ref) for v in present if v != ref]
+    study = str(rows["study"].iloc[0])
+    if study in STUDIES:
+        pairs += [p for p in paper_pairs(study) if p[0] in present and p[1] in present]
+    return list(dict.fromkeys(pairs))
+
+
+def paired_differences(
+    rows: pd.DataFrame,
+    videos: pd.DataFrame,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    metric: str = "JF",
+    confidence: float = _CONFIDENCE,
+    n_resamples: int = _RESAMPLES,
+    random_state: Any = _SEED,
+) -> pd.DataFrame:
+    """Per split and pair ``(variant, baseline)`` (default: every variant against the study's
+    reference variant): the paired per-video difference and the seed-level difference.
+
+    Columns: ``split, variant, baseline, metric``; per video (from ``videos``): ``n_seeds``
+    (seeds both have), ``n_videos``, ``variant_mean``, ``baseline_mean`` (means over videos of
+    the seed-averaged scores), ``diff``, ``low``, ``high`` (``scipy.stats.bootstrap``, videos
+    resampled in pairs, ``random_state`` fixed), ``method`` and ``distinguishable`` (the
+    interval excludes 0); per seed (from ``rows``): ``seed_n``, ``seed_diff`` (difference of
+    the split-level means over the common seeds), ``seed_low``, ``seed_high`` (Student-t over
+    the per-seed differences; NaN for one seed), ``seed_distinguishable``. A pair missing
+    from a split is left out; a pair with no seed in common has ``n_seeds`` 0 and NaNs.
+    """
+    rows, videos, metric = check_rows(rows), check_videos(videos), _metric(metric)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if set(videos["study"]) != set(rows["study"]):
+        raise ValueError(
+            f"{_source(videos, 'videos table')} is study {videos['study'].iloc[0]!r}, "
+            f"{_source(rows, 'rows table')} is {rows['study'].iloc[0]!r}"
+        )
+    known = set(rows["variant"]) | set(videos["variant"])
+    if pairs is None:
+        ref = reference_variant(rows)
+        pairs = [(v, ref) for v in _order(rows["variant"]) if v != ref]
+    pairs = [(str(a), str(b)) for a, b in pairs]
+    for a, b in pairs:
+        for v in (a, b):
+            if v not in known:
+                raise ValueError(f"variant {v!r} is in neither table ({sorted(known)})")
+    out = []
+    for split in _order([*rows["split"], *videos["split"]]):
+        r, v = rows[rows["split"] == split], videos[videos["split"] == split]
+        for a, b in pairs:
+            va, vb = v[v["variant"] == a], v[v["variant"] == b]
+            ra, rb = r[r["variant"] == a], r[r["variant"] == b]
+            if (va.empty or vb.empty) and (ra.empty or rb.empty):
+                continue
+            per_video = _paired_units(
+                va, vb, ["sequence"], metric, confidence, n_resamples, random_state
+            )
+            seeds = sorted(set(ra["seed"]) & set(rb["seed"]))
+            d = (
+                ra.set_index("seed").loc[seeds, metric] - rb.set_index("seed").loc[seeds, metric]
+            ).to_numpy(dtype=float)
+            mean, half = seed_interval(d, confidence) if d.size else (math.nan, math.nan)
+            n_units = per_video.pop("n_units")
+            out.append(
+                {
+                    "study": str(rows["study"].iloc[0]),
+                    "split": split,
+                    "variant": a,
+                    "baseline": b,
+                    "metric": metric,
+                    **per_video,
+                    "n_videos": n_units,
+                    "seed_n": int(d.size),
+                    "seed_diff": mean,
+                    "seed_low": mean - half,
+                    "seed_high": mean + half,
+                    "seed_distinguishable": _excludes_zero(mean - half, mean + half),
+                }
+            )
+    columns = [
+        "study",
+        "split",
+        "variant",
+        "baseline",
+        "metric",
+        "n_seeds",
+        "n_videos",
+        "variant_mean",
+        "baseline_mean",
+        "diff",
+        "low",
+        "high",
+        "method",
+        "distinguishable",
+        "seed_n",
+        "seed_diff",
+        "seed_low",
+        "seed_high",
+        "seed_distinguishable",
+    ]
+    return pd.DataFrame(out, columns=columns)
+
+
+# --- small objects (the paper's Table 6) ---------------------------------------------------
+
+
+def _buckets(buckets: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    out = [(str(name), float(t)) for name, t in buckets]
+    if not out or any(not 0 < t <= 1 for _, t in out):
+        raise ValueError(f"buckets must be (name, area threshold in (0, 1]) pairs, got {buckets}")
+    return out
+
+
+def size_buckets(
+    objects: pd.DataFrame, buckets: Sequence[tuple[str, float]] = SIZE_BUCKETS
+) -> pd.DataFrame:
+    """Per split and bucket: ``n_objects`` (distinct objects with ``area`` under the
+    ``threshold``; nested as in the paper's Table 6), ``n_videos`` holding them, ``n_total``
+    objects in the split."""
+    objects, out = check_objects(objects), []
+    for split in _order(objects["split"]):
+        o = objects[objects["split"] == split].drop_duplicates(["sequence", "object"])
+        for name, thr in _buckets(buckets):
+            sel = o[o["area"] < thr]
+            out.append(
+                {
+                    "split": split,
+                    "bucket": name,
+                    "threshold": thr,
+                    "n_objects": len(sel),
+                    "n_videos": int(sel["sequence"].nunique()),
+                    "n_total": len(o),
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def bucket_scores(
+    objects: pd.DataFrame,
+    metric: str = "JF",
+    confidence: float = _CONFIDENCE,
+    buckets: Sequence[tuple[str, float]] = SIZE_BUCKETS,
+) -> pd.DataFrame:
+    """Per (split, bucket, variant): ``n_objects``, and over seeds (each seed's mean over the
+    bucket's objects) ``n_seeds``, ``mean``, ``std``, ``ci95``, ``low``, ``high`` and
+    ``seeds``. An empty bucket has ``n_objects`` 0 and NaN scores."""
+    objects, metric = check_objects(objects), _metric(metric)
+    out = []
+    for split in _order(objects["split"]):
+        for name, thr in _buckets(buckets):
+            for variant in _order(objects["variant"]):
+                g = objects[(objects["split"] == split) & (objects["variant"] == variant)]
+                if g.empty:
+                    continue
+                g = g[g["area"] < thr]
+                per_seed = g.groupby("seed", sort=True)[metric].mean()
+                spread = (
+                    _over_seeds(per_seed, confidence)
+                    if len(per_seed)
+                    else dict.fromkeys(("mean", "std", "ci95", "low", "high"), math.nan)
+                    | {"n_seeds": 0}
+                )
+                out.append(
+                    {
+                        "study": str(objects["study"].iloc[0]),
+                        "split": split,
+                        "bucket": name,
+                        "threshold": thr,
+                        "variant": variant,
+                        "metric": metric,
+                        "n_objects": len(g.drop_duplicates(["sequence", "object"])),
+                        **spread,
+                        "seeds": ",".join(str(s) for s in per_seed.index),
+                    }
+                )
+    return pd.DataFrame(out)
+
+
+def bucket_differences(
+    objects: pd.DataFrame,
+    reference: str,
+    metric: str = "JF",
+    confidence: float = _CONFIDENCE,
+    n_resamples: int = _RESAMPLES,
+    random_state: Any = _SEED,
+    buckets: Sequence[tuple[str, float]] = SIZE_BUCKETS,
+) -> pd.DataFrame:
+    """Per (split, bucket) each variant against ``reference``, paired over the bucket's objects
+    (each averaged over the seeds both have), with a bootstrap interval as in
+    :func:`paired_differences`. Columns ``n_seeds``, ``n_objects``, ``variant_mean``,
+    ``baseline_mean``, ``diff``, ``low``, ``high``, ``method``, ``distinguishable``."""
+    objects, metric = check_objects(objects), _metric(metric)
+    variants = _order(objects["variant"])
+    if reference not in variants:
+        raise ValueError(
+            f"reference {reference!r} is not a variant of "
+            f"{_source(objects, 'objects table')} ({variants})"
+        )
+    out = []
+    for split in _order(objects["split"]):
+        o = objects[objects["split"] == split]
+        for name, thr in _buckets(buckets):
+            small = o[o["area"] < thr]
+            tb = small[small["variant"] == reference]
+            for variant in variants:
+                if variant == reference or not (o["variant"] == variant).any():
+                    continue
+                ta = small[small["variant"] == variant]
+                res = _paired_units(
+                    ta, tb, ["sequence", "object"], metric, confidence, n_resamples, random_state
+                )
+                res["n_objects"] = res.pop("n_units")
+                out.append(
+                    {
+                        "study": str(o["study"].iloc[0]),
+                        "split": split,
+                        "bucket": name,
+                        "threshold": thr,
+                        "variant": variant,
+                        "baseline": reference,
+                        "metric": metric,
+                        **res,
+                    }
+                )
+    return pd.DataFrame(out)
+
+
+# --- sentences -----------------------------------------------------------------------------
+
+
+def _seeds_phrase(lo: int, hi: int) -> str:
+    n = str(lo) if lo == hi else f"{lo}–{hi}"
+    return f"{n} seed{'s' if hi != 1 else ''}"
+
+
+def provenance(rows: pd.DataFrame, seeds: bool = True) -> str:
+    """Where the numbers come from, for figure titles: profile, device, torch and (``seeds``)
+    the number of seeds per point (per variant and split)."""
+    rows = check_rows(rows)
+
+    def values(col: str) -> str:
+        return ", ".join(_order(str(v) for v in rows[col]))
+
+    text = f"profile {values('profile')}, device {values('device')}, torch {values('torch')}"
+    if not seeds:
+        return text
+    n = rows.groupby(["variant", "split"])["seed"].nunique()
+    return f"{text}; {_seeds_phrase(int(n.min()), int(n.max()))} per point"
+
+
+def _interval(low: float, high: float) -> str:
+    return f"[{low:+.1f}, {high:+.1f}]"
+
+
+def summary_text(summary: pd.DataFrame) -> str:
+    """:func:`seed_summary` (or :func:`sigma_table`) in sentences, one line per split."""
+    if summary.empty:
+        return "No runs to summarise."
+    label = METRIC_LABELS.get(str(summary["metric"].iloc[0]), str(summary["metric"].iloc[0]))
+    lines = [f"{label} per variant: mean ± half-width of the 95 % Student-t interval over seeds."]
+    single = False
+    for split in _order(summary["split"]):
+        parts = []
+        for _, r in summary[summary["split"] == split].iterrows():
+            name = f"{r['variant']}{' (reference)' if r['reference'] else ''}"
+            if r["n_seeds"] > 1:
+                parts.append(f"{name} {r['mean']:.1f} ± {r['ci95']:.1f} ({r['n_seeds']} seeds)")
+            else:
+                single = True
+                parts.append(f"{name} {r['mean']:.1f} (1 seed: no interval)")
+        lines.append(f"{split}: " + "; ".join(parts) + ".")
+    if single:
+        lines.append(
+            "One seed gives no interval: a single run says nothing about how much "
+            "another seed would move it."
+        )
+    return "\n".join(lines)
+
+
+def _pair(r: pd.Series) -> str:
+    return f"{r['variant']} − {r['baseline']}"
+
+
+def differences_text(diffs: pd.DataFrame) -> str:
+    """:func:`paired_differences` in sentences: per split, which differences are
+    distinguishable from noise at this scale (bootstrap over videos) and which are not, then
+    the seed-level differences with their Student-t intervals."""
+    if diffs.empty:
+        return "No pair of variants was measured on a common split."
+    label = METRIC_LABELS.get(str(diffs["metric"].iloc[0]), "")
+    lines = []
+    for split in _order(diffs["split"]):
+        d = diffs[diffs["split"] == split]
+        has = d[d["low"].notna()]
+        yes = [
+            f"{_pair(r)} {r['diff']:+.1f} {_interval(r['low'], r['high'])}"
+            for _, r in has[has["distinguishable"]].iterrows()
+        ]
+        no = [
+            f"{_pair(r)} {r['diff']:+.1f} {_interval(r['low'], r['high'])}"
+            for _, r in has[~has["distinguishable"]].iterrows()
+        ]
+        without = [_pair(r) for _, r in d[d["low"].isna()].iterrows()]
+        seeds = _seeds_phrase(int(d["n_seeds"].min()), int(d["n_seeds"].max()))
+        head = (
+            f"{split}: {label} differences paired over {int(d['n_videos'].max())} videos "
+            f"({seeds} in common; 95 % bootstrap interval over videos)."
+        )
+        parts = [head]
+        if yes:
+            parts.append("Distinguishable from noise at this scale: " + "; ".join(yes) + ".")
+        else:
+            parts.append("No difference is distinguishable from noise at this scale.")
+        if no:
+            parts.append("Not distinguishable (the interval includes 0): " + "; ".join(no) + ".")
+        if without:
+            parts.append(
+                f"No interval (fewer than {MIN_UNITS} videos or no seed in common): "
+                + "; ".join(without)
+                + "."
+            )
+        over = []
+        for _, r in d.iterrows():
+            if r["seed_n"] >= 2:
+                verdict = "excludes 0" if r["seed_distinguishable"] else "includes 0"
+                over.append(
+                    f"{_pair(r)} {r['seed_diff']:+.1f} "
+                    f"{_interval(r['seed_low'], r['seed_high'])} ({verdict})"
+                )
+            elif r["seed_n"] == 1:
+                over.append(f"{_pair(r)} {r['seed_diff']:+.1f} (one seed: no interval)")
+        if over:
+            parts.append(
+                "Over seeds (difference of the split means, Student-t interval): "
+                + "; ".join(over)
+                + "."
+            )
+        unresolved = d[d["distinguishable"] & ~d["seed_distinguishable"]]
+        if len(unresolved):
+            parts.append(
+                "The interval over videos holds the trained weights fixed: it says nothing about "
+                "another seed. Over seeds, "
+                + ", ".join(_pair(r) for _, r in unresolved.iterrows())
+                + (" is" if len(unresolved) == 1 else " are")
+                + " not resolved"
+                + (" (one seed)." if int(unresolved["seed_n"].max()) < 2 else ".")
+            )
+        lines.append(" ".join(parts))
+    return "\n".join(lines)
+
+
+def _verdict(diff: float, distinguishable: bool, direction: str) -> tuple[str, str]:
+    """(kind, words): kind is "holds", "direction", "reversed", "reversed-noise" or "none"."""
+    if not math.isfinite(diff):
+        return "none", "not measured"
+    if diff == 0:
+        return "none", "no difference at all"
+    if (diff > 0) == (direction == "+"):
+        if distinguishable:
+            return "holds", "the paper's direction, distinguishable from noise"
+        return "direction", "the paper's direction, not distinguishable from noise"
+    if distinguishable:
+        return "reversed", "reversed, distinguishable from noise"
+    return "reversed-noise", "the opposite direction, not distinguishable from noise"
+
+
+def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
+    """Whether the paper's ordering holds: for each comparison the paper makes in ``study``
+    (:data:`~gsfm.analysis.paper_ablations.PAPER_ABLATIONS` rows with our labels and a
+    direction), the paper's difference beside ours (from :func:`paired_differences`, or
+    :func:`bucket_differences` for Table 6's buckets) and a verdict; then a tally per split."""
+    if study is None:
+        if diffs.empty:
+            raise ValueError("empty differences table: pass the study name")
+        study = str(diffs["study"].iloc[0])
+    paper = paper_rows(study)
+    comparable = paper[
+        paper["variant"].notna() & paper["baseline"].notna() & paper["direction"].notna()
+    ]
+    has_bucket = "bucket" in diffs.columns
+    if not has_bucket:
+        comparable = comparable[comparable["bucket"].isna()]
+    if comparable.empty:
+        return f"The paper makes no comparison in {study} that maps onto our variants" + (
+            " outside the object-size buckets (use bucket_differences)."
+            if paper["bucket"].notna().any()
+            else "."
+        )
+    lines, missing = [], []
+    splits = _order(diffs["split"]) if not diffs.empty else []
+    for split in splits:
+        d = diffs[diffs["split"] == split]
+        parts, kinds = [], []
+        for _, p in comparable.iterrows():
+            sel = d[(d["variant"] == p["variant"]) & (d["baseline"] == p["baseline"])]
+            if has_bucket and isinstance(p["bucket"], str):
+                sel = sel[sel["bucket"] == p["bucket"]]
+            where = f" ({p['bucket']})" if isinstance(p["bucket"], str) else ""
+            name = f"{p['variant']} vs {p['baseline']}{where}"
+            if sel.empty:
+                missing.append(name)
+                continue
+            r = sel.iloc[0]
+            theirs = (
+                f"{p['paper_delta']:+.1f}"
+                if math.isfinite(p["paper_delta"])
+                else ("higher" if p["direction"] == "+" else "lower")
+            )
+            diff, low, high, dist, how = r["diff"], r["low"], r["high"], r["distinguishable"], ""
+            if not math.isfinite(diff) and math.isfinite(r.get("seed_diff", math.nan)):
+                # no per-video scores in common: the seed-level difference instead
+                diff, low, high = r["seed_diff"], r["seed_low"], r["seed_high"]
+                dist, how = r["seed_distinguishable"], " over seeds"
+            ours = f"{diff:+.1f}" if math.isfinite(diff) else "nothing"
+            if math.isfinite(low):
+                ours += f" {_interval(low, high)}"
+            kind, words = _verdict(float(diff), bool(dist), p["direction"])
+            kinds.append(kind)
+            parts.append(f"{name}: the paper {theirs} ({p['source']}), ours{how} {ours}: {words}")
+        if not parts:
+            continue
+        n = len(kinds) - kinds.count("none")
+        if n == 0:
+            lines.append(
+                f"On {split}, no comparison of the paper's was measured: " + "; ".join(parts) + "."
+            )
+            continue
+        counts = {k: kinds.count(k) for k in ("holds", "direction", "reversed-noise", "reversed")}
+        tally = (
+            f"On {split}, of the paper's {n} comparison{'s' if n != 1 else ''}: "
+            f"{counts['holds']} hold beyond noise, {counts['direction']} point the paper's way "
+            f"within noise, {counts['reversed-noise']} the other way within noise, "
+            f"{counts['reversed']} are reversed beyond noise."
+        )
+        if counts["holds"] == n:
+            tally += " The paper's ordering holds here."
+        elif counts["reversed"]:
+            tally += " The paper's ordering does not hold here."
+        else:
+            tally += " At this scale the data neither confirm nor contradict the paper's ordering."
+        lines.append(tally + " " + "; ".join(parts) + ".")
+    if missing:
+        lines.append("Not measured here: " + ", ".join(_order(missing)) + ".")
+    unplaced = paper[paper["variant"].isna()]
+    if len(unplaced):
+        lines.append(
+            "The paper's rows without a variant of ours are not compared: "
+            + ", ".join(unplaced["paper_variant"])
+            + "."
+        )
+    return "\n".join(lines) if lines else "No comparison to make."
+
+
+def _either_way(diffs: pd.DataFrame | None, split: str, a: str, b: str) -> pd.Series | None:
+    """The row of ``diffs`` comparing ``a`` and ``b`` (in either order) on ``split``."""
+    if diffs is None or diffs.empty:
+        return None
+    pair = ((diffs["variant"] == a) & (diffs["baseline"] == b)) | (
+        (diffs["variant"] == b) & (diffs["baseline"] == a)
+    )
+    sel = diffs[(diffs["split"] == split) & pair]
+    return sel.iloc[0] if len(sel) else None
+
+
+def sigma_text(sigma: pd.DataFrame, diffs: pd.DataFrame | None = None, chosen: float = 7.0) -> str:
+    """For each σ mode and split of :func:`sigma_table`: where the mean peaks, and how the
+    paper's choice (σ = ``chosen`` bins) compares; with ``diffs`` (:func:`paired_differences`
+    on the same rows) whether the peak differs from the choice beyond noise."""
+    sigma = sigma[sigma["sigma"].notna()]
+    if sigma.empty:
+        return "No variant with a σ to compare."
+    label = METRIC_LABELS.get(str(sigma["metric"].iloc[0]), "")
+    lines = []
+    for mode in _order(sigma["sigma_mode"]):
+        for split in _order(sigma["split"]):
+            g = sigma[(sigma["sigma_mode"] == mode) & (sigma["split"] == split)]
+            if g.empty:
+                continue
+            best = g.loc[g["mean"].idxmax()]
+            spread = f" ± {best['ci95']:.1f}" if best["n_seeds"] > 1 else " (1 seed, no interval)"
+            text = (
+                f"σ in {mode}, {split}: the highest mean {label} is at σ = "
+                f"{best['sigma']:g} ({best['mean']:.1f}{spread}; {len(g)} σ values)."
+            )
+            pick = g[np.isclose(g["sigma"], chosen)] if mode == "bins" else g.iloc[:0]
+            if len(pick):
+                c = pick.iloc[0]
+                if c["variant"] == best["variant"]:
+                    text += f" That is the paper's choice, σ = {chosen:g}."
+                else:
+                    text += (
+                        f" The paper's choice, σ = {chosen:g}, is {c['mean'] - best['mean']:+.1f} "
+                        "from the peak."
+                    )
+                    gap = _either_way(diffs, split, best["variant"], c["variant"])
+                    if gap is not None and math.isfinite(gap["low"]):
+                        text += " Paired over videos that gap is " + (
+                            "distinguishable from noise."
+                            if gap["distinguishable"]
+                            else "not distinguishable from noise."
+                        )
+            lines.append(text)
+    return "\n".join(lines)
+
+
+def small_objects_text(scores: pd.DataFrame, diffs: pd.DataFrame) -> str:
+    """:func:`bucket_scores` and :func:`bucket_differences` in sentences: per split and bucket
+    the object count, each variant's score over seeds, the paired difference over objects
+    (distinguishable or not) and the paper's difference (Table 6) beside it."""
+    if scores.empty:
+        return "No objects to bucket."
+    paper = paper_rows("small_objects")
+    label = METRIC_LABELS.get(str(scores["metric"].iloc[0]), "")
+    lines = []
+    for split in _order(scores["split"]):
+        parts = []
+        for bucket in _order(scores["bucket"]):
+            s = scores[(scores["split"] == split) & (scores["bucket"] == bucket)]
+            n = int(s["n_objects"].max())
+            if n == 0:
+                parts.append(f"{bucket}: no object of this size")
+                continue
+            each = [
+                f"{r['variant']} {r['mean']:.1f}"
+                + (f" ± {r['ci95']:.1f}" if r["n_seeds"] > 1 else " (1 seed)")
+                for _, r in s.iterrows()
+                if r["n_seeds"] > 0
+            ]
+            text = f"{bucket} ({n} object{'s' if n != 1 else ''}): " + ", ".join(each)
+            d = (
+                diffs[(diffs["split"] == split) & (diffs["bucket"] == bucket)]
+                if len(diffs)
+                else diffs
+            )
+            for _, r in d.iterrows():
+                if not math.isfinite(r["diff"]):
+                    continue
+                text += f"; {_pair(r)} {r['diff']:+.1f}"
+                if math.isfinite(r["low"]):
+                    text += f" {_interval(r['low'], r['high'])}, " + (
+                        "distinguishable"
+                        if r["distinguishable"]
+                        else "not distinguishable from noise"
+                    )
+                else:
+                    text += f" (fewer than {MIN_UNITS} objects: no interval)"
+                p = paper[
+                    (paper["variant"] == r["variant"])
+                    & (paper["baseline"] == r["baseline"])
+                    & (paper["bucket"] == bucket)
+                ]
+                if len(p):
+                    delta = float(p["paper_delta"].iloc[0])
+                    same = (r["diff"] > 0) == (delta > 0)
+                    text += f" (the paper: {delta:+.1f}, " + (
+                        "same direction)" if same else "opposite direction)"
+                    )
+            parts.append(text)
+        lines.append(
+            f"{split}, {label} of objects by size (nested buckets, the paper's Table 6): "
+            + "; ".join(parts)
+            + "."
+        )
+    return "\n".join(lines)

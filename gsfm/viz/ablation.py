@@ -1,0 +1,543 @@
+"""Figures of the ablation studies: the σ sweep (paper Fig. 6a), one figure per study of
+variants (Tables 3–5) and the small-object buckets (Table 6).
+
+* :func:`plot_sigma_sweep`: mean ± interval over seeds against σ, one panel per σ mode;
+* :func:`plot_study`: per-variant means with their intervals over seeds, and each variant's
+  paired difference to the reference with its bootstrap interval over videos;
+* :func:`plot_small_objects`: the paper's nested size buckets, each variant's score over seeds,
+  the object count per bucket.
+
+Our numbers and the paper's are never drawn in one axis: the paper's sit in a panel of their
+own, titled as the paper's. Every point says how many seeds it averages ("n=3"; hollow markers
+and no bar for one seed, which gives no interval), and the footnote states profile, device and
+seeds per point from the CSV. The statistics come from :mod:`gsfm.analysis.ablation_stats`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from gsfm.analysis.ablation_stats import (  # noqa: E402
+    METRIC_LABELS,
+    bucket_differences,
+    bucket_scores,
+    check_rows,
+    paired_differences,
+    provenance,
+    reference_variant,
+    seed_summary,
+    sigma_table,
+    size_buckets,
+)
+from gsfm.analysis.paper_ablations import STUDIES, paper_rows  # noqa: E402
+from gsfm.viz.figures import save_figure  # noqa: E402
+
+__all__ = ["GID_OURS", "GID_PAPER", "plot_sigma_sweep", "plot_small_objects", "plot_study"]
+
+GID_OURS = "ours"  # gid of every artist that draws our numbers (tests look for them)
+GID_PAPER = "paper"  # gid of every artist that draws the paper's numbers
+
+_INTERVAL_NOTE = (
+    "bars: 95 % Student-t interval over seeds; n = seeds per point "
+    "(hollow, no bar: one seed, no interval)"
+)
+
+
+def _seed_note(n: int) -> str:
+    return f"n={n}" + ("" if n > 1 else " (no interval)")
+
+
+def _point(
+    ax: Axes,
+    x: float,
+    y: float,
+    err: float,
+    n: int,
+    colour: Any,
+    horizontal: bool,
+    label: str | None = None,
+) -> None:
+    """One mean with its interval (none for one seed: a hollow marker) and its seed count."""
+    has = n > 1 and math.isfinite(err)
+    kw: dict[str, Any] = dict(
+        fmt="o",
+        color=colour,
+        capsize=3,
+        ms=5,
+        label=label,
+        gid=GID_OURS,
+        mfc=colour if has else "white",
+    )
+    if horizontal:
+        ax.errorbar(x, y, xerr=err if has else None, **kw)
+        ax.annotate(
+            _seed_note(n),
+            (x, y),
+            xytext=(6, 4),
+            textcoords="offset points",
+            fontsize=6.5,
+            color="0.3",
+        )
+    else:
+        ax.errorbar(x, y, yerr=err if has else None, **kw)
+        ax.annotate(
+            _seed_note(n),
+            (x, y),
+            xytext=(4, 5),
+            textcoords="offset points",
+            fontsize=6.5,
+            color="0.3",
+        )
+
+
+def _interval(low: float, high: float) -> str:
+    return f"[{low:+.1f}, {high:+.1f}]"
+
+
+def _footnote(fig: Figure, text: str) -> None:
+    fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=7.5, color="0.25")
+
+
+def _empty(ax: Axes, text: str) -> None:
+    ax.text(
+        0.5, 0.5, text, ha="center", va="center", fontsize=8.5, wrap=True, transform=ax.transAxes
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+# --- σ sweep -------------------------------------------------------------------------------
+
+
+def _paper_sigma_panel(ax: Axes, chosen: float = 7.0) -> None:
+    """Fig. 6(a) as far as the paper's text states it: the tested σ, the chosen one, and the
+    ends called worse; no values (the text has none)."""
+    paper = paper_rows("sigma")
+    xs = [float(v.split("=")[1]) for v in paper["variant"]]
+    ax.scatter(xs, [0] * len(xs), marker="|", s=200, color="0.4", gid=GID_PAPER)
+    for x, d in zip(xs, paper["direction"], strict=True):
+        if x == chosen:
+            ax.scatter([x], [0], marker="*", s=160, color="C3", gid=GID_PAPER, zorder=3)
+            ax.annotate(
+                "chosen",
+                (x, 0),
+                xytext=(0, 12),
+                textcoords="offset points",
+                ha="center",
+                fontsize=8,
+            )
+        elif isinstance(d, str):
+            ax.annotate(
+                "worse\n(text)",
+                (x, 0),
+                xytext=(0, -28),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7.5,
+            )
+    ax.set_ylim(-1, 1)
+    ax.set_yticks([])
+    ax.set_xticks(xs)
+    ax.set_xlabel("σ (bins)", fontsize=8.5)
+    ax.set_title(
+        "the paper (Fig. 6(a), DAVIS 2017 val):\nits values are not in the text", fontsize=8.5
+    )
+
+
+def plot_sigma_sweep(
+    rows: pd.DataFrame,
+    path: str | os.PathLike[str] | None = "figures/ablation_sigma.png",
+    *,
+    metric: str = "JF",
+    chosen: float = 7.0,
+) -> Figure:
+    """Mean ± 95 % interval over seeds against σ, one panel per σ mode (``bins``, ``relative``:
+    their σ are on different scales), one line per split; the paper's Fig. 6(a) in its own
+    panel. ``rows``: a ``sigma.csv`` table (:func:`~gsfm.analysis.ablation_stats.sigma_table`)."""
+    table = sigma_table(rows, metric)
+    table = table[table["sigma"].notna()]
+    if table.empty:
+        raise ValueError("sigma_table: no variant with a σ (only stcn rows?)")
+    modes = list(dict.fromkeys(table["sigma_mode"]))
+    splits = list(dict.fromkeys(table["split"]))
+    fig, axes = plt.subplots(
+        1,
+        len(modes) + 1,
+        figsize=(4.3 * len(modes) + 3.6, 3.9),
+        squeeze=False,
+        gridspec_kw={"width_ratios": [4] * len(modes) + [3]},
+    )
+    label = METRIC_LABELS[metric]
+    for ax, mode in zip(axes[0], modes, strict=False):
+        for i, split in enumerate(splits):
+            g = table[(table["sigma_mode"] == mode) & (table["split"] == split)].sort_values(
+                "sigma"
+            )
+            if g.empty:
+                continue
+            ax.plot(g["sigma"], g["mean"], "-", color=f"C{i}", lw=1, alpha=0.6, gid=GID_OURS)
+            for j, (_, r) in enumerate(g.iterrows()):
+                _point(
+                    ax,
+                    r["sigma"],
+                    r["mean"],
+                    r["ci95"],
+                    int(r["n_seeds"]),
+                    f"C{i}",
+                    horizontal=False,
+                    label=split if j == 0 else None,
+                )
+        if mode == "bins":
+            ax.axvline(chosen, color="C3", ls=":", lw=1, label=f"the paper's σ = {chosen:g}")
+        ax.set_xlabel(
+            f"σ ({'bins' if mode == 'bins' else 'fraction of the map size'})", fontsize=8.5
+        )
+        ax.set_ylabel(f"{label} (x100)", fontsize=8.5)
+        ax.set_title(f"ours: σ mode '{mode}'", fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+        ax.margins(y=0.15)
+        ax.legend(fontsize=7.5, loc="best")
+    _paper_sigma_panel(axes[0, -1], chosen)
+    fig.suptitle(f"σ sweep (the paper's Fig. 6a) — ours: {provenance(rows)}", fontsize=9.5)
+    _footnote(fig, _INTERVAL_NOTE)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return save_figure(fig, path, tight=True)
+
+
+# --- one study of variants -----------------------------------------------------------------
+
+
+def _offsets(n: int, width: float = 0.5) -> np.ndarray:
+    return np.zeros(1) if n == 1 else np.linspace(-width / 2, width / 2, n)
+
+
+def _paper_values(study: str) -> pd.DataFrame:
+    """The paper's rows with a J&F for ``study`` (none for the σ sweep, whose values the text
+    lacks, and none outside Table 6's buckets for the small-object study)."""
+    if study not in STUDIES:
+        return pd.DataFrame()
+    paper = paper_rows(study)
+    return paper[paper["JF"].notna() & paper["bucket"].isna()].reset_index(drop=True)
+
+
+def _paper_panel(ax: Axes, paper: pd.DataFrame) -> None:
+    """The paper's rows (:func:`_paper_values`) as points, in the paper's order."""
+    names = [
+        p + ("" if not isinstance(v, str) or v in p else f"  [= {v}]")
+        for p, v in zip(paper["paper_variant"], paper["variant"], strict=True)
+    ]
+    y = np.arange(len(paper))[::-1]
+    ax.scatter(paper["JF"], y, color="0.35", marker="D", s=22, gid=GID_PAPER)
+    for yy, v, d in zip(y, paper["JF"], paper["paper_delta"], strict=True):
+        delta = f" ({d:+.1f})" if math.isfinite(d) else ""
+        ax.annotate(
+            f"{v:.1f}{delta}", (v, yy), xytext=(5, 3), textcoords="offset points", fontsize=7
+        )
+    ax.set_yticks(y, names, fontsize=7.5)
+    lo, hi = float(paper["JF"].min()), float(paper["JF"].max())
+    ax.set_xlim(lo - 1.0, hi + 1.5)
+    ax.set_xlabel("J&F (x100)", fontsize=8.5)
+    sources = ", ".join(dict.fromkeys(paper["source"]))
+    ax.set_title(
+        f"the paper's numbers ({sources}, {paper['dataset'].iloc[0]};\n"
+        "not comparable with ours; in brackets: vs its baseline)",
+        fontsize=8,
+    )
+    ax.tick_params(axis="x", labelsize=7.5)
+    ax.grid(alpha=0.3, axis="x")
+
+
+def plot_study(
+    rows: pd.DataFrame,
+    videos: pd.DataFrame | None,
+    path: str | os.PathLike[str] | None,
+    title: str,
+    *,
+    metric: str = "JF",
+    pairs: Sequence[tuple[str, str]] | None = None,
+    n_resamples: int = 9999,
+    random_state: Any = 0,
+) -> Figure:
+    """One study (placement, components, generalization): per-variant means with their 95 %
+    interval over seeds (one marker per split); each variant's paired difference to the
+    reference (or ``pairs``) with its bootstrap interval over videos (filled: the interval
+    excludes 0); the paper's numbers for the study in a third panel, when it has any."""
+    rows = check_rows(rows)
+    study = str(rows["study"].iloc[0])
+    summary = seed_summary(rows, metric)
+    diffs = pd.DataFrame()
+    problem = ""
+    if videos is None or len(videos) == 0:
+        problem = "no per-video table: no paired differences"
+    elif pairs is None and rows["reference"].sum() == 0:
+        problem = "no reference variant in the rows: no paired differences"
+    else:
+        if pairs is None:
+            reference_variant(rows)  # one clear error if the study has several
+        diffs = paired_differences(
+            rows, videos, pairs, metric, n_resamples=n_resamples, random_state=random_state
+        )
+    variants = list(dict.fromkeys(summary["variant"]))
+    splits = list(dict.fromkeys(summary["split"]))
+    paper = _paper_values(study)
+    n_panels = 3 if len(paper) else 2
+    height = 1.8 + 0.45 * max(len(variants), len(paper))
+    fig, axes = plt.subplots(1, n_panels, figsize=(5.0 * n_panels, height), squeeze=False)
+    axes = axes[0]
+    label = METRIC_LABELS[metric]
+
+    ax = axes[0]
+    y_of = {v: len(variants) - 1 - i for i, v in enumerate(variants)}
+    offsets = _offsets(len(splits))
+    for i, split in enumerate(splits):
+        for _, r in summary[summary["split"] == split].iterrows():
+            _point(
+                ax,
+                r["mean"],
+                y_of[r["variant"]] + offsets[i],
+                r["ci95"],
+                int(r["n_seeds"]),
+                f"C{i}",
+                horizontal=True,
+                label=split if r["variant"] == summary["variant"].iloc[0] else None,
+            )
+    names = [
+        f"{v} (reference)" if summary.loc[summary["variant"] == v, "reference"].any() else v
+        for v in variants
+    ]
+    ax.set_yticks([y_of[v] for v in variants], names, fontsize=8)
+    ax.set_ylim(-0.7, len(variants) - 0.3)
+    ax.set_xlabel(f"{label} (x100)", fontsize=8.5)
+    ax.set_title(f"ours: {label} per variant, mean ± 95 % interval over seeds", fontsize=8.5)
+    ax.margins(x=0.2)
+    ax.grid(alpha=0.3, axis="x")
+    ax.tick_params(axis="x", labelsize=7.5)
+    ax.legend(fontsize=7, title="split", title_fontsize=7, loc="best")
+
+    ax = axes[1]
+    if diffs.empty:
+        _empty(ax, problem or "no pair of variants shares a split")
+    else:
+        pair_names = list(
+            dict.fromkeys(
+                f"{a} − {b}" for a, b in zip(diffs["variant"], diffs["baseline"], strict=True)
+            )
+        )
+        y_pair = {n: len(pair_names) - 1 - i for i, n in enumerate(pair_names)}
+        for i, split in enumerate(splits):
+            for _, r in diffs[diffs["split"] == split].iterrows():
+                yy = y_pair[f"{r['variant']} − {r['baseline']}"] + offsets[i]
+                if not math.isfinite(r["diff"]):
+                    continue
+                has = math.isfinite(r["low"])
+                err = [[r["diff"] - r["low"]], [r["high"] - r["diff"]]] if has else None
+                ax.errorbar(
+                    r["diff"],
+                    yy,
+                    xerr=err,
+                    fmt="o",
+                    color=f"C{i}",
+                    capsize=3,
+                    ms=5,
+                    mfc=f"C{i}" if r["distinguishable"] else "white",
+                    gid=GID_OURS,
+                )
+                ax.annotate(
+                    f"{r['diff']:+.1f}, n={int(r['n_seeds'])} seed"
+                    f"{'s' if r['n_seeds'] != 1 else ''}, {int(r['n_videos'])} videos",
+                    (r["diff"], yy),
+                    xytext=(6, 4),
+                    textcoords="offset points",
+                    fontsize=6.5,
+                    color="0.3",
+                )
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.margins(x=0.25)
+        ax.set_yticks([y_pair[n] for n in pair_names], pair_names, fontsize=8)
+        ax.set_ylim(-0.7, len(pair_names) - 0.3)
+        ax.set_xlabel(f"paired difference in {label} (x100)", fontsize=8.5)
+        ax.set_title(
+            "ours: paired difference over videos, 95 % bootstrap interval\n"
+            "(filled: excludes 0; seeds averaged per video)",
+            fontsize=8.5,
+        )
+        ax.grid(alpha=0.3, axis="x")
+        ax.tick_params(axis="x", labelsize=7.5)
+    if len(paper):
+        _paper_panel(axes[2], paper)
+    fig.suptitle(f"{title} — ours: {provenance(rows)}", fontsize=9.5)
+    _footnote(fig, _INTERVAL_NOTE)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return save_figure(fig, path, tight=True)
+
+
+# --- small objects -------------------------------------------------------------------------
+
+
+def plot_small_objects(
+    objects: pd.DataFrame,
+    path: str | os.PathLike[str] | None = "figures/ablation_small_objects.png",
+    *,
+    rows: pd.DataFrame | None = None,
+    reference: str | None = "STCN",
+    metric: str = "JF",
+    n_resamples: int = 9999,
+    random_state: Any = 0,
+) -> Figure:
+    """The paper's Table 6 buckets (objects under 5 %, 1 %, 0.5 % of the frame, nested): each
+    variant's mean over the bucket's objects, ± 95 % interval over seeds, the object count
+    under each bucket, and (when ``reference`` is a variant) the paired difference over
+    objects; one panel per split, the paper's Table 6 in its own panel. ``rows`` (the study's
+    ``<study>.csv``) supplies profile and device for the title; the objects table has none."""
+    scores = bucket_scores(objects, metric)
+    counts = size_buckets(objects)
+    variants = list(dict.fromkeys(scores["variant"]))
+    if reference is not None and reference not in variants:
+        reference = None
+    diffs = (
+        bucket_differences(
+            objects, reference, metric, n_resamples=n_resamples, random_state=random_state
+        )
+        if reference is not None and len(variants) > 1
+        else pd.DataFrame()
+    )
+    splits = list(dict.fromkeys(scores["split"]))
+    buckets = list(dict.fromkeys(scores["bucket"]))
+    fig, axes = plt.subplots(
+        1, len(splits) + 1, figsize=(4.4 * (len(splits) + 1), 4.0), squeeze=False
+    )
+    axes = axes[0]
+    width = 0.8 / len(variants)
+    colour = {v: f"C{i}" for i, v in enumerate(variants)}
+    label = METRIC_LABELS[metric]
+    for ax, split in zip(axes, splits, strict=False):
+        x = np.arange(len(buckets))
+        for j, v in enumerate(variants):
+            s = scores[(scores["split"] == split) & (scores["variant"] == v)].set_index("bucket")
+            for k, b in enumerate(buckets):
+                if b not in s.index or s.loc[b, "n_seeds"] == 0:
+                    continue
+                r = s.loc[b]
+                xx = x[k] + (j - (len(variants) - 1) / 2) * width
+                n = int(r["n_seeds"])
+                ax.bar(
+                    xx,
+                    r["mean"],
+                    width * 0.9,
+                    color=colour[v],
+                    alpha=0.8 if n > 1 else 0.35,
+                    label=v if k == 0 else None,
+                    gid=GID_OURS,
+                )
+                if n > 1 and math.isfinite(r["ci95"]):
+                    ax.errorbar(
+                        xx,
+                        r["mean"],
+                        yerr=r["ci95"],
+                        fmt="none",
+                        color="0.15",
+                        capsize=3,
+                        gid=GID_OURS,
+                    )
+                ax.text(
+                    xx,
+                    r["mean"] + (r["ci95"] if n > 1 else 0) + 1.5,
+                    f"{r['mean']:.1f}\nn={n}",
+                    ha="center",
+                    fontsize=6.5,
+                )
+        c = counts[counts["split"] == split].set_index("bucket")
+        ticks = [
+            f"{b}\n{int(c.loc[b, 'n_objects'])} of {int(c.loc[b, 'n_total'])} objects"
+            for b in buckets
+        ]
+        ax.set_xticks(x, ticks, fontsize=7.5)
+        if len(diffs):
+            d = diffs[diffs["split"] == split]
+            for k, b in enumerate(buckets):
+                lines = [
+                    f"{r['variant']} − {r['baseline']}\n{r['diff']:+.1f} "
+                    + (
+                        _interval(r["low"], r["high"])
+                        if math.isfinite(r["low"])
+                        else "(no interval)"
+                    )
+                    for _, r in d[d["bucket"] == b].iterrows()
+                    if math.isfinite(r["diff"])
+                ]
+                if lines:
+                    ax.text(
+                        x[k],
+                        128,
+                        "\n".join(lines),
+                        ha="center",
+                        va="top",
+                        fontsize=6.5,
+                        color="0.1",
+                        gid=GID_OURS,
+                    )
+        ax.set_ylim(0, 130)
+        ax.set_ylabel(f"{label} (x100), mean over the bucket's objects", fontsize=8)
+        ax.set_title(
+            f"ours: {split}, objects under a share of the frame (nested);\n"
+            "top: paired difference over objects, 95 % bootstrap",
+            fontsize=8.5,
+        )
+        ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, 0.86), ncol=len(variants))
+    ax = axes[-1]
+    paper = paper_rows("small_objects")
+    pv = list(dict.fromkeys(paper["paper_variant"]))
+    for j, name in enumerate(pv):
+        p = paper[paper["paper_variant"] == name].set_index("bucket").reindex(buckets)
+        xx = np.arange(len(buckets)) + (j - (len(pv) - 1) / 2) * (0.8 / len(pv))
+        ax.bar(
+            xx,
+            p["JF"],
+            0.72 / len(pv),
+            color=f"C{j}",
+            alpha=0.45,
+            gid=GID_PAPER,
+            label=f"{name} (= our {p['variant'].dropna().iloc[0]})"
+            if p["variant"].notna().any()
+            else name,
+        )
+        for a, v in zip(xx, p["JF"], strict=True):
+            if math.isfinite(v):
+                ax.text(a, v + 1.5, f"{v:.1f}", ha="center", fontsize=7)
+    ax.set_xticks(np.arange(len(buckets)), buckets, fontsize=8)
+    ax.set_ylim(0, 130)
+    ax.set_title(
+        "the paper's numbers (Table 6, YouTube-VOS;\nmetric not named; not comparable)",
+        fontsize=8.5,
+    )
+    ax.legend(fontsize=7.5, loc="upper right")
+    where = (
+        provenance(rows, seeds=False)
+        if rows is not None
+        else "profile and device: not given (pass rows=)"
+    )
+    n = scores.loc[scores["n_seeds"] > 0, "n_seeds"]
+    seeds = (
+        f"{int(n.min())}" + ("" if n.min() == n.max() else f"–{int(n.max())}") if len(n) else "0"
+    )
+    plural = "" if seeds == "1" else "s"
+    fig.suptitle(
+        f"small objects (the paper's Table 6) — ours: {where}; {seeds} seed{plural} per bar",
+        fontsize=9.5,
+    )
+    _footnote(fig, _INTERVAL_NOTE.replace("hollow, no bar", "pale bar, no error bar"))
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return save_figure(fig, path, tight=True)
