@@ -2,8 +2,8 @@
 
 A :class:`Study` is a list of :class:`Variant` s (label, base model, :class:`~gsfm.config.
 ModelConfig` overrides, inference settings) and the validation splits they are scored on. The
-studies follow the paper's ablations (``docs/paper_vs_code.md`` §9 lists what the authors'
-code offers for them):
+studies follow the paper's ablations (``docs/paper_vs_code.md`` §10 maps them to the paper's
+rows and says what is approximated):
 
 * ``sigma`` (Fig. 6a): σ ∈ {3, 5, 7, 10, 15}, twice: in bins at the profile's own map size
   (the authors' fixed-bin choice) and ``relative`` at σ/24 of the map size (the share of the
@@ -47,7 +47,9 @@ __all__ = [
     "EvalSplit",
     "Study",
     "Variant",
+    "find_run_folder",
     "get_studies",
+    "load_study",
     "plan",
     "read_results",
     "run_ablation",
@@ -302,6 +304,37 @@ def read_results(results_dir: str | os.PathLike[str], study: str, kind: str = ""
     name = f"{study}_{kind}.csv" if kind else f"{study}.csv"
     path = resolve_path(results_dir) / name
     return pd.read_csv(path) if path.is_file() else pd.DataFrame()
+
+
+def load_study(
+    results_dir: str | os.PathLike[str], study: str, profile: str, device: str | None = None
+) -> Any:
+    """One study's tables (:class:`gsfm.analysis.ablation_stats.AblationTables`) restricted to
+    ``profile`` and one training device, so that a comparison never mixes devices: ``device``
+    if given, else the device with the most rows. None when there are no such rows yet."""
+    from gsfm.analysis.ablation_stats import read_ablation
+
+    get_studies(study)
+    path = resolve_path(results_dir) / f"{study}.csv"
+    if not path.is_file():
+        return None
+    ids = pd.read_csv(path, usecols=["profile", "device"], dtype=str)
+    ids = ids[ids["profile"] == profile]
+    if device is None and not ids.empty:
+        device = str(ids["device"].value_counts().index[0])
+    if ids.empty or not (ids["device"] == device).any():
+        return None
+    return read_ablation(path.parent, study, profile, device)
+
+
+def find_run_folder(name: str, dirs: Sequence[str | os.PathLike[str]]) -> Path | None:
+    """The finished run folder ``name`` (a row's ``run`` column) in the first of ``dirs`` that
+    holds it, or None (run folders are not committed; a fresh clone has none)."""
+    for folder in dirs:
+        run = resolve_path(folder) / name
+        if (run / "checkpoints" / "final.pt").is_file():
+            return run
+    return None
 
 
 # --- writing rows ----------------------------------------------------------------------------

@@ -154,3 +154,34 @@ def test_killed_after_one_row_resumes_without_duplicates(tmp_path: Path) -> None
     assert not videos.duplicated(subset=[*KEY, "sequence"]).any() and len(videos) == 6
     assert rows.notna().all().all()  # no half row
     assert not list((tmp_path / "results").glob("*.tmp*"))  # no temporary files left behind
+
+
+def test_a_study_without_rows_says_how_to_produce_them(tmp_path: Path) -> None:
+    from gsfm.ablation_report import study_report
+
+    report = study_report("placement", "cpu", results_dir=tmp_path, figures_dir=tmp_path)
+    assert report.figure is None and report.tables is None
+    assert "python -m gsfm ablate --study placement --profile cpu" in report.text
+    assert not list(tmp_path.iterdir())  # nothing written
+    with pytest.raises(ValueError, match="unknown study"):
+        study_report("colour", "cpu", results_dir=tmp_path)
+
+
+def test_load_study_keeps_one_profile_and_one_device(tmp_path: Path) -> None:
+    from gsfm.ablation import load_study
+    from gsfm.analysis.ablation_stats import RUN_COLUMNS
+
+    blank = dict.fromkeys(RUN_COLUMNS, "-")
+    rows = [
+        {**blank, "study": "placement", "variant": v, "reference": v == "freqL+freqH",
+         "seed": s, "split": "val", "profile": p, "device": d, "JF": 50.0, "J": 50.0, "F": 50.0,
+         "train_s": 1.0, "eval_fps": 1.0, "objects": 1, "frames": 1}
+        for v in ("freqL+freqH", "freqF+freqH")
+        for s, p, d in ((0, "cpu", "cpu, 1 thread"), (1, "cpu", "cpu, 1 thread"),
+                        (0, "cpu", "NVIDIA H200"), (0, "gpu", "NVIDIA H200"))
+    ]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "placement.csv", index=False)
+    t = load_study(tmp_path, "placement", "cpu")
+    assert set(t.rows["device"]) == {"cpu, 1 thread"} and len(t.rows) == 4  # the larger group
+    assert set(load_study(tmp_path, "placement", "cpu", "NVIDIA H200").rows["seed"]) == {0}
+    assert load_study(tmp_path, "placement", "paper") is None

@@ -211,28 +211,54 @@ class AblationTables:
     objects: pd.DataFrame | None
 
 
-def _read(path: Path, check: Any) -> pd.DataFrame:
+def _read(path: Path, check: Any, keep: Any = None) -> pd.DataFrame:
     try:
         # names stay text: a video "0001" or a variant "7" must not turn into a number
         table = pd.read_csv(path, dtype=dict.fromkeys(_NAMES, str))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: not a readable CSV table ({err})") from None
+    if keep is not None:
+        table = table[keep(table)].reset_index(drop=True)
     table.attrs["source"] = str(path)
     return check(table)
 
 
-def read_ablation(folder: str | os.PathLike[str], study: str) -> AblationTables:
+def read_ablation(
+    folder: str | os.PathLike[str],
+    study: str,
+    profile: str | None = None,
+    device: str | None = None,
+) -> AblationTables:
     """Read and check ``folder/<study>.csv`` and, where they exist, its ``_videos`` and
-    ``_objects`` companions."""
+    ``_objects`` companions. ``profile`` / ``device`` keep only the rows of that profile and
+    training device (and the companions' rows of the kept variants, seeds and splits), so that
+    one table never mixes what must not be compared."""
     root = Path(folder)
     path = root / f"{study}.csv"
     if not path.is_file():
         raise FileNotFoundError(f"ablation table not found: {path}")
-    rows = _read(path, check_rows)
+
+    def keep_rows(t: pd.DataFrame) -> pd.Series:
+        mask = pd.Series(True, index=t.index)
+        for col, value in (("profile", profile), ("device", device)):
+            if value is not None and col in t:
+                mask &= t[col].astype(str) == str(value)
+        return mask
+
+    rows = _read(path, check_rows, keep_rows)
+    keys = set(rows[["variant", "seed", "split"]].astype(str).itertuples(index=False))
+
+    def keep_parts(t: pd.DataFrame) -> pd.Series:
+        ids = t[["variant", "seed", "split"]].astype(str).itertuples(index=False)
+        mask = pd.Series([k in keys for k in ids], index=t.index, dtype=bool)
+        if profile is not None and "profile" in t:
+            mask &= t["profile"].astype(str) == str(profile)
+        return mask
+
     extra: dict[str, pd.DataFrame | None] = {}
     for kind, check in (("videos", check_videos), ("objects", check_objects)):
         p = root / f"{study}_{kind}.csv"
-        extra[kind] = _read(p, check) if p.is_file() else None
+        extra[kind] = _read(p, check, keep_parts) if p.is_file() else None
     return AblationTables(study, rows, extra["videos"], extra["objects"])
 
 

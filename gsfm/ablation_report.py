@@ -1,0 +1,292 @@
+"""One call per ablation study for notebooks 05–06: its comparable rows, the statistics, the
+sentences and the figure (with the tables beside it as CSV).
+
+:func:`study_report` reads ``results/ablations/<study>*.csv`` (:func:`gsfm.ablation.load_study`:
+one profile, one training device), computes what :mod:`gsfm.analysis.ablation_stats` offers for
+that kind of study and draws the figure with :mod:`gsfm.viz.ablation`. With no rows yet it says
+how to produce them instead of drawing an empty figure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from gsfm.ablation import STUDIES, load_study
+from gsfm.files import atomic_write
+from gsfm.runtime import resolve_path
+
+__all__ = [
+    "FIGURE_NAMES",
+    "StudyReport",
+    "feature_spectra_report",
+    "smallest_objects_figure",
+    "study_report",
+]
+
+#: the figure each study writes (under figures/), as the issue and the paper name them
+FIGURE_NAMES: dict[str, str] = {
+    "sigma": "fig6a_sigma_sweep.png",
+    "placement": "table3_placement.png",
+    "generalization": "table4_generalization.png",
+    "components": "table5_components.png",
+    "small_objects": "table6_small_objects.png",
+}
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """What a notebook shows for one study. ``figure`` is None when there are no rows."""
+
+    study: str
+    tables: Any  # AblationTables or None
+    summary: pd.DataFrame
+    differences: pd.DataFrame
+    text: str
+    figure: Figure | None
+    path: Path | None
+
+
+def _fps(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean evaluation FPS per (split, variant): the paper's Table 5 reports speed too."""
+    return rows.groupby(["split", "variant"], as_index=False, sort=False)["eval_fps"].mean()
+
+
+def _write_tables(path: Path, summary: pd.DataFrame, differences: pd.DataFrame) -> None:
+    for table, suffix in ((summary, ""), (differences, "_differences")):
+        if not table.empty:
+            out = path.with_name(f"{path.stem}{suffix}.csv")
+            atomic_write(out, lambda p, t=table: t.to_csv(p, index=False))
+
+
+def study_report(
+    study: str,
+    profile: str,
+    *,
+    results_dir: str | os.PathLike[str] = "results/ablations",
+    figures_dir: str | os.PathLike[str] | None = "figures",
+    device: str | None = None,
+) -> StudyReport:
+    """Statistics, sentences and the figure of ``study`` from the rows of ``profile`` (and
+    ``device``, default: the device with the most rows). The figure and its tables (summary
+    and paired differences as CSV, same stem) go to ``figures_dir`` unless it is None."""
+    from gsfm.analysis import ablation_stats as stats
+    from gsfm.viz import ablation as viz
+
+    if study not in STUDIES:
+        raise ValueError(f"unknown study {study!r}; choose from {list(STUDIES)}")
+    tables = load_study(results_dir, study, profile, device)
+    empty = pd.DataFrame()
+    if tables is None:
+        text = (
+            f"No {profile}-profile rows for the {study!r} study in {resolve_path(results_dir)} "
+            f"yet. Produce them with `python -m gsfm ablate --study {study} --profile {profile}` "
+            "(or run this notebook with retrain=True)."
+        )
+        return StudyReport(study, None, empty, empty, text, None, None)
+    rows, videos = tables.rows, tables.videos
+    path = None if figures_dir is None else resolve_path(figures_dir) / FIGURE_NAMES[study]
+    where = f"Rows: {stats.provenance(rows)}."
+    if study == "small_objects":
+        objects = tables.objects
+        reference = stats.reference_variant(rows)
+        summary = stats.bucket_scores(objects)
+        diffs = stats.bucket_differences(objects, reference)
+        text = stats.small_objects_text(summary, diffs)
+        figure = viz.plot_small_objects(objects, path, rows=rows, reference=reference)
+    elif study == "sigma":
+        summary = stats.sigma_table(rows)
+        diffs = stats.paired_differences(rows, videos) if videos is not None else empty
+        text = "\n".join(
+            [stats.sigma_text(summary, diffs if not diffs.empty else None)]
+            + ([stats.differences_text(diffs)] if not diffs.empty else [])
+            + [stats.paper_ordering_text(diffs, study)]
+        )
+        figure = viz.plot_sigma_sweep(rows, path)
+    else:
+        summary = stats.seed_summary(rows).merge(_fps(rows), on=["split", "variant"])
+        pairs = stats.comparison_pairs(rows)
+        diffs = stats.paired_differences(rows, videos, pairs) if videos is not None else empty
+        text = "\n".join(
+            [stats.summary_text(summary)]
+            + ([stats.differences_text(diffs)] if not diffs.empty else [])
+            + [stats.paper_ordering_text(diffs, study)]
+        )
+        title = f"{STUDIES[study].source}: {STUDIES[study].question}"
+        figure = viz.plot_study(rows, videos, path, title)
+    if path is not None:
+        _write_tables(path, summary, diffs)
+    return StudyReport(study, tables, summary, diffs, f"{where}\n{text}", figure, path)
+
+
+# --- notebook 06: the trained runs behind the small-objects rows -----------------------------
+
+
+def _seed_runs(tables: Any, seed: int, dirs: Sequence[str | os.PathLike[str]]) -> dict[str, Path]:
+    """{variant: run folder} of the rows of ``seed`` (a run folder missing here raises)."""
+    from gsfm.ablation import find_run_folder
+
+    rows = tables.rows[tables.rows["seed"].astype(int) == int(seed)]
+    if rows.empty:
+        raise ValueError(f"no {tables.study} rows for seed {seed}")
+    out = {}
+    for variant, name in rows.drop_duplicates("variant")[["variant", "run"]].itertuples(
+        index=False
+    ):
+        run = find_run_folder(str(name), dirs)
+        if run is None:
+            raise FileNotFoundError(
+                f"run folder {name} (variant {variant}, seed {seed}) is in none of "
+                f"{[str(resolve_path(d)) for d in dirs]}; train it with `python -m gsfm ablate "
+                f"--study {tables.study}` or plot from the committed tables instead"
+            )
+        out[str(variant)] = run
+    return out
+
+
+def _split_roots(study: str, profile: str, data_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """{split label: validation folder} of a study's splits (written once if missing)."""
+    from gsfm.ablation import split_label, split_settings
+    from gsfm.experiments import ensure_synth_split
+
+    return {
+        split_label(profile, sp): ensure_synth_split(
+            data_dir, sp.split, **split_settings(profile, sp)
+        )
+        for sp in STUDIES[study].splits
+    }
+
+
+def smallest_objects_figure(
+    profile: str,
+    *,
+    results_dir: str | os.PathLike[str] = "results/ablations",
+    runs_dirs: Sequence[str | os.PathLike[str]] = ("runs/ablations",),
+    data_dir: str | os.PathLike[str] = "data/synth",
+    figures_dir: str | os.PathLike[str] = "figures",
+    seed: int = 0,
+    n: int = 4,
+    device: str = "auto",
+) -> Figure:
+    """Fig. 7 on our data from the small-objects rows of ``seed``: the ``n`` smallest objects
+    (:func:`gsfm.analysis.small_objects.smallest_objects`) cropped from every split with each
+    variant's prediction (the run's cached evaluation, recomputed if stale)."""
+    from gsfm.analysis.small_objects import object_crops, smallest_objects
+    from gsfm.experiments import evaluated_run
+    from gsfm.viz.small_objects import plot_small_object_crops
+
+    tables = load_study(results_dir, "small_objects", profile)
+    if tables is None or tables.objects is None:
+        raise FileNotFoundError(f"no {profile}-profile small_objects rows in {results_dir}")
+    runs = _seed_runs(tables, seed, runs_dirs)
+    roots = _split_roots("small_objects", profile, data_dir)
+    objects = tables.objects[tables.objects["seed"].astype(int) == int(seed)]
+    picks = smallest_objects(objects, n)
+    inference = {str(v.label): dict(v.inference) for v in STUDIES["small_objects"].variants}
+    crops = []
+    for split, group in picks.groupby("split", sort=False):
+        preds = {
+            variant: evaluated_run(
+                run, roots[str(split)], device=device,
+                top_k=inference[variant].get("top_k", "config"),
+                mem_every=inference[variant].get("mem_every"),
+            ).pred_dir
+            for variant, run in runs.items()
+        }  # fmt: skip
+        crops += object_crops(roots[str(split)], preds, group)
+    scores = {
+        (str(r.sequence), int(r.object)): {
+            str(v): float(objects[(objects["sequence"] == r.sequence)
+                                  & (objects["object"].astype(str) == str(r.object))
+                                  & (objects["variant"] == v) & (objects["split"] == r.split)]["JF"].mean())
+            for v in runs
+        }
+        for r in picks.itertuples(index=False)
+    }  # fmt: skip
+    from gsfm.analysis import ablation_stats as stats
+
+    note = f"{profile} profile, seed {seed}; {stats.provenance(tables.rows, seeds=False)}."
+    return plot_small_object_crops(
+        crops, resolve_path(figures_dir) / "fig7_small_objects.png", scores=scores, note=note
+    )
+
+
+SPECTRA_FILE = "feature_spectra.csv"
+
+
+def feature_spectra_report(
+    profile: str,
+    *,
+    from_runs: bool,
+    results_dir: str | os.PathLike[str] = "results/ablations",
+    runs_dirs: Sequence[str | os.PathLike[str]] = ("runs/ablations",),
+    data_dir: str | os.PathLike[str] = "data/synth",
+    figures_dir: str | os.PathLike[str] = "figures",
+    seed: int = 0,
+    videos: int = 6,
+    frames: int = 12,
+    device: str = "auto",
+) -> tuple[pd.DataFrame, Figure | None, str]:
+    """The radial power spectra of trained GSFM and STCN features before and after the LFM and
+    the HFM (:mod:`gsfm.analysis.feature_spectra`): computed from the small-objects runs of
+    ``seed`` and saved to ``results_dir/feature_spectra.csv`` when ``from_runs``, else read
+    from there. Returns (table, figure or None, sentences)."""
+    from gsfm.analysis.feature_spectra import feature_spectra, low_share
+    from gsfm.checkpoint import load_model
+    from gsfm.runtime import resolve_device
+    from gsfm.viz.feature_spectra import plot_feature_spectra
+
+    out = resolve_path(results_dir) / SPECTRA_FILE
+    if from_runs:
+        tables = load_study(results_dir, "small_objects", profile)
+        if tables is None:
+            raise FileNotFoundError(f"no {profile}-profile small_objects rows in {results_dir}")
+        runs = _seed_runs(tables, seed, runs_dirs)
+        dev = resolve_device(device)
+        models = {v: load_model(run / "checkpoints" / "final.pt", dev) for v, run in runs.items()}
+        root = _split_roots("small_objects", profile, data_dir)["val"]
+        table = feature_spectra(models, root, videos=videos, frames=frames, device=dev)
+        train_dev = tables.rows.drop_duplicates("variant").set_index("variant")["device"]
+        table = table.assign(
+            profile=profile, seed=seed, device=table["model"].map(train_dev),
+            run=table["model"].map({v: r.name for v, r in runs.items()}),
+        )  # fmt: skip
+        old = pd.read_csv(out) if out.is_file() else pd.DataFrame(columns=table.columns)
+        old = old[old["profile"] != profile] if not old.empty else old
+        full = pd.concat([old, table], ignore_index=True) if not old.empty else table
+        atomic_write(out, lambda p: full.to_csv(p, index=False))
+    else:
+        if not out.is_file():
+            return pd.DataFrame(), None, f"No {out} yet: run with from_runs=True once."
+        table = pd.read_csv(out)
+        table = table[table["profile"] == profile].reset_index(drop=True)
+        if table.empty:
+            return table, None, f"No {profile}-profile spectra in {out} yet."
+    lines = []
+    for model, t in table.groupby("model", sort=False):
+        share = {p: low_share(g["power"].to_numpy()) for p, g in t.groupby("place", sort=False)}
+        for before, after, module in (
+            ("encoder f16", "after LFM", "LFM"),
+            ("HFM input", "after HFM", "HFM"),
+        ):
+            if before in share and after in share:
+                lines.append(
+                    f"{model} {module}: power below 0.125 cycles/pixel {100 * share[before]:.1f} % "
+                    f"before, {100 * share[after]:.1f} % after "
+                    f"({100 * (share[after] - share[before]):+.2f} points: "
+                    f"{'towards low' if share[after] > share[before] else 'towards high'} frequencies)."
+                )  # fmt: skip
+    note = (
+        f"{profile} profile, seed {int(table['seed'].iloc[0])}, trained on "
+        f"{table['device'].iloc[0]}; synth-v1 val."
+    )
+    figure = plot_feature_spectra(
+        table, resolve_path(figures_dir) / "feature_spectra.png", note=note
+    )
+    return table, figure, "\n".join(lines)
