@@ -55,28 +55,71 @@ query positions at a time, so the affinity matrix needs O(N·n) instead of O(N·
 
 Timing (:class:`VideoResult` ``fps``): the propagation loop (resizing included), unpadding,
 argmax and the copy of the results to the CPU; not reading frames, not moving the input to the
-device, not writing PNGs.
+device, not writing PNGs. The masks stay on the device until the last frame and are copied
+once, so that frames without an annotation never wait for the device: on a GPU the next
+frame's kernels are queued while the current ones run.
+
+Fast path (both off by default; the float32 eager path is unchanged):
+
+``amp="bf16"`` (CPU, CUDA) or ``"fp16"`` (CUDA only):
+    the network's parts (key encoder, decoder, value encoder) run under ``torch.autocast``.
+    What decides the masks stays float32: the spectral modules and the attention block
+    (they switch autocast off themselves), the memory read's affinity and top-k softmax
+    (computed here from float32 keys), the sigmoid, the aggregation and the argmax. The
+    readout ``values @ weights`` runs in the autocast dtype, so the memory values are stored
+    in it (they would be cast to it at every read anyway: the masks are the same, the bank
+    half as large); the keys are stored in float32.
+``compile="cuda-graphs"`` (CUDA only):
+    the fixed-shape parts of a step (key encoder, decoder + sigmoid, value encoder) are
+    recorded once per input shape as CUDA graphs and replayed, one launch instead of hundreds
+    of small kernels (FFTs, complex ops, the boundary branch). The memory read, whose size
+    grows every ``mem_every`` frames, stays eager. A new frame size or object count records
+    new graphs (the last :data:`GRAPHS_KEPT` shapes are kept).
+``compile="torch"``:
+    the same three parts through ``torch.compile`` (``compile_options``, default
+    ``mode="reduce-overhead"`` on CUDA), ``dynamic=False``. It works on the CPU too, but
+    Inductor compiles C++ there for minutes; ``compile_options={"backend": "eager"}`` checks
+    the wiring in seconds.
+
+How far the fast path's masks may differ from float32's: :data:`FAST_PATH_TOLERANCE`, checked
+with :func:`mask_agreement` on one video or :func:`compare_on_folder` on a DAVIS-layout folder.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from gsfm.model.aggregate import aggregate
-from gsfm.model.network import GSFMNet
+from gsfm.model.memory import memory_weights
+from gsfm.model.network import GSFMNet, KeyFeatures
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
+    "AMP_DTYPES",
+    "COMPILE_MODES",
+    "FAST_PATH_TOLERANCE",
     "PROTOCOLS",
+    "AgreementTolerance",
     "InferenceEngine",
+    "MaskAgreement",
     "VideoResult",
+    "check_amp",
     "check_protocol",
+    "compare_on_folder",
+    "mask_agreement",
     "pad_to_multiple",
     "short_side_size",
     "unpad",
@@ -120,6 +163,200 @@ def short_side_size(h: int, w: int, short_side: int) -> tuple[int, int]:
     if w <= h:
         return int(short_side * h / w), short_side
     return short_side, int(short_side * w / h)
+
+
+AMP_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
+COMPILE_MODES: tuple[str, ...] = ("cuda-graphs", "torch")
+GRAPHS_KEPT = 4  # input shapes whose CUDA graphs a part keeps (frame size x object count)
+_GRAPH_WARMUP = 2  # eager runs before recording: cuDNN autotuning, cuFFT plans, lazy init
+
+
+def check_amp(amp: Any, device: torch.device | str = "cpu") -> torch.dtype | None:
+    """The autocast dtype of ``amp`` (None, "bf16" or "fp16") on ``device``; one ValueError
+    for anything else, and for "fp16" off CUDA (CPU float16 autocast is not used here)."""
+    if amp is None:
+        return None
+    if not isinstance(amp, str) or amp not in AMP_DTYPES:
+        raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {amp!r}")
+    kind = torch.device(device).type
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(
+            f"amp={amp!r}: autocast is supported on cpu and cuda, the model is on {kind}"
+        )
+    if amp == "fp16" and kind != "cuda":
+        raise ValueError(f"amp='fp16' needs a CUDA model, the model is on {kind}; use amp='bf16'")
+    return AMP_DTYPES[amp]
+
+
+def _check_compile(
+    compile: Any, options: Mapping[str, Any] | None, device: torch.device
+) -> str | None:
+    """``compile`` as None (eager) or one of :data:`COMPILE_MODES`; one ValueError otherwise."""
+    if compile is False or compile is None:
+        if options:
+            raise ValueError("compile_options are only used with compile='torch'")
+        return None
+    if not isinstance(compile, str) or compile not in COMPILE_MODES:
+        raise ValueError(f"compile must be False, 'cuda-graphs' or 'torch', got {compile!r}")
+    if compile == "cuda-graphs" and device.type not in _GRAPH_RECORDERS:
+        raise ValueError(
+            f"compile='cuda-graphs' records CUDA graphs and needs a CUDA model, the model is on "
+            f"{device.type}; on the CPU use compile='torch' or compile=False"
+        )
+    if options and compile != "torch":
+        raise ValueError("compile_options are only used with compile='torch'")
+    return compile
+
+
+Recorder = Callable[
+    [Callable[..., tuple[torch.Tensor, ...]], list[torch.Tensor]],
+    tuple[Callable[[], None], tuple[torch.Tensor, ...]],
+]
+
+
+def _record_cuda_graph(
+    fn: Callable[..., tuple[torch.Tensor, ...]], inputs: list[torch.Tensor]
+) -> tuple[Callable[[], None], tuple[torch.Tensor, ...]]:
+    """Record ``fn(*inputs)`` as a CUDA graph: (replay, its static outputs).
+
+    Warm-up runs on a side stream first, as CUDA graph capture requires. The outputs hold
+    nothing until the first replay; each replay overwrites them.
+    """
+    device = inputs[0].device
+    side = torch.cuda.Stream(device=device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(_GRAPH_WARMUP):
+            fn(*inputs)
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        outputs = fn(*inputs)
+    return graph.replay, outputs
+
+
+# device type -> how a graph is recorded there (tests add an emulation for "cpu")
+_GRAPH_RECORDERS: dict[str, Recorder] = {"cuda": _record_cuda_graph}
+
+
+class _GraphedCall:
+    """Call ``fn(*tensors) -> tuple of tensors`` by replaying a graph recorded for the
+    arguments' shapes and dtypes: the arguments are copied into the graph's input buffers and
+    the returned tensors are its output buffers, overwritten by the next call."""
+
+    def __init__(self, fn: Callable[..., tuple[torch.Tensor, ...]], recorder: Recorder) -> None:
+        self.fn = fn
+        self.recorder = recorder
+        self.graphs: OrderedDict[tuple, tuple[list[torch.Tensor], Callable[[], None], Any]] = (
+            OrderedDict()
+        )
+
+    def __call__(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        signature = tuple((tuple(a.shape), a.dtype, a.device) for a in args)
+        entry = self.graphs.get(signature)
+        if entry is None:
+            inputs = [a.clone() for a in args]
+            replay, outputs = self.recorder(self.fn, inputs)
+            entry = self.graphs[signature] = (inputs, replay, outputs)
+            while len(self.graphs) > GRAPHS_KEPT:
+                self.graphs.popitem(last=False)
+        else:
+            self.graphs.move_to_end(signature)
+        inputs, replay, outputs = entry
+        for buffer, a in zip(inputs, args, strict=True):
+            buffer.copy_(a)
+        replay()
+        return outputs
+
+
+class _NetworkParts:
+    """The network calls of one step under the engine's precision and launch settings.
+
+    ``key(image)`` → the 5 :class:`~gsfm.model.network.KeyFeatures` tensors; ``probs(*key,
+    readout)`` → (K, H, W) float32 sigmoid probabilities; ``values(image, f16, probs)`` →
+    (1, K, CV, h·w) memory values; :meth:`read` the memory readout; :meth:`stored` turns a
+    key and values into what the bank keeps (its own copies when the parts return reused
+    graph buffers).
+    """
+
+    def __init__(
+        self,
+        model: GSFMNet,
+        device: torch.device,
+        amp_dtype: torch.dtype | None,
+        compile: str | None,
+        compile_options: Mapping[str, Any] | None,
+    ) -> None:
+        self.model = model
+        self.device_type = device.type
+        self.amp_dtype = amp_dtype
+        self.reused_outputs = compile is not None
+        fns: tuple[Callable[..., tuple[torch.Tensor, ...]], ...] = (
+            self._key,
+            self._probs,
+            self._values,
+        )
+        if compile == "cuda-graphs":
+            recorder = _GRAPH_RECORDERS[device.type]
+            fns = tuple(_GraphedCall(f, recorder) for f in fns)
+        elif compile == "torch":
+            default = {"mode": "reduce-overhead"} if device.type == "cuda" else {}
+            options = {"dynamic": False, **dict(compile_options or default)}
+            fns = tuple(torch.compile(f, **options) for f in fns)
+        self.key, self.probs, self.values = fns
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        # no weight-cast cache: a cache freed when the context exits breaks recorded graphs
+        return torch.autocast(self.device_type, dtype=self.amp_dtype, cache_enabled=False)
+
+    def _key(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        with self._autocast():
+            return tuple(self.model.encode_key(image))
+
+    def _probs(self, *query_and_readout: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        *query, readout = query_and_readout
+        with self._autocast():
+            logits, _ = self.model.decode(KeyFeatures(*query), readout)
+        return (torch.sigmoid(logits[0].float()),)
+
+    def _values(
+        self, image: torch.Tensor, f16: torch.Tensor, probs: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        with self._autocast():
+            return (self.model.encode_value(image, f16, probs).flatten(3),)
+
+    def read(
+        self, query_key: torch.Tensor, bank: _Bank, top_k: int | None, chunk: int | None
+    ) -> torch.Tensor:
+        """Readout (1, K, CV, h, w) of ``bank`` for the query key (1, CK, h, w).
+
+        float32: the network's own read. With autocast: the affinity and the top-k softmax
+        in float32 from float32 keys, the product with the values in the values' dtype.
+        """
+        if self.amp_dtype is None:
+            return self.model.read(query_key, bank.keys, bank.values, top_k=top_k, chunk=chunk)
+        b, _, h, w = query_key.shape
+        qk, mv = query_key.flatten(2).float(), bank.values
+        kind, m = self.model.config.affinity, qk.shape[-1]
+        with torch.autocast(self.device_type, enabled=False):
+            if chunk is None or chunk >= m:
+                weights = memory_weights(bank.keys, qk, kind, top_k)
+                out = mv @ weights.to(mv.dtype).unsqueeze(1)
+            else:
+                out = mv.new_empty(*mv.shape[:3], m)
+                for start in range(0, m, chunk):
+                    weights = memory_weights(bank.keys, qk[..., start : start + chunk], kind, top_k)
+                    out[..., start : start + chunk] = mv @ weights.to(mv.dtype).unsqueeze(1)
+        return out.view(b, mv.shape[1], -1, h, w)
+
+    def stored(self, key: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(key, values) as the bank keeps them: keys float32, values in the autocast dtype
+        (float32 without it); copies when the parts' outputs are reused buffers."""
+        copy = self.reused_outputs
+        values_dtype = self.amp_dtype or torch.float32
+        return key.to(torch.float32, copy=copy), values.to(values_dtype, copy=copy)
 
 
 @dataclass
@@ -194,6 +431,10 @@ class InferenceEngine:
             module docstring.
         short_side: with ``"youtube"``, the shorter side (pixels) frames are resized to
             before inference (480 in the authors' evaluation); ignored by ``"davis"``.
+        amp: None (float32), ``"bf16"`` (CPU, CUDA) or ``"fp16"`` (CUDA): autocast for the
+            network's parts; see "Fast path" in the module docstring.
+        compile: False, ``"cuda-graphs"`` (CUDA only) or ``"torch"`` (``torch.compile`` with
+            ``compile_options``): fewer kernel launches for the fixed-shape parts of a step.
 
     Whole video: :meth:`propagate`. Frame by frame: :meth:`reset`, then :meth:`step` per frame.
     """
@@ -207,6 +448,9 @@ class InferenceEngine:
         max_memory_chunk: int | None = None,
         protocol: InferenceProtocol = "davis",
         short_side: int = 480,
+        amp: Literal["bf16", "fp16"] | None = None,
+        compile: Literal[False, "cuda-graphs", "torch"] = False,
+        compile_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.protocol = check_protocol(protocol)
         if isinstance(short_side, bool) or not isinstance(short_side, int) or short_side < 1:
@@ -223,7 +467,26 @@ class InferenceEngine:
             raise ValueError(f"max_memory_chunk must be >= 1, got {max_memory_chunk}")
         self.max_memory_chunk = max_memory_chunk
         self.device = next(model.parameters()).device
+        amp_dtype = check_amp(amp, self.device)
+        self.amp: str | None = amp
+        self.compile: str | None = _check_compile(compile, compile_options, self.device)
+        self._parts = _NetworkParts(
+            self.model, self.device, amp_dtype, self.compile, compile_options
+        )
         self.reset()
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The inference settings that can change the masks or the speed, for provenance."""
+        return {
+            "protocol": self.protocol,
+            "top_k": self.top_k,
+            "mem_every": self.mem_every,
+            "short_side": self.short_side if self.protocol == "youtube" else None,
+            "max_memory_chunk": self.max_memory_chunk,
+            "amp": self.amp,
+            "compile": self.compile,
+        }
 
     # --- frame-by-frame API ----------------------------------------------------------------
     def reset(self) -> None:
@@ -279,24 +542,20 @@ class InferenceEngine:
         if youtube:
             x, ann_in = self._resize_input(x, ann)
         image, pads = pad_to_multiple(x)
-        query = self.model.encode_key(image)
-        obj_prob = torch.zeros(len(self.labels), *image.shape[-2:], device=self.device)
+        if self.compile == "torch":
+            torch.compiler.cudagraph_mark_step_begin()  # the previous step's outputs are done
+        query = KeyFeatures(*self._parts.key(image))
         if self._banks:
             readout = torch.cat(
                 [
-                    self.model.read(
-                        query.key,
-                        bank.keys,
-                        bank.values,
-                        top_k=self.top_k,
-                        chunk=self.max_memory_chunk,
-                    )
+                    self._parts.read(query.key, bank, self.top_k, self.max_memory_chunk)
                     for bank in self._banks
                 ],
                 dim=1,
             )
-            logits, _ = self.model.decode(query, readout)
-            obj_prob = torch.sigmoid(logits[0].float())
+            (obj_prob,) = self._parts.probs(*query, readout)
+        else:
+            obj_prob = torch.zeros(len(self.labels), *image.shape[-2:], device=self.device)
 
         new_labels: list[int] = []
         if youtube:
@@ -372,8 +631,8 @@ class InferenceEngine:
     def _memorise(
         self, t: int, image: torch.Tensor, query: Any, prob: torch.Tensor, new: list[int]
     ) -> None:
-        values = self.model.encode_value(image, query.f16, prob[1:].unsqueeze(0)).flatten(3)
-        key = query.key.flatten(2)
+        (values,) = self._parts.values(image, query.f16, prob[1:].unsqueeze(0))
+        key, values = self._parts.stored(query.key.flatten(2), values)
         start = 0
         for bank in self._banks:
             bank.add(key, values[:, start : start + len(bank.labels)])
@@ -427,14 +686,18 @@ class InferenceEngine:
         self.reset()
         masks: list[torch.Tensor] = []
         probs: list[torch.Tensor] = []
+        lookup_labels: list[int] | None = None
         _sync(self.device)
         start = time.perf_counter()
         for t, frame in enumerate(seq):
             prob = self.step(frame, ann_by_t.get(t), last=t == n - 1)
-            lookup = torch.tensor([0, *self.labels], device=prob.device, dtype=torch.uint8)
-            masks.append(lookup[prob.argmax(0)].cpu())
+            if self.labels != lookup_labels:  # a host-to-device copy waits for the device
+                lookup_labels = list(self.labels)
+                lookup = torch.tensor([0, *lookup_labels], device=prob.device, dtype=torch.uint8)
+            masks.append(lookup[prob.argmax(0)])  # stays on the device: no wait per frame
             if return_probs:
                 probs.append(prob.float().cpu())
+        mask_stack = torch.stack(masks).cpu()
         _sync(self.device)
         seconds = time.perf_counter() - start
 
@@ -445,13 +708,159 @@ class InferenceEngine:
             for t, p in enumerate(probs):
                 stacked[t, : p.shape[0]] = p.numpy()
         return VideoResult(
-            masks=torch.stack(masks).numpy(),
+            masks=mask_stack.numpy(),
             labels=list(self.labels),
             seconds=seconds,
             fps=n / seconds if seconds > 0 else float("inf"),
             memory_frames=list(self.memory_frames),
             probs=stacked,
         )
+
+
+# --- agreement between two predictions ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MaskAgreement:
+    """How far two predictions of the same frames agree (:func:`mask_agreement`).
+
+    pixels: share of pixels with the same label. iou: {object id: IoU of its two masks over
+    all compared frames together}. frames: frames compared.
+    """
+
+    pixels: float
+    iou: dict[int, float]
+    frames: int
+
+    @property
+    def iou_min(self) -> float:
+        """The worst object's IoU (NaN without objects)."""
+        return min(self.iou.values()) if self.iou else float("nan")
+
+    @property
+    def iou_mean(self) -> float:
+        """The mean IoU over objects (NaN without objects)."""
+        return float(np.mean(list(self.iou.values()))) if self.iou else float("nan")
+
+
+def mask_agreement(a: Any, b: Any) -> MaskAgreement:
+    """Compare two predictions (T, H, W) (or (H, W)) of object ids of the same video.
+
+    Objects are the non-zero ids in either prediction; an object's IoU is |A ∩ B| / |A ∪ B|
+    with its pixels of all frames pooled. Pass only the frames to compare (e.g. those after
+    the first annotation, which both predictions copy).
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"the two predictions differ in shape: {a.shape} and {b.shape}")
+    if a.ndim not in (2, 3) or a.size == 0:
+        raise ValueError(
+            f"predictions must be non-empty (T, H, W) or (H, W) id maps, got {a.shape}"
+        )
+    ids = sorted((set(np.unique(a).tolist()) | set(np.unique(b).tolist())) - {0})
+    iou = {}
+    for k in ids:
+        in_a, in_b = a == k, b == k
+        iou[int(k)] = float(np.logical_and(in_a, in_b).sum() / np.logical_or(in_a, in_b).sum())
+    frames = 1 if a.ndim == 2 else a.shape[0]
+    return MaskAgreement(pixels=float((a == b).mean()), iou=iou, frames=frames)
+
+
+@dataclass(frozen=True)
+class AgreementTolerance:
+    """When two settings count as giving the same masks.
+
+    min_pixels: least share of equal pixels. max_jf_difference: largest |J&F difference| in
+    J&F's own units (fractions: 0.005 = 0.5 points), checked where ground truth exists.
+    """
+
+    min_pixels: float = 0.995
+    max_jf_difference: float = 0.005
+
+    def accepts(self, agreement: MaskAgreement, jf_difference: float | None = None) -> bool:
+        """Whether ``agreement`` (and the J&F difference, if known and not NaN) is within."""
+        if not agreement.pixels >= self.min_pixels:
+            return False
+        if jf_difference is None or math.isnan(jf_difference):
+            return True
+        return abs(jf_difference) <= self.max_jf_difference
+
+
+# The fast path (amp / compile) must give the float32 path's masks within this.
+FAST_PATH_TOLERANCE = AgreementTolerance(min_pixels=0.995, max_jf_difference=0.005)
+
+
+def _video_jf(gt: np.ndarray, pred: np.ndarray) -> float:
+    """J&F of one video (mean over its objects of (mean J + mean F) / 2, the DAVIS rules)."""
+    from gsfm.metrics import score_sequence
+
+    scores = score_sequence(gt, pred)
+    if not scores:
+        return float("nan")
+    return float(np.mean([(np.nanmean(s.j) + np.nanmean(s.f)) / 2 for s in scores]))
+
+
+def compare_on_folder(
+    model: GSFMNet,
+    data_root: str | Path,
+    candidate: Mapping[str, Any],
+    reference: Mapping[str, Any] | None = None,
+    *,
+    split: str = "val",
+    videos: Sequence[str] | None = None,
+    res: str | None = None,
+    tolerance: AgreementTolerance = FAST_PATH_TOLERANCE,
+) -> pd.DataFrame:
+    """Segment every video of a DAVIS-layout folder with two engine settings and compare.
+
+    ``reference`` and ``candidate`` are :class:`InferenceEngine` keyword arguments (e.g. ``{}``
+    for float32 and ``{"amp": "bf16"}``). Each object is given at its first annotated frame
+    (the ``"appearance"`` policy of :mod:`gsfm.prediction`). One row per video: ``video``,
+    ``frames``, ``objects``, the :func:`mask_agreement` of the frames after the first
+    annotation (``pixels``, ``iou_min``, ``iou_mean``), ``jf_reference``, ``jf_candidate`` and
+    ``jf_difference`` (candidate − reference; NaN unless every frame has a ground-truth PNG),
+    ``fps_reference``, ``fps_candidate`` and ``within_tolerance``.
+    """
+    import pandas as pd
+
+    from gsfm.data.davis import DAVISEvalDataset
+
+    data = DAVISEvalDataset(data_root, split, res=res, videos=videos)
+    engines = (InferenceEngine(model, **dict(reference or {})), InferenceEngine(model, **candidate))
+    rows = []
+    for i in range(len(data)):
+        item = data[i]
+        gt, info = item["masks"].numpy(), item["info"]
+        anns = {
+            t: np.where(np.isin(gt[t], ids), gt[t], 0).astype(np.uint8)
+            for t, ids in sorted(info["gt_obj"].items())
+        }
+        ref, cand = (engine.propagate(item["rgb"], anns) for engine in engines)
+        start = min(anns) + 1
+        agreement = (
+            mask_agreement(ref.masks[start:], cand.masks[start:]) if start < len(gt) else None
+        )
+        full_gt = bool(item["annotated"].all())
+        jf_ref = _video_jf(gt, ref.masks) if full_gt else float("nan")
+        jf_cand = _video_jf(gt, cand.masks) if full_gt else float("nan")
+        rows.append(
+            {
+                "video": info["name"],
+                "frames": len(gt),
+                "objects": len(info["labels"]),
+                "pixels": agreement.pixels if agreement else float("nan"),
+                "iou_min": agreement.iou_min if agreement else float("nan"),
+                "iou_mean": agreement.iou_mean if agreement else float("nan"),
+                "jf_reference": jf_ref,
+                "jf_candidate": jf_cand,
+                "jf_difference": jf_cand - jf_ref,
+                "fps_reference": ref.fps,
+                "fps_candidate": cand.fps,
+                "within_tolerance": agreement is None
+                or tolerance.accepts(agreement, jf_cand - jf_ref),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _sync(device: torch.device) -> None:
