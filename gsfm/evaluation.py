@@ -81,6 +81,7 @@ def evaluate_model(
     short_side: int = 480,
     progress: bool = False,
     binary: bool = False,
+    amp: str | None = None,
 ) -> pd.DataFrame:
     """Segment every video of ``data_root`` with ``model`` into ``out_dir`` and score it.
 
@@ -93,9 +94,12 @@ def evaluate_model(
     ``protocol`` / ``short_side`` pick the inference loop
     (:class:`gsfm.inference.InferenceEngine`).
 
+    ``amp`` ("bf16", or "fp16" on CUDA) runs the network under autocast (the fast path;
+    :func:`gsfm.inference.mask_agreement` compares it with float32).
+
     Returns one row: the global J&F table plus ``frames``, ``seconds`` and ``fps`` (propagation
-    time without I/O, as :mod:`gsfm.inference` measures it), ``top_k``, ``mem_every`` and
-    ``protocol``.
+    time without I/O, as :mod:`gsfm.inference` measures it), ``top_k``, ``mem_every``,
+    ``protocol`` and ``amp`` (None: float32).
     """
     from gsfm.inference import InferenceEngine
     from gsfm.prediction import predict_folder
@@ -104,7 +108,7 @@ def evaluate_model(
     if not root.is_dir():
         raise FileNotFoundError(f"evaluation data folder not found: {root}")
     settings = InferenceEngine(  # resolves defaults, checks the options
-        model, top_k=top_k, mem_every=mem_every, protocol=protocol, short_side=short_side
+        model, top_k=top_k, mem_every=mem_every, protocol=protocol, short_side=short_side, amp=amp
     )
     summary = predict_folder(
         model,
@@ -120,6 +124,7 @@ def evaluate_model(
         short_side=short_side,
         progress=progress,
         binary=binary,
+        amp=amp,
     )
     result = _score(root, out, videos, res, objects, binary)
     row = result.global_scores.copy()
@@ -131,6 +136,7 @@ def evaluate_model(
     row["top_k"] = settings.top_k
     row["mem_every"] = settings.mem_every
     row["protocol"] = settings.protocol
+    row["amp"] = settings.amp
     row["predictions"] = str(out)
     return row
 

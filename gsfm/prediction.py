@@ -136,10 +136,12 @@ def predict_folder(
     short_side: int = 480,
     progress: bool = False,
     binary: bool = False,
+    amp: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Segment every video of a DAVIS / YouTube-VOS folder and write palette PNGs.
 
-    ``binary=True``: DAVIS 2016 (0/255 masks, one object, written as id 1).
+    ``binary=True``: DAVIS 2016 (0/255 masks, one object, written as id 1). ``amp``: autocast
+    ("bf16", or "fp16" on CUDA) for the network's forward parts (:class:`InferenceEngine`).
 
     Reads ``data_root/JPEGImages[/<res>]/<video>/*.jpg`` and the annotations from
     ``data_root/Annotations[/<res>]/<video>/`` under the ``annotations`` policy (module
@@ -163,6 +165,7 @@ def predict_folder(
         max_memory_chunk=max_memory_chunk,
         protocol=protocol,
         short_side=short_side,
+        amp=amp,
     )
     summary: dict[str, dict[str, Any]] = {}
     iterator: Any = names
@@ -219,6 +222,7 @@ def predict_youtube(
     max_memory_chunk: int | None = None,
     short_side: int = 480,
     progress: bool = False,
+    amp: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Segment a YouTube-VOS split with the ``youtube`` protocol and write a submission folder.
 
@@ -249,6 +253,7 @@ def predict_youtube(
         max_memory_chunk=max_memory_chunk,
         protocol="youtube",
         short_side=short_side,
+        amp=amp,
     )
     out_root = Path(out_root)
     summary: dict[str, dict[str, Any]] = {}

@@ -335,3 +335,15 @@ def test_bench_fast_inference_dry_run(tmp_path) -> None:
     assert ratios["fp32"] > 0 and ratios["bf16"] > 0 and ratios["bf16+graphs"] is None
     assert report["paper_ratio_v100"] == pytest.approx(8.9 / 11.7, abs=1e-4)
     assert set(report["verdict"]) == {"gsfm", "stcn"}
+
+
+def test_evaluation_records_the_autocast_setting(tmp_path, model, one_thread) -> None:
+    from gsfm.evaluation import evaluate_model
+
+    frames, ids = moving_clip(n=5, h=48, w=64)
+    _write_clip_folder(tmp_path / "data", frames, ids, "clip")
+    fp32 = evaluate_model(model, tmp_path / "data", tmp_path / "fp32")
+    bf16 = evaluate_model(model, tmp_path / "data", tmp_path / "bf16", amp="bf16")
+    assert fp32["amp"].iloc[0] is None and bf16["amp"].iloc[0] == "bf16"
+    with pytest.raises(ValueError, match="fp16"):
+        evaluate_model(model, tmp_path / "data", tmp_path / "fp16", amp="fp16")  # CPU: no fp16

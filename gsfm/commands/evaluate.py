@@ -45,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mem-every", type=int, help="with --checkpoint: a memory frame every N frames"
     )
     parser.add_argument(
+        "--amp",
+        choices=("bf16", "fp16"),
+        help="with --checkpoint: run the network under autocast (fp16 needs CUDA); the memory "
+        "read and the aggregation stay float32",
+    )
+    parser.add_argument(
         "--protocol",
         default="davis",
         choices=("davis", "youtube"),
@@ -240,6 +246,7 @@ def run_checkpoint(args: argparse.Namespace) -> int:
             res=args.res,
             objects=args.objects,
             binary=args.binary,
+            amp=args.amp,
         )
 
     row = _write_predictions(pred, source, str(resolve_path(data)), evaluate_into)
@@ -287,7 +294,7 @@ def _youtube_submission(args: argparse.Namespace, data: str, pred: Path, source:
         source,
         str(resolve_path(data)),
         lambda tmp: predict_youtube(
-            model, data, tmp, short_side=args.short_side, progress=not args.quiet
+            model, data, tmp, short_side=args.short_side, progress=not args.quiet, amp=args.amp
         ),
     )
     frames = sum(v["frames"] for v in summary.values())
