@@ -1,22 +1,43 @@
 """GPU check for a session that has a CUDA device (``scripts/device_check.sh`` runs it).
 
-1. A few ``paper``-profile training iterations of GSFM and of the STCN baseline (ResNet-50 /
-   ResNet-18, 384² crops from the synthetic stream, batch 8, AMP with GradScaler), through the
-   real trainer: seconds per iteration after warm-up, peak GPU memory, losses finite.
-2. The inference benchmark: GSFM and STCN (paper configurations, their own top-k / mem_every)
-   propagate the same 480x854, 60-frame, 2-object video; FPS of each as gsfm.inference times it
-   (no I/O), their ratio (the paper: 8.9 / 11.7 = 0.76 on a V100), peak memory.
+One call, under 8 minutes on an H200, that says what the GPU path does, phase by phase:
 
-Prints one JSON object. Without CUDA it stops at once with exit status 2, unless ``--dry-run``:
-then everything runs on the CPU with the ``smoke`` profile and a tiny video (a check of the
-script itself, not a measurement). Weights are random: speed does not depend on them.
+1. ``loader``: samples/s of the training data alone (the ``gpu`` profile's pre-rendered
+   synth-v1 train split, and the in-memory stream for comparison), N worker processes, after a
+   warm-up (:func:`gsfm.training.throughput.loader_rate`); writing the split once is its own
+   phase (``write_train_split``).
+2. ``step``: samples/s and seconds per iteration of the training step alone (forward, loss,
+   backward, Adam, AMP) of GSFM and STCN under the ``gpu`` and ``paper`` profiles on one fixed
+   batch (:func:`gsfm.training.throughput.step_rate`), with the **peak memory measured after
+   the warm-up** (cuDNN's autotuner allocates large workspaces while it searches; counting
+   them inflated the old report to 136 GB for inference). The loader / step ratio for the gpu
+   profile says whether the GPU is kept busy (goal: loader ≥ 1.2 × step).
+3. ``inference``: GSFM and STCN at 480×854, 60 frames, float32 and the fast path, FPS, their
+   ratio beside the paper's 0.76, and the fast path's mask agreement with float32
+   (``benchmarks/bench_fast_inference.py``'s :func:`fast_inference_check`); peak memory after
+   the warm-up run.
+4. ``gpu_training``: both models trained with the ``gpu`` profile, at the same time as two
+   processes on the one GPU (``python -m gsfm train``), each with half the CPU cores for its
+   loader; wall time of each.
+5. ``scoring``: both checkpoints segment synth-v1 val; J&F and FPS.
+
+The JSON is printed and written to ``results/device_check/<device>-<date>.json`` (``--out``
+to choose). Without CUDA the script stops at once with exit status 2, unless ``--dry-run``: then
+every phase runs on the CPU at the ``smoke`` profile with tiny sizes (a check of the script,
+not a measurement). ImageNet weights: the gpu profile starts from them when they are in the
+torch hub cache; the device machine has no network, so otherwise the run says it used random
+encoders (``encoder_init`` in the report).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
+import importlib.util
 import json
-import math
+import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,109 +46,187 @@ from typing import Any
 
 import torch
 
-
-def _peak_mb(device: torch.device) -> float | None:
-    if device.type != "cuda":
-        return None
-    return round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def train_check(
-    name: str, profile: str, iterations: int, device: torch.device, workers: int
-) -> dict[str, Any]:
-    """Train ``iterations`` steps of ``name`` under ``profile`` and time them from the log."""
-    from gsfm.config import train_config
-    from gsfm.data.synthetic import SyntheticTrainSet
-    from gsfm.losses import GSFMLoss
-    from gsfm.model import build_model
-    from gsfm.runtime import seed_everything
-    from gsfm.training import DistContext, Trainer
-
-    cfg = train_config(
-        profile,
-        iterations=iterations,
-        log_every=1,
-        checkpoint_every=10**9,
-        num_workers=workers,
-        epoch_samples=10**5,
+def _bench_fast_inference() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "bench_fast_inference", ROOT / "benchmarks" / "bench_fast_inference.py"
     )
-    seed_everything(cfg.seed)
-    model = build_model(name, profile)
-    data = SyntheticTrainSet(crop_size=cfg.crop_size, length=cfg.epoch_samples, seed=cfg.seed)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(
-            model, GSFMLoss(cfg), data, cfg, Path(tmp) / "run",
-            dist=DistContext(device=device), progress=False,
-        )  # fmt: skip
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+class Phases:
+    """Wall-clock seconds of each phase, in order."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
-        trainer.run()
-        wall = time.perf_counter() - start
-        log = trainer.folder.read_log()
-    times = log["time_s"].to_numpy()
-    warm = min(3, len(times) - 1)
-    per_it = (times[-1] - times[warm - 1]) / (len(times) - warm) if warm >= 1 else times[-1]
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 2)
+
+
+def encoder_init_available(profile: str) -> str:
+    """The profile's encoder init if its weights can be had here, else ``"random"``."""
+    from gsfm.config import model_config, train_config
+    from gsfm.model.pretrained import imagenet_cache_path
+
+    if train_config(profile).encoder_init != "imagenet":
+        return "random"
+    cfg = model_config("gsfm", profile)
+    names = {cfg.key_encoder, cfg.value_encoder}
+    return "imagenet" if all(imagenet_cache_path(n).is_file() for n in names) else "random"
+
+
+def loader_check(
+    profile: str, workers: int, data_dir: Path, phases: Phases, tiny: bool
+) -> dict[str, Any]:
+    """Loader samples/s of the pre-rendered train split and of the in-memory stream.
+    ``tiny`` (the dry run): a 2-video split at 64x112 instead of the whole train split."""
+    from gsfm.config import train_config
+    from gsfm.data.synthetic import SyntheticTrainSet, ensure_split
+    from gsfm.training.api import build_train_data
+    from gsfm.training.throughput import loader_rate
+
+    cfg = train_config(profile, num_workers=workers)
+    os.environ["GSFM_DATA_DIR"] = str(data_dir)
+    if tiny:
+        root = phases.run(
+            "write_train_split", ensure_split, data_dir, "train", limit=2, height=64, width=112
+        )
+        spec = f"davis:{root}"
+    else:  # the split the gpu profile trains on, written once (its own phase)
+        spec = "synth-train"
+    split = phases.run("read_train_split", build_train_data, [spec], cfg, cfg.seed)
+    stream = SyntheticTrainSet(crop_size=cfg.crop_size, length=10**5, seed=cfg.seed)
+    batches = 4 if tiny else 30
     return {
-        "model": name,
-        "profile": profile,
-        "iterations": iterations,
-        "batch_size": cfg.batch_size,
-        "crop_size": cfg.crop_size,
-        "amp": trainer.use_amp,
-        "seconds_per_iteration": round(float(per_it), 4),
-        "wall_s": round(wall, 2),
-        "peak_memory_mb": _peak_mb(device),
-        "loss_first": round(float(log["total"].iloc[0]), 4),
-        "loss_last": round(float(log["total"].iloc[-1]), 4),
-        "losses_finite": bool(log["total"].map(math.isfinite).all()),
-        "grad_scale": float(trainer.scaler.get_scale()) if trainer.use_amp else None,
+        "data": spec if not tiny else "davis:<2 tiny train videos>",
+        "synth-train": loader_rate(split, cfg, workers=workers, batches=batches),
+        "synth stream": loader_rate(stream, cfg, workers=workers, batches=batches),
     }
 
 
-def inference_check(
-    profile: str, frames: int, size: tuple[int, int], device: torch.device, repeats: int
-) -> dict[str, Any]:
-    """FPS of GSFM and STCN on the same random video with two rectangular objects."""
-    from gsfm.inference import InferenceEngine
-    from gsfm.model import build_model
+def step_check(profiles: list[str], device: torch.device, steps: int) -> list[dict[str, Any]]:
+    """Training-step rate of both models under each profile, and the peak memory of the timed
+    steps: a first call warms up (cuDNN's autotuner searches then, with large workspaces), the
+    peak is reset, and a second call of the same shapes is measured."""
+    from gsfm.training.throughput import step_rate
 
-    h, w = size
-    gen = torch.Generator().manual_seed(0)
-    video = torch.randn(frames, 3, h, w, generator=gen)
-    first = torch.zeros(h, w, dtype=torch.uint8)
-    first[h // 8 : h // 2, w // 8 : w // 3] = 1
-    first[h // 2 : 7 * h // 8, w // 2 : 5 * w // 6] = 2
-    out: dict[str, Any] = {"frames": frames, "height": h, "width": w, "objects": 2}
-    for name in ("gsfm", "stcn"):
-        torch.manual_seed(0)
-        model = build_model(name, profile).to(device).eval()
-        engine = InferenceEngine(model)
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        fps = [engine.propagate(video, first).fps for _ in range(repeats)]
-        out[name] = {
-            "fps": round(max(fps), 3),  # best of the repeats (the first one warms up)
-            "fps_runs": [round(f, 3) for f in fps],
-            "top_k": engine.top_k,
-            "mem_every": engine.mem_every,
-            "peak_memory_mb": _peak_mb(device),
-        }
-        del model, engine
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-    out["fps_ratio_gsfm_over_stcn"] = round(out["gsfm"]["fps"] / out["stcn"]["fps"], 4)
-    out["paper_ratio_v100"] = round(8.9 / 11.7, 4)
+    out = []
+    for profile in profiles:
+        for name in ("gsfm", "stcn"):
+            step_rate(name, profile, device=device, steps=1, warmup=2)  # warm-up, autotuning
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats(device)
+            r = step_rate(name, profile, device=device, steps=steps, warmup=1)
+            peak = (
+                torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+            )
+            out.append({"model": name, "profile": profile, **r, "peak_memory_mb": peak})
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
     return out
+
+
+def _train_cmd(model: str, profile: str, out: Path, args: argparse.Namespace, init: str) -> list:
+    cmd = [sys.executable, "-m", "gsfm", "train", "--model", model, "--profile", profile,
+           "--out", str(out), "--device", args.device_name, "--encoder-init", init,
+           "--num-workers", str(args.train_workers)]  # fmt: skip
+    if args.gpu_iterations:
+        cmd += ["--iterations", str(args.gpu_iterations)]
+    return cmd
+
+
+def training_check(
+    profile: str, work: Path, args: argparse.Namespace, init: str, data_dir: Path
+) -> dict[str, Any]:
+    """Train GSFM and STCN with ``profile`` at the same time (two processes), from scratch."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GSFM_DATA_DIR": str(data_dir)}
+    procs = {}
+    for name in ("gsfm", "stcn"):
+        log = (work / f"train-{name}.log").open("w")
+        procs[name] = (
+            subprocess.Popen(
+                _train_cmd(name, profile, work / name, args, init),
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            ),  # fmt: skip
+            time.perf_counter(),
+            log,
+        )
+    out: dict[str, Any] = {"encoder_init": init, "concurrent": True}
+    for name, (proc, start, log) in procs.items():
+        code = proc.wait()
+        log.close()
+        row: dict[str, Any] = {"exit_code": code, "wall_s": round(time.perf_counter() - start, 1)}
+        log_csv = work / name / "log.csv"
+        if code == 0 and log_csv.is_file():
+            import pandas as pd
+
+            t = pd.read_csv(log_csv)
+            row.update(
+                iterations=int(t["iteration"].iloc[-1]),
+                train_s=round(float(t["time_s"].iloc[-1]), 1),
+                loss_last=round(float(t["total"].iloc[-1]), 4),
+            )
+        else:
+            row["log_tail"] = (work / f"train-{name}.log").read_text()[-2000:]
+        out[name] = row
+    return out
+
+
+def scoring_check(work: Path, profile: str, device: torch.device, data_dir: Path) -> dict[str, Any]:
+    """J&F and FPS of both trained checkpoints on synth-v1 val (the profile's subset)."""
+    from gsfm.evaluation import evaluate_checkpoint
+    from gsfm.experiments import ensure_synth_split, eval_split_settings
+
+    val = ensure_synth_split(data_dir, "val", **eval_split_settings(profile))
+    out: dict[str, Any] = {"data": str(val.name)}
+    for name in ("gsfm", "stcn"):
+        ckpt = work / name / "checkpoints" / "final.pt"
+        if not ckpt.is_file():
+            out[name] = {"error": f"no checkpoint {ckpt}"}
+            continue
+        row = evaluate_checkpoint(ckpt, val, work / f"pred-{name}", device=device).iloc[0]
+        out[name] = {
+            "J&F": round(100 * float(row["J&F-Mean"]), 2),
+            "J": round(100 * float(row["J-Mean"]), 2),
+            "F": round(100 * float(row["F-Mean"]), 2),
+            "fps": round(float(row["fps"]), 2),
+        }
+    return out
+
+
+def device_slug(name: str) -> str:
+    """A file-name-safe form of a device name (``NVIDIA H200`` → ``nvidia-h200``)."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "device"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="CPU, smoke profile, tiny sizes")
-    parser.add_argument("--iterations", type=int, default=None, help="training steps per model")
+    parser.add_argument("--steps", type=int, default=None, help="timed training steps")
     parser.add_argument("--frames", type=int, default=None, help="frames of the inference video")
-    parser.add_argument("--workers", type=int, default=None, help="DataLoader workers")
-    parser.add_argument("--out", help="also write the JSON here")
+    parser.add_argument("--workers", type=int, default=None, help="loader workers (phase 1)")
+    parser.add_argument(
+        "--gpu-iterations", type=int, default=None,
+        help="iterations of the gpu-profile trainings (default: the profile's)",
+    )  # fmt: skip
+    parser.add_argument("--skip-training", action="store_true", help="phases 1-3 only")
+    parser.add_argument(
+        "--out", help="JSON file (default: results/device_check/<device>-<date>.json; none "
+        "for --dry-run)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     if not args.dry_run and not torch.cuda.is_available():
@@ -138,43 +237,67 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     t0 = time.perf_counter()
+    cores = os.cpu_count() or 1
     if args.dry_run:
-        device, profile = torch.device("cpu"), "smoke"
-        iterations, frames, size, workers, repeats = (
-            args.iterations or 2,
-            args.frames or 4,
-            (64, 96),
-            0,
-            1,
-        )
+        device, train_profile, step_profiles = torch.device("cpu"), "smoke", ["smoke"]
+        steps, frames, size, workers = args.steps or 2, args.frames or 4, (64, 96), 0
+        args.train_workers, args.gpu_iterations = 0, args.gpu_iterations or 2
     else:
-        device, profile = torch.device("cuda"), "paper"
+        device, train_profile, step_profiles = torch.device("cuda"), "gpu", ["gpu", "paper"]
         torch.backends.cudnn.benchmark = True
-        iterations, frames, size, workers, repeats = (
-            args.iterations or 20,
-            args.frames or 60,
-            (480, 854),
-            8,
-            2,
-        )
-    if args.workers is not None:
-        workers = args.workers
+        steps, frames, size = args.steps or 20, args.frames or 60, (480, 854)
+        workers = args.workers if args.workers is not None else max(1, cores - 2)
+        args.train_workers = max(1, cores // 2 - 1)
+    args.device_name = str(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    phases = Phases()
     report: dict[str, Any] = {
         "dry_run": args.dry_run,
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "device": name,
+        "cpu_cores": cores,
         "torch": torch.__version__,
-        "profile": profile,
+        "profile": train_profile,
+        "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
-    report["train"] = [
-        train_check(name, profile, iterations, device, workers) for name in ("gsfm", "stcn")
-    ]
-    report["inference"] = inference_check(profile, frames, size, device, repeats)
+    with tempfile.TemporaryDirectory(prefix="gsfm-device-check-") as tmp:
+        work = Path(tmp)
+        data_dir = work / "data"
+        report["loader"] = phases.run(
+            "loader", loader_check, train_profile, workers, data_dir, phases, args.dry_run
+        )
+        report["step"] = phases.run("step", step_check, step_profiles, device, steps)
+        gpu_step = next(s for s in report["step"] if s["profile"] == train_profile)
+        loader = report["loader"]["synth-train"]["samples_per_s"]
+        report["loader_over_step"] = round(loader / gpu_step["samples_per_s"], 3)
+        bench = _bench_fast_inference()
+        report["inference"] = phases.run(
+            "inference", bench.fast_inference_check, "smoke" if args.dry_run else "paper",
+            frames, size, device, 1 if args.dry_run else 3,
+            fit_steps=10 if args.dry_run else 60,
+        )  # fmt: skip
+        if not args.skip_training:
+            init = encoder_init_available(train_profile)
+            report["gpu_training"] = phases.run(
+                "gpu_training", training_check, train_profile, work, args, init, data_dir
+            )
+            report["scoring"] = phases.run(
+                "scoring", scoring_check, work, train_profile, device, data_dir
+            )
+    report["phases_s"] = phases.seconds
     report["total_s"] = round(time.perf_counter() - t0, 1)
-    text = json.dumps(report, indent=2)
+    text = json.dumps(report, indent=2, default=str)
     print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    ok = all(t["losses_finite"] for t in report["train"])
+    stamp = _dt.date.today().isoformat()
+    out = Path(args.out) if args.out else None
+    if out is None and not args.dry_run:  # a measurement: keep it, named for the device
+        out = ROOT / "results" / "device_check" / f"{device_slug(name)}-{stamp}.json"
+    if out is not None:
+        from gsfm.files import atomic_write_text
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out, text + "\n")
+    training = report.get("gpu_training", {})
+    ok = all(training.get(m, {}).get("exit_code", 0) == 0 for m in ("gsfm", "stcn"))
     return 0 if ok else 1
 
 

@@ -268,42 +268,22 @@ def ensure_synth_split(
     seed 0) and ``data_dir/<split>-<H>x<W>[-first<N>][-seed<S>]`` for any other, so that
     variants never mix in one DAVIS layout. A split is complete when its ``synth_<split>.json``
     matches and every video has all its frames and annotations, readable and of the right size
-    (:func:`gsfm.data.synthetic.split_problems`).
+    (:func:`gsfm.data.synthetic.split_problems`); an incomplete one is completed. The one
+    write-once step the ``synth-train`` training data uses too:
+    :func:`gsfm.data.synthetic.ensure_split`.
     """
-    from gsfm.data.synthetic import (
-        SPLITS,
-        get_version,
-        split_identity,
-        split_names,
-        split_problems,
-        write_split,
-    )
+    from gsfm.data.synthetic import ensure_split
 
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be >= 1, got {limit}")
-    v = get_version(version)
-    all_names = split_names(split, version)
-    n_videos = len(all_names)
-    h, w = int(height or v.height), int(width or v.width)
-    names = all_names[: (n_videos if limit is None else int(limit))]
-    name = split if version == "v1" else f"{split}-{version}"
-    if (h, w) != (v.height, v.width) or len(names) != n_videos or seed != 0:
-        name += f"-{h}x{w}"
-        name += f"-first{len(names)}" if len(names) != n_videos else ""
-        name += f"-seed{seed}" if seed != 0 else ""
-    root = resolve_path(data_dir) / name
-    meta = split_identity(version, split, seed, h, w, names)
-    if not split_problems(root, meta):
-        return root
-    write_split(root, split, version, seed, h, w, limit=limit, progress=progress)
-    problems = split_problems(root, meta)
-    if problems:
-        raise RuntimeError(
-            f"writing the synthetic split into {root} left it incomplete: {problems[0]}"
-        )
-    return root
+    return ensure_split(
+        resolve_path(data_dir),
+        split,
+        limit=limit,
+        height=height,
+        width=width,
+        seed=seed,
+        version=version,
+        progress=progress,
+    )
 
 
 # --- evaluation ------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ def test_ensure_synth_split_writes_once_and_repairs(split: Path, monkeypatch) ->
         raise AssertionError("a complete split must not be written again")
 
     with monkeypatch.context() as m:
-        m.setattr("gsfm.data.synthetic.write_split", boom)
+        m.setattr("gsfm.data.synthetic.splits.write_split", boom)
         assert experiments.ensure_synth_split(split.parent, "val", **SMALL) == split
     (frames / "00007.jpg").unlink()  # incomplete: written again
     assert experiments.ensure_synth_split(split.parent, "val", **SMALL) == split

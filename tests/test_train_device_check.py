@@ -33,14 +33,34 @@ def test_dry_run_prints_the_full_report(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report == json.loads((tmp_path / "r.json").read_text())
     assert report["dry_run"] and report["profile"] == "smoke"
-    assert [t["model"] for t in report["train"]] == ["gsfm", "stcn"]
-    assert all(t["losses_finite"] and t["seconds_per_iteration"] > 0 for t in report["train"])
-    inf = report["inference"]
-    assert inf["gsfm"]["fps"] > 0 and inf["stcn"]["fps"] > 0
-    assert (inf["gsfm"]["top_k"], inf["stcn"]["top_k"]) == (50, 20)
-    assert inf["fps_ratio_gsfm_over_stcn"] == pytest.approx(
-        inf["gsfm"]["fps"] / inf["stcn"]["fps"], rel=1e-3
+    # every phase timed, in order
+    assert list(report["phases_s"]) == [
+        "write_train_split", "read_train_split", "loader", "step", "inference",
+        "gpu_training", "scoring",
+    ]  # fmt: skip
+    loader = report["loader"]
+    assert (
+        loader["synth-train"]["samples_per_s"] > 0 and loader["synth stream"]["samples_per_s"] > 0
     )
+    steps = report["step"]
+    assert [s["model"] for s in steps] == ["gsfm", "stcn"]
+    assert all(s["losses_finite"] and s["seconds_per_step"] > 0 for s in steps)
+    assert report["loader_over_step"] == pytest.approx(
+        loader["synth-train"]["samples_per_s"] / steps[0]["samples_per_s"], rel=1e-2
+    )
+    inf = report["inference"]
+    assert inf["fps_ratio_gsfm_over_stcn"] is not None and inf["verdict"]
+    training = report["gpu_training"]
+    for name in ("gsfm", "stcn"):  # trained end to end in two processes at once, then scored
+        assert training[name]["exit_code"] == 0 and training[name]["iterations"] == 2
+        assert 0 <= report["scoring"][name]["J&F"] <= 100 and report["scoring"][name]["fps"] > 0
+    assert training["encoder_init"] == "random"  # smoke starts from random weights
+
+
+def test_the_report_file_is_named_for_the_device():
+    module = _module()
+    assert module.device_slug("NVIDIA H200") == "nvidia-h200"
+    assert module.device_slug("Tesla V100-SXM2-16GB") == "tesla-v100-sxm2-16gb"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")

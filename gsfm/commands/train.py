@@ -17,7 +17,7 @@ import ast
 import sys
 from typing import Any
 
-from gsfm.config import MODEL_NAMES, PROFILE_NAMES
+from gsfm.config import ENCODER_INITS, MODEL_NAMES, PROFILE_NAMES
 
 HELP = "train GSFM or the STCN baseline (profiles smoke|cpu|paper; torchrun for DDP)"
 
@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data",
         action="append",
         metavar="SPEC",
-        help="synth | davis:PATH | youtube:PATH | static:PATH, optional *N "
+        help="synth | synth-train | davis:PATH | youtube:PATH | static:PATH, optional *N "
         "repeat; give several to concatenate (default: synth)",
     )
     parser.add_argument(
@@ -82,6 +82,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--init",
         help="start from the weights of this checkpoint (ours, or the authors' STCN/GSFM "
         "weights; read with weights_only=True)",
+    )
+    parser.add_argument(
+        "--encoder-init",
+        choices=ENCODER_INITS,
+        help="how the ResNet encoders start: random weights, or torchvision's ImageNet weights "
+        "(from the torch.hub cache, $TORCH_HOME/hub/checkpoints, else downloaded there); "
+        "default: the profile's (smoke, cpu: random; gpu, paper: imagenet)",
+    )
+    parser.add_argument(
+        "--key-encoder-weights",
+        metavar="PATH",
+        help="a local torchvision state-dict file for the key encoder's ResNet (used instead "
+        "of --encoder-init for that encoder)",
+    )
+    parser.add_argument(
+        "--value-encoder-weights",
+        metavar="PATH",
+        help="a local torchvision state-dict file for the value encoder's ResNet (used "
+        "instead of --encoder-init for that encoder)",
     )
     parser.add_argument(
         "--set",
@@ -118,6 +137,8 @@ def train_overrides(args: argparse.Namespace) -> dict[str, Any]:
             overrides[field] = value
     if args.no_amp:
         overrides["amp"] = False
+    if args.encoder_init is not None:
+        overrides["encoder_init"] = args.encoder_init
     for key in ("lr_steps", "skip_values", "skip_fractions"):
         if key in overrides and not isinstance(overrides[key], tuple):
             value = overrides[key]
@@ -125,8 +146,22 @@ def train_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def model_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ModelConfig options named on the command line (local encoder weight files are
+    made absolute, so that config.json names them wherever the run is resumed from)."""
+    from gsfm.runtime import resolve_path
+
+    options: dict[str, Any] = dict(args.model_option)
+    for field in ("key_encoder_weights", "value_encoder_weights"):
+        value = getattr(args, field)
+        if value is not None:
+            options[field] = str(resolve_path(value))
+    return options
+
+
 def run(args: argparse.Namespace) -> int:
     from gsfm.cli import CLIError
+    from gsfm.model import PretrainedWeightsError
     from gsfm.training import NonFiniteLossError
     from gsfm.training.api import train
 
@@ -148,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     for key in ("model", "profile", "data", "stage", "init"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    settings["model_options"].update(dict(args.model_option))
+    settings["model_options"].update(model_options(args))
     settings["train_overrides"].update(train_overrides(args))
     try:
         result = train(
@@ -168,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     except TypeError as exc:  # a --set / --model-option value of the wrong type
         raise CLIError(f"bad option value: {exc}") from None
+    except PretrainedWeightsError as exc:  # no ImageNet weights: neither cached nor downloadable
+        raise CLIError(str(exc)) from None
     except NonFiniteLossError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -5,6 +5,12 @@ concatenated; ``*N`` repeats one, e.g. the authors' ``davis:data/DAVIS/2017/trai
 
 * ``synth`` (or ``synth:v1``): the endless synthetic training stream of :mod:`gsfm.data`;
   an epoch is ``TrainConfig.epoch_samples`` samples and every epoch brings new clips;
+* ``synth-train`` (or ``synth-train:v1``): the synthetic benchmark's train split (120 videos
+  of 40 frames), rendered once into ``$GSFM_DATA_DIR/train`` or ``data/synth/train`` of the
+  project (written there on first use, completed if damaged:
+  :func:`gsfm.data.synthetic.ensure_split`), decoded into memory once and sampled as triplets
+  like ``davis:PATH``; an epoch is one triplet per video. Worker processes read it far faster
+  than they render new clips; config.json records ``synth-train``, never the folder;
 * ``davis:PATH``: a DAVIS-layout folder (real DAVIS 2017, using ``ImageSets/2017/train.txt``
   when present, or a folder written by ``python -m gsfm synth``);
 * ``youtube:PATH``: a YouTube-VOS ``train_480p`` folder (max skip divided by 5);
@@ -37,8 +43,9 @@ __all__ = [
     "train",
 ]
 
-DATA_KINDS: tuple[str, ...] = ("synth", "davis", "youtube", "static")
-_SPEC = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<arg>.+?))?(?:\*(?P<repeat>\d+))?$")
+DATA_KINDS: tuple[str, ...] = ("synth", "synth-train", "davis", "youtube", "static")
+_SYNTH_KINDS: tuple[str, ...] = ("synth", "synth-train")  # their argument is a version, not a path
+_SPEC = re.compile(r"^(?P<kind>[a-z]+(?:-[a-z]+)*)(?::(?P<arg>.+?))?(?:\*(?P<repeat>\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -55,24 +62,33 @@ class DataSpec:
 
 
 def parse_data_spec(text: str) -> DataSpec:
-    """Parse ``kind[:arg][*N]``; raises ValueError naming what is wrong."""
+    """Parse ``kind[:arg][*N]``; raises ValueError naming what is wrong (a synthetic
+    benchmark version is checked here; nothing is written or read)."""
     m = _SPEC.match(text.strip())
     if m is None or m["kind"] not in DATA_KINDS:
         raise ValueError(
-            f"bad data specification {text!r}: expected synth, davis:PATH, youtube:PATH or "
-            "static:PATH, optionally followed by *N to repeat it"
+            f"bad data specification {text!r}: expected synth, synth-train, davis:PATH, "
+            "youtube:PATH or static:PATH, optionally followed by *N to repeat it"
         )
     kind, arg, repeat = m["kind"], m["arg"], int(m["repeat"] or 1)
     if repeat < 1:
         raise ValueError(f"bad data specification {text!r}: the repeat count must be >= 1")
-    if kind != "synth" and not arg:
+    if kind in _SYNTH_KINDS:
+        if arg is not None:
+            from gsfm.data.synthetic import VERSIONS
+
+            if arg not in VERSIONS:
+                raise ValueError(
+                    f"bad data specification {text!r}: unknown synthetic benchmark version "
+                    f"{arg!r}; known: {', '.join(sorted(VERSIONS))}"
+                )
+        return DataSpec(kind, arg, repeat)
+    if not arg:
         raise ValueError(f"data specification {text!r} needs a path: {kind}:PATH")
-    if kind != "synth":
-        path = resolve_path(arg)
-        if not path.is_dir():
-            raise FileNotFoundError(f"{kind} data folder not found: {path} (from {text!r})")
-        arg = str(path)
-    return DataSpec(kind, arg, repeat)
+    path = resolve_path(arg)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{kind} data folder not found: {path} (from {text!r})")
+    return DataSpec(kind, str(path), repeat)
 
 
 class _Concat(ConcatDataset):
@@ -100,6 +116,22 @@ def _one_dataset(spec: DataSpec, cfg: TrainConfig, seed: int) -> Dataset:
             seed=seed,
             max_skip=cfg.max_skip_initial,
             max_objects=cfg.max_objects,
+        )
+    if spec.kind == "synth-train":
+        from gsfm.data.synthetic import ensure_split
+        from gsfm.data.triplets import VOSTripletDataset
+
+        version = spec.arg or "v1"
+        root = ensure_split(None, "train", version=version, progress=True)
+        return VOSTripletDataset(
+            root,
+            split_file=root / "ImageSets" / f"synth-{version}" / "train.txt",
+            crop_size=cfg.crop_size,
+            max_skip=cfg.max_skip_initial,
+            max_objects=cfg.max_objects,
+            repeat=spec.repeat,
+            seed=seed,
+            preload=True,
         )
     if spec.kind in ("davis", "youtube"):
         from gsfm.data.triplets import VOSTripletDataset
@@ -138,7 +170,7 @@ def build_train_data(specs: Sequence[str | DataSpec], cfg: TrainConfig, seed: in
     if not specs:
         raise ValueError("no training data given")
     parsed = [s if isinstance(s, DataSpec) else parse_data_spec(s) for s in specs]
-    if cfg.stage == "static" and any(p.kind in ("davis", "youtube") for p in parsed):
+    if cfg.stage == "static" and any(p.kind in ("davis", "youtube", "synth-train") for p in parsed):
         raise ValueError(
             "stage 'static' trains on static images (static:PATH or synth), not videos"
         )
@@ -189,7 +221,10 @@ def train(
     ``train_overrides`` are :class:`~gsfm.config.TrainConfig` fields (``iterations=...``,
     ``seed=...``, ``batch_size=...``); ``model_options`` are :class:`~gsfm.config.ModelConfig`
     fields (``lfm="attention"``, ``sigma=5``). ``init`` starts from another run's weights (e.g.
-    main training after the static stage). Under ``torchrun`` every process calls this.
+    main training after the static stage); without it the encoders start as
+    ``TrainConfig.encoder_init`` says (:func:`gsfm.model.init_encoders`: random or torchvision's
+    ImageNet weights), recorded under ``"encoders"`` in config.json. Under ``torchrun`` every
+    process calls this.
     """
     from gsfm.losses import GSFMLoss
     from gsfm.model import build_model
@@ -204,8 +239,23 @@ def train(
     try:
         seed_everything(cfg.seed)  # same initial weights on every process
         net = build_model(model, profile, **dict(model_options or {}))
-        if init is not None and not resume:  # a resumed run restores its own weights
+        encoders: Any = None  # where the encoders' first weights came from (config.json)
+        if resume:  # a resumed run restores its own weights and keeps its recorded provenance
+            from gsfm.training.run_folder import RunFolder
+
+            folder = RunFolder(resolve_path(out))
+            saved = folder.read_config() if folder.config_path.is_file() else None
+            encoders = saved.get("encoders") if isinstance(saved, dict) else None
+        elif init is not None:
             _load_weights(net, resolve_path(init))
+        else:  # cfg.encoder_init: random, or ImageNet (rank 0 first: it fills the weight cache)
+            from gsfm.model import init_encoders
+
+            if ctx.is_main:
+                encoders = init_encoders(net, cfg.encoder_init)
+            ctx.barrier()
+            if not ctx.is_main:
+                encoders = init_encoders(net, cfg.encoder_init)
         dataset = build_train_data(specs, cfg, seed=cfg.seed)
         describe = {
             "model_name": model,
@@ -213,6 +263,8 @@ def train(
             "data": [str(s) for s in specs],
             "init": None if init is None else str(init),
         }
+        if encoders is not None:
+            describe["encoders"] = encoders
         trainer = Trainer(
             net,
             GSFMLoss(cfg),

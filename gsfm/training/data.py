@@ -2,22 +2,31 @@
 
 Exact resume needs the data to be a pure function of the run's position. Three pieces give it:
 
-* :class:`SeededSamples` seeds Python's, NumPy's and torch's global generators from
-  ``(seed, epoch, index)`` around every ``__getitem__`` (and puts the caller's states back), so a
-  sample's augmentation depends only on where it sits in the run, not on worker processes, on
-  what ran before or on a restart.
-* :class:`ResumableSampler` wraps ``DistributedSampler`` (one shard per process, reshuffled by
-  ``set_epoch``) and can start an epoch part-way through.
-* :class:`BatchStream` hands out loader batches across epoch boundaries, counts them (the data
-  position stored in checkpoints), calls ``set_epoch`` and, for video data, switches the max skip
-  at epoch boundaries (:mod:`gsfm.training.schedule`).
+* :class:`SampleKey` is what one sample is a function of: its index, its epoch and, for video
+  data under the curriculum, the max skip of that epoch. The sampler hands keys, not bare
+  indices, to the DataLoader, so the epoch state travels with every sample into worker
+  processes: persistent workers keep the copy of the dataset they were forked with and never
+  see a ``set_epoch`` / ``set_max_skip`` made in the main process afterwards.
+* :class:`SeededSamples` applies a key's epoch and max skip to its dataset and seeds Python's,
+  NumPy's and torch's global generators from ``(seed, epoch, index)`` around every
+  ``__getitem__`` (and puts the caller's states back), so a sample's augmentation depends only
+  on where it sits in the run, not on worker processes, on what ran before or on a restart.
+* :class:`ResumableSampler` wraps ``DistributedSampler`` (one shard per process, reshuffled
+  every epoch, ``drop_last``) and yields the keys of a whole run, epoch after epoch, from any
+  batch position on; :class:`BatchStream` counts the batches handed out (the data position
+  stored in checkpoints) and takes the max skip of each epoch from :mod:`gsfm.training.schedule`.
+
+Because the keys span epochs, one DataLoader iterator serves the whole run: workers prefetch
+across epoch boundaries instead of draining and refilling at each one. With workers the loader
+keeps them alive (``persistent_workers``, for a :meth:`BatchStream.seek`) and, on CUDA, pins
+batches in page-locked memory.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -27,11 +36,24 @@ from gsfm.config import TrainConfig
 from gsfm.training.schedule import EpochPlan
 from gsfm.training.state import sample_seed
 
-__all__ = ["BatchStream", "ResumableSampler", "SeededSamples", "to_device"]
+__all__ = ["BatchStream", "ResumableSampler", "SampleKey", "SeededSamples", "to_device"]
+
+
+class SampleKey(NamedTuple):
+    """One sample of a run: dataset ``index`` in ``epoch``, drawn with ``max_skip`` (``None``:
+    the dataset's own, e.g. without curriculum)."""
+
+    index: int
+    epoch: int
+    max_skip: int | None = None
 
 
 class SeededSamples(Dataset):
-    """``dataset`` whose item ``i`` in epoch ``e`` is drawn with generators seeded by (seed, e, i)."""
+    """``dataset`` whose item ``i`` in epoch ``e`` is drawn with generators seeded by (seed, e, i).
+
+    Items are looked up by :class:`SampleKey` (epoch and max skip are applied to the dataset
+    first, in whichever process reads it) or by a bare index (the epoch last set).
+    """
 
     def __init__(self, dataset: Dataset, seed: int) -> None:
         self.dataset = dataset
@@ -56,7 +78,14 @@ class SeededSamples(Dataset):
         """Whether the wrapped dataset samples frames with a max skip (video data)."""
         return hasattr(self.dataset, "set_max_skip")
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, key: int | SampleKey) -> Any:
+        if isinstance(key, SampleKey):
+            self.set_epoch(key.epoch)
+            if key.max_skip is not None:
+                self.set_max_skip(key.max_skip)
+            index = key.index
+        else:
+            index = int(key)
         py, npst, th = random.getstate(), np.random.get_state(), torch.get_rng_state()
         s = sample_seed(self.seed, self.epoch, index)
         random.seed(s)
@@ -70,10 +99,24 @@ class SeededSamples(Dataset):
             torch.set_rng_state(th)
 
 
-class ResumableSampler(Sampler[int]):
-    """A ``DistributedSampler`` (shuffle, drop_last) whose next epoch can skip its first items."""
+class ResumableSampler(Sampler[SampleKey]):
+    """The :class:`SampleKey` s of one process for a whole run, from a batch position on.
 
-    def __init__(self, size: int, num_replicas: int, rank: int, seed: int, shuffle: bool = True):
+    Epoch ``e`` is a ``DistributedSampler`` pass (shuffle, ``drop_last``; its permutation is a
+    function of seed and ``e``) cut to whole batches of ``batch_size``, so a batch never spans
+    two epochs; ``max_skip_of(e)`` gives the keys' max skip. Endless: the consumer counts.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        num_replicas: int,
+        rank: int,
+        seed: int,
+        batch_size: int = 1,
+        shuffle: bool = True,
+        max_skip_of: Callable[[int], int | None] | None = None,
+    ) -> None:
         self.inner = DistributedSampler(
             range(size),  # type: ignore[arg-type]
             num_replicas=num_replicas,
@@ -82,23 +125,29 @@ class ResumableSampler(Sampler[int]):
             seed=seed,
             drop_last=True,
         )
-        self._skip = 0
+        self.batch_size = int(batch_size)
+        self.batches_per_epoch = len(self.inner) // self.batch_size
+        self.max_skip_of = max_skip_of
+        self._start = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        """Reshuffle for ``epoch`` (the permutation is a function of seed and epoch)."""
+    def start_at(self, consumed: int) -> None:
+        """Let the next pass begin after ``consumed`` batches of the run."""
+        self._start = int(consumed)
+
+    def epoch_keys(self, epoch: int, first_batch: int = 0) -> list[SampleKey]:
+        """The keys of ``epoch``'s whole batches, from batch ``first_batch`` of the epoch on."""
         self.inner.set_epoch(epoch)
+        order = list(self.inner)[: self.batches_per_epoch * self.batch_size]
+        skip = self.max_skip_of(epoch) if self.max_skip_of is not None else None
+        return [SampleKey(int(i), epoch, skip) for i in order[first_batch * self.batch_size :]]
 
-    def skip_next(self, count: int) -> None:
-        """Leave out the first ``count`` indices of the next pass (resuming mid-epoch)."""
-        self._skip = int(count)
-
-    def __len__(self) -> int:
-        return len(self.inner) - self._skip
-
-    def __iter__(self) -> Iterator[int]:
-        indices = list(self.inner)[self._skip :]
-        self._skip = 0
-        return iter(indices)
+    def __iter__(self) -> Iterator[SampleKey]:
+        if self.batches_per_epoch < 1:
+            return
+        epoch, offset = divmod(self._start, self.batches_per_epoch)
+        while True:
+            yield from self.epoch_keys(epoch, offset)
+            epoch, offset = epoch + 1, 0
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
@@ -115,9 +164,13 @@ def to_device(batch: Any, device: torch.device) -> Any:
 class BatchStream:
     """Loader batches for one process, across epochs, with a resumable position.
 
-    ``consumed`` counts the batches handed out so far; :meth:`seek` jumps to a position saved in a
-    checkpoint. At each epoch start the sampler and samples are told the epoch and, when
-    ``curriculum`` is on and the data has a max skip, the skip of that epoch is set.
+    ``consumed`` counts the batches handed out so far; :meth:`seek` jumps to a position saved in
+    a checkpoint. Batch ``k`` is a pure function of ``(seed, k)``: its samples' keys carry their
+    epoch and, when ``curriculum`` is on and the data has a max skip, that epoch's skip. After
+    each batch, :attr:`epoch` / :attr:`max_skip` and the main process's copy of the data
+    describe the epoch of the batch just handed out. With ``cfg.num_workers > 0`` the workers
+    persist for the stream's life (:meth:`close` ends them) and ``pin_memory`` (default: when
+    CUDA is available) pins batches for asynchronous copies to the GPU.
     """
 
     def __init__(
@@ -129,7 +182,7 @@ class BatchStream:
         rank: int = 0,
         world_size: int = 1,
         curriculum: bool = True,
-        pin_memory: bool = False,
+        pin_memory: bool | None = None,
         collate_fn: Any = None,
     ) -> None:
         self.samples = (
@@ -137,25 +190,38 @@ class BatchStream:
         )
         self.cfg = cfg
         self.seed = int(seed)
-        self.sampler = ResumableSampler(len(self.samples), world_size, rank, seed)
         self.batch_size = cfg.batch_size
-        self.plan = EpochPlan.for_run(len(self.sampler.inner) // cfg.batch_size, cfg)
         self.curriculum = curriculum and self.samples.has_max_skip
+        self.sampler = ResumableSampler(
+            len(self.samples),
+            world_size,
+            rank,
+            seed,
+            batch_size=cfg.batch_size,
+            max_skip_of=self._skip_of if self.curriculum else None,
+        )
+        self.plan = EpochPlan.for_run(self.sampler.batches_per_epoch, cfg)
         self.max_skip: int | None = None
         self.generator = torch.Generator()
+        workers = int(cfg.num_workers)
+        pin = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
         self.loader = DataLoader(
             self.samples,
             batch_size=cfg.batch_size,
             sampler=self.sampler,
             drop_last=True,
-            num_workers=cfg.num_workers,
-            pin_memory=pin_memory,
+            num_workers=workers,
+            pin_memory=pin and workers > 0 and torch.cuda.is_available(),
+            persistent_workers=workers > 0,
             generator=self.generator,  # keeps the global torch generator untouched
             collate_fn=collate_fn,
         )
         self.consumed = 0
         self._iter: Iterator[Any] | None = None
-        self._left = 0
+        self._applied: tuple[int, int | None] | None = None
+
+    def _skip_of(self, epoch: int) -> int:
+        return self.plan.max_skip(epoch, self.cfg)
 
     @property
     def epoch(self) -> int:
@@ -167,32 +233,42 @@ class BatchStream:
         self.consumed = int(consumed)
         self._iter = None
 
-    def _start_epoch(self) -> None:
-        epoch, offset = self.plan.epoch_of(self.consumed), self.plan.offset_of(self.consumed)
-        self.samples.set_epoch(epoch)
-        self.sampler.set_epoch(epoch)
-        self.sampler.skip_next(offset * self.batch_size)
-        if self.curriculum:
-            self.max_skip = self.plan.max_skip(epoch, self.cfg)
-            self.samples.set_max_skip(self.max_skip)
-        self.generator.manual_seed(sample_seed(self.seed, epoch, 0x5EED))
+    def _start(self) -> None:
+        """A loader pass from :attr:`consumed` on (its workers: started, or reset if alive)."""
+        self.sampler.start_at(self.consumed)
+        self.generator.manual_seed(sample_seed(self.seed, self.epoch, 0x5EED))
         self._iter = iter(self.loader)
-        self._left = self.plan.batches_per_epoch - offset
+
+    def _follow(self, epoch: int) -> None:
+        """Tell the main process's copy of the data the epoch (and skip) just served."""
+        skip = self._skip_of(epoch) if self.curriculum else None
+        if self._applied != (epoch, skip):
+            self.samples.set_epoch(epoch)
+            if skip is not None:
+                self.samples.set_max_skip(skip)
+            self._applied = (epoch, skip)
+        self.max_skip = skip
 
     def __iter__(self) -> BatchStream:
         return self
 
     def __next__(self) -> Any:
         if self._iter is None:
-            self._start_epoch()
+            self._start()
         assert self._iter is not None
         batch = next(self._iter)
+        self._follow(self.epoch)
         self.consumed += 1
-        self._left -= 1
-        if self._left <= 0:
-            self._iter = None
         return batch
 
     def take(self, count: int) -> Sequence[Any]:
         """The next ``count`` batches (the micro-batches of one optimizer step)."""
         return [next(self) for _ in range(count)]
+
+    def close(self) -> None:
+        """End the worker processes now (they also end when the stream is collected)."""
+        self._iter = None
+        it = getattr(self.loader, "_iterator", None)  # the persistent workers' iterator
+        if it is not None and hasattr(it, "_shutdown_workers"):
+            it._shutdown_workers()
+            self.loader._iterator = None

@@ -359,6 +359,7 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
+            self.stream.close()  # persistent loader workers end with the run
         finished = self.iteration >= cfg.iterations
         if finished:
             self._save(folder.final, folder.latest)

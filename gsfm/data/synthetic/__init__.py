@@ -28,8 +28,9 @@ Modules, each importing only those above it:
 * :mod:`.render`: :func:`render_frames`, a scene's frames and visible target labels;
 * :mod:`.video`: :func:`generate_video` (sample, render, apply the first-annotation rule),
   :class:`SyntheticVideo` and :func:`object_table`;
-* :mod:`.splits`: writing a split in the DAVIS layout (:func:`write_split`) and checking or
-  removing a written one (:func:`split_settings`, :func:`split_problems`, ...);
+* :mod:`.splits`: writing a split in the DAVIS layout (:func:`write_split`), checking or
+  removing a written one (:func:`split_settings`, :func:`split_problems`, ...) and writing one
+  once under a data folder (:func:`ensure_split`, :func:`split_folder`, :func:`synth_data_dir`);
 * :mod:`.dataset`: :class:`SyntheticTrainSet`, the in-memory training stream.
 
 Every public name is re-exported here: import from ``gsfm.data.synthetic``.
@@ -64,12 +65,16 @@ from gsfm.data.synthetic.spec import (
 )
 from gsfm.data.synthetic.spec import get_version as get_version
 from gsfm.data.synthetic.splits import (
+    DATA_DIR_ENV,
     describe_split,
+    ensure_split,
     read_split_record,
     remove_split,
+    split_folder,
     split_paths,
     split_problems,
     split_settings,
+    synth_data_dir,
     write_split,
 )
 from gsfm.data.synthetic.splits import split_identity as split_identity
@@ -79,6 +84,7 @@ from gsfm.data.synthetic.video import SyntheticVideo, generate_video, object_tab
 # left out of ``import *`` as they always were.
 __all__ = [
     "CASES",
+    "DATA_DIR_ENV",
     "SPLITS",
     "VERSIONS",
     "ObjectSpec",
@@ -87,6 +93,7 @@ __all__ = [
     "SyntheticVideo",
     "VideoSpec",
     "describe_split",
+    "ensure_split",
     "generate_video",
     "object_table",
     "read_split_record",
@@ -94,8 +101,10 @@ __all__ = [
     "render_frames",
     "sample_video",
     "split_names",
+    "split_folder",
     "split_paths",
     "split_problems",
     "split_settings",
+    "synth_data_dir",
     "write_split",
 ]

@@ -1,7 +1,10 @@
 """Splits on disk: :func:`write_split` writes a split in the DAVIS layout, and the functions
 around it say what a written split is (:func:`split_settings`, :func:`describe_split`), where
 its files are (:func:`split_paths`), whether a folder holds it intact (:func:`split_problems`)
-and how to remove it (:func:`remove_split`).
+and how to remove it (:func:`remove_split`). :func:`ensure_split` writes a split once under a
+data folder (:func:`synth_data_dir` by default) and completes it when a file is missing: the
+one step that the ``synth-train`` training data and :func:`gsfm.experiments.ensure_synth_split`
+share.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,17 +25,24 @@ from gsfm.data.io import image_size, write_image, write_mask
 from gsfm.data.synthetic.spec import _split_size, get_version, split_names
 from gsfm.data.synthetic.video import SyntheticVideo, generate_video, object_table
 from gsfm.files import atomic_folder, atomic_write
+from gsfm.runtime import resolve_path
 
 __all__ = [
+    "DATA_DIR_ENV",
     "describe_split",
+    "ensure_split",
     "read_split_record",
     "remove_split",
     "split_identity",
     "split_paths",
     "split_problems",
+    "split_folder",
     "split_settings",
+    "synth_data_dir",
     "write_split",
 ]
+
+DATA_DIR_ENV = "GSFM_DATA_DIR"  # names the folder that splits written on demand go to
 
 
 def split_identity(
@@ -270,3 +282,162 @@ def split_problems(root: str | os.PathLike[str], identity: dict[str, Any]) -> li
     for video in identity["videos"]:
         problems += _video_problems(root, video, n_frames, h, w)
     return problems
+
+
+# --- writing a split once ------------------------------------------------------------------------
+
+
+def synth_data_dir() -> Path:
+    """The folder that splits written on demand live in: ``$GSFM_DATA_DIR`` when set, else
+    ``data/synth`` of the project root (relative paths: from the project root, see
+    :func:`gsfm.runtime.resolve_path`)."""
+    return resolve_path(os.environ.get(DATA_DIR_ENV) or "data/synth")
+
+
+def _folder_name(identity: dict[str, Any], n_all: int) -> str:
+    """``<split>`` for the official split (every video, the version's size, seed 0), else
+    ``<split>-<H>x<W>[-first<N>][-seed<S>]``; ``-<version>`` after the split for versions
+    other than v1, so that variants never mix in one DAVIS layout."""
+    version = str(identity["benchmark"]).removeprefix("synth-")
+    v = get_version(version)
+    h, w, n, seed = identity["height"], identity["width"], len(identity["videos"]), identity["seed"]
+    name = identity["split"] if version == "v1" else f"{identity['split']}-{version}"
+    if (h, w) != (v.height, v.width) or n != n_all or seed != 0:
+        name += f"-{h}x{w}"
+        name += f"-first{n}" if n != n_all else ""
+        name += f"-seed{seed}" if seed != 0 else ""
+    return name
+
+
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (processes of one machine, e.g. the ranks of
+    a ``torchrun``, write a split one at a time); no lock where ``fcntl`` does not exist."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: one writer is assumed
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _broken_videos(root: Path, identity: dict[str, Any]) -> list[str] | None:
+    """The videos to write again when only videos of ``root``'s split are damaged; ``None`` when
+    more than that is wrong (another record, a missing list or table): write it all."""
+    split = identity["split"]
+    record = read_split_record(root, split)
+    if record is None or _record_problems(record, identity, ""):
+        return None
+    sets = root / "ImageSets" / str(identity["benchmark"]) / f"{split}.txt"
+    if not sets.is_file() or sets.read_text(encoding="utf-8").split() != identity["videos"]:
+        return None
+    if not (root / f"objects_{split}.csv").is_file():
+        return None
+    version = str(identity["benchmark"]).removeprefix("synth-")
+    n_frames = _split_size(get_version(version), split)[1]
+    h, w = int(identity["height"]), int(identity["width"])
+    return [v for v in identity["videos"] if _video_problems(root, v, n_frames, h, w)]
+
+
+def _complete(root: Path, identity: dict[str, Any], problems: list[str], progress: bool) -> None:
+    """Write what ``root`` lacks of the split ``identity``: the damaged videos only, when the
+    rest is intact; else the whole split (after removing another split recorded under the same
+    ``synth_<split>.json``: its own files only). Says on stderr what it repairs."""
+    split, version = identity["split"], str(identity["benchmark"]).removeprefix("synth-")
+    what = describe_split(identity)
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    broken = _broken_videos(root, identity) if root.is_dir() else None
+    if broken:
+        print(
+            f"{root}: {problems[0]}{more}; writing {len(broken)} video(s) of {what} again",
+            file=sys.stderr,
+        )
+        h, w = int(identity["height"]), int(identity["width"])
+        index = {name: i for i, name in enumerate(split_names(split, version))}
+        for name in broken:
+            _write_video(
+                root, f"{h}p", generate_video(split, index[name], version, identity["seed"], h, w)
+            )
+        return
+    if root.exists():
+        print(f"{root}: {problems[0]}{more}; writing {what} there", file=sys.stderr)
+        record = read_split_record(root, split)
+        if record is not None and _record_problems(record, identity, ""):
+            remove_split(root, record)  # a stale split of other settings under our name
+    write_split(
+        root,
+        split,
+        version,
+        identity["seed"],
+        identity["height"],
+        identity["width"],
+        limit=len(identity["videos"]),
+        progress=progress,
+    )
+
+
+def split_folder(
+    data_dir: str | os.PathLike[str] | None = None,
+    split: str = "val",
+    *,
+    limit: int | None = None,
+    height: int | None = None,
+    width: int | None = None,
+    seed: int = 0,
+    version: str = "v1",
+) -> Path:
+    """Where :func:`ensure_split` keeps the split of these settings under ``data_dir``
+    (default :func:`synth_data_dir`); nothing is read or written."""
+    identity = split_settings(split, version, seed, height, width, limit)
+    base = synth_data_dir() if data_dir is None else resolve_path(data_dir)
+    return base / _folder_name(identity, len(split_names(split, version)))
+
+
+def ensure_split(
+    data_dir: str | os.PathLike[str] | None = None,
+    split: str = "val",
+    *,
+    limit: int | None = None,
+    height: int | None = None,
+    width: int | None = None,
+    seed: int = 0,
+    version: str = "v1",
+    progress: bool = False,
+) -> Path:
+    """The folder of a split under ``data_dir`` (default :func:`synth_data_dir`), written only
+    if it is not complete yet, and returned.
+
+    The folder is ``data_dir/<split>`` for the official split (all videos, the version's size,
+    seed 0) and ``data_dir/<split>-<H>x<W>[-first<N>][-seed<S>]`` for any other. It is complete
+    when :func:`split_problems` finds nothing. An incomplete one is completed: only its damaged
+    videos when its record, list and table are intact, else written whole (a split of other
+    settings recorded there is removed first); either is said on stderr. Processes of one
+    machine take turns through a lock file ``data_dir/.<folder>.lock``, so the ranks of a
+    ``torchrun`` write the split once. Raises ``RuntimeError`` naming the folder and the first
+    problem if writing still leaves it incomplete.
+    """
+    identity = split_settings(split, version, seed, height, width, limit)  # checks the arguments
+    root = split_folder(
+        data_dir, split, limit=limit, height=height, width=width, seed=seed, version=version
+    )
+    base = root.parent
+    if base.exists() and not base.is_dir():
+        raise ValueError(f"data folder {base} exists and is not a folder")
+    if not split_problems(root, identity):
+        return root
+    with _exclusive(base / f".{root.name}.lock"):
+        problems = split_problems(root, identity)  # another process may have written it
+        if problems:
+            _complete(root, identity, problems, progress)
+    problems = split_problems(root, identity)
+    if problems:
+        raise RuntimeError(
+            f"writing {describe_split(identity)} into {root} left it incomplete: {problems[0]}"
+        )
+    return root
