@@ -40,6 +40,7 @@ from gsfm.config import (
     profile_sizes,
     train_config,
 )
+from gsfm.data.synthetic import ensure_split
 from gsfm.files import atomic_folder
 from gsfm.runtime import resolve_device, resolve_path
 
@@ -251,39 +252,11 @@ def eval_split_settings(profile: str) -> dict[str, Any]:
     return {k: v for k, v in given.items() if v is not None}
 
 
-def ensure_synth_split(
-    data_dir: str | os.PathLike[str],
-    split: str = "val",
-    *,
-    limit: int | None = None,
-    height: int | None = None,
-    width: int | None = None,
-    seed: int = 0,
-    version: str = "v1",
-    progress: bool = False,
-) -> Path:
-    """The folder of a synthetic split under ``data_dir``, written only if not complete yet.
-
-    The folder is ``data_dir/<split>`` for the official split (all videos, the version's size,
-    seed 0) and ``data_dir/<split>-<H>x<W>[-first<N>][-seed<S>]`` for any other, so that
-    variants never mix in one DAVIS layout. A split is complete when its ``synth_<split>.json``
-    matches and every video has all its frames and annotations, readable and of the right size
-    (:func:`gsfm.data.synthetic.split_problems`); an incomplete one is completed. The one
-    write-once step the ``synth-train`` training data uses too:
-    :func:`gsfm.data.synthetic.ensure_split`.
-    """
-    from gsfm.data.synthetic import ensure_split
-
-    return ensure_split(
-        resolve_path(data_dir),
-        split,
-        limit=limit,
-        height=height,
-        width=width,
-        seed=seed,
-        version=version,
-        progress=progress,
-    )
+#: The folder of a synthetic split under ``data_dir``, written only if not complete yet:
+#: ``data_dir/<split>`` for the official split, ``data_dir/<split>-<H>x<W>[-first<N>][-seed<S>]``
+#: for any other (:func:`gsfm.data.synthetic.ensure_split`, the one write-once step, which the
+#: ``synth-train`` training data uses too).
+ensure_synth_split = ensure_split
 
 
 # --- evaluation ------------------------------------------------------------------------------

@@ -80,26 +80,16 @@ def _point(
         gid=GID_OURS,
         mfc=colour if has else "white",
     )
-    if horizontal:
-        ax.errorbar(x, y, xerr=err if has else None, **kw)
-        ax.annotate(
-            _seed_note(n),
-            (x, y),
-            xytext=(6, 4),
-            textcoords="offset points",
-            fontsize=6.5,
-            color="0.3",
-        )
-    else:
-        ax.errorbar(x, y, yerr=err if has else None, **kw)
-        ax.annotate(
-            _seed_note(n),
-            (x, y),
-            xytext=(4, 5),
-            textcoords="offset points",
-            fontsize=6.5,
-            color="0.3",
-        )
+    bar = {"xerr" if horizontal else "yerr": err if has else None}
+    ax.errorbar(x, y, **bar, **kw)
+    ax.annotate(
+        _seed_note(n),
+        (x, y),
+        xytext=(6, 4) if horizontal else (4, 5),
+        textcoords="offset points",
+        fontsize=6.5,
+        color="0.3",
+    )
 
 
 def _interval(low: float, high: float) -> str:
