@@ -177,8 +177,8 @@ def test_filter_kernel_convolves_like_the_filter():
 def test_profile_sizes():
     assert profile_sizes("cpu").feature_image // 16 == sa.TRAIN_MAP_SIDE  # the training map
     assert profile_sizes("smoke").image < profile_sizes("cpu").image
-    with pytest.raises(ValueError, match="unknown profile 'gpu'"):
-        profile_sizes("gpu")
+    with pytest.raises(ValueError, match="unknown profile 'tpu'"):
+        profile_sizes("tpu")
 
 
 # --- LFM / HFM step by step ---------------------------------------------------------------
