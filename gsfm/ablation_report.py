@@ -192,8 +192,8 @@ def smallest_objects_figure(
     crops = []
     for split, group in picks.groupby("split", sort=False):
         preds = {
-            variant: evaluated_run(
-                run, roots[str(split)], device=device,
+            variant: evaluated_run(  # only the picked videos: seconds, not the whole split
+                run, roots[str(split)], device=device, videos=sorted(set(group["sequence"])),
                 top_k=inference[variant].get("top_k", "config"),
                 mem_every=inference[variant].get("mem_every"),
             ).pred_dir
