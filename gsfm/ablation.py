@@ -259,12 +259,19 @@ class Task:
     variant: Variant
     seed: int
 
-    def train_key(self, profile: str) -> str:
-        """Identifies the training run (tasks of equal configuration share one)."""
-        from gsfm.experiments import run_config, run_name
+    def run_config(self, profile: str, **train_options: Any) -> dict[str, Any]:
+        """The configuration of the task's training run (``train_options``: extra
+        :class:`~gsfm.config.TrainConfig` fields, e.g. ``num_workers``)."""
+        from gsfm.experiments import run_config
 
-        cfg = run_config(self.variant.model, profile, seed=self.seed, **self.variant.overrides)
-        return run_name(cfg)
+        overrides = {**self.variant.overrides, **train_options}
+        return run_config(self.variant.model, profile, seed=self.seed, **overrides)
+
+    def train_key(self, profile: str, **train_options: Any) -> str:
+        """Identifies the training run (tasks of equal configuration share one)."""
+        from gsfm.experiments import run_name
+
+        return run_name(self.run_config(profile, **train_options))
 
 
 def plan(
@@ -467,6 +474,29 @@ def write_rows(results_dir: Path, task: Task, tables: tuple[pd.DataFrame, ...]) 
 # --- training (in this process or in workers) ------------------------------------------------
 
 
+def _device_type(label: str) -> str:
+    """``cpu`` or ``cuda`` from a row's ``device`` column (``cpu, 1 thread``, ``cuda:0 (...)``)."""
+    return "cpu" if str(label).startswith("cpu") else "cuda"
+
+
+def _check_one_device_type(
+    results: Path, studies: Sequence[Study], profile: str, device_type: str
+) -> None:
+    for study in studies:
+        path = results / f"{study.name}.csv"
+        if not path.is_file():
+            continue
+        rows = pd.read_csv(path, usecols=["profile", "device"], dtype=str)
+        other = {_device_type(d) for d in rows.loc[rows["profile"] == profile, "device"]}
+        other.discard(device_type)
+        if other:
+            raise ValueError(
+                f"{path} holds {profile}-profile rows trained on {sorted(other)[0]}, and this "
+                f"run would add {device_type} rows: comparisons must not mix devices; write them "
+                f"to another folder (--results results/ablations-{device_type})"
+            )
+
+
 def _train(kwargs: dict[str, Any]) -> str:
     """Train (or reuse) one run; a top-level function so that worker processes can run it."""
     from gsfm.experiments import trained_run
@@ -477,10 +507,12 @@ def _train(kwargs: dict[str, Any]) -> str:
     return str(trained_run(**kwargs))
 
 
-def _find_run(task: Task, profile: str, dirs: Sequence[Path]) -> Path | None:
-    from gsfm.experiments import finished_run, run_config
+def _find_run(
+    task: Task, profile: str, dirs: Sequence[Path], train_options: Mapping[str, Any]
+) -> Path | None:
+    from gsfm.experiments import finished_run
 
-    expected = run_config(task.variant.model, profile, seed=task.seed, **task.variant.overrides)
+    expected = task.run_config(profile, **train_options)
     for folder in dirs:
         found = finished_run(folder, expected)
         if found is not None:
@@ -501,6 +533,7 @@ def run_ablation(
     results_dir: str | os.PathLike[str] = "results/ablations",
     data_dir: str | os.PathLike[str] = "data/synth",
     max_variants: int | None = None,
+    num_workers: int | None = None,
     progress: bool = True,
     dry_run: bool = False,
 ) -> list[Task]:
@@ -510,7 +543,12 @@ def run_ablation(
     the rest are trained into ``runs_dir``, ``jobs`` at a time (worker processes with
     ``threads`` torch threads each; default: the CPU cores divided by ``jobs`` on CPU). Each
     run is scored in this process as it finishes and its rows are written at once. Returns the
-    tasks that were (or, with ``dry_run``, would be) done.
+    tasks that were (or, with ``dry_run``, would be) done. ``num_workers``: loader worker
+    processes per training (a GPU needs them; it becomes part of the runs' configuration).
+
+    Rows of one profile come from one kind of device: if ``results_dir`` already holds rows of
+    ``profile`` trained on another device type (CPU vs CUDA), nothing runs and the error says
+    to write elsewhere (``results_dir``), so that no comparison mixes devices.
     """
     from tqdm.auto import tqdm
 
@@ -522,6 +560,8 @@ def run_ablation(
     if dry_run or not todo:
         return todo
     dev = resolve_device(device)
+    _check_one_device_type(results, chosen, profile, dev.type)
+    train_options = {} if num_workers is None else {"num_workers": int(num_workers)}
     if threads is None and dev.type == "cpu" and jobs > 1:
         threads = max(1, (os.cpu_count() or 1) // jobs)
     runs = resolve_path(runs_dir)
@@ -529,7 +569,7 @@ def run_ablation(
     data = resolve_path(data_dir)
     by_run: dict[str, list[Task]] = {}
     for task in todo:
-        by_run.setdefault(task.train_key(profile), []).append(task)
+        by_run.setdefault(task.train_key(profile, **train_options), []).append(task)
 
     bar = tqdm(total=len(todo), desc="ablation rows", unit="task", disable=not progress)
 
@@ -541,7 +581,7 @@ def run_ablation(
     found: dict[str, tuple[Path, list[Task]]] = {}
     pending: dict[str, list[Task]] = {}
     for key, tasks in by_run.items():
-        run_dir = _find_run(tasks[0], profile, search)
+        run_dir = _find_run(tasks[0], profile, search, train_options)
         if run_dir is not None:
             found[key] = (run_dir, tasks)
         else:
@@ -557,6 +597,7 @@ def run_ablation(
             "progress": progress and jobs == 1,
             "threads": threads,
             **dict(task.variant.overrides),
+            **train_options,
         }
 
     if threads and dev.type == "cpu":

@@ -185,3 +185,20 @@ def test_load_study_keeps_one_profile_and_one_device(tmp_path: Path) -> None:
     assert set(t.rows["device"]) == {"cpu, 1 thread"} and len(t.rows) == 4  # the larger group
     assert set(load_study(tmp_path, "placement", "cpu", "NVIDIA H200").rows["seed"]) == {0}
     assert load_study(tmp_path, "placement", "paper") is None
+
+
+def test_rows_of_another_device_type_are_refused_and_workers_change_the_run(tmp_path: Path) -> None:
+    from gsfm.ablation import Task, _check_one_device_type
+
+    row = {"study": "placement", "variant": "freqL+freqH", "seed": 0, "split": "val"}
+    pd.DataFrame([{**row, "profile": "cpu", "device": "cpu, 1 thread"}]).to_csv(
+        tmp_path / "placement.csv", index=False
+    )
+    studies = get_studies(["placement"])
+    _check_one_device_type(tmp_path, studies, "cpu", "cpu")  # the same kind: fine
+    _check_one_device_type(tmp_path, studies, "gpu", "cuda")  # another profile: fine
+    with pytest.raises(ValueError, match="must not mix devices.*ablations-cuda"):
+        _check_one_device_type(tmp_path, studies, "cpu", "cuda")
+    task = Task(STUDIES["placement"], STUDIES["placement"].reference, 0)
+    assert task.train_key("cpu") != task.train_key("cpu", num_workers=8)
+    assert task.run_config("cpu", num_workers=8)["train"]["num_workers"] == 8

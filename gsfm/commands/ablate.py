@@ -52,6 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-variants", type=int, default=None,
         help="only the reference and the first N-1 other variants of each study (quick looks)",
     )  # fmt: skip
+    parser.add_argument(
+        "--num-workers", type=int, default=None,
+        help="loader worker processes per training (on a GPU; part of the runs' configuration)",
+    )  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="list the missing tasks only")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -76,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         results_dir=args.results,
         data_dir=args.data_dir,
         max_variants=args.max_variants,
+        num_workers=args.num_workers,
         progress=not args.quiet,
         dry_run=args.dry_run,
     )
