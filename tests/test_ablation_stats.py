@@ -512,3 +512,12 @@ def test_paper_ordering_falls_back_to_seeds_without_per_video_scores():
     assert want in text
     assert "The paper's ordering holds here." in text
     assert "not compared: KMN, KMN + FM, MiVOS, MiVOS + FM" in text
+
+
+def test_sigma_text_with_one_sigma_says_there_is_no_sweep_yet() -> None:
+    table = pd.DataFrame(
+        [{"sigma": 7.0, "sigma_mode": "bins", "split": "val", "metric": "JF", "mean": 47.7,
+          "ci95": 0.1, "n_seeds": 2, "variant": "sigma=7"}]
+    )  # fmt: skip
+    text = A.sigma_text(table)
+    assert "only σ = 7 measured so far" in text and "highest" not in text

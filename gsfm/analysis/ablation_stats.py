@@ -953,6 +953,13 @@ def sigma_text(sigma: pd.DataFrame, diffs: pd.DataFrame | None = None, chosen: f
             g = sigma[(sigma["sigma_mode"] == mode) & (sigma["split"] == split)]
             if g.empty:
                 continue
+            if len(g) == 1:  # a peak needs at least two σ
+                only = g.iloc[0]
+                lines.append(
+                    f"σ in {mode}, {split}: only σ = {only['sigma']:g} measured so far "
+                    f"({label} {only['mean']:.1f}); no sweep to read yet."
+                )
+                continue
             best = g.loc[g["mean"].idxmax()]
             spread = f" ± {best['ci95']:.1f}" if best["n_seeds"] > 1 else " (1 seed, no interval)"
             text = (
