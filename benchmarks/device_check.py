@@ -115,22 +115,14 @@ def loader_check(
 
 def step_check(profiles: list[str], device: torch.device, steps: int) -> list[dict[str, Any]]:
     """Training-step rate of both models under each profile, and the peak memory of the timed
-    steps: a first call warms up (cuDNN's autotuner searches then, with large workspaces), the
-    peak is reset, and a second call of the same shapes is measured."""
+    steps (``step_rate`` resets the peak after its warm-up, where cuDNN's autotuner searches
+    with large workspaces)."""
     from gsfm.training.throughput import step_rate
 
     out = []
     for profile in profiles:
         for name in ("gsfm", "stcn"):
-            step_rate(name, profile, device=device, steps=1, warmup=2)  # warm-up, autotuning
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-                torch.cuda.reset_peak_memory_stats(device)
-            r = step_rate(name, profile, device=device, steps=steps, warmup=1)
-            peak = (
-                torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-            )
-            out.append({"model": name, "profile": profile, **r, "peak_memory_mb": peak})
+            out.append(step_rate(name, profile, device=device, steps=steps, warmup=2))
             if device.type == "cuda":
                 torch.cuda.empty_cache()
     return out

@@ -163,6 +163,23 @@ def _split_roots(study: str, profile: str, data_dir: str | os.PathLike[str]) -> 
     }
 
 
+def object_scores(
+    objects: pd.DataFrame, picks: pd.DataFrame, variants: Sequence[str]
+) -> dict[tuple[str, int], dict[str, float]]:
+    """Each picked object's J&F per variant, {(sequence, object): {variant: J&F}}, from the
+    per-object rows ``objects`` (mean over its rows of that split; NaN where a variant has
+    none). ``picks``: rows with ``split``, ``sequence`` and ``object``."""
+    keys = ["split", "sequence", "object", "variant"]
+    mean_jf = objects.assign(object=objects["object"].astype(str)).groupby(keys)["JF"].mean()
+    return {
+        (str(r.sequence), int(r.object)): {
+            str(v): float(mean_jf.get((r.split, r.sequence, str(r.object), v), float("nan")))
+            for v in variants
+        }
+        for r in picks.itertuples(index=False)
+    }
+
+
 def smallest_objects_figure(
     profile: str,
     *,
@@ -200,15 +217,7 @@ def smallest_objects_figure(
             for variant, run in runs.items()
         }  # fmt: skip
         crops += object_crops(roots[str(split)], preds, group)
-    scores = {
-        (str(r.sequence), int(r.object)): {
-            str(v): float(objects[(objects["sequence"] == r.sequence)
-                                  & (objects["object"].astype(str) == str(r.object))
-                                  & (objects["variant"] == v) & (objects["split"] == r.split)]["JF"].mean())
-            for v in runs
-        }
-        for r in picks.itertuples(index=False)
-    }  # fmt: skip
+    scores = object_scores(objects, picks, list(runs))
     from gsfm.analysis import ablation_stats as stats
 
     note = f"{profile} profile, seed {seed}; {stats.provenance(tables.rows, seeds=False)}."

@@ -54,3 +54,22 @@ def test_crops_hold_the_object_and_methods_see_the_same_box(tmp_path: Path) -> N
     )
     assert (tmp_path / "fig7.png").is_file()
     assert "J&F 100.0" in fig.axes[2].get_title()
+
+
+def test_object_scores_average_each_objects_rows_per_variant_and_split() -> None:
+    from gsfm.ablation_report import object_scores
+
+    objects = pd.DataFrame(
+        {
+            "split": ["val", "val", "val", "small", "val"],
+            "sequence": ["a", "a", "a", "a", "b"],
+            "object": ["1", "1", "1", "1", "2"],  # strings, as read back from the CSV
+            "variant": ["GSFM", "GSFM", "STCN", "GSFM", "GSFM"],
+            "JF": [40.0, 60.0, 10.0, 99.0, 70.0],
+        }
+    )
+    picks = pd.DataFrame({"split": ["val", "val"], "sequence": ["a", "b"], "object": [1, 2]})
+    scores = object_scores(objects, picks, ["GSFM", "STCN"])
+    assert scores[("a", 1)] == {"GSFM": 50.0, "STCN": 10.0}  # the small split's row is not mixed in
+    assert scores[("b", 2)]["GSFM"] == 70.0
+    assert np.isnan(scores[("b", 2)]["STCN"])  # no row: NaN, not a made-up score

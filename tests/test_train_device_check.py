@@ -45,6 +45,7 @@ def test_dry_run_prints_the_full_report(tmp_path, capsys):
     steps = report["step"]
     assert [s["model"] for s in steps] == ["gsfm", "stcn"]
     assert all(s["losses_finite"] and s["seconds_per_step"] > 0 for s in steps)
+    assert all(s["peak_memory_mb"] is None for s in steps)  # a CUDA figure; none on the CPU
     assert report["loader_over_step"] == pytest.approx(
         loader["synth-train"]["samples_per_s"] / steps[0]["samples_per_s"], rel=1e-2
     )

@@ -136,7 +136,9 @@ def step_rate(
     of the profile, Adam, and AMP with a GradScaler on CUDA when ``amp`` (default: the
     profile's ``amp``) is on, as in :class:`~gsfm.training.Trainer`; one :func:`fixed_batch`
     moved to the device once and reused, ``warmup`` steps untimed, then ``steps`` timed with
-    CUDA synchronised before and after. ``train_overrides`` change the profile's
+    CUDA synchronised before and after. ``peak_memory_mb`` (CUDA only, else None) is the peak
+    allocated during the timed steps: the warm-up, where cuDNN's autotuner tries algorithms
+    with large workspaces, is not counted. ``train_overrides`` change the profile's
     :class:`~gsfm.config.TrainConfig` (``batch_size=...``, ``crop_size=...``).
     """
     from gsfm.losses import GSFMLoss
@@ -170,12 +172,15 @@ def step_rate(
     for i in range(warmup):
         one_step(i)
     _sync(dev)
+    if dev.type == "cuda":  # the warm-up's autotuning workspaces are not part of the peak
+        torch.cuda.reset_peak_memory_stats(dev)
     start = time.perf_counter()
     for i in range(steps):
         one_step(warmup + i)
     _sync(dev)
     seconds = time.perf_counter() - start
     per_step = seconds / steps
+    peak = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else None
     return {
         "model": model,
         "profile": profile,
@@ -189,6 +194,7 @@ def step_rate(
         "seconds_per_step": round(per_step, 4),
         "samples_per_s": round(cfg.batch_size / per_step, 2),
         "losses_finite": all(math.isfinite(v) for v in losses),
+        "peak_memory_mb": None if peak is None else round(peak, 1),
     }
 
 
