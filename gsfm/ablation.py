@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -520,6 +522,9 @@ def _find_run(
     return None
 
 
+_clock = time.monotonic  # the time limit's clock (a test replaces it)
+
+
 def run_ablation(
     studies: str | Iterable[str] = "all",
     seeds: Sequence[int] = (0, 1, 2),
@@ -534,6 +539,7 @@ def run_ablation(
     data_dir: str | os.PathLike[str] = "data/synth",
     max_variants: int | None = None,
     num_workers: int | None = None,
+    time_limit: float | None = None,
     progress: bool = True,
     dry_run: bool = False,
 ) -> list[Task]:
@@ -545,6 +551,11 @@ def run_ablation(
     run is scored in this process as it finishes and its rows are written at once. Returns the
     tasks that were (or, with ``dry_run``, would be) done. ``num_workers``: loader worker
     processes per training (a GPU needs them; it becomes part of the runs' configuration).
+
+    ``time_limit`` (seconds from the call): no training starts after it; trainings under way
+    are finished and scored, reused runs are always scored, and the tasks left are said on
+    stderr (the next call does them). It lets a session with a fixed budget end between runs
+    instead of losing the ones in progress.
 
     Rows of one profile come from one kind of device: if ``results_dir`` already holds rows of
     ``profile`` trained on another device type (CPU vs CUDA), nothing runs and the error says
@@ -602,22 +613,42 @@ def run_ablation(
 
     if threads and dev.type == "cpu":
         torch.set_num_threads(int(threads))  # scoring here runs beside the training workers
+    deadline = None if time_limit is None else _clock() + float(time_limit)
+    queue = list(pending.values())  # in plan order: seed 0's variants first
+
+    def next_training() -> list[Task] | None:
+        if not queue or (deadline is not None and _clock() >= deadline):
+            return None
+        return queue.pop(0)
+
     if jobs == 1 or not pending:
         for run_dir, tasks in found.values():
             score(run_dir, tasks)
-        for tasks in pending.values():
+        while (tasks := next_training()) is not None:
             score(Path(_train(train_kwargs(tasks[0]))), tasks)
     else:
         ctx = get_context("spawn")  # no forked torch / CUDA state in the workers
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures: dict[Future[str], list[Task]] = {
-                pool.submit(_train, train_kwargs(tasks[0])): tasks for tasks in pending.values()
-            }
+            futures: dict[Future[str], list[Task]] = {}
+
+            def submit() -> None:  # keep `jobs` trainings under way, none after the deadline
+                while len(futures) < jobs and (tasks := next_training()) is not None:
+                    futures[pool.submit(_train, train_kwargs(tasks[0]))] = tasks
+
+            submit()
             for run_dir, tasks in found.values():  # score reused runs while the others train
                 score(run_dir, tasks)
             while futures:
                 finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     score(Path(fut.result()), futures.pop(fut))
+                submit()
+    left = [t for tasks in queue for t in tasks]
+    if left:
+        print(
+            f"time limit of {time_limit:g} s reached: {len(left)} task(s) left for the next run "
+            "(the same command does them)",
+            file=sys.stderr,
+        )
     bar.close()
-    return todo
+    return [t for t in todo if t not in left]

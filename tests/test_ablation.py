@@ -156,6 +156,27 @@ def test_killed_after_one_row_resumes_without_duplicates(tmp_path: Path) -> None
     assert not list((tmp_path / "results").glob("*.tmp*"))  # no temporary files left behind
 
 
+def test_no_training_starts_after_the_time_limit(tmp_path: Path, monkeypatch, capsys) -> None:
+    ticks = iter([0.0, 0.5])  # the limit is set at 0 s; the first training starts at 0.5 s
+    monkeypatch.setattr("gsfm.ablation._clock", lambda: next(ticks, 2.0))  # then 2 s: past 1 s
+    kw = dict(profile="smoke", device="cpu", max_variants=2, progress=False,
+              runs_dir=tmp_path / "runs", results_dir=tmp_path / "results",
+              data_dir=tmp_path / "data")  # fmt: skip
+    done = run_ablation(["placement"], [0], time_limit=1.0, **kw)
+    assert [t.variant.label for t in done] == ["freqL+freqH"]  # the reference, trained first
+    assert "time limit of 1 s reached: 1 task(s) left" in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "results" / "placement.csv")["variant"].tolist() == [
+        "freqL+freqH"
+    ]
+    # limit 0 with two jobs (the worker-pool path): no training starts and nothing is written
+    monkeypatch.setattr("gsfm.ablation._clock", time.monotonic)
+    assert run_ablation(["placement"], [0], time_limit=0, jobs=2, **kw) == []
+    assert "1 task(s) left" in capsys.readouterr().err
+    assert len(pd.read_csv(tmp_path / "results" / "placement.csv")) == 1
+    assert main([*_ablate_args(tmp_path), "--time-limit", "-1"]) == 2
+    assert "--time-limit must be >= 0 seconds, got -1.0" in capsys.readouterr().err
+
+
 def test_a_study_without_rows_says_how_to_produce_them(tmp_path: Path) -> None:
     from gsfm.ablation_report import study_report
 

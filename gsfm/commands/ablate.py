@@ -5,6 +5,8 @@ Examples::
     python -m gsfm ablate --study all --seeds 0 1 2 --profile cpu --jobs 2
     python -m gsfm ablate --study sigma --seeds 0 --dry-run        # what is still missing
     python -m gsfm ablate --study small_objects --reuse-from runs/reproducibility/avx512-t1
+    python -m gsfm ablate --device cuda --jobs 8 --num-workers 1 --time-limit 420 \
+        --results results/ablations-cuda      # a GPU lent for minutes: stop between runs
 
 Rows go to ``results/ablations/<study>.csv`` (one per study, variant, seed, split) with the
 per-video and per-object tables beside them. Running the same command again adds nothing;
@@ -55,18 +57,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--num-workers", type=int, default=None,
         help="loader worker processes per training (on a GPU; part of the runs' configuration)",
     )  # fmt: skip
+    parser.add_argument(
+        "--time-limit", type=float, default=None, metavar="SECONDS",
+        help="start no training after this many seconds; the ones under way are finished and "
+        "scored (for a fixed budget, e.g. a GPU lent for minutes)",
+    )  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="list the missing tasks only")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the missing tasks and say what was done."""
+    import time
+
     from gsfm.ablation import run_ablation
 
     studies = args.study or ["all"]
     names = "all" if "all" in studies else list(dict.fromkeys(studies))
     if args.max_variants is not None and args.max_variants < 1:
         raise ValueError(f"--max-variants must be >= 1, got {args.max_variants}")
+    if args.time_limit is not None and args.time_limit < 0:
+        raise ValueError(f"--time-limit must be >= 0 seconds, got {args.time_limit}")
+    start = time.perf_counter()
     tasks = run_ablation(
         names,
         args.seeds,
@@ -80,10 +92,11 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         max_variants=args.max_variants,
         num_workers=args.num_workers,
+        time_limit=args.time_limit,
         progress=not args.quiet,
         dry_run=args.dry_run,
     )
-    verb = "to do" if args.dry_run else "done"
+    verb = "to do" if args.dry_run else f"done in {time.perf_counter() - start:.0f} s"
     print(f"{len(tasks)} task(s) {verb} (study, variant, seed):")
     for t in tasks:
         print(f"  {t.study.name:15s} {t.variant.label:22s} seed {t.seed}")
