@@ -27,9 +27,10 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used: light modules (the CLI) read files too
+    import torch
 
 __all__ = [
     "CHECKPOINT_KINDS",
@@ -82,6 +83,8 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
 def atomic_save(path: str | os.PathLike[str], payload: Any) -> Path:
     """``torch.save(payload)`` to ``path`` atomically (checkpoints)."""
+    import torch
+
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
@@ -147,6 +150,8 @@ def read_torch_file(
     ``"cannot read <what> <path>: not <expected>, or corrupt (<reason>)"``. The content is
     returned as it is; callers check that it is what they need.
     """
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")

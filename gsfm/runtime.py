@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # imported where used: light callers (the CLI's parser) need paths only
+    import torch
 
 __all__ = [
     "device_name",
@@ -52,6 +55,8 @@ def figures_dir(path: str | Path = "figures") -> Path:
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` → CUDA when present, else CPU; anything else is checked and returned."""
+    import torch
+
     if isinstance(device, torch.device):
         return device
     if device == "auto":
@@ -64,6 +69,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def device_name(device: str | torch.device = "auto") -> str:
     """A label for figures and tables: the CUDA device's name, or ``cpu (N threads)``."""
+    import torch
+
     dev = resolve_device(device)
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
@@ -73,6 +80,8 @@ def device_name(device: str | torch.device = "auto") -> str:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) for a reproducible run."""
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -51,7 +51,6 @@ the file bytes depend on the JPEG (libjpeg-turbo) and PNG (zlib) encoders bundle
 
 from __future__ import annotations
 
-from gsfm.data.synthetic.dataset import SyntheticTrainSet
 from gsfm.data.synthetic.render import render_frames
 from gsfm.data.synthetic.sampling import sample_video
 from gsfm.data.synthetic.spec import (
@@ -79,6 +78,17 @@ from gsfm.data.synthetic.splits import (
 )
 from gsfm.data.synthetic.splits import split_identity as split_identity
 from gsfm.data.synthetic.video import SyntheticVideo, generate_video, object_table
+
+
+def __getattr__(name: str) -> object:
+    """``SyntheticTrainSet`` on first use: its module imports torch, which the rest of the
+    package (and ``python -m gsfm --help``, which reads the versions and splits) does not need."""
+    if name == "SyntheticTrainSet":
+        from gsfm.data.synthetic.dataset import SyntheticTrainSet
+
+        return SyntheticTrainSet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # ``get_version`` and ``split_identity`` are public too (explicit re-exports above), but are
 # left out of ``import *`` as they always were.
