@@ -509,6 +509,17 @@ def _train(kwargs: dict[str, Any]) -> str:
     return str(trained_run(**kwargs))
 
 
+def _train_and_score(
+    kwargs: dict[str, Any], tasks: list[Task], profile: str, data_dir: Path
+) -> tuple[str, list[tuple[pd.DataFrame, ...]]]:
+    """Train (or reuse) one run and score it for ``tasks``, in a worker process: the scoring
+    runs beside the other trainings instead of queueing in the parent. The parent writes the
+    rows (one writer, so the tables are never written by two processes at once)."""
+    run_dir = Path(_train(kwargs))
+    dev = resolve_device(kwargs["device"])
+    return str(run_dir), [_rows_for(task, run_dir, profile, dev, data_dir) for task in tasks]
+
+
 def _find_run(
     task: Task, profile: str, dirs: Sequence[Path], train_options: Mapping[str, Any]
 ) -> Path | None:
@@ -547,8 +558,9 @@ def run_ablation(
 
     Finished runs of identical configuration are reused from ``runs_dir`` and ``reuse_from``;
     the rest are trained into ``runs_dir``, ``jobs`` at a time (worker processes with
-    ``threads`` torch threads each; default: the CPU cores divided by ``jobs`` on CPU). Each
-    run is scored in this process as it finishes and its rows are written at once. Returns the
+    ``threads`` torch threads each; default: the CPU cores divided by ``jobs`` on CPU). With
+    ``jobs`` > 1 each worker also scores its run; this process writes the rows as each run
+    finishes. Returns the
     tasks that were (or, with ``dry_run``, would be) done. ``num_workers``: loader worker
     processes per training (a GPU needs them; it becomes part of the runs' configuration).
 
@@ -627,13 +639,19 @@ def run_ablation(
         while (tasks := next_training()) is not None:
             score(Path(_train(train_kwargs(tasks[0]))), tasks)
     else:
+        from gsfm.experiments import ensure_synth_split
+
+        for study in chosen:  # written once here, not by two workers at the same time
+            for sp in study.splits:
+                ensure_synth_split(data, sp.split, **split_settings(profile, sp))
         ctx = get_context("spawn")  # no forked torch / CUDA state in the workers
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures: dict[Future[str], list[Task]] = {}
+            futures: dict[Future[tuple[str, list[tuple[pd.DataFrame, ...]]]], list[Task]] = {}
 
-            def submit() -> None:  # keep `jobs` trainings under way, none after the deadline
+            def submit() -> None:  # keep `jobs` runs under way, none started after the deadline
                 while len(futures) < jobs and (tasks := next_training()) is not None:
-                    futures[pool.submit(_train, train_kwargs(tasks[0]))] = tasks
+                    job = (train_kwargs(tasks[0]), tasks, profile, data)
+                    futures[pool.submit(_train_and_score, *job)] = tasks
 
             submit()
             for run_dir, tasks in found.values():  # score reused runs while the others train
@@ -641,7 +659,10 @@ def run_ablation(
             while futures:
                 finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    score(Path(fut.result()), futures.pop(fut))
+                    tasks = futures.pop(fut)
+                    for task, tables in zip(tasks, fut.result()[1], strict=True):
+                        write_rows(results, task, tables)
+                        bar.update(1)
                 submit()
     left = [t for tasks in queue for t in tasks]
     if left:
