@@ -323,7 +323,30 @@ def _library_versions() -> dict[str, str]:
     return {"gsfm": __version__, "torch": torch.__version__, "numpy": numpy.__version__}
 
 
-# provenance entries that must match for a cached evaluation to be reused
+# Package source that never runs when a checkpoint segments a folder and is scored: changing
+# it keeps cached evaluations. Everything else counts (when in doubt, recompute).
+_NOT_INFERENCE: tuple[str, ...] = (
+    "viz/", "analysis/", "commands/", "training/", "ablation.py", "ablation_report.py",
+    "notebooks.py", "cli.py", "__main__.py",
+)  # fmt: skip
+
+
+def inference_code_digest() -> str:
+    """SHA-256 of the package source that segmenting and scoring can run (every ``gsfm`` module
+    except plotting, analysis, training and the command line): a cached evaluation stays valid
+    across commits that do not touch it, and is recomputed when any of it changes, committed or
+    not."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if not rel.startswith(_NOT_INFERENCE):
+            digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+# provenance entries that must match for a cached evaluation to be reused (the git commit is
+# recorded, not matched: the code that can change the result is ``code_sha256``)
 _MATCH_KEYS: tuple[str, ...] = (
     "checkpoint_sha256",
     "data_root",
@@ -331,7 +354,7 @@ _MATCH_KEYS: tuple[str, ...] = (
     "data_sha256",
     "top_k",
     "mem_every",
-    "git_commit",
+    "code_sha256",
     "libraries",
     "device_type",
 )
@@ -354,7 +377,8 @@ def evaluated_run(
     The predictions (palette PNGs, ``timing.json``) and tables (``scores.csv``,
     ``per_sequence.csv``, ``per_object.csv``) go to ``run_dir/eval/<val name>-<hash>/`` with a
     ``provenance.json``. They are reused when the checkpoint's SHA-256, the data fingerprint,
-    the inference settings, the git commit, the library versions and the device type all match
+    the inference settings, the inference code (:func:`inference_code_digest`; the git commit
+    is recorded but not compared), the library versions and the device type all match
     (and ``recompute`` is False); otherwise they are recomputed into a temporary folder that
     replaces the old one only when complete.
     """
@@ -381,6 +405,7 @@ def evaluated_run(
         "videos": names,
         "data_sha256": data_fingerprint(root, names, res),
         **settings,
+        "code_sha256": inference_code_digest(),
         "git_commit": prov_now["git_commit"],
         "git_dirty": prov_now["git_dirty"],
         "libraries": _library_versions(),

@@ -194,7 +194,9 @@ def test_evaluated_run_caches_and_recomputes_on_change(
     assert not first.reused and first.jf == 0.5 and first.fps == 10.0
     assert first.pred_dir.parent == run / "eval" and (first.pred_dir / "provenance.json").is_file()
     prov = json.loads((first.pred_dir / "provenance.json").read_text())
-    assert {"checkpoint_sha256", "git_commit", "libraries", "data_sha256"} <= set(prov)
+    assert {"checkpoint_sha256", "code_sha256", "git_commit", "libraries", "data_sha256"} <= set(
+        prov
+    )
     assert not list((run / "eval").glob(".*.tmp"))  # the temporary folder was renamed
     second = experiments.evaluated_run(run, split, device="cpu")
     assert second.reused and len(calls) == 1 and second.pred_dir == first.pred_dir
@@ -205,6 +207,29 @@ def test_evaluated_run_caches_and_recomputes_on_change(
     assert not third.reused and len(calls) == 3
     other = experiments.evaluated_run(run, split, device="cpu", top_k=5)  # other settings
     assert other.pred_dir != first.pred_dir
+    from gsfm.training import run_folder
+
+    real = run_folder.provenance
+    monkeypatch.setattr(  # another commit that leaves the inference code alone: still reused
+        "gsfm.training.run_folder.provenance", lambda *a: {**real(*a), "git_commit": "f" * 40}
+    )
+    assert experiments.evaluated_run(run, split, device="cpu").reused and len(calls) == 4
+    monkeypatch.setattr(experiments, "inference_code_digest", lambda: "0" * 64)  # code changed
+    assert not experiments.evaluated_run(run, split, device="cpu").reused and len(calls) == 5
+
+
+def test_the_inference_code_digest_leaves_out_plotting_and_training_only() -> None:
+    digest = experiments.inference_code_digest()
+    assert len(digest) == 64 and digest == experiments.inference_code_digest()
+    package = Path(experiments.__file__).parent
+    counted = [
+        p
+        for p in package.rglob("*.py")
+        if not p.relative_to(package).as_posix().startswith(experiments._NOT_INFERENCE)
+    ]
+    names = {p.relative_to(package).as_posix() for p in counted}  # fmt: skip
+    assert {"inference.py", "evaluation.py", "metrics.py", "model/network.py"} <= names
+    assert not any(n.startswith(("viz/", "training/")) for n in names)
 
 
 def test_evaluated_run_failure_leaves_no_half_written_cache(
