@@ -50,6 +50,61 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys):
     _fails(["--out", str(tmp_path / "none"), "--resume"], capsys, "no config.json")
 
 
+@pytest.fixture
+def captured_train(monkeypatch):
+    """Replace the training entry point: record what ``train`` is called with, train nothing."""
+    import types
+
+    import gsfm.training.api
+
+    calls = []
+
+    def fake_train(model, profile, data, out, **kwargs):
+        calls.append({"model": model, "profile": profile, "data": list(data), **kwargs})
+        return types.SimpleNamespace(final=None, rank=0)
+
+    monkeypatch.setattr(gsfm.training.api, "train", fake_train)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("profile", "data"),
+    [(None, ["synth"]), ("smoke", ["synth"]), ("cpu", ["synth"]), ("gpu", ["synth-train"]),
+     ("paper", ["synth"])],
+)  # fmt: skip
+def test_default_data_is_the_profiles(tmp_path, captured_train, profile, data):
+    from gsfm.config import default_data
+
+    argv = ["train", "--out", str(tmp_path / "run")]
+    argv += [] if profile is None else ["--profile", profile]
+    assert main(argv) == 0
+    assert captured_train[-1]["data"] == data == list(default_data(profile or "cpu"))
+    assert main([*argv, "--data", "synth", "--data", "synth-train*2"]) == 0  # explicit: as given
+    assert captured_train[-1]["data"] == ["synth", "synth-train*2"]
+
+
+def test_resume_takes_the_runs_data(tmp_path, captured_train):
+    run = tmp_path / "run"
+    run.mkdir()
+    config = {
+        "model_name": "gsfm",
+        "profile": "gpu",
+        "data": ["synth*3"],
+        "train": {"stage": "main"},
+    }
+    (run / "config.json").write_text(json.dumps(config))
+    assert main(["train", "--out", str(run), "--resume"]) == 0
+    call = captured_train[-1]
+    assert (call["profile"], call["data"], call["resume"]) == ("gpu", ["synth*3"], True)
+
+
+def test_help_names_every_profile():
+    from gsfm.commands.train import HELP
+    from gsfm.config import PROFILE_NAMES
+
+    assert "|".join(PROFILE_NAMES) in HELP
+
+
 def test_data_spec_repeat_and_paths(tmp_path):
     spec = parse_data_spec(f"davis:{tmp_path}*5")
     assert (spec.kind, spec.arg, spec.repeat) == ("davis", str(tmp_path), 5)

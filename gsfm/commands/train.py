@@ -17,9 +17,9 @@ import ast
 import sys
 from typing import Any
 
-from gsfm.config import ENCODER_INITS, MODEL_NAMES, PROFILE_NAMES
+from gsfm.config import ENCODER_INITS, MODEL_NAMES, PROFILE_NAMES, default_data
 
-HELP = "train GSFM or the STCN baseline (profiles smoke|cpu|paper; torchrun for DDP)"
+HELP = f"train GSFM or the STCN baseline (profiles {'|'.join(PROFILE_NAMES)}; torchrun for DDP)"
 
 
 def _key_value(text: str) -> tuple[str, Any]:
@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="SPEC",
         help="synth | synth-train | davis:PATH | youtube:PATH | static:PATH, optional *N "
-        "repeat; give several to concatenate (default: synth)",
+        "repeat; give several to concatenate (default: the profile's: synth; synth-train for "
+        "gpu)",
     )
     parser.add_argument(
         "--out",
@@ -172,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     settings: dict[str, Any] = {
         "model": "gsfm",
         "profile": "cpu",
-        "data": ["synth"],
+        "data": None,  # the profile's (gsfm.config.default_data), once the profile is known
         "stage": "main",
         "init": None,
         "model_options": {},
@@ -183,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
     for key in ("model", "profile", "data", "stage", "init"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
+    if settings["data"] is None:
+        settings["data"] = list(default_data(settings["profile"]))
     settings["model_options"].update(model_options(args))
     settings["train_overrides"].update(train_overrides(args))
     try:
