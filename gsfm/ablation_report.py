@@ -104,7 +104,7 @@ def study_report(
         summary = stats.sigma_table(rows)
         diffs = stats.paired_differences(rows, videos) if videos is not None else empty
         text = "\n".join(
-            [stats.sigma_text(summary, diffs if not diffs.empty else None)]
+            [stats.sigma_text(summary, diffs if not diffs.empty else None, rows=rows)]
             + ([stats.differences_text(diffs)] if not diffs.empty else [])
             + [stats.paper_ordering_text(diffs, study)]
         )

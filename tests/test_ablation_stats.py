@@ -343,8 +343,8 @@ AREAS = {"a": 0.001, "b": 0.004, "c": 0.006, "d": 0.02, "e": 0.049, "f": 0.05, "
 
 
 def object_rows(gain: dict[str, float], seeds=(0, 1, 2)) -> pd.DataFrame:
-    """Two videos' objects with the areas above; variant score = 50 + gain + seed + a fixed
-    per-object offset."""
+    """Objects with the areas above, each in its own video; variant score = 50 + gain + seed +
+    a fixed per-object offset."""
     out = []
     for variant, g in gain.items():
         for s in seeds:
@@ -356,7 +356,7 @@ def object_rows(gain: dict[str, float], seeds=(0, 1, 2)) -> pd.DataFrame:
                         "variant": variant,
                         "seed": s,
                         "split": "val",
-                        "sequence": f"v{i % 2}",
+                        "sequence": f"v{i}",
                         "object": obj,
                         "area": area,
                         "JF": jf,
@@ -413,10 +413,44 @@ def test_bucket_difference_is_scipys_bootstrap_over_objects():
     assert (r["low"], r["high"]) == pytest.approx((want.low, want.high))
 
 
+def test_bucket_difference_resamples_whole_videos():
+    """Objects of one video are not independent draws: the interval resamples videos, as
+    scipy's paired bootstrap of the per-video sums with the pooled mean difference."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for v in range(6):  # 6 videos of 2 small objects each, 2 seeds
+        for k in range(2):
+            shift = rng.normal(1.0, 1.5)
+            for seed in (0, 1):
+                for variant, g in (("STCN", 0.0), ("GSFM", shift)):
+                    jf = 40.0 + 3 * v + k + seed + g
+                    rows.append({"study": "small_objects", "variant": variant, "seed": seed,
+                                 "split": "val", "sequence": f"v{v}", "object": f"o{k}",
+                                 "area": 0.002, "JF": jf, "J": jf, "F": jf})  # fmt: skip
+    objects = pd.DataFrame(rows)
+    r = A.bucket_differences(objects, "STCN", n_resamples=999, random_state=3).iloc[0]
+    assert r["n_objects"] == 12 and r["n_videos"] == 6
+    per = objects.groupby(["variant", "sequence", "object"])["JF"].mean()
+    # the same sums as the code: with 6 videos many resamples tie with the estimate, and BCa's
+    # bias correction counts those below it, so even a last-bit rounding difference shows
+    sum_a = per["GSFM"].groupby(level="sequence").sum().to_numpy()
+    sum_b = per["STCN"].groupby(level="sequence").sum().to_numpy()
+    counts = per["GSFM"].groupby(level="sequence").size().to_numpy().astype(float)
+    want = stats.bootstrap(
+        (sum_a, sum_b, counts),
+        lambda x, y, n, axis: (x.sum(axis) - y.sum(axis)) / n.sum(axis),
+        paired=True, vectorized=True, n_resamples=999, method="BCa", random_state=3,
+    ).confidence_interval  # fmt: skip
+    assert r["diff"] == pytest.approx((sum_a.sum() - sum_b.sum()) / counts.sum())
+    assert (r["low"], r["high"]) == pytest.approx((want.low, want.high))
+    few = objects[objects["sequence"].isin(["v0", "v1", "v2", "v3"])]  # 8 objects, 4 videos
+    assert A.bucket_differences(few, "STCN").iloc[0]["method"] == "none"
+
+
 def test_objects_must_agree_on_their_area():
     objects = object_rows({"STCN": 0.0, "GSFM": 1.0})
     objects.loc[(objects["variant"] == "GSFM") & (objects["object"] == "c"), "area"] = 0.2
-    with pytest.raises(ValueError, match="object c of v0 .* different areas"):
+    with pytest.raises(ValueError, match="object c of v2 .* different areas"):
         A.size_buckets(objects)
     with pytest.raises(ValueError, match="reference 'STM' is not a variant"):
         A.bucket_differences(object_rows({"STCN": 0.0}), "STM")
@@ -427,7 +461,7 @@ def test_small_objects_text_flips_with_the_numbers():
     text = A.small_objects_text(A.bucket_scores(ahead), A.bucket_differences(ahead, "STCN"))
     assert "<5% (5 objects)" in text and "GSFM − STCN +2.0 [+2.0, +2.0], distinguishable" in text
     assert "(the paper: +0.8, same direction)" in text
-    assert "<0.5% (2 objects)" in text and "fewer than 5 objects: no interval" in text
+    assert "<0.5% (2 objects)" in text and "objects in fewer than 5 videos: no interval" in text
     behind = object_rows({"STCN": 0.0, "GSFM": -2.0})
     text = A.small_objects_text(A.bucket_scores(behind), A.bucket_differences(behind, "STCN"))
     assert "GSFM − STCN -2.0" in text and "opposite direction" in text
@@ -440,7 +474,12 @@ def test_small_objects_text_flips_with_the_numbers():
 @pytest.mark.parametrize(
     ("shift", "noise", "verdict", "words"),
     [
-        (-1.5, 0.0, "The paper's ordering holds here.", "the paper's direction, distinguishable"),
+        (
+            -1.5,
+            0.0,
+            "Every comparison measured holds, but 4 of the paper's 5 are not measured yet.",
+            "the paper's direction, distinguishable from noise over videos and over seeds",
+        ),
         (1.5, 0.0, "The paper's ordering does not hold here.", "reversed, distinguishable"),
         (-0.1, 3.0, "neither confirm nor contradict", "not distinguishable from noise"),
     ],
@@ -454,6 +493,27 @@ def test_paper_ordering_verdict_flips_with_the_numbers(shift, noise, verdict, wo
     assert "Not measured here: freqF+freqH vs freqL+freqH" in text
     assert ("Distinguishable from noise at this scale" in A.differences_text(diffs)) == (
         noise == 0.0
+    )
+
+
+def test_the_paper_ordering_holds_only_when_every_comparison_holds_over_seeds_too():
+    variants = ["freqF+freqH", "freqH+freqH", "attention+freqH", "freqL+freqF", "freqL+freqL"]
+    rows, vids = study(shift=-1.5, variant=variants[0])
+    for v in variants[1:]:
+        r, w = study(shift=-1.5, variant=v)
+        rows = pd.concat([rows, r[r["variant"] == v]], ignore_index=True)
+        vids = pd.concat([vids, w[w["variant"] == v]], ignore_index=True)
+    text = A.paper_ordering_text(A.paired_differences(rows, vids))
+    assert "of the paper's 5 comparisons measured: 5 hold beyond noise" in text
+    assert "The paper's ordering holds here." in text and "Not measured here" not in text
+    # one seed: beyond the noise over videos, but a lucky seed cannot be ruled out
+    one = A.paper_ordering_text(A.paired_differences(*study(shift=-1.5, seeds=(0,))))
+    assert "0 hold beyond noise" in one and "holds here" not in one
+    assert "with one seed the noise between seeds is not measured" in one
+    # no pair measured at all: every comparison of the paper's is listed as not measured
+    empty = A.paired_differences(*study(shift=-1.5)).iloc[:0]
+    assert "Not measured here: freqF+freqH vs freqL+freqH, freqH+freqH vs" in A.paper_ordering_text(
+        empty, "placement"
     )
 
 
@@ -512,6 +572,22 @@ def test_paper_ordering_falls_back_to_seeds_without_per_video_scores():
     assert want in text
     assert "The paper's ordering holds here." in text
     assert "not compared: KMN, KMN + FM, MiVOS, MiVOS + FM" in text
+
+
+def test_sigma_text_reads_the_peak_on_the_seeds_all_sigmas_share() -> None:
+    # σ = 7 has seeds 0-2 (47.72, 47.70, 45.96), σ = 3 seed 0 only (47.5): over their own seeds
+    # σ = 3 would look higher (47.5 vs 47.13); on seed 0, which both have, σ = 7 is higher
+    rows = _sigma_rows({7: 0.0, 3: 0.0}, seeds=(0, 1, 2))
+    jf = {("sigma=7", 0): 47.72, ("sigma=7", 1): 47.70, ("sigma=7", 2): 45.96, ("sigma=3", 0): 47.5}
+    rows = rows[[(v, s) in jf for v, s in zip(rows["variant"], rows["seed"], strict=True)]].copy()
+    rows["JF"] = [jf[(v, s)] for v, s in zip(rows["variant"], rows["seed"], strict=True)]
+    table = A.sigma_table(rows)
+    text = A.sigma_text(table, rows=rows)
+    assert "on the seed all of them share (0): the highest mean J&F is at σ = 7 (47.7" in text
+    assert "That is the paper's choice" in text
+    # without the rows to recompute from, no peak is read from means over different seeds
+    alone = A.sigma_text(table)
+    assert "highest" not in alone and "(σ = 3: seeds 0; σ = 7: seeds 0,1,2)" in alone
 
 
 def test_sigma_text_with_one_sigma_says_there_is_no_sweep_yet() -> None:

@@ -87,8 +87,9 @@ OBJECT_COLUMNS: tuple[str, ...] = (
 # are nested: "<5%" counts every object under 5 %, the smaller ones included.
 SIZE_BUCKETS: tuple[tuple[str, float], ...] = (("<5%", 0.05), ("<1%", 0.01), ("<0.5%", 0.005))
 
-# Fewer videos (or objects) than this give no bootstrap interval: with 2-4 units the
-# resampled means take only a few distinct values and the interval is far too narrow.
+# Fewer videos than this give no bootstrap interval (object differences are resampled by
+# video): with 2-4 videos the resampled means take only a few distinct values and the
+# interval is far too narrow.
 MIN_UNITS = 5
 _NAMES = ("study", "variant", "split", "sequence", "object", "profile", "device", "torch")
 _CONFIDENCE = 0.95
@@ -394,20 +395,42 @@ def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray
     return np.mean(x - y, axis=axis)
 
 
-def _paired_interval(
-    a: np.ndarray, b: np.ndarray, confidence: float, n_resamples: int, random_state: Any
-) -> tuple[float, float, str]:
-    """(low, high, method) of the bootstrap interval of mean(a − b), resampling the pairs.
+def _pooled_difference(
+    sum_a: np.ndarray, sum_b: np.ndarray, count: np.ndarray, axis: int = -1
+) -> np.ndarray:
+    """mean(a − b) over the units of the resampled clusters, from per-cluster sums."""
+    return (np.sum(sum_a, axis=axis) - np.sum(sum_b, axis=axis)) / np.sum(count, axis=axis)
 
-    Fewer than :data:`MIN_UNITS` pairs: no interval (a bootstrap over a handful of videos or
-    objects understates the spread). Identical differences: every resample has the same mean,
+
+def _paired_interval(
+    a: np.ndarray,
+    b: np.ndarray,
+    confidence: float,
+    n_resamples: int,
+    random_state: Any,
+    clusters: np.ndarray | None = None,
+) -> tuple[float, float, str]:
+    """(low, high, method) of the bootstrap interval of mean(a − b), resampling the pairs, or
+    with ``clusters`` (one label per pair, e.g. the video of each object) whole clusters:
+    objects of one video share its frames and motion, so they are not independent draws.
+
+    Fewer than :data:`MIN_UNITS` pairs (clusters): no interval (a bootstrap over a handful of
+    videos understates the spread). Identical differences: every resample has the same mean,
     so the interval is that value (scipy's BCa is undefined there). Where BCa cannot be
     computed for other data the percentile interval is used; ``method`` says which.
     """
     from scipy import stats
 
     d = a - b
-    if d.size < MIN_UNITS:
+    samples: tuple[np.ndarray, ...] = (a, b)
+    statistic: Any = _mean_difference
+    if clusters is not None and len(set(clusters)) < len(clusters):
+        codes, labels = pd.factorize(pd.Series(clusters))
+        samples = tuple(
+            np.bincount(codes, weights=w, minlength=len(labels)) for w in (a, b, np.ones_like(a))
+        )
+        statistic = _pooled_difference
+    if len(samples[0]) < MIN_UNITS:
         return math.nan, math.nan, "none"
     if np.allclose(d, d[0], rtol=0, atol=1e-9):
         return float(d.mean()), float(d.mean()), "constant"
@@ -416,8 +439,8 @@ def _paired_interval(
             warnings.simplefilter("ignore", stats.DegenerateDataWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             res = stats.bootstrap(
-                (a, b),
-                _mean_difference,
+                samples,
+                statistic,
                 paired=True,
                 vectorized=True,
                 n_resamples=n_resamples,
@@ -445,7 +468,8 @@ def _paired_units(
     random_state: Any,
 ) -> dict[str, Any]:
     """Average each unit (video or object) over the seeds both tables have, then the paired
-    difference a − b over units with its bootstrap interval."""
+    difference a − b over units with its bootstrap interval, resampling videos (an object's
+    units are its video's cluster)."""
     seeds = sorted(set(ta["seed"]) & set(tb["seed"]))
     keys = ["seed", *units]
     both = ta[ta["seed"].isin(seeds)][[*keys, metric]].merge(
@@ -454,11 +478,13 @@ def _paired_units(
     per_unit = both.groupby(units, sort=True)[[f"{metric}_a", f"{metric}_b"]].mean()
     a = per_unit[f"{metric}_a"].to_numpy(dtype=float)
     b = per_unit[f"{metric}_b"].to_numpy(dtype=float)
-    low, high, method = _paired_interval(a, b, confidence, n_resamples, random_state)
+    videos = per_unit.index.get_level_values("sequence").to_numpy()
+    low, high, method = _paired_interval(a, b, confidence, n_resamples, random_state, videos)
     nan = math.nan
     return {
         "n_seeds": len(seeds),
         "n_units": len(a),
+        "n_clusters": len(set(videos)),
         "variant_mean": float(a.mean()) if a.size else nan,
         "baseline_mean": float(b.mean()) if b.size else nan,
         "diff": float((a - b).mean()) if a.size else nan,
@@ -538,6 +564,7 @@ def paired_differences(
             ).to_numpy(dtype=float)
             mean, half = seed_interval(d, confidence) if d.size else (math.nan, math.nan)
             n_units = per_video.pop("n_units")
+            per_video.pop("n_clusters")  # one video per unit
             out.append(
                 {
                     "study": str(rows["study"].iloc[0]),
@@ -663,9 +690,10 @@ def bucket_differences(
     buckets: Sequence[tuple[str, float]] = SIZE_BUCKETS,
 ) -> pd.DataFrame:
     """Per (split, bucket) each variant against ``reference``, paired over the bucket's objects
-    (each averaged over the seeds both have), with a bootstrap interval as in
-    :func:`paired_differences`. Columns ``n_seeds``, ``n_objects``, ``variant_mean``,
-    ``baseline_mean``, ``diff``, ``low``, ``high``, ``method``, ``distinguishable``."""
+    (each averaged over the seeds both have), with a bootstrap interval that resamples whole
+    videos (a video's objects together; at least :data:`MIN_UNITS` videos). Columns
+    ``n_seeds``, ``n_objects``, ``n_videos``, ``variant_mean``, ``baseline_mean``, ``diff``,
+    ``low``, ``high``, ``method``, ``distinguishable``."""
     objects, metric = check_objects(objects), _metric(metric)
     variants = _order(objects["variant"])
     if reference not in variants:
@@ -687,6 +715,7 @@ def bucket_differences(
                     ta, tb, ["sequence", "object"], metric, confidence, n_resamples, random_state
                 )
                 res["n_objects"] = res.pop("n_units")
+                res["n_videos"] = res.pop("n_clusters")
                 out.append(
                     {
                         "study": str(o["study"].iloc[0]),
@@ -826,19 +855,52 @@ def differences_text(diffs: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _verdict(diff: float, distinguishable: bool, direction: str) -> tuple[str, str]:
-    """(kind, words): kind is "holds", "direction", "reversed", "reversed-noise" or "none"."""
+def _verdict(r: pd.Series, direction: str) -> tuple[str, str, str]:
+    """(kind, ours, words) for one row of :func:`paired_differences` against the paper's
+    ``direction`` ("+" or "-"). kind is "holds" / "reversed" only when the difference is
+    beyond noise both over videos and over seeds (at least two seeds, the seed interval on the
+    same side): the interval over videos holds the trained weights fixed, so alone it cannot
+    tell a real effect from a lucky seed. Else "direction", "reversed-noise" or "none"."""
+    diff, low, high, how = r["diff"], r["low"], r["high"], ""
+    over_videos = bool(r["distinguishable"])
+    if not math.isfinite(diff) and math.isfinite(r.get("seed_diff", math.nan)):
+        # no per-video scores in common: the seed-level difference alone
+        diff, low, high, how, over_videos = (
+            r["seed_diff"],
+            r["seed_low"],
+            r["seed_high"],
+            " over seeds",
+            True,
+        )
+    ours = f"{how} {diff:+.1f}" if math.isfinite(diff) else " nothing"
+    if math.isfinite(low):
+        ours += f" {_interval(low, high)}"
     if not math.isfinite(diff):
-        return "none", "not measured"
+        return "none", ours, "not measured"
     if diff == 0:
-        return "none", "no difference at all"
-    if (diff > 0) == (direction == "+"):
-        if distinguishable:
-            return "holds", "the paper's direction, distinguishable from noise"
-        return "direction", "the paper's direction, not distinguishable from noise"
-    if distinguishable:
-        return "reversed", "reversed, distinguishable from noise"
-    return "reversed-noise", "the opposite direction, not distinguishable from noise"
+        return "none", ours, "no difference at all"
+    seed_n, seed_diff = int(r.get("seed_n", 0)), float(r.get("seed_diff", math.nan))
+    over_seeds = (
+        seed_n >= 2 and bool(r.get("seed_distinguishable")) and (seed_diff > 0) == (diff > 0)
+    )
+    side = "the paper's direction" if (diff > 0) == (direction == "+") else "reversed"
+    if over_videos and over_seeds:
+        kind = "holds" if side != "reversed" else "reversed"
+        return kind, ours, f"{side}, distinguishable from noise over videos and over seeds"
+    kind = "direction" if side != "reversed" else "reversed-noise"
+    side = side if side != "reversed" else "the opposite direction"
+    if over_videos and seed_n < 2:
+        return (
+            kind,
+            ours,
+            (
+                f"{side}, beyond the noise over videos, but with one seed the noise between seeds "
+                "is not measured"
+            ),
+        )
+    if over_videos:
+        return kind, ours, f"{side}, beyond the noise over videos but not over seeds"
+    return kind, ours, f"{side}, not distinguishable from noise"
 
 
 def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
@@ -863,37 +925,32 @@ def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
             if paper["bucket"].notna().any()
             else "."
         )
+
+    def name_of(p: pd.Series) -> str:
+        where = f" ({p['bucket']})" if isinstance(p["bucket"], str) else ""
+        return f"{p['variant']} vs {p['baseline']}{where}"
+
     lines, missing = [], []
     splits = _order(diffs["split"]) if not diffs.empty else []
     for split in splits:
         d = diffs[diffs["split"] == split]
-        parts, kinds = [], []
+        parts, kinds, absent = [], [], 0
         for _, p in comparable.iterrows():
             sel = d[(d["variant"] == p["variant"]) & (d["baseline"] == p["baseline"])]
             if has_bucket and isinstance(p["bucket"], str):
                 sel = sel[sel["bucket"] == p["bucket"]]
-            where = f" ({p['bucket']})" if isinstance(p["bucket"], str) else ""
-            name = f"{p['variant']} vs {p['baseline']}{where}"
             if sel.empty:
-                missing.append(name)
+                missing.append(name_of(p))
+                absent += 1
                 continue
-            r = sel.iloc[0]
             theirs = (
                 f"{p['paper_delta']:+.1f}"
                 if math.isfinite(p["paper_delta"])
                 else ("higher" if p["direction"] == "+" else "lower")
             )
-            diff, low, high, dist, how = r["diff"], r["low"], r["high"], r["distinguishable"], ""
-            if not math.isfinite(diff) and math.isfinite(r.get("seed_diff", math.nan)):
-                # no per-video scores in common: the seed-level difference instead
-                diff, low, high = r["seed_diff"], r["seed_low"], r["seed_high"]
-                dist, how = r["seed_distinguishable"], " over seeds"
-            ours = f"{diff:+.1f}" if math.isfinite(diff) else "nothing"
-            if math.isfinite(low):
-                ours += f" {_interval(low, high)}"
-            kind, words = _verdict(float(diff), bool(dist), p["direction"])
+            kind, ours, words = _verdict(sel.iloc[0], p["direction"])
             kinds.append(kind)
-            parts.append(f"{name}: the paper {theirs} ({p['source']}), ours{how} {ours}: {words}")
+            parts.append(f"{name_of(p)}: the paper {theirs} ({p['source']}), ours{ours}: {words}")
         if not parts:
             continue
         n = len(kinds) - kinds.count("none")
@@ -904,18 +961,27 @@ def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
             continue
         counts = {k: kinds.count(k) for k in ("holds", "direction", "reversed-noise", "reversed")}
         tally = (
-            f"On {split}, of the paper's {n} comparison{'s' if n != 1 else ''}: "
-            f"{counts['holds']} hold beyond noise, {counts['direction']} point the paper's way "
-            f"within noise, {counts['reversed-noise']} the other way within noise, "
+            f"On {split}, of the paper's {n} comparison{'s' if n != 1 else ''} measured: "
+            f"{counts['holds']} hold beyond noise (over videos and over seeds), "
+            f"{counts['direction']} point the paper's way within noise, "
+            f"{counts['reversed-noise']} the other way within noise, "
             f"{counts['reversed']} are reversed beyond noise."
         )
-        if counts["holds"] == n:
-            tally += " The paper's ordering holds here."
-        elif counts["reversed"]:
+        unmeasured = absent + len(kinds) - n
+        if counts["reversed"]:
             tally += " The paper's ordering does not hold here."
+        elif counts["holds"] == n and not unmeasured:
+            tally += " The paper's ordering holds here."
+        elif counts["holds"] == n:
+            tally += (
+                f" Every comparison measured holds, but {unmeasured} of the paper's "
+                f"{n + unmeasured} {'is' if unmeasured == 1 else 'are'} not measured yet."
+            )
         else:
             tally += " At this scale the data neither confirm nor contradict the paper's ordering."
         lines.append(tally + " " + "; ".join(parts) + ".")
+    if not splits:  # no pair measured at all
+        missing = [name_of(p) for _, p in comparable.iterrows()]
     if missing:
         lines.append("Not measured here: " + ", ".join(_order(missing)) + ".")
     unplaced = paper[paper["variant"].isna()]
@@ -939,10 +1005,38 @@ def _either_way(diffs: pd.DataFrame | None, split: str, a: str, b: str) -> pd.Se
     return sel.iloc[0] if len(sel) else None
 
 
-def sigma_text(sigma: pd.DataFrame, diffs: pd.DataFrame | None = None, chosen: float = 7.0) -> str:
+def _on_shared_seeds(g: pd.DataFrame, rows: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
+    """``g`` (rows of :func:`sigma_table`, one split and mode) with each σ's mean and interval
+    recomputed on the seeds every σ has, and a phrase saying so; ``g`` itself when they
+    already share their seeds. Empty when they share none (or ``rows`` is not given): means
+    over different seeds are not ranked."""
+    seed_sets = [frozenset(str(x).split(",")) for x in g["seeds"]]
+    if len(set(seed_sets)) == 1:
+        return g, ""
+    shared = frozenset.intersection(*seed_sets)
+    if rows is None or not shared:
+        return g.iloc[:0], ""
+    metric, split = str(g["metric"].iloc[0]), g["split"].iloc[0]
+    sel = rows[(rows["split"] == split) & rows["seed"].astype(str).isin(shared)]
+    g = g.copy()
+    for i, variant in zip(g.index, g["variant"], strict=True):
+        spread = _over_seeds(sel.loc[sel["variant"] == variant, metric], _CONFIDENCE)
+        g.loc[i, ["mean", "ci95", "n_seeds"]] = spread["mean"], spread["ci95"], spread["n_seeds"]
+    seeds = sorted(shared, key=int)
+    return g, f" on the seed{'s' if len(seeds) > 1 else ''} all of them share ({', '.join(seeds)})"
+
+
+def sigma_text(
+    sigma: pd.DataFrame,
+    diffs: pd.DataFrame | None = None,
+    chosen: float = 7.0,
+    rows: pd.DataFrame | None = None,
+) -> str:
     """For each σ mode and split of :func:`sigma_table`: where the mean peaks, and how the
     paper's choice (σ = ``chosen`` bins) compares; with ``diffs`` (:func:`paired_differences`
-    on the same rows) whether the peak differs from the choice beyond noise."""
+    on the same rows) whether the peak differs from the choice beyond noise. Where the σ
+    values have different seeds, the peak is read on the seeds they share (from ``rows``, the
+    study's rows), never from means over different seeds."""
     sigma = sigma[sigma["sigma"].notna()]
     if sigma.empty:
         return "No variant with a σ to compare."
@@ -960,10 +1054,18 @@ def sigma_text(sigma: pd.DataFrame, diffs: pd.DataFrame | None = None, chosen: f
                     f"({label} {only['mean']:.1f}); no sweep to read yet."
                 )
                 continue
+            seeds = "; ".join(f"σ = {r['sigma']:g}: seeds {r['seeds']}" for _, r in g.iterrows())
+            g, shared = _on_shared_seeds(g, rows)
+            if g.empty:
+                lines.append(
+                    f"σ in {mode}, {split}: the σ values were measured on different seeds so far "
+                    f"({seeds}); no peak is read from means over different seeds."
+                )
+                continue
             best = g.loc[g["mean"].idxmax()]
             spread = f" ± {best['ci95']:.1f}" if best["n_seeds"] > 1 else " (1 seed, no interval)"
             text = (
-                f"σ in {mode}, {split}: the highest mean {label} is at σ = "
+                f"σ in {mode}, {split}{shared}: the highest mean {label} is at σ = "
                 f"{best['sigma']:g} ({best['mean']:.1f}{spread}; {len(g)} σ values)."
             )
             pick = g[np.isclose(g["sigma"], chosen)] if mode == "bins" else g.iloc[:0]
@@ -990,6 +1092,7 @@ def sigma_text(sigma: pd.DataFrame, diffs: pd.DataFrame | None = None, chosen: f
 def small_objects_text(scores: pd.DataFrame, diffs: pd.DataFrame) -> str:
     """:func:`bucket_scores` and :func:`bucket_differences` in sentences: per split and bucket
     the object count, each variant's score over seeds, the paired difference over objects
+    (interval resampling videos)
     (distinguishable or not) and the paper's difference (Table 6) beside it."""
     if scores.empty:
         return "No objects to bucket."
@@ -1027,7 +1130,7 @@ def small_objects_text(scores: pd.DataFrame, diffs: pd.DataFrame) -> str:
                         else "not distinguishable from noise"
                     )
                 else:
-                    text += f" (fewer than {MIN_UNITS} objects: no interval)"
+                    text += f" (objects in fewer than {MIN_UNITS} videos: no interval)"
                 p = paper[
                     (paper["variant"] == r["variant"])
                     & (paper["baseline"] == r["baseline"])

@@ -483,7 +483,7 @@ def plot_small_objects(
         ax.set_ylabel(f"{label} (x100), mean over the bucket's objects", fontsize=8)
         ax.set_title(
             f"ours: {split}, objects under a share of the frame (nested);\n"
-            "top: paired difference over objects, 95 % bootstrap",
+            "top: paired difference over objects, 95 % bootstrap over videos",
             fontsize=8.5,
         )
         ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, 0.86), ncol=len(variants))
