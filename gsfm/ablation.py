@@ -60,6 +60,7 @@ __all__ = [
 #: the columns that identify a row of ``<study>.csv``
 KEY: tuple[str, ...] = ("study", "variant", "seed", "split", "profile")
 _GSFM_INFERENCE: dict[str, Any] = {"top_k": 50, "mem_every": 3}  # GSFM's own (docs §5)
+_STCN_INFERENCE: dict[str, Any] = {"top_k": 20, "mem_every": 5}  # STCN's own
 _PAPER_SIGMAS: tuple[int, ...] = (3, 5, 7, 10, 15)
 _PAPER_MAP_SIDE = 24  # the paper's training maps: 384² crops at 1/16
 
@@ -191,8 +192,10 @@ STUDIES: dict[str, Study] = {
                 Variant(
                     "STM-read+freq", "gsfm", {"affinity": "dot"}, {"top_k": None, "mem_every": 5}
                 ),
+                # each read at its own method's settings, with and without the modules: STCN's
+                # (top-k 20, memory every 5 frames; the stcn model's own, hence no override)
                 Variant("STCN-read", "stcn", reference=True),
-                Variant("STCN-read+freq", "gsfm"),
+                Variant("STCN-read+freq", "gsfm", {}, _STCN_INFERENCE),
             ),
         ),
         Study(
@@ -285,26 +288,37 @@ def plan(
     max_variants: int | None = None,
 ) -> list[Task]:
     """The tasks whose rows are not all in ``results_dir`` yet, seed by seed (every variant of
-    seed 0 first, so that an interrupted grid leaves whole studies at fewer seeds)."""
+    seed 0 first, so that an interrupted grid leaves whole studies at fewer seeds). A row
+    written under another definition of its variant (other overrides or inference settings)
+    does not count: the task is done again and its rows are replaced."""
     done = {s.name: _done_keys(resolve_path(results_dir) / f"{s.name}.csv") for s in studies}
     tasks = []
     for seed in seeds:
         for study in studies:
             for variant in _limited(study, max_variants):
-                wanted = {
+                now = tuple(  # as the rows store them (JSON: a tuple reads back as a list)
+                    json.loads(json.dumps(dict(m), sort_keys=True))
+                    for m in (variant.overrides, variant.inference)
+                )
+                wanted = [
                     (study.name, variant.label, int(seed), split_label(profile, sp), profile)
                     for sp in study.splits
-                }
-                if not wanted <= done[study.name]:
+                ]
+                if any(done[study.name].get(key) != now for key in wanted):
                     tasks.append(Task(study, variant, int(seed)))
     return tasks
 
 
-def _done_keys(path: Path) -> set[tuple[Any, ...]]:
+def _done_keys(path: Path) -> dict[tuple[Any, ...], tuple[Any, Any]]:
+    """{row key: (overrides, inference)} of the rows in ``path`` (JSON parsed)."""
     if not path.is_file():
-        return set()
-    table = pd.read_csv(path)
-    return {tuple(r) for r in table[list(KEY)].astype({"seed": int}).itertuples(index=False)}
+        return {}
+    table = pd.read_csv(path, dtype={"overrides": str, "inference": str})
+    keys = table[list(KEY)].astype({"seed": int}).itertuples(index=False)
+    return {
+        tuple(k): (json.loads(o), json.loads(i))
+        for k, o, i in zip(keys, table["overrides"], table["inference"], strict=True)
+    }
 
 
 def read_results(results_dir: str | os.PathLike[str], study: str, kind: str = "") -> pd.DataFrame:
@@ -319,21 +333,34 @@ def load_study(
     results_dir: str | os.PathLike[str], study: str, profile: str, device: str | None = None
 ) -> Any:
     """One study's tables (:class:`gsfm.analysis.ablation_stats.AblationTables`) restricted to
-    ``profile`` and one training device, so that a comparison never mixes devices: ``device``
-    if given, else the device with the most rows. None when there are no such rows yet."""
+    ``profile`` and one training device and CPU kernel set (``cpu_capability``: AVX-512 and
+    AVX2 runs differ), so that a comparison never mixes devices: ``device`` if given, else the
+    device with the most rows; then its most common kernel set. The rows left out are said in
+    ``left_out``. None when there are no such rows yet."""
+    from dataclasses import replace
+
     from gsfm.analysis.ablation_stats import read_ablation
 
     get_studies(study)
     path = resolve_path(results_dir) / f"{study}.csv"
     if not path.is_file():
         return None
-    ids = pd.read_csv(path, usecols=["profile", "device"], dtype=str)
+    ids = pd.read_csv(path, dtype=str)
+    ids = ids.reindex(columns=["profile", "device", "cpu_capability"]).fillna("")
     ids = ids[ids["profile"] == profile]
     if device is None and not ids.empty:
         device = str(ids["device"].value_counts().index[0])
     if ids.empty or not (ids["device"] == device).any():
         return None
-    return read_ablation(path.parent, study, profile, device)
+    capability = str(ids.loc[ids["device"] == device, "cpu_capability"].value_counts().index[0])
+    kept = (ids["device"] == device) & (ids["cpu_capability"] == capability)
+    others = ids[~kept].value_counts(["device", "cpu_capability"])
+    left_out = "; ".join(
+        f"{n} row{'s' if n != 1 else ''} trained on {d}{f' ({c})' if c else ''}"
+        for (d, c), n in others.items()
+    )
+    tables = read_ablation(path.parent, study, profile, device, capability)
+    return replace(tables, left_out=left_out)
 
 
 def find_run_folder(name: str, dirs: Sequence[str | os.PathLike[str]]) -> Path | None:

@@ -93,16 +93,24 @@ def study_report(
     rows, videos = tables.rows, tables.videos
     path = None if figures_dir is None else resolve_path(figures_dir) / FIGURE_NAMES[study]
     where = f"Rows: {stats.provenance(rows)}."
+    if tables.left_out:
+        where += f" Left out, so that no comparison mixes devices: {tables.left_out}."
+    reference = STUDIES[study].reference.label
+    if not (rows["variant"] == reference).any():  # e.g. an interrupted grid
+        where += f" The reference variant {reference!r} has no rows yet: nothing is compared to it."
+    pairs = stats.comparison_pairs(rows)
     if study == "small_objects":
         objects = tables.objects
-        reference = stats.reference_variant(rows)
         summary = stats.bucket_scores(objects)
-        diffs = stats.bucket_differences(objects, reference)
+        has_reference = (objects["variant"] == reference).any()
+        diffs = stats.bucket_differences(objects, reference) if has_reference else empty
         text = stats.small_objects_text(summary, diffs)
         figure = viz.plot_small_objects(objects, path, rows=rows, reference=reference)
     elif study == "sigma":
         summary = stats.sigma_table(rows)
-        diffs = stats.paired_differences(rows, videos) if videos is not None else empty
+        diffs = (
+            stats.paired_differences(rows, videos, pairs) if videos is not None and pairs else empty
+        )
         text = "\n".join(
             [stats.sigma_text(summary, diffs if not diffs.empty else None, rows=rows)]
             + ([stats.differences_text(diffs)] if not diffs.empty else [])
@@ -111,8 +119,9 @@ def study_report(
         figure = viz.plot_sigma_sweep(rows, path)
     else:
         summary = stats.seed_summary(rows).merge(_fps(rows), on=["split", "variant"])
-        pairs = stats.comparison_pairs(rows)
-        diffs = stats.paired_differences(rows, videos, pairs) if videos is not None else empty
+        diffs = (
+            stats.paired_differences(rows, videos, pairs) if videos is not None and pairs else empty
+        )
         text = "\n".join(
             [stats.summary_text(summary)]
             + ([stats.differences_text(diffs)] if not diffs.empty else [])

@@ -210,6 +210,7 @@ class AblationTables:
     rows: pd.DataFrame
     videos: pd.DataFrame | None
     objects: pd.DataFrame | None
+    left_out: str = ""  # the rows of other training devices that were not kept, in words
 
 
 def _read(path: Path, check: Any, keep: Any = None) -> pd.DataFrame:
@@ -229,11 +230,12 @@ def read_ablation(
     study: str,
     profile: str | None = None,
     device: str | None = None,
+    cpu_capability: str | None = None,
 ) -> AblationTables:
     """Read and check ``folder/<study>.csv`` and, where they exist, its ``_videos`` and
-    ``_objects`` companions. ``profile`` / ``device`` keep only the rows of that profile and
-    training device (and the companions' rows of the kept variants, seeds and splits), so that
-    one table never mixes what must not be compared."""
+    ``_objects`` companions. ``profile`` / ``device`` / ``cpu_capability`` keep only the rows
+    of that profile, training device and CPU kernel set (and the companions' rows of the kept
+    variants, seeds and splits), so that one table never mixes what must not be compared."""
     root = Path(folder)
     path = root / f"{study}.csv"
     if not path.is_file():
@@ -241,9 +243,13 @@ def read_ablation(
 
     def keep_rows(t: pd.DataFrame) -> pd.Series:
         mask = pd.Series(True, index=t.index)
-        for col, value in (("profile", profile), ("device", device)):
+        for col, value in (
+            ("profile", profile),
+            ("device", device),
+            ("cpu_capability", cpu_capability),
+        ):
             if value is not None and col in t:
-                mask &= t[col].astype(str) == str(value)
+                mask &= t[col].map(lambda v: "" if pd.isna(v) else str(v)) == str(value)
         return mask
 
     rows = _read(path, check_rows, keep_rows)
@@ -496,13 +502,14 @@ def _paired_units(
 
 
 def comparison_pairs(rows: pd.DataFrame) -> list[tuple[str, str]]:
-    """``(variant, baseline)``: every variant against the reference, then the paper's own
-    comparisons for this study (:func:`gsfm.analysis.paper_ablations.paper_pairs`) whose two
-    variants are in ``rows``."""
+    """``(variant, baseline)``: every variant against the reference (none while the reference
+    has no rows yet, e.g. after an interrupted grid), then the paper's own comparisons for
+    this study (:func:`gsfm.analysis.paper_ablations.paper_pairs`) whose two variants are in
+    ``rows``."""
     rows = check_rows(rows)
-    ref = reference_variant(rows)
     present = _order(rows["variant"])
-    pairs = [(v, ref) for v in present if v != ref]
+    refs = _order(rows.loc[rows["reference"], "variant"])
+    pairs = [(v, refs[0]) for v in present if v != refs[0]] if len(refs) == 1 else []
     study = str(rows["study"].iloc[0])
     if study in STUDIES:
         pairs += [p for p in paper_pairs(study) if p[0] in present and p[1] in present]
