@@ -40,7 +40,7 @@ import pandas as pd
 import torch
 
 from gsfm.config import model_config, profile_sizes
-from gsfm.files import atomic_write
+from gsfm.files import atomic_write, exclusive
 from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
@@ -492,12 +492,15 @@ def _rows_for(
 
 def write_rows(results_dir: Path, task: Task, tables: tuple[pd.DataFrame, ...]) -> None:
     """Write a task's rows: per-object and per-video first, the main row last, so a task is
-    done (and skipped on the next run) only when all three files hold it."""
+    done (and skipped on the next run) only when all three files hold it. The three updates
+    hold the study's lock file, so two processes filling one results folder (the CLI and a
+    notebook with ``retrain=True``) never lose each other's rows."""
     rows, videos, objects = tables
     name = task.study.name
-    _upsert(results_dir / f"{name}_objects.csv", objects, (*KEY, "sequence", "object"))
-    _upsert(results_dir / f"{name}_videos.csv", videos, (*KEY, "sequence"))
-    _upsert(results_dir / f"{name}.csv", rows, KEY)
+    with exclusive(results_dir / f".{name}.lock"):  # another `ablate` may update this study
+        _upsert(results_dir / f"{name}_objects.csv", objects, (*KEY, "sequence", "object"))
+        _upsert(results_dir / f"{name}_videos.csv", videos, (*KEY, "sequence"))
+        _upsert(results_dir / f"{name}.csv", rows, KEY)
 
 
 # --- training (in this process or in workers) ------------------------------------------------

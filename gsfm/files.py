@@ -39,6 +39,7 @@ __all__ = [
     "atomic_save",
     "atomic_write",
     "atomic_write_json",
+    "exclusive",
     "atomic_write_text",
     "read_torch_file",
 ]
@@ -79,6 +80,26 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     """Write ``obj`` as indented, key-sorted JSON to ``path`` atomically."""
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` while the block runs, so that processes of
+    one machine take turns (the ranks of a ``torchrun`` writing a split; two ``ablate`` runs
+    updating one results table). No lock where ``fcntl`` does not exist (one writer is
+    assumed there)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def atomic_save(path: str | os.PathLike[str], payload: Any) -> Path:

@@ -184,6 +184,41 @@ def test_no_training_starts_after_the_time_limit(tmp_path: Path, monkeypatch, ca
     assert "--time-limit must be >= 0 seconds, got -1.0" in capsys.readouterr().err
 
 
+_WRITER = """
+import sys, time
+from pathlib import Path
+import pandas as pd
+from gsfm.ablation import Task, get_studies, write_rows
+results, first, go = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+study = get_studies("placement")[0]
+while not go.exists():
+    time.sleep(0.01)
+for seed in range(first, first + 25):
+    key = {"study": "placement", "variant": study.reference.label, "seed": seed,
+           "split": "val", "profile": "smoke"}
+    rows = pd.DataFrame([{**key, "JF": 50.0}])
+    videos = pd.DataFrame([{**key, "sequence": "v0", "JF": 50.0}])
+    write_rows(results, Task(study, study.reference, seed), (rows, videos, pd.DataFrame()))
+"""
+
+
+def test_two_processes_writing_one_study_lose_no_rows(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(tmp_path), str(first), str(go)], env=env
+        )
+        for first in (0, 100)
+    ]
+    time.sleep(0.5)
+    go.touch()  # both start writing at once (each waits for this file after its imports)
+    assert [p.wait(timeout=600) for p in procs] == [0, 0]
+    for name in ("placement.csv", "placement_videos.csv"):
+        seeds = sorted(pd.read_csv(tmp_path / name)["seed"])
+        assert seeds == [*range(25), *range(100, 125)], name  # every row of both writers
+
+
 def test_a_study_without_rows_says_how_to_produce_them(tmp_path: Path) -> None:
     from gsfm.ablation_report import study_report
 

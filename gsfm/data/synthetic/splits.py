@@ -13,8 +13,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import pandas as pd
 from gsfm.data.io import image_size, write_image, write_mask
 from gsfm.data.synthetic.spec import _split_size, get_version, split_names
 from gsfm.data.synthetic.video import SyntheticVideo, generate_video, object_table
-from gsfm.files import atomic_folder, atomic_write
+from gsfm.files import atomic_folder, atomic_write, exclusive
 from gsfm.runtime import resolve_path
 
 __all__ = [
@@ -309,24 +308,6 @@ def _folder_name(identity: dict[str, Any], n_all: int) -> str:
     return name
 
 
-@contextmanager
-def _exclusive(lock: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the file ``lock`` (processes of one machine, e.g. the ranks of
-    a ``torchrun``, write a split one at a time); no lock where ``fcntl`` does not exist."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: one writer is assumed
-        yield
-        return
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def _broken_videos(root: Path, identity: dict[str, Any]) -> list[str] | None:
     """The videos to write again when only videos of ``root``'s split are damaged; ``None`` when
     more than that is wrong (another record, a missing list or table): write it all."""
@@ -431,7 +412,7 @@ def ensure_split(
         raise ValueError(f"data folder {base} exists and is not a folder")
     if not split_problems(root, identity):
         return root
-    with _exclusive(base / f".{root.name}.lock"):
+    with exclusive(base / f".{root.name}.lock"):
         problems = split_problems(root, identity)  # another process may have written it
         if problems:
             _complete(root, identity, problems, progress)
