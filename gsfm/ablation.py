@@ -590,9 +590,9 @@ def run_ablation(
     the rest are trained into ``runs_dir``, ``jobs`` at a time (worker processes with
     ``threads`` torch threads each; default: the CPU cores divided by ``jobs`` on CPU). With
     ``jobs`` > 1 each worker also scores its run; this process writes the rows as each run
-    finishes. Returns the
-    tasks that were (or, with ``dry_run``, would be) done. ``num_workers``: loader worker
-    processes per training (a GPU needs them; it becomes part of the runs' configuration).
+    finishes. Returns the tasks that were (or, with ``dry_run``, would be) done.
+    ``num_workers``: loader worker processes per training (a GPU needs them; it becomes part
+    of the runs' configuration).
 
     ``time_limit`` (seconds from the call): no training starts after it; trainings under way
     are finished and scored, reused runs are always scored, and the tasks left are said on

@@ -890,24 +890,18 @@ def _verdict(r: pd.Series, direction: str) -> tuple[str, str, str]:
     over_seeds = (
         seed_n >= 2 and bool(r.get("seed_distinguishable")) and (seed_diff > 0) == (diff > 0)
     )
-    side = "the paper's direction" if (diff > 0) == (direction == "+") else "reversed"
+    same_way = (diff > 0) == (direction == "+")
     if over_videos and over_seeds:
-        kind = "holds" if side != "reversed" else "reversed"
+        kind, side = ("holds", "the paper's direction") if same_way else ("reversed", "reversed")
         return kind, ours, f"{side}, distinguishable from noise over videos and over seeds"
-    kind = "direction" if side != "reversed" else "reversed-noise"
-    side = side if side != "reversed" else "the opposite direction"
-    if over_videos and seed_n < 2:
-        return (
-            kind,
-            ours,
-            (
-                f"{side}, beyond the noise over videos, but with one seed the noise between seeds "
-                "is not measured"
-            ),
-        )
-    if over_videos:
-        return kind, ours, f"{side}, beyond the noise over videos but not over seeds"
-    return kind, ours, f"{side}, not distinguishable from noise"
+    kind = "direction" if same_way else "reversed-noise"
+    side = "the paper's direction" if same_way else "the opposite direction"
+    if not over_videos:
+        return kind, ours, f"{side}, not distinguishable from noise"
+    if seed_n < 2:
+        words = "but with one seed the noise between seeds is not measured"
+        return kind, ours, f"{side}, beyond the noise over videos, {words}"
+    return kind, ours, f"{side}, beyond the noise over videos but not over seeds"
 
 
 def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
