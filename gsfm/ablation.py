@@ -335,8 +335,8 @@ def load_study(
     """One study's tables (:class:`gsfm.analysis.ablation_stats.AblationTables`) restricted to
     ``profile`` and one training device and CPU kernel set (``cpu_capability``: AVX-512 and
     AVX2 runs differ), so that a comparison never mixes devices: ``device`` if given, else the
-    device with the most rows; then its most common kernel set. The rows left out are said in
-    ``left_out``. None when there are no such rows yet."""
+    device with the most rows; then its most common recorded kernel set. ``device_note`` says
+    what was left out. None when there are no such rows yet."""
     from dataclasses import replace
 
     from gsfm.analysis.ablation_stats import read_ablation
@@ -346,21 +346,41 @@ def load_study(
     if not path.is_file():
         return None
     ids = pd.read_csv(path, dtype=str)
-    ids = ids.reindex(columns=["profile", "device", "cpu_capability"]).fillna("")
+    ids = ids.reindex(columns=["profile", "device", "cpu_capability"]).astype(object).fillna("")
     ids = ids[ids["profile"] == profile]
     if device is None and not ids.empty:
         device = str(ids["device"].value_counts().index[0])
     if ids.empty or not (ids["device"] == device).any():
         return None
-    capability = str(ids.loc[ids["device"] == device, "cpu_capability"].value_counts().index[0])
-    kept = (ids["device"] == device) & (ids["cpu_capability"] == capability)
-    others = ids[~kept].value_counts(["device", "cpu_capability"])
-    left_out = "; ".join(
-        f"{n} row{'s' if n != 1 else ''} trained on {d}{f' ({c})' if c else ''}"
-        for (d, c), n in others.items()
+    on_device = ids[ids["device"] == device]
+    known = on_device.loc[on_device["cpu_capability"] != "", "cpu_capability"]
+    capability = str(known.value_counts().index[0]) if len(known) else None
+    # a row whose run did not record its kernel set (runs from before it was recorded) is kept
+    # with the others of its device, and counted in the note
+    kept = (ids["device"] == device) & (
+        ids["cpu_capability"].isin(["", capability]) if capability else True
     )
-    tables = read_ablation(path.parent, study, profile, device, capability)
-    return replace(tables, left_out=left_out)
+    others = ids[~kept].value_counts(["device", "cpu_capability"])
+    notes = []
+    if len(others):
+        notes.append(
+            "Left out, so that no comparison mixes devices: "
+            + "; ".join(
+                f"{n} row{'s' if n != 1 else ''} trained on {d}{f' ({c})' if c else ''}"
+                for (d, c), n in others.items()
+            )
+            + "."
+        )
+    unrecorded = int((on_device["cpu_capability"] == "").sum())
+    if capability and unrecorded:
+        notes.append(
+            f"{unrecorded} of the rows kept come from runs that did not record their CPU kernel "
+            f"set; the others are {capability}."
+        )
+    tables = read_ablation(
+        path.parent, study, profile, device, ["", capability] if capability else None
+    )
+    return replace(tables, device_note=" ".join(notes))
 
 
 def find_run_folder(name: str, dirs: Sequence[str | os.PathLike[str]]) -> Path | None:

@@ -93,8 +93,8 @@ def study_report(
     rows, videos = tables.rows, tables.videos
     path = None if figures_dir is None else resolve_path(figures_dir) / FIGURE_NAMES[study]
     where = f"Rows: {stats.provenance(rows)}."
-    if tables.left_out:
-        where += f" Left out, so that no comparison mixes devices: {tables.left_out}."
+    if tables.device_note:
+        where += f" {tables.device_note}"
     reference = STUDIES[study].reference.label
     if not (rows["variant"] == reference).any():  # e.g. an interrupted grid
         where += f" The reference variant {reference!r} has no rows yet: nothing is compared to it."

@@ -263,12 +263,25 @@ def test_load_study_keeps_one_profile_and_one_device(tmp_path: Path) -> None:
         for s, p, d in ((0, "cpu", "cpu, 1 thread"), (1, "cpu", "cpu, 1 thread"),
                         (0, "cpu", "NVIDIA H200"), (0, "gpu", "NVIDIA H200"))
     ]  # fmt: skip
-    rows += [{**rows[0], "seed": 2, "cpu_capability": "AVX2"}]  # same label, other kernels
     pd.DataFrame(rows).to_csv(tmp_path / "placement.csv", index=False)
     t = load_study(tmp_path, "placement", "cpu")
     assert set(t.rows["device"]) == {"cpu, 1 thread"} and len(t.rows) == 4  # the larger group
-    assert 2 not in set(t.rows["seed"].astype(int))  # AVX2 kernels are another device here
-    assert t.left_out == ("2 rows trained on NVIDIA H200; 1 row trained on cpu, 1 thread (AVX2)")
+    assert t.device_note == (
+        "Left out, so that no comparison mixes devices: 2 rows trained on NVIDIA H200."
+    )
+    # the same label with other CPU kernels (AVX2) is another device; rows whose runs did not
+    # record their kernels (seeds 0, 1 here) stay with the device's most common recorded set
+    same = {**rows[0], "variant": "freqF+freqH", "reference": False}
+    rows += [{**same, "seed": 2, "cpu_capability": "AVX2"}]
+    rows += [{**r, "seed": 3, "cpu_capability": "AVX512"} for r in (rows[0], same)]
+    pd.DataFrame(rows).to_csv(tmp_path / "placement.csv", index=False)
+    t = load_study(tmp_path, "placement", "cpu")
+    assert sorted(set(t.rows["seed"].astype(int))) == [0, 1, 3]
+    assert t.device_note == (
+        "Left out, so that no comparison mixes devices: 2 rows trained on NVIDIA H200; 1 row "
+        "trained on cpu, 1 thread (AVX2). 4 of the rows kept come from runs that did not "
+        "record their CPU kernel set; the others are AVX512."
+    )
     assert set(load_study(tmp_path, "placement", "cpu", "NVIDIA H200").rows["seed"]) == {0}
     assert load_study(tmp_path, "placement", "paper") is None
 

@@ -210,7 +210,7 @@ class AblationTables:
     rows: pd.DataFrame
     videos: pd.DataFrame | None
     objects: pd.DataFrame | None
-    left_out: str = ""  # the rows of other training devices that were not kept, in words
+    device_note: str = ""  # which rows of other devices were left out, in words
 
 
 def _read(path: Path, check: Any, keep: Any = None) -> pd.DataFrame:
@@ -230,12 +230,13 @@ def read_ablation(
     study: str,
     profile: str | None = None,
     device: str | None = None,
-    cpu_capability: str | None = None,
+    cpu_capabilities: Sequence[str] | None = None,
 ) -> AblationTables:
     """Read and check ``folder/<study>.csv`` and, where they exist, its ``_videos`` and
-    ``_objects`` companions. ``profile`` / ``device`` / ``cpu_capability`` keep only the rows
-    of that profile, training device and CPU kernel set (and the companions' rows of the kept
-    variants, seeds and splits), so that one table never mixes what must not be compared."""
+    ``_objects`` companions. ``profile`` / ``device`` / ``cpu_capabilities`` keep only the
+    rows of that profile, training device and CPU kernel sets ("" for a row that records none)
+    (and the companions' rows of the kept variants, seeds and splits), so that one table never
+    mixes what must not be compared."""
     root = Path(folder)
     path = root / f"{study}.csv"
     if not path.is_file():
@@ -243,13 +244,14 @@ def read_ablation(
 
     def keep_rows(t: pd.DataFrame) -> pd.Series:
         mask = pd.Series(True, index=t.index)
-        for col, value in (
-            ("profile", profile),
-            ("device", device),
-            ("cpu_capability", cpu_capability),
+        for col, values in (
+            ("profile", None if profile is None else [profile]),
+            ("device", None if device is None else [device]),
+            ("cpu_capability", cpu_capabilities),
         ):
-            if value is not None and col in t:
-                mask &= t[col].map(lambda v: "" if pd.isna(v) else str(v)) == str(value)
+            if values is not None and col in t:
+                text = t[col].map(lambda v: "" if pd.isna(v) else str(v))
+                mask &= text.isin([str(v) for v in values])
         return mask
 
     rows = _read(path, check_rows, keep_rows)
@@ -964,8 +966,8 @@ def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
         tally = (
             f"On {split}, of the paper's {n} comparison{'s' if n != 1 else ''} measured: "
             f"{counts['holds']} hold beyond noise (over videos and over seeds), "
-            f"{counts['direction']} point the paper's way within noise, "
-            f"{counts['reversed-noise']} the other way within noise, "
+            f"{counts['direction']} point the paper's way but not beyond noise, "
+            f"{counts['reversed-noise']} the other way but not beyond noise, "
             f"{counts['reversed']} are reversed beyond noise."
         )
         unmeasured = absent + len(kinds) - n
@@ -1064,7 +1066,7 @@ def sigma_text(
                 )
                 continue
             best = g.loc[g["mean"].idxmax()]
-            spread = f" ± {best['ci95']:.1f}" if best["n_seeds"] > 1 else " (1 seed, no interval)"
+            spread = f" ± {best['ci95']:.1f}" if best["n_seeds"] > 1 else ", 1 seed, no interval"
             text = (
                 f"σ in {mode}, {split}{shared}: the highest mean {label} is at σ = "
                 f"{best['sigma']:g} ({best['mean']:.1f}{spread}; {len(g)} σ values)."
@@ -1075,15 +1077,16 @@ def sigma_text(
                 if c["variant"] == best["variant"]:
                     text += f" That is the paper's choice, σ = {chosen:g}."
                 else:
+                    gap = c["mean"] - best["mean"]
                     text += (
-                        f" The paper's choice, σ = {chosen:g}, is {c['mean'] - best['mean']:+.1f} "
-                        "from the peak."
+                        f" The paper's choice, σ = {chosen:g}, is "
+                        f"{gap:+.{1 if abs(gap) >= 0.05 else 2}f} from the peak."
                     )
-                    gap = _either_way(diffs, split, best["variant"], c["variant"])
-                    if gap is not None and math.isfinite(gap["low"]):
+                    pair = _either_way(diffs, split, best["variant"], c["variant"])
+                    if pair is not None and math.isfinite(pair["low"]):
                         text += " Paired over videos that gap is " + (
                             "distinguishable from noise."
-                            if gap["distinguishable"]
+                            if pair["distinguishable"]
                             else "not distinguishable from noise."
                         )
             lines.append(text)
