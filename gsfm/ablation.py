@@ -571,15 +571,23 @@ def _train_and_score(
 
 
 def _find_run(
-    task: Task, profile: str, dirs: Sequence[Path], train_options: Mapping[str, Any]
+    task: Task,
+    profile: str,
+    dirs: Sequence[Path],
+    train_options: Mapping[str, Any],
+    device_type: str,
 ) -> Path | None:
+    """A finished run of the task's configuration trained on ``device_type`` (a CUDA run is
+    not reused for CPU rows, nor the other way round), or None."""
     from gsfm.experiments import finished_run
 
     expected = task.run_config(profile, **train_options)
     for folder in dirs:
         found = finished_run(folder, expected)
         if found is not None:
-            return found
+            config = json.loads((found / "config.json").read_text(encoding="utf-8"))
+            if _device_type(_device_label(config)) == device_type:
+                return found
     return None
 
 
@@ -654,7 +662,7 @@ def run_ablation(
     found: dict[str, tuple[Path, list[Task]]] = {}
     pending: dict[str, list[Task]] = {}
     for key, tasks in by_run.items():
-        run_dir = _find_run(tasks[0], profile, search, train_options)
+        run_dir = _find_run(tasks[0], profile, search, train_options, dev.type)
         if run_dir is not None:
             found[key] = (run_dir, tasks)
         else:

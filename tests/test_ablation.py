@@ -219,6 +219,23 @@ def test_two_processes_writing_one_study_lose_no_rows(tmp_path: Path) -> None:
         assert seeds == [*range(25), *range(100, 125)], name  # every row of both writers
 
 
+def test_a_run_trained_on_another_device_type_is_not_reused(tmp_path: Path) -> None:
+    import json
+
+    from gsfm.ablation import _find_run
+    from gsfm.experiments import trained_run
+
+    task = plan(get_studies(["placement"]), [0], "smoke", tmp_path, max_variants=1)[0]
+    run = trained_run("gsfm", "smoke", seed=0, runs_dir=tmp_path / "runs", device="cpu",
+                      progress=False, **task.variant.overrides)  # fmt: skip
+    assert _find_run(task, "smoke", [tmp_path / "runs"], {}, "cpu") == run
+    config = json.loads((run / "config.json").read_text())
+    config["provenance"]["device"] = "cuda:0 (NVIDIA H200)"  # as if trained on a GPU
+    (run / "config.json").write_text(json.dumps(config))
+    assert _find_run(task, "smoke", [tmp_path / "runs"], {}, "cpu") is None
+    assert _find_run(task, "smoke", [tmp_path / "runs"], {}, "cuda") == run
+
+
 def test_a_study_without_rows_says_how_to_produce_them(tmp_path: Path) -> None:
     from gsfm.ablation_report import study_report
 
