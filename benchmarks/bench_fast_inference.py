@@ -17,8 +17,8 @@ So, unless ``--checkpoint`` gives trained weights, each model's decoder is first
 (``fit_steps`` Adam steps on frozen encoder features, :func:`fit_decoder`) to a video of two
 moving, coloured objects with ground truth (:func:`moving_objects_video`, same size). Weights
 do not change the speed. On that video every mode is compared with float32:
-:func:`gsfm.inference.mask_agreement` over frames 1..T-1, J&F of both against the ground truth,
-and the verdict against :data:`gsfm.inference.FAST_PATH_TOLERANCE` ("pass" / "fail", or
+:func:`gsfm.agreement.mask_agreement` over frames 1..T-1, J&F of both against the ground truth,
+and the verdict against :data:`gsfm.agreement.FAST_PATH_TOLERANCE` ("pass" / "fail", or
 "inconclusive" where the float32 run has more near-ties, top-two probability gap below
 :data:`NEAR_TIE_GAP`, than the tolerance allows to differ).
 
@@ -179,14 +179,6 @@ def _near_tie_share(probs: np.ndarray) -> float:
     return float((top2[:, 1] - top2[:, 0] < NEAR_TIE_GAP).mean())
 
 
-def _video_jf(gt: np.ndarray, pred: np.ndarray) -> float:
-    """J&F of one video under the DAVIS rules (mean over objects of (mean J + mean F) / 2)."""
-    from gsfm.metrics import score_sequence
-
-    scores = score_sequence(gt, pred)
-    return float(np.mean([(np.nanmean(s.j) + np.nanmean(s.f)) / 2 for s in scores]))
-
-
 def _run_mode(
     model: torch.nn.Module,
     mode: str,
@@ -243,8 +235,10 @@ def fast_inference_check(
     that fails (e.g. graphs where there are none) is reported with its error; the others still
     run. Set ``torch.backends.cudnn.benchmark`` before calling, as for the other checks.
     """
+    from gsfm.agreement import FAST_PATH_TOLERANCE, mask_agreement
     from gsfm.checkpoint import load_model
-    from gsfm.inference import FAST_PATH_TOLERANCE, InferenceEngine, mask_agreement
+    from gsfm.inference import InferenceEngine
+    from gsfm.metrics import video_jf
     from gsfm.model import build_model
 
     kind = "cuda" if device.type == "cuda" else "cpu"
@@ -296,7 +290,7 @@ def fast_inference_check(
         assert reference.probs is not None
         near_ties = _near_tie_share(reference.probs)
         out["fp32_near_tie_share"] = round(near_ties, 6)
-        out["fp32_jf"] = round(_video_jf(gt, reference.masks), 5)
+        out["fp32_jf"] = round(video_jf(gt, reference.masks), 5)
         out["modes"] = {}
         del reference
         fp32_masks: np.ndarray | None = None
@@ -312,7 +306,7 @@ def fast_inference_check(
             finally:
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
-            jf = _video_jf(gt, masks)
+            jf = video_jf(gt, masks)
             row["jf"] = round(jf, 5)
             if mode == "fp32":
                 fp32_masks, fp32_jf = masks, jf

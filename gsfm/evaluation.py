@@ -95,7 +95,7 @@ def evaluate_model(
     (:class:`gsfm.inference.InferenceEngine`).
 
     ``amp`` ("bf16", or "fp16" on CUDA) runs the network under autocast (the fast path;
-    :func:`gsfm.inference.mask_agreement` compares it with float32).
+    :func:`gsfm.agreement.mask_agreement` compares it with float32).
 
     Returns one row: the global J&F table plus ``frames``, ``seconds`` and ``fps`` (propagation
     time without I/O, as :mod:`gsfm.inference` measures it), ``top_k``, ``mem_every``,

@@ -81,20 +81,18 @@ Fast path (both off by default; the float32 eager path is unchanged):
     Inductor compiles C++ there for minutes; ``compile_options={"backend": "eager"}`` checks
     the wiring in seconds.
 
-How far the fast path's masks may differ from float32's: :data:`FAST_PATH_TOLERANCE`, checked
-with :func:`mask_agreement` on one video or :func:`compare_on_folder` on a DAVIS-layout folder.
+How far the fast path's masks may differ from float32's: :data:`gsfm.agreement.FAST_PATH_TOLERANCE`,
+checked with :mod:`gsfm.agreement` on one video or on a DAVIS-layout folder.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -104,22 +102,14 @@ from gsfm.model.aggregate import aggregate
 from gsfm.model.memory import memory_weights
 from gsfm.model.network import GSFMNet, KeyFeatures
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 __all__ = [
     "AMP_DTYPES",
     "COMPILE_MODES",
-    "FAST_PATH_TOLERANCE",
     "PROTOCOLS",
-    "AgreementTolerance",
     "InferenceEngine",
-    "MaskAgreement",
     "VideoResult",
     "check_amp",
     "check_protocol",
-    "compare_on_folder",
-    "mask_agreement",
     "pad_to_multiple",
     "short_side_size",
     "unpad",
@@ -715,152 +705,6 @@ class InferenceEngine:
             memory_frames=list(self.memory_frames),
             probs=stacked,
         )
-
-
-# --- agreement between two predictions ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MaskAgreement:
-    """How far two predictions of the same frames agree (:func:`mask_agreement`).
-
-    pixels: share of pixels with the same label. iou: {object id: IoU of its two masks over
-    all compared frames together}. frames: frames compared.
-    """
-
-    pixels: float
-    iou: dict[int, float]
-    frames: int
-
-    @property
-    def iou_min(self) -> float:
-        """The worst object's IoU (NaN without objects)."""
-        return min(self.iou.values()) if self.iou else float("nan")
-
-    @property
-    def iou_mean(self) -> float:
-        """The mean IoU over objects (NaN without objects)."""
-        return float(np.mean(list(self.iou.values()))) if self.iou else float("nan")
-
-
-def mask_agreement(a: Any, b: Any) -> MaskAgreement:
-    """Compare two predictions (T, H, W) (or (H, W)) of object ids of the same video.
-
-    Objects are the non-zero ids in either prediction; an object's IoU is |A ∩ B| / |A ∪ B|
-    with its pixels of all frames pooled. Pass only the frames to compare (e.g. those after
-    the first annotation, which both predictions copy).
-    """
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        raise ValueError(f"the two predictions differ in shape: {a.shape} and {b.shape}")
-    if a.ndim not in (2, 3) or a.size == 0:
-        raise ValueError(
-            f"predictions must be non-empty (T, H, W) or (H, W) id maps, got {a.shape}"
-        )
-    ids = sorted((set(np.unique(a).tolist()) | set(np.unique(b).tolist())) - {0})
-    iou = {}
-    for k in ids:
-        in_a, in_b = a == k, b == k
-        iou[int(k)] = float(np.logical_and(in_a, in_b).sum() / np.logical_or(in_a, in_b).sum())
-    frames = 1 if a.ndim == 2 else a.shape[0]
-    return MaskAgreement(pixels=float((a == b).mean()), iou=iou, frames=frames)
-
-
-@dataclass(frozen=True)
-class AgreementTolerance:
-    """When two settings count as giving the same masks.
-
-    min_pixels: least share of equal pixels. max_jf_difference: largest |J&F difference| in
-    J&F's own units (fractions: 0.005 = 0.5 points), checked where ground truth exists.
-    """
-
-    min_pixels: float = 0.995
-    max_jf_difference: float = 0.005
-
-    def accepts(self, agreement: MaskAgreement, jf_difference: float | None = None) -> bool:
-        """Whether ``agreement`` (and the J&F difference, if known and not NaN) is within."""
-        if not agreement.pixels >= self.min_pixels:
-            return False
-        if jf_difference is None or math.isnan(jf_difference):
-            return True
-        return abs(jf_difference) <= self.max_jf_difference
-
-
-# The fast path (amp / compile) must give the float32 path's masks within this.
-FAST_PATH_TOLERANCE = AgreementTolerance(min_pixels=0.995, max_jf_difference=0.005)
-
-
-def _video_jf(gt: np.ndarray, pred: np.ndarray) -> float:
-    """J&F of one video (mean over its objects of (mean J + mean F) / 2, the DAVIS rules)."""
-    from gsfm.metrics import score_sequence
-
-    scores = score_sequence(gt, pred)
-    if not scores:
-        return float("nan")
-    return float(np.mean([(np.nanmean(s.j) + np.nanmean(s.f)) / 2 for s in scores]))
-
-
-def compare_on_folder(
-    model: GSFMNet,
-    data_root: str | Path,
-    candidate: Mapping[str, Any],
-    reference: Mapping[str, Any] | None = None,
-    *,
-    split: str = "val",
-    videos: Sequence[str] | None = None,
-    res: str | None = None,
-    tolerance: AgreementTolerance = FAST_PATH_TOLERANCE,
-) -> pd.DataFrame:
-    """Segment every video of a DAVIS-layout folder with two engine settings and compare.
-
-    ``reference`` and ``candidate`` are :class:`InferenceEngine` keyword arguments (e.g. ``{}``
-    for float32 and ``{"amp": "bf16"}``). Each object is given at its first annotated frame
-    (the ``"appearance"`` policy of :mod:`gsfm.prediction`). One row per video: ``video``,
-    ``frames``, ``objects``, the :func:`mask_agreement` of the frames after the first
-    annotation (``pixels``, ``iou_min``, ``iou_mean``), ``jf_reference``, ``jf_candidate`` and
-    ``jf_difference`` (candidate − reference; NaN unless every frame has a ground-truth PNG),
-    ``fps_reference``, ``fps_candidate`` and ``within_tolerance``.
-    """
-    import pandas as pd
-
-    from gsfm.data.davis import DAVISEvalDataset
-
-    data = DAVISEvalDataset(data_root, split, res=res, videos=videos)
-    engines = (InferenceEngine(model, **dict(reference or {})), InferenceEngine(model, **candidate))
-    rows = []
-    for i in range(len(data)):
-        item = data[i]
-        gt, info = item["masks"].numpy(), item["info"]
-        anns = {
-            t: np.where(np.isin(gt[t], ids), gt[t], 0).astype(np.uint8)
-            for t, ids in sorted(info["gt_obj"].items())
-        }
-        ref, cand = (engine.propagate(item["rgb"], anns) for engine in engines)
-        start = min(anns) + 1
-        agreement = (
-            mask_agreement(ref.masks[start:], cand.masks[start:]) if start < len(gt) else None
-        )
-        full_gt = bool(item["annotated"].all())
-        jf_ref = _video_jf(gt, ref.masks) if full_gt else float("nan")
-        jf_cand = _video_jf(gt, cand.masks) if full_gt else float("nan")
-        rows.append(
-            {
-                "video": info["name"],
-                "frames": len(gt),
-                "objects": len(info["labels"]),
-                "pixels": agreement.pixels if agreement else float("nan"),
-                "iou_min": agreement.iou_min if agreement else float("nan"),
-                "iou_mean": agreement.iou_mean if agreement else float("nan"),
-                "jf_reference": jf_ref,
-                "jf_candidate": jf_cand,
-                "jf_difference": jf_cand - jf_ref,
-                "fps_reference": ref.fps,
-                "fps_candidate": cand.fps,
-                "within_tolerance": agreement is None
-                or tolerance.accepts(agreement, jf_cand - jf_ref),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def _sync(device: torch.device) -> None:

@@ -63,6 +63,7 @@ __all__ = [
     "score_sequence",
     "size_buckets",
     "statistics",
+    "video_jf",
 ]
 
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -313,6 +314,15 @@ def score_sequence(
             )
         )
     return scores
+
+
+def video_jf(gt: np.ndarray, pred: np.ndarray) -> float:
+    """J&F of one video from its (T, H, W) id maps: the mean over its objects of
+    (mean J + mean F) / 2, the DAVIS rules (:func:`score_sequence`); NaN without objects."""
+    scores = score_sequence(gt, pred)
+    if not scores:
+        return float("nan")
+    return float(np.mean([(np.nanmean(s.j) + np.nanmean(s.f)) / 2 for s in scores]))
 
 
 @dataclass

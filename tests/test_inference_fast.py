@@ -21,15 +21,15 @@ import torch
 import torch.nn.functional as F
 
 import gsfm.inference as inference
-from gsfm.inference import (
+from gsfm.agreement import (
     FAST_PATH_TOLERANCE,
     AgreementTolerance,
-    InferenceEngine,
     MaskAgreement,
-    check_amp,
     compare_on_folder,
     mask_agreement,
 )
+from gsfm.inference import InferenceEngine, check_amp
+from gsfm.metrics import video_jf
 from gsfm.model import build_model
 from gsfm.runtime import project_root
 
@@ -147,7 +147,7 @@ def test_bf16_masks_agree_with_float32(fitted) -> None:
     assert not np.array_equal(ref.probs, fast.probs)  # autocast did run in bfloat16
     agreement = mask_agreement(ref.masks[1:], fast.masks[1:])
     gt = ids.numpy().astype(np.uint8)
-    jf_ref, jf_fast = inference._video_jf(gt, ref.masks), inference._video_jf(gt, fast.masks)
+    jf_ref, jf_fast = video_jf(gt, ref.masks), video_jf(gt, fast.masks)
     assert jf_ref > 0.4  # the fitted model tracks both objects: its decisions are not ties
     assert FAST_PATH_TOLERANCE.accepts(agreement, jf_fast - jf_ref), (agreement, jf_ref, jf_fast)
     # the bank: float32 keys for the affinity, bfloat16 values for the bfloat16 readout

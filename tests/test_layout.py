@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gsfm.spectral", "gsfm.data"),
     ("gsfm.model", "gsfm.losses", "gsfm.metrics"),
     ("gsfm.checkpoint", "gsfm.inference", "gsfm.prediction", "gsfm.baselines", "gsfm.training"),
-    ("gsfm.evaluation", "gsfm.analysis", "gsfm.viz"),
+    ("gsfm.evaluation", "gsfm.agreement", "gsfm.analysis", "gsfm.viz"),
     ("gsfm.experiments", "gsfm.notebooks", "gsfm.ablation", "gsfm.ablation_report"),
     ("gsfm.cli", "gsfm.commands", "gsfm.__main__"),
 )
