@@ -434,7 +434,7 @@ def _rows_for(
     data_dir: Path,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Score ``run_dir`` on the task's splits: (rows, per-video rows, per-object rows)."""
-    from gsfm.experiments import data_fingerprint, ensure_synth_split, evaluated_run
+    from gsfm.experiments import ensure_synth_split, evaluated_run
 
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     log = pd.read_csv(run_dir / "log.csv")
@@ -473,7 +473,7 @@ def _rows_for(
                 "git_commit": config.get("provenance", {}).get("git_commit"),
                 "eval_commit": ev.provenance.get("git_commit"),
                 "config_hash": run_dir.name.rsplit("-", 1)[-1],
-                "data_hash": data_fingerprint(root, ev.provenance["videos"])[:16],
+                "data_hash": ev.provenance["data_sha256"][:16],  # hashed once, by evaluated_run
                 "train_s": round(float(log["time_s"].iloc[-1]), 1),
                 "eval_fps": round(float(s["fps"]), 3),
                 "top_k": s["top_k"],
@@ -654,10 +654,13 @@ def run_ablation(
 
     bar = tqdm(total=len(todo), desc="ablation rows", unit="task", disable=not progress)
 
+    def record(task: Task, tables: tuple[pd.DataFrame, ...]) -> None:
+        write_rows(results, task, tables)
+        bar.update(1)
+
     def score(run_dir: Path, tasks: list[Task]) -> None:
         for task in tasks:
-            write_rows(results, task, _rows_for(task, run_dir, profile, dev, data))
-            bar.update(1)
+            record(task, _rows_for(task, run_dir, profile, dev, data))
 
     found: dict[str, tuple[Path, list[Task]]] = {}
     pending: dict[str, list[Task]] = {}
@@ -719,8 +722,7 @@ def run_ablation(
                 for fut in finished:
                     tasks = futures.pop(fut)
                     for task, tables in zip(tasks, fut.result()[1], strict=True):
-                        write_rows(results, task, tables)
-                        bar.update(1)
+                        record(task, tables)
                 submit()
     left = [t for tasks in queue for t in tasks]
     if left:

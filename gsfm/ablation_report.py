@@ -99,6 +99,11 @@ def study_report(
     if not (rows["variant"] == reference).any():  # e.g. an interrupted grid
         where += f" The reference variant {reference!r} has no rows yet: nothing is compared to it."
     pairs = stats.comparison_pairs(rows)
+    diffs = (  # per video, for every study but small_objects (per object, below)
+        stats.paired_differences(rows, videos, pairs)
+        if study != "small_objects" and videos is not None and pairs
+        else empty
+    )
     if study == "small_objects":
         objects = tables.objects
         summary = stats.bucket_scores(objects)
@@ -108,9 +113,6 @@ def study_report(
         figure = viz.plot_small_objects(objects, path, rows=rows, reference=reference)
     elif study == "sigma":
         summary = stats.sigma_table(rows)
-        diffs = (
-            stats.paired_differences(rows, videos, pairs) if videos is not None and pairs else empty
-        )
         text = "\n".join(
             [stats.sigma_text(summary, diffs if not diffs.empty else None, rows=rows)]
             + ([stats.differences_text(diffs)] if not diffs.empty else [])
@@ -119,9 +121,6 @@ def study_report(
         figure = viz.plot_sigma_sweep(rows, path)
     else:
         summary = stats.seed_summary(rows).merge(_fps(rows), on=["split", "variant"])
-        diffs = (
-            stats.paired_differences(rows, videos, pairs) if videos is not None and pairs else empty
-        )
         text = "\n".join(
             [stats.summary_text(summary)]
             + ([stats.differences_text(diffs)] if not diffs.empty else [])

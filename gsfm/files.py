@@ -39,8 +39,8 @@ __all__ = [
     "atomic_save",
     "atomic_write",
     "atomic_write_json",
-    "exclusive",
     "atomic_write_text",
+    "exclusive",
     "read_torch_file",
 ]
 
