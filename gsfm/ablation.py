@@ -39,6 +39,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE
 from gsfm.config import model_config, profile_sizes
 from gsfm.files import atomic_write, exclusive
 from gsfm.runtime import resolve_device, resolve_path
@@ -62,7 +63,6 @@ KEY: tuple[str, ...] = ("study", "variant", "seed", "split", "profile")
 _GSFM_INFERENCE: dict[str, Any] = {"top_k": 50, "mem_every": 3}  # GSFM's own (docs §5)
 _STCN_INFERENCE: dict[str, Any] = {"top_k": 20, "mem_every": 5}  # STCN's own
 _PAPER_SIGMAS: tuple[int, ...] = (3, 5, 7, 10, 15)
-_PAPER_MAP_SIDE = 24  # the paper's training maps: 384² crops at 1/16
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,14 @@ class Variant:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     inference: Mapping[str, Any] = field(default_factory=dict)
     reference: bool = False  # differences in the study are taken against this variant
+    # the variant this one is compared with when not the study's reference (e.g. a σ in the
+    # relative mode against the paper's σ in that mode); None: the reference
+    compare_to: str | None = None
 
     def __post_init__(self) -> None:
         model_config(self.model, "smoke", **dict(self.overrides))  # unknown fields raise here
+        if self.reference and self.compare_to is not None:
+            raise ValueError(f"variant {self.label!r}: the reference is compared with nothing")
         unknown = set(self.inference) - {"top_k", "mem_every"}
         if unknown:
             raise ValueError(f"variant {self.label!r}: unknown inference setting(s) {unknown}")
@@ -113,6 +118,20 @@ class Study:
             raise ValueError(f"study {self.name!r}: variant labels repeat: {labels}")
         if sum(v.reference for v in self.variants) != 1:
             raise ValueError(f"study {self.name!r} needs exactly one reference variant")
+        for v in self.variants:
+            if v.compare_to is not None and (v.compare_to not in labels or v.compare_to == v.label):
+                raise ValueError(
+                    f"study {self.name!r}: variant {v.label!r} is compared with "
+                    f"{v.compare_to!r}, which is not another variant of the study"
+                )
+
+    def baseline_of(self, label: str) -> str | None:
+        """The label of the variant ``label`` is compared with: its ``compare_to``, else the
+        reference; None for the reference itself (and for a label the study does not have)."""
+        variant = next((v for v in self.variants if v.label == label), None)
+        if variant is None or variant.reference:
+            return None
+        return variant.compare_to or self.reference.label
 
 
 def _sigma_variants() -> tuple[Variant, ...]:
@@ -120,10 +139,13 @@ def _sigma_variants() -> tuple[Variant, ...]:
         Variant(f"sigma={s}", overrides={} if s == 7 else {"sigma": float(s)}, reference=s == 7)
         for s in _PAPER_SIGMAS
     ]
+    # each relative σ is compared with the paper's σ in the same mode (7/24), and that one
+    # with the reference (7 bins): how much the mode itself moves the score at the paper's σ
     relative = [
         Variant(
-            f"sigma={s}/24 relative",
-            overrides={"sigma": s / _PAPER_MAP_SIDE, "sigma_mode": "relative"},
+            f"sigma={s}/{PAPER_MAP_SIDE} relative",
+            overrides={"sigma": s / PAPER_MAP_SIDE, "sigma_mode": "relative"},
+            compare_to=None if s == 7 else f"sigma=7/{PAPER_MAP_SIDE} relative",
         )
         for s in _PAPER_SIGMAS
     ]

@@ -36,6 +36,11 @@ def test_studies_follow_the_paper_rows() -> None:
     assert sigma.reference.label == "sigma=7" and sigma.reference.overrides == {}
     relative = [v for v in sigma.variants if v.overrides.get("sigma_mode") == "relative"]
     assert [round(v.overrides["sigma"] * 24, 6) for v in relative] == [3, 5, 7, 10, 15]
+    # each relative σ against the paper's σ in its mode, which is compared with 7 bins
+    assert [sigma.baseline_of(v.label) for v in relative] == ["sigma=7/24 relative"] * 2 + [
+        "sigma=7"
+    ] + ["sigma=7/24 relative"] * 2
+    assert sigma.baseline_of("sigma=3") == "sigma=7" and sigma.baseline_of("sigma=7") is None
     assert len(sigma.splits) == 2  # scored at a second size too
     placement = {v.label: v.overrides for v in STUDIES["placement"].variants}
     assert len(placement) == 6 and placement["freqL+freqH"] == {"lfm": "low", "hfm": "high"}
@@ -66,6 +71,10 @@ def test_bad_studies_and_variants_are_refused() -> None:
         Study("s", "-", "?", (Variant("a"), Variant("b")))
     with pytest.raises(ValueError, match="repeat"):
         Study("s", "-", "?", (Variant("a", reference=True), Variant("a")))
+    with pytest.raises(ValueError, match="'b' is compared with 'c', which is not another"):
+        Study("s", "-", "?", (Variant("a", reference=True), Variant("b", compare_to="c")))
+    with pytest.raises(ValueError, match="the reference is compared with nothing"):
+        Variant("a", reference=True, compare_to="b")
 
 
 def test_split_sizes_scale_with_the_profile() -> None:

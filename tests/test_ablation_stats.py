@@ -337,6 +337,56 @@ def test_sigma_text_follows_the_peak():
     assert "Paired over videos that gap is distinguishable from noise." in with_gap
 
 
+def _relative_rows(means: dict[int, float], seeds=(0, 1)) -> pd.DataFrame:
+    """Rows of the relative σ variants (σ/24 of the map side), labelled as the study does."""
+    return run_rows(
+        {f"sigma={s}/24 relative": {k: m + 0.5 * k for k in seeds} for s, m in means.items()},
+        study="sigma",
+        overrides={
+            f"sigma={s}/24 relative": {"sigma": s / 24, "sigma_mode": "relative"} for s in means
+        },
+    ).assign(reference=False)
+
+
+def test_relative_sigmas_are_compared_with_the_papers_sigma_in_their_mode():
+    rows = pd.concat([_sigma_rows({3: 40.0, 7: 45.0}), _relative_rows({3: 41.0, 15: 44.0})])
+    # without 7/24 relative, the relative σ have no baseline: never compared with 7 bins
+    assert A.comparison_pairs(rows) == [("sigma=3", "sigma=7")]
+    rows = pd.concat([rows, _relative_rows({7: 47.0})])
+    pairs = A.comparison_pairs(rows)
+    assert set(pairs) == {
+        ("sigma=3", "sigma=7"),
+        ("sigma=3/24 relative", "sigma=7/24 relative"),
+        ("sigma=15/24 relative", "sigma=7/24 relative"),
+        ("sigma=7/24 relative", "sigma=7"),  # the mode itself, at the paper's σ
+    }
+    assert paper_pairs("sigma") == [
+        ("sigma=3", "sigma=7"),
+        ("sigma=15", "sigma=7"),
+        ("sigma=3/24 relative", "sigma=7/24 relative"),
+        ("sigma=15/24 relative", "sigma=7/24 relative"),
+    ]
+    diffs = A.paired_differences(rows, videos_like(rows), pairs)
+    text = A.sigma_text(A.sigma_table(rows), diffs, rows=rows)
+    assert "σ relative to the map side, val: the highest mean J&F is at σ = 7/24" in text
+    assert "That is the paper's choice, σ = 7/24." in text
+    assert "σ in bins, val: the highest mean J&F is at σ = 7 " in text
+    ordering = A.paper_ordering_text(diffs, "sigma")
+    assert "sigma=3/24 relative vs sigma=7/24 relative: the paper lower (Fig. 6(a))" in ordering
+    assert "sigma=15/24 relative vs sigma=7/24 relative: the paper lower" in ordering
+    assert "Not measured here: sigma=15 vs sigma=7." in ordering
+    peak = pd.concat([_sigma_rows({7: 45.0}), _relative_rows({5: 52.0, 7: 47.0})])
+    text = A.sigma_text(A.sigma_table(peak))
+    assert "at σ = 5/24 (52.2" in text and "The paper's choice, σ = 7/24, is -5.0" in text
+
+
+def test_sigma_label_names_relative_sigmas_in_the_papers_bins():
+    assert A.sigma_label(7.0, "bins") == "7"
+    assert A.sigma_label(7 / 24, "relative") == "7/24"
+    assert A.sigma_label(0.29, "relative") == "0.29 of the map side"
+    assert A.sigma_label(2.5, None) == "2.5"
+
+
 # --- small objects -------------------------------------------------------------------------
 
 AREAS = {"a": 0.001, "b": 0.004, "c": 0.006, "d": 0.02, "e": 0.049, "f": 0.05, "g": 0.3}
@@ -522,7 +572,8 @@ def test_paper_ordering_of_the_sigma_text_and_unplaced_rows():
     diffs = A.paired_differences(rows, videos_like(rows))
     text = A.paper_ordering_text(diffs)
     assert "sigma=3 vs sigma=7: the paper lower (Fig. 6(a))" in text
-    assert "The paper's ordering holds here." in text
+    # the relative mode's two comparisons have no rows here
+    assert "Every comparison measured holds, but 2 of the paper's 4 are not measured yet." in text
     comp = run_rows({"STCN": {0: 40.0}, "GSFM": {0: 43.0}}, study="components")
     comp_v = video_rows({"STCN": {0: BASE}, "GSFM": {0: BASE + 3.0}}, "components")
     text = A.paper_ordering_text(A.paired_differences(comp, comp_v))
@@ -550,7 +601,12 @@ def test_paper_ablations_match_the_papers_printed_deltas():
     assert t6.loc[["<5%", "<1%", "<0.5%"], "GSFM"].tolist() == [81.4, 78.1, 75.0]
     sigma = paper_rows("sigma")
     assert sigma["JF"].isna().all()  # Fig. 6(a)'s values are not in the text
-    assert sigma["variant"].tolist() == ["sigma=3", "sigma=5", "sigma=7", "sigma=10", "sigma=15"]
+    bins = ["sigma=3", "sigma=5", "sigma=7", "sigma=10", "sigma=15"]
+    assert sigma["variant"].tolist() == bins + [f"{v}/24 relative" for v in bins]
+    # the same points read as shares of the paper's 24×24 maps, compared as the paper does
+    assert sigma["direction"].tolist()[:5] == sigma["direction"].tolist()[5:]
+    assert sigma["baseline"].dropna().unique().tolist() == ["sigma=7", "sigma=7/24 relative"]
+    assert sigma["paper_variant"].iloc[5] == "σ = 3 (as 3/24 of the map side)"
     assert set(PAPER_ABLATIONS["study"]) == set(STUDIES)
     assert paper_pairs("generalization") == [("STM-read+freq", "STM-read")]
     assert paper_pairs("small_objects") == [("GSFM", "STCN")]

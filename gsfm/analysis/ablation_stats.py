@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from gsfm.analysis.comparison import seed_interval
-from gsfm.analysis.paper_ablations import STUDIES, paper_pairs, paper_rows
+from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_pairs, paper_rows
 from gsfm.config import ModelConfig
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "read_ablation",
     "reference_variant",
     "seed_summary",
+    "sigma_label",
     "sigma_table",
     "sigma_text",
     "size_buckets",
@@ -504,15 +505,25 @@ def _paired_units(
 
 
 def comparison_pairs(rows: pd.DataFrame) -> list[tuple[str, str]]:
-    """``(variant, baseline)``: every variant against the reference (none while the reference
-    has no rows yet, e.g. after an interrupted grid), then the paper's own comparisons for
-    this study (:func:`gsfm.analysis.paper_ablations.paper_pairs`) whose two variants are in
-    ``rows``."""
+    """``(variant, baseline)``: every variant against its baseline, the reference or the
+    variant the study compares it with (:meth:`gsfm.ablation.Study.baseline_of`), where both
+    have rows (none against a reference without rows yet, e.g. after an interrupted grid);
+    then the paper's own comparisons for this study
+    (:func:`gsfm.analysis.paper_ablations.paper_pairs`) whose two variants are in ``rows``."""
+    from gsfm.ablation import STUDIES as DEFINITIONS
+
     rows = check_rows(rows)
     present = _order(rows["variant"])
     refs = _order(rows.loc[rows["reference"], "variant"])
-    pairs = [(v, refs[0]) for v in present if v != refs[0]] if len(refs) == 1 else []
     study = str(rows["study"].iloc[0])
+    reference = refs[0] if len(refs) == 1 else None
+    definition = DEFINITIONS.get(study)
+    pairs = []
+    for v in present:
+        base = definition.baseline_of(v) if definition is not None else None
+        base = reference if base is None else base
+        if v != reference and base in present and base != v:
+            pairs.append((v, base))
     if study in STUDIES:
         pairs += [p for p in paper_pairs(study) if p[0] in present and p[1] in present]
     return list(dict.fromkeys(pairs))
@@ -1029,6 +1040,23 @@ def _on_shared_seeds(g: pd.DataFrame, rows: pd.DataFrame | None) -> tuple[pd.Dat
     return g, f" on the seed{'s' if len(seeds) > 1 else ''} all of them share ({', '.join(seeds)})"
 
 
+def sigma_label(sigma: float, mode: str | None) -> str:
+    """σ as the sweep names it: bins as a number (``7``), the relative mode as a share of the
+    map side in the paper's 24ths where it is one (``7/24``), else the fraction."""
+    if mode == "relative":
+        bins = sigma * PAPER_MAP_SIDE
+        if math.isclose(bins, round(bins), abs_tol=1e-6):
+            return f"{round(bins)}/{PAPER_MAP_SIDE}"
+        return f"{sigma:.3g} of the map side"
+    return f"{sigma:g}"
+
+
+def _mode_phrase(mode: str) -> str:
+    return {"bins": "σ in bins", "relative": "σ relative to the map side"}.get(
+        str(mode), f"σ in {mode}"
+    )
+
+
 def sigma_text(
     sigma: pd.DataFrame,
     diffs: pd.DataFrame | None = None,
@@ -1036,10 +1064,11 @@ def sigma_text(
     rows: pd.DataFrame | None = None,
 ) -> str:
     """For each σ mode and split of :func:`sigma_table`: where the mean peaks, and how the
-    paper's choice (σ = ``chosen`` bins) compares; with ``diffs`` (:func:`paired_differences`
-    on the same rows) whether the peak differs from the choice beyond noise. Where the σ
-    values have different seeds, the peak is read on the seeds they share (from ``rows``, the
-    study's rows), never from means over different seeds."""
+    paper's choice compares (σ = ``chosen`` bins; in the relative mode the same share of the
+    map side, ``chosen``/24); with ``diffs`` (:func:`paired_differences` on the same rows)
+    whether the peak differs from the choice beyond noise. Where the σ values have different
+    seeds, the peak is read on the seeds they share (from ``rows``, the study's rows), never
+    from means over different seeds."""
     sigma = sigma[sigma["sigma"].notna()]
     if sigma.empty:
         return "No variant with a σ to compare."
@@ -1053,33 +1082,40 @@ def sigma_text(
             if len(g) == 1:  # a peak needs at least two σ
                 only = g.iloc[0]
                 lines.append(
-                    f"σ in {mode}, {split}: only σ = {only['sigma']:g} measured so far "
+                    f"{_mode_phrase(mode)}, {split}: only σ = {sigma_label(only['sigma'], mode)} "
+                    "measured so far "
                     f"({label} {only['mean']:.1f}); no sweep to read yet."
                 )
                 continue
-            seeds = "; ".join(f"σ = {r['sigma']:g}: seeds {r['seeds']}" for _, r in g.iterrows())
+            seeds = "; ".join(
+                f"σ = {sigma_label(r['sigma'], mode)}: seeds {r['seeds']}" for _, r in g.iterrows()
+            )
             g, shared = _on_shared_seeds(g, rows)
             if g.empty:
                 lines.append(
-                    f"σ in {mode}, {split}: the σ values were measured on different seeds so far "
+                    f"{_mode_phrase(mode)}, {split}: the σ values were measured on different "
+                    "seeds so far "
                     f"({seeds}); no peak is read from means over different seeds."
                 )
                 continue
             best = g.loc[g["mean"].idxmax()]
             spread = f" ± {best['ci95']:.1f}" if best["n_seeds"] > 1 else ", 1 seed, no interval"
             text = (
-                f"σ in {mode}, {split}{shared}: the highest mean {label} is at σ = "
-                f"{best['sigma']:g} ({best['mean']:.1f}{spread}; {len(g)} σ values)."
+                f"{_mode_phrase(mode)}, {split}{shared}: the highest mean {label} is at σ = "
+                f"{sigma_label(best['sigma'], mode)} ({best['mean']:.1f}{spread}; "
+                f"{len(g)} σ values)."
             )
-            pick = g[np.isclose(g["sigma"], chosen)] if mode == "bins" else g.iloc[:0]
+            target = {"bins": chosen, "relative": chosen / PAPER_MAP_SIDE}.get(str(mode))
+            pick = g[np.isclose(g["sigma"], target)] if target is not None else g.iloc[:0]
+            choice = "" if target is None else f"σ = {sigma_label(target, mode)}"
             if len(pick):
                 c = pick.iloc[0]
                 if c["variant"] == best["variant"]:
-                    text += f" That is the paper's choice, σ = {chosen:g}."
+                    text += f" That is the paper's choice, {choice}."
                 else:
                     gap = c["mean"] - best["mean"]
                     text += (
-                        f" The paper's choice, σ = {chosen:g}, is "
+                        f" The paper's choice, {choice}, is "
                         f"{gap:+.{1 if abs(gap) >= 0.05 else 2}f} from the peak."
                     )
                     pair = _either_way(diffs, split, best["variant"], c["variant"])

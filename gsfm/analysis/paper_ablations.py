@@ -1,6 +1,7 @@
 """The paper's ablation numbers (§5.2: Fig. 6a, Tables 3–6), transcribed and labelled as such.
 
-:data:`PAPER_ABLATIONS` has one row per row of the paper's tables. Columns:
+:data:`PAPER_ABLATIONS` has one row per row of the paper's tables, and Fig. 6(a)'s σ twice: in
+bins and read as a share of the map side (our two σ modes). Columns:
 
 * ``study``: our study name (``sigma``, ``placement``, ``components``, ``generalization``,
   ``small_objects``: the ``results/ablations/<study>.csv`` files);
@@ -28,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["PAPER_ABLATIONS", "STUDIES", "paper_pairs", "paper_rows"]
+__all__ = ["PAPER_ABLATIONS", "PAPER_MAP_SIDE", "STUDIES", "paper_pairs", "paper_rows"]
 
 STUDIES: tuple[str, ...] = ("sigma", "placement", "components", "generalization", "small_objects")
 
@@ -37,6 +38,8 @@ _COLUMNS = (
     "paper_baseline", "baseline", "paper_delta", "direction", "dataset", "note",
 )  # fmt: skip
 _NAN = math.nan
+#: the side of the paper's training feature maps (384² crops at 1/16), where its σ are bins
+PAPER_MAP_SIDE = 24
 _DAVIS = "DAVIS 2017 val"
 
 
@@ -79,12 +82,12 @@ _NO_VALUES = "the figure's values are not in the paper's text"
 _UNPLACED = "which module(s) this row enables is lost in the text extraction"
 _NO_PEER = "no counterpart among our variants"
 
-_ROWS: list[dict[str, Any]] = [
-    # Fig. 6(a), the σ sweep. The text gives no values: only that σ = 7 is the default and that
-    # "too large or too small cutoff frequency will have a bad effect". The tested values are
-    # Fig. 6(b)'s, 3, 5, 7, 10, 15, in bins (the paper's and the code's unit). "Too small / too
-    # large" is read as the ends of the tested range (3 and 15); for 5 and 10 the text states
-    # no direction.
+# Fig. 6(a), the σ sweep. The text gives no values: only that σ = 7 is the default and that
+# "too large or too small cutoff frequency will have a bad effect". The tested values are
+# Fig. 6(b)'s, 3, 5, 7, 10, 15, in bins (the paper's and the code's unit). "Too small / too
+# large" is read as the ends of the tested range (3 and 15); for 5 and 10 the text states
+# no direction.
+_SIGMA_BINS: list[dict[str, Any]] = [
     _row("sigma", _F6, "σ = 3", "sigma=3", vs="σ = 7", direction="-",
          note=f"{_NO_VALUES}; the text: too small a σ is worse than the chosen 7"),
     _row("sigma", _F6, "σ = 5", "sigma=5", vs="σ = 7",
@@ -94,6 +97,31 @@ _ROWS: list[dict[str, Any]] = [
          note=f"{_NO_VALUES}; the text states no direction for this σ"),
     _row("sigma", _F6, "σ = 15", "sigma=15", vs="σ = 7", direction="-",
          note=f"{_NO_VALUES}; the text: too large a σ is worse than the chosen 7"),
+]  # fmt: skip
+
+
+def _as_share(row: dict[str, Any]) -> dict[str, Any]:
+    """Fig. 6(a)'s ``row`` read as a share of the map side, our ``relative`` σ mode: the
+    paper's maps are 24×24, so σ bins there are σ/24 of the side, the same part of the
+    spectrum at any map size."""
+
+    def share(paper_variant: str) -> str:
+        sigma = paper_variant.removeprefix("σ = ")
+        return f"{paper_variant} (as {sigma}/{PAPER_MAP_SIDE} of the map side)"
+
+    base = row["paper_baseline"]
+    return {
+        **row,
+        "paper_variant": share(row["paper_variant"]),
+        "variant": f"{row['variant']}/{PAPER_MAP_SIDE} relative",
+        "paper_baseline": None if base is None else share(base),
+        "note": f"{row['note']}; read as σ/24 of the map side (our relative σ mode)",
+    }
+
+
+_ROWS: list[dict[str, Any]] = [
+    *_SIGMA_BINS,
+    *(_as_share(r) for r in _SIGMA_BINS),
     # Table 3: what the encoder (LFM column) and the decoder (HFM column) enhance: freqL, freqH,
     # freqF = low, high, full frequency; "Attn." = an attention block in the LFM's place.
     _row("placement", _T3, "LFM freqF, HFM freqH", "freqF+freqH", 81.6, 88.0, 84.8,

@@ -41,7 +41,7 @@ from gsfm.analysis.ablation_stats import (  # noqa: E402
     sigma_table,
     size_buckets,
 )
-from gsfm.analysis.paper_ablations import STUDIES, paper_rows  # noqa: E402
+from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_rows  # noqa: E402
 from gsfm.viz.figures import save_figure  # noqa: E402
 
 __all__ = ["GID_OURS", "GID_PAPER", "plot_sigma_sweep", "plot_small_objects", "plot_study"]
@@ -111,11 +111,20 @@ def _empty(ax: Axes, text: str) -> None:
 # --- σ sweep -------------------------------------------------------------------------------
 
 
+def _paper_sigma_bins() -> pd.DataFrame:
+    """Fig. 6(a)'s rows in bins (the table has them a second time, as shares of the map)."""
+    paper = paper_rows("sigma")
+    return paper[~paper["variant"].str.endswith("relative")]
+
+
+_PAPER_SIGMAS = [float(v.split("=")[1]) for v in _paper_sigma_bins()["variant"]]
+
+
 def _paper_sigma_panel(ax: Axes, chosen: float = 7.0) -> None:
     """Fig. 6(a) as far as the paper's text states it: the tested σ, the chosen one, and the
     ends called worse; no values (the text has none)."""
-    paper = paper_rows("sigma")
-    xs = [float(v.split("=")[1]) for v in paper["variant"]]
+    paper = _paper_sigma_bins()
+    xs = _PAPER_SIGMAS
     ax.scatter(xs, [0] * len(xs), marker="|", s=200, color="0.4", gid=GID_PAPER)
     for x, d in zip(xs, paper["direction"], strict=True):
         if x == chosen:
@@ -177,11 +186,12 @@ def plot_sigma_sweep(
             )
             if g.empty:
                 continue
-            ax.plot(g["sigma"], g["mean"], "-", color=f"C{i}", lw=1, alpha=0.6, gid=GID_OURS)
-            for j, (_, r) in enumerate(g.iterrows()):
+            xs = g["sigma"] * (PAPER_MAP_SIDE if mode == "relative" else 1)
+            ax.plot(xs, g["mean"], "-", color=f"C{i}", lw=1, alpha=0.6, gid=GID_OURS)
+            for j, (x, (_, r)) in enumerate(zip(xs, g.iterrows(), strict=True)):
                 _point(
                     ax,
-                    r["sigma"],
+                    x,
                     r["mean"],
                     r["ci95"],
                     int(r["n_seeds"]),
@@ -189,12 +199,22 @@ def plot_sigma_sweep(
                     horizontal=False,
                     label=split if j == 0 else None,
                 )
-        if mode == "bins":
-            ax.axvline(chosen, color="C3", ls=":", lw=1, label=f"the paper's σ = {chosen:g}")
+        side = PAPER_MAP_SIDE
+        if mode in ("bins", "relative"):
+            name = f"{chosen:g}" if mode == "bins" else f"{chosen:g}/{side}"
+            ax.axvline(chosen, color="C3", ls=":", lw=1, label=f"the paper's σ = {name}")
         ax.set_xlabel(
-            f"σ ({'bins' if mode == 'bins' else 'fraction of the map size'})", fontsize=8.5
+            "σ (bins)"
+            if mode == "bins"
+            else f"σ (in {side}ths of the map side, the paper's bins at its maps)"
+            if mode == "relative"
+            else f"σ ({mode})",
+            fontsize=8.5,
         )
         ax.set_ylabel(f"{label} (x100)", fontsize=8.5)
+        if mode in ("bins", "relative"):  # the paper's σ as ticks, one scale for both modes
+            ax.set_xticks(_PAPER_SIGMAS)
+            ax.set_xlim(min(_PAPER_SIGMAS) - 1.5, max(_PAPER_SIGMAS) + 1.5)
         ax.set_title(f"ours: σ mode '{mode}'", fontsize=9)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
