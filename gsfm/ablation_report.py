@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from gsfm.ablation import STUDIES, load_study
+from gsfm.ablation_speed import SPEED_STUDIES, read_speed
 from gsfm.files import atomic_write
 from gsfm.runtime import resolve_path
 
@@ -54,8 +55,25 @@ class StudyReport:
 
 
 def _fps(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean evaluation FPS per (split, variant): the paper's Table 5 reports speed too."""
+    """Mean evaluation FPS per (split, variant), as the rows recorded it (under the load of
+    the moment each was scored: not for ranking variants; :func:`_speed` is)."""
     return rows.groupby(["split", "variant"], as_index=False, sort=False)["eval_fps"].mean()
+
+
+def _speed(
+    results_dir: str | os.PathLike[str], study: str, profile: str, device: str | None
+) -> pd.DataFrame | None:
+    """``<study>_speed.csv``'s rows of ``profile`` timed on ``device`` (the rows' training
+    device) if it has any, else on its most common device; None when there are none."""
+    speed = read_speed(results_dir, study)
+    if speed is None:
+        return None
+    speed = speed[speed["profile"] == profile]
+    if speed.empty:
+        return None
+    if device is None or not (speed["device"] == device).any():
+        device = str(speed["device"].value_counts().index[0])
+    return speed[speed["device"] == device].reset_index(drop=True)
 
 
 def _write_tables(path: Path, summary: pd.DataFrame, differences: pd.DataFrame) -> None:
@@ -121,10 +139,18 @@ def study_report(
         figure = viz.plot_sigma_sweep(rows, path)
     else:
         summary = stats.seed_summary(rows).merge(_fps(rows), on=["split", "variant"])
+        speed = _speed(results_dir, study, profile, str(rows["device"].iloc[0]))
+        timed = (
+            speed[["variant", "fps", "ratio"]].rename(columns={"ratio": "fps_ratio"})
+            if speed is not None
+            else pd.DataFrame(columns=["variant", "fps", "fps_ratio"])
+        )
+        summary = summary.merge(timed, on="variant", how="left")
         text = "\n".join(
             [stats.summary_text(summary)]
             + ([stats.differences_text(diffs)] if not diffs.empty else [])
             + [stats.paper_ordering_text(diffs, study)]
+            + ([stats.speed_text(speed, study, rows)] if study in SPEED_STUDIES else [])
         )
         title = f"{STUDIES[study].source}: {STUDIES[study].question}"
         figure = viz.plot_study(rows, videos, path, title)

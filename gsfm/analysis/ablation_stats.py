@@ -70,6 +70,7 @@ __all__ = [
     "sigma_text",
     "size_buckets",
     "small_objects_text",
+    "speed_text",
     "summary_text",
 ]
 
@@ -801,6 +802,79 @@ def summary_text(summary: pd.DataFrame) -> str:
             "another seed would move it."
         )
     return "\n".join(lines)
+
+
+def _fps_spread(rows: pd.DataFrame | None) -> str:
+    """How far apart the rows' ``eval_fps`` of one variant and split (the same network, other
+    seeds) are: the largest max/min ratio, as a phrase; empty with fewer than two seeds."""
+    if rows is None or "eval_fps" not in rows or rows.empty:
+        return ""
+    fps = rows[rows["eval_fps"] > 0].groupby(["variant", "split"])["eval_fps"]
+    spread = (fps.max() / fps.min())[fps.count() > 1]
+    if spread.empty:
+        return ""
+    (variant, split), worst = spread.idxmax(), float(spread.max())
+    return (
+        f" Here one variant's eval_fps differs up to ×{worst:.1f} between its seeds "
+        f"({variant}, {split}), the same network."
+    )
+
+
+def speed_text(
+    speed: pd.DataFrame | None, study: str | None = None, rows: pd.DataFrame | None = None
+) -> str:
+    """A speed table of :func:`gsfm.ablation_speed.variant_speed` (one profile and device) in
+    sentences: each variant's median FPS and its speed relative to the reference (median and
+    range of the per-round ratios), then the paper's own ratios for ``study`` where it gives
+    FPS. Without a table: why the rows' ``eval_fps`` does not rank variants. With ``rows``
+    (the study's rows), how far apart their ``eval_fps`` is for one variant."""
+    spread = _fps_spread(rows)
+    if speed is None or speed.empty:
+        return (
+            "Speed: not timed together yet. Each row's eval_fps was measured by the process "
+            "that scored it, under the machine's load at that moment, so it does not rank "
+            f"variants.{spread} `python -m gsfm ablate --speed` times them together."
+        )
+    first = speed.iloc[0]
+    capability = f", {first['cpu_capability']}" if isinstance(first["cpu_capability"], str) else ""
+    lines = [
+        f"Speed, timed together in one process ({first['device']}{capability}, torch "
+        f"{first['torch']}; {first['rounds']} interleaved rounds over {first['frames']} frames of "
+        f"{first['height']}×{first['width']} from {len(str(first['videos']).split())} validation "
+        "videos; random weights: the compute does not depend on their values):"
+    ]
+    reference = speed.loc[speed["reference"].astype(bool), "variant"]
+    ref = str(reference.iloc[0]) if len(reference) else None
+    parts = []
+    for _, r in speed.iterrows():
+        text = f"{r['variant']} {r['fps']:.2f} FPS"
+        if r["variant"] == ref:
+            text += " (reference)"
+        elif math.isfinite(float(r["ratio"])):
+            text += (
+                f", ×{r['ratio']:.2f} of {ref} (rounds {r['ratio_min']:.2f}–{r['ratio_max']:.2f})"
+            )
+        parts.append(text)
+    lines.append("; ".join(parts) + ".")
+    paper = paper_rows(study) if study in STUDIES else pd.DataFrame()
+    if len(paper) and "FPS" in paper:
+        timed = paper[paper["FPS"].notna() & paper["variant"].notna() & paper["baseline"].notna()]
+        base = paper.set_index("paper_variant")["FPS"]
+        ratios = [
+            f"{r['variant']} ×{r['FPS'] / base[r['paper_baseline']]:.2f} of {r['baseline']} "
+            f"({r['FPS']:g} vs {base[r['paper_baseline']]:g} FPS)"
+            for _, r in timed.iterrows()
+            if math.isfinite(float(base.get(r["paper_baseline"], math.nan)))
+        ]
+        if ratios:
+            lines.append(
+                f"The paper ({paper['source'].iloc[0]}, one V100): " + "; ".join(ratios) + "."
+            )
+    lines.append(
+        "Each row's eval_fps, measured while scoring it under whatever load the machine had, "
+        f"is not used to compare speeds.{spread}"
+    )
+    return " ".join(lines)
 
 
 def _pair(r: pd.Series) -> str:

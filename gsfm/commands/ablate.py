@@ -7,6 +7,8 @@ Examples::
     python -m gsfm ablate --study small_objects --reuse-from runs/reproducibility/avx512-t1
     python -m gsfm ablate --device cuda --jobs 8 --num-workers 1 --time-limit 420 \
         --results results/ablations-cuda      # a GPU lent for minutes: stop between runs
+    python -m gsfm ablate --speed --device cpu --threads 1   # components' and generalization's
+                                              # speed, timed together (on a quiet machine)
 
 Rows go to ``results/ablations/<study>.csv`` (one per study, variant, seed, split) with the
 per-video and per-object tables beside them. Running the same command again adds nothing;
@@ -62,6 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="start no training after this many seconds; the ones under way are finished and "
         "scored (for a fixed budget, e.g. a GPU lent for minutes)",
     )  # fmt: skip
+    parser.add_argument(
+        "--speed", action="store_true",
+        help="train nothing: time the studies' variants together in this process (interleaved "
+        "rounds, random weights) into <study>_speed.csv; 'all' means components and "
+        "generalization",
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds of --speed")
     parser.add_argument("--dry-run", action="store_true", help="list the missing tasks only")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -79,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if args.time_limit is not None and args.time_limit < 0:
         raise ValueError(f"--time-limit must be >= 0 seconds, got {args.time_limit}")
     start = time.perf_counter()
+    if args.speed:
+        return _speed(args, names)
     tasks = run_ablation(
         names,
         args.seeds,
@@ -100,4 +111,29 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(tasks)} task(s) {verb} (study, variant, seed):")
     for t in tasks:
         print(f"  {t.study.name:15s} {t.variant.label:22s} seed {t.seed}")
+    return 0
+
+
+def _speed(args: argparse.Namespace, names: str | list[str]) -> int:
+    """``--speed``: time each study's variants together and write ``<study>_speed.csv``."""
+    import torch
+
+    from gsfm.ablation import get_studies
+    from gsfm.ablation_speed import SPEED_STUDIES, variant_speed, write_speed
+
+    if args.rounds < 1:
+        raise ValueError(f"--rounds must be >= 1, got {args.rounds}")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    for study in get_studies(SPEED_STUDIES if names == "all" else names):
+        table = variant_speed(study, args.profile, device=args.device, rounds=args.rounds)
+        path = write_speed(table, args.results)
+        print(f"{study.name}: {len(table)} variants timed on {table['device'].iloc[0]} -> {path}")
+        for _, r in table.iterrows():
+            print(
+                f"  {r['variant']:22s} {r['fps']:7.2f} FPS [{r['fps_min']:.2f}, {r['fps_max']:.2f}]"
+                f"  x{r['ratio']:.2f} of {study.reference.label}"
+            )
     return 0
