@@ -232,3 +232,25 @@ def test_small_objects_figure_with_an_empty_bucket_and_no_rows(tmp_path: Path):
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks[-1] == "<0.5%\n0 of 4 objects"
     assert "profile and device: not given" in fig.get_suptitle()
+
+
+def test_study_figure_with_the_speed_timed_together(tmp_path: Path):
+    rows, vids = tables("components", {"STCN": 0.0, "GSFM": 2.0}, (0, 1))
+    speed = pd.DataFrame(
+        {"variant": ["STCN", "GSFM"], "reference": [True, False], "device": "cpu, 1 thread",
+         "rounds": 3, "fps": [8.0, 6.0], "ratio": [1.0, 0.75], "ratio_min": [1.0, 0.7],
+         "ratio_max": [1.0, 0.8]}
+    )  # fmt: skip
+    out = tmp_path / "components.png"
+    fig = viz.plot_study(rows, vids, out, "components", speed=speed, n_resamples=999)
+    check_png(fig, out)
+    assert len(fig.axes) == 4  # ours: J&F, differences, speed; then the paper's
+    assert_panels_apart(fig, paper_axes=1)
+    ax = fig.axes[2]
+    assert "timed together (cpu, 1 thread)" in ax.get_title() and ax.get_xlabel() == "FPS ÷ STCN's"
+    squares = [
+        ln for ln in ax.get_lines() if ln.get_gid() == viz.GID_OURS and ln.get_marker() == "s"
+    ]
+    assert sorted(float(ln.get_xdata()[0]) for ln in squares) == [0.75, 1.0]
+    assert "×0.75, 6.0 FPS" in texts(fig)
+    assert "85.3 (+1.2), 8.9 FPS" in texts(fig)  # the paper's panel: its Table 5 FPS

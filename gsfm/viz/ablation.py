@@ -251,10 +251,15 @@ def _paper_panel(ax: Axes, paper: pd.DataFrame) -> None:
     ]
     y = np.arange(len(paper))[::-1]
     ax.scatter(paper["JF"], y, color="0.35", marker="D", s=22, gid=GID_PAPER)
-    for yy, v, d in zip(y, paper["JF"], paper["paper_delta"], strict=True):
+    for yy, v, d, fps in zip(y, paper["JF"], paper["paper_delta"], paper["FPS"], strict=True):
         delta = f" ({d:+.1f})" if math.isfinite(d) else ""
+        speed = f", {fps:g} FPS" if math.isfinite(fps) else ""
         ax.annotate(
-            f"{v:.1f}{delta}", (v, yy), xytext=(5, 3), textcoords="offset points", fontsize=7
+            f"{v:.1f}{delta}{speed}",
+            (v, yy),
+            xytext=(5, 3),
+            textcoords="offset points",
+            fontsize=7,
         )
     ax.set_yticks(y, names, fontsize=7.5)
     lo, hi = float(paper["JF"].min()), float(paper["JF"].max())
@@ -270,6 +275,40 @@ def _paper_panel(ax: Axes, paper: pd.DataFrame) -> None:
     ax.grid(alpha=0.3, axis="x")
 
 
+def _speed_panel(ax: Axes, speed: pd.DataFrame) -> None:
+    """Each variant's speed over the reference's, timed together: the median of the per-round
+    ratios, a bar from their min to their max, and the median FPS."""
+    ref = speed.loc[speed["reference"].astype(bool), "variant"]
+    y = np.arange(len(speed))[::-1]
+    for yy, (_, r) in zip(y, speed.iterrows(), strict=True):
+        if not math.isfinite(float(r["ratio"])):
+            continue
+        err = [[r["ratio"] - r["ratio_min"]], [r["ratio_max"] - r["ratio"]]]
+        ax.errorbar(r["ratio"], yy, xerr=err, fmt="s", color="C2", capsize=3, ms=5, gid=GID_OURS)
+        ax.annotate(
+            f"×{r['ratio']:.2f}, {r['fps']:.1f} FPS",
+            (r["ratio"], yy),
+            xytext=(6, 4),
+            textcoords="offset points",
+            fontsize=6.5,
+            color="0.3",
+        )
+    ax.axvline(1, color="0.3", lw=0.8)
+    ax.set_yticks(y, speed["variant"], fontsize=8)
+    ax.set_ylim(-0.7, len(speed) - 0.3)
+    ax.margins(x=0.3)
+    first = speed.iloc[0]
+    name = str(ref.iloc[0]) if len(ref) else "the reference"
+    ax.set_xlabel(f"FPS ÷ {name}'s", fontsize=8.5)
+    ax.set_title(
+        f"ours: speed, all variants timed together ({first['device']})\n"
+        f"median of {first['rounds']} rounds; bar: their range",
+        fontsize=8.5,
+    )
+    ax.grid(alpha=0.3, axis="x")
+    ax.tick_params(axis="x", labelsize=7.5)
+
+
 def plot_study(
     rows: pd.DataFrame,
     videos: pd.DataFrame | None,
@@ -278,13 +317,16 @@ def plot_study(
     *,
     metric: str = "JF",
     pairs: Sequence[tuple[str, str]] | None = None,
+    speed: pd.DataFrame | None = None,
     n_resamples: int = 9999,
     random_state: Any = 0,
 ) -> Figure:
     """One study (placement, components, generalization): per-variant means with their 95 %
     interval over seeds (one marker per split); each variant's paired difference to the
     reference (or ``pairs``) with its bootstrap interval over videos (filled: the interval
-    excludes 0); the paper's numbers for the study in a third panel, when it has any."""
+    excludes 0); with ``speed`` (:func:`gsfm.ablation_speed.variant_speed`'s table) each
+    variant's speed relative to the reference, timed together; the paper's numbers for the
+    study in a last panel, when it has any."""
     rows = check_rows(rows)
     study = str(rows["study"].iloc[0])
     summary = seed_summary(rows, metric)
@@ -303,8 +345,9 @@ def plot_study(
     variants = list(dict.fromkeys(summary["variant"]))
     splits = list(dict.fromkeys(summary["split"]))
     paper = _paper_values(study)
-    n_panels = 3 if len(paper) else 2
-    height = 1.8 + 0.45 * max(len(variants), len(paper))
+    timed = speed is not None and not speed.empty
+    n_panels = 2 + timed + bool(len(paper))
+    height = 1.8 + 0.45 * max(len(variants), len(paper), len(speed) if timed else 0)
     fig, axes = plt.subplots(1, n_panels, figsize=(5.0 * n_panels, height), squeeze=False)
     axes = axes[0]
     label = METRIC_LABELS[metric]
@@ -386,8 +429,10 @@ def plot_study(
         )
         ax.grid(alpha=0.3, axis="x")
         ax.tick_params(axis="x", labelsize=7.5)
+    if timed:
+        _speed_panel(axes[2], speed)
     if len(paper):
-        _paper_panel(axes[2], paper)
+        _paper_panel(axes[-1], paper)
     fig.suptitle(f"{title} — ours: {provenance(rows)}", fontsize=9.5)
     _footnote(fig, _INTERVAL_NOTE)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
