@@ -125,13 +125,11 @@ class Study:
                     f"{v.compare_to!r}, which is not another variant of the study"
                 )
 
-    def baseline_of(self, label: str) -> str | None:
-        """The label of the variant ``label`` is compared with: its ``compare_to``, else the
-        reference; None for the reference itself (and for a label the study does not have)."""
-        variant = next((v for v in self.variants if v.label == label), None)
-        if variant is None or variant.reference:
-            return None
-        return variant.compare_to or self.reference.label
+    def baselines(self) -> dict[str, str]:
+        """Each variant but the reference: the label of the variant it is compared with."""
+        return {
+            v.label: v.compare_to or self.reference.label for v in self.variants if not v.reference
+        }
 
 
 def _sigma_variants() -> tuple[Variant, ...]:

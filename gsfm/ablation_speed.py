@@ -2,8 +2,8 @@
 
 Each row of ``results/ablations/<study>.csv`` has an ``eval_fps``: the propagation speed of the
 process that scored it, at whatever load the machine had then. On a shared 2-core CPU that
-load varies: the same GSFM configuration scored 1.5 FPS in one row and 4.5 in another. Those
-numbers cannot rank variants. Table 5 compares speeds, so here every variant of a study
+load varies: GSFM's configuration (σ = 7, seeds 0 and 2: the same network, other weights)
+recorded 1.5 FPS in one row and 4.5 in another. Those numbers cannot rank variants. Table 5 compares speeds, so here every variant of a study
 propagates the same synthetic validation video in turn, round after round, in one process.
 The order is rotated each round, so no variant always runs first or last. Each variant keeps
 its median FPS over the rounds, and its speed relative to the reference is the median of the

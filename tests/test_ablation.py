@@ -37,10 +37,11 @@ def test_studies_follow_the_paper_rows() -> None:
     relative = [v for v in sigma.variants if v.overrides.get("sigma_mode") == "relative"]
     assert [round(v.overrides["sigma"] * 24, 6) for v in relative] == [3, 5, 7, 10, 15]
     # each relative σ against the paper's σ in its mode, which is compared with 7 bins
-    assert [sigma.baseline_of(v.label) for v in relative] == ["sigma=7/24 relative"] * 2 + [
-        "sigma=7"
-    ] + ["sigma=7/24 relative"] * 2
-    assert sigma.baseline_of("sigma=3") == "sigma=7" and sigma.baseline_of("sigma=7") is None
+    baselines = sigma.baselines()
+    assert [baselines[v.label] for v in relative] == ["sigma=7/24 relative"] * 2 + ["sigma=7"] + [
+        "sigma=7/24 relative"
+    ] * 2
+    assert baselines["sigma=3"] == "sigma=7" and "sigma=7" not in baselines
     assert len(sigma.splits) == 2  # scored at a second size too
     placement = {v.label: v.overrides for v in STUDIES["placement"].variants}
     assert len(placement) == 6 and placement["freqL+freqH"] == {"lfm": "low", "hfm": "high"}

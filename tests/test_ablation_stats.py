@@ -349,11 +349,18 @@ def _relative_rows(means: dict[int, float], seeds=(0, 1)) -> pd.DataFrame:
 
 
 def test_relative_sigmas_are_compared_with_the_papers_sigma_in_their_mode():
+    baselines = {  # the sigma study's own pairing (gsfm.ablation.Study.baselines)
+        **{f"sigma={s}": "sigma=7" for s in (3, 5, 10, 15)},
+        **{f"sigma={s}/24 relative": "sigma=7/24 relative" for s in (3, 5, 10, 15)},
+        "sigma=7/24 relative": "sigma=7",
+    }
     rows = pd.concat([_sigma_rows({3: 40.0, 7: 45.0}), _relative_rows({3: 41.0, 15: 44.0})])
     # without 7/24 relative, the relative σ have no baseline: never compared with 7 bins
-    assert A.comparison_pairs(rows) == [("sigma=3", "sigma=7")]
+    assert A.comparison_pairs(rows, baselines) == [("sigma=3", "sigma=7")]
+    # without a pairing, every variant is compared with the reference
+    assert ("sigma=3/24 relative", "sigma=7") in A.comparison_pairs(rows)
     rows = pd.concat([rows, _relative_rows({7: 47.0})])
-    pairs = A.comparison_pairs(rows)
+    pairs = A.comparison_pairs(rows, baselines)
     assert set(pairs) == {
         ("sigma=3", "sigma=7"),
         ("sigma=3/24 relative", "sigma=7/24 relative"),

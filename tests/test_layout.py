@@ -21,7 +21,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gsfm.model", "gsfm.losses", "gsfm.metrics"),
     ("gsfm.checkpoint", "gsfm.inference", "gsfm.prediction", "gsfm.baselines", "gsfm.training"),
     ("gsfm.evaluation", "gsfm.agreement", "gsfm.analysis", "gsfm.viz"),
-    ("gsfm.experiments", "gsfm.notebooks", "gsfm.ablation", "gsfm.ablation_report"),
+    (
+        "gsfm.experiments",
+        "gsfm.notebooks",
+        "gsfm.ablation",
+        "gsfm.ablation_speed",
+        "gsfm.ablation_report",
+    ),
     ("gsfm.cli", "gsfm.commands", "gsfm.__main__"),
 )
 

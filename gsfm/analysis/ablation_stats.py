@@ -32,7 +32,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -505,26 +505,25 @@ def _paired_units(
     }
 
 
-def comparison_pairs(rows: pd.DataFrame) -> list[tuple[str, str]]:
-    """``(variant, baseline)``: every variant against its baseline, the reference or the
-    variant the study compares it with (:meth:`gsfm.ablation.Study.baseline_of`), where both
-    have rows (none against a reference without rows yet, e.g. after an interrupted grid);
-    then the paper's own comparisons for this study
-    (:func:`gsfm.analysis.paper_ablations.paper_pairs`) whose two variants are in ``rows``."""
-    from gsfm.ablation import STUDIES as DEFINITIONS
-
+def comparison_pairs(
+    rows: pd.DataFrame, baselines: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """``(variant, baseline)``: every variant against its baseline, where both have rows: the
+    one ``baselines`` names for it (a study's own pairing, e.g.
+    :meth:`gsfm.ablation.Study.baselines`), else the reference (none against a reference
+    without rows yet, e.g. after an interrupted grid); then the paper's own comparisons for
+    this study (:func:`gsfm.analysis.paper_ablations.paper_pairs`) whose two variants are in
+    ``rows``."""
     rows = check_rows(rows)
     present = _order(rows["variant"])
     refs = _order(rows.loc[rows["reference"], "variant"])
-    study = str(rows["study"].iloc[0])
     reference = refs[0] if len(refs) == 1 else None
-    definition = DEFINITIONS.get(study)
     pairs = []
     for v in present:
-        base = definition.baseline_of(v) if definition is not None else None
-        base = reference if base is None else base
+        base = (baselines or {}).get(v, reference)
         if v != reference and base in present and base != v:
             pairs.append((v, base))
+    study = str(rows["study"].iloc[0])
     if study in STUDIES:
         pairs += [p for p in paper_pairs(study) if p[0] in present and p[1] in present]
     return list(dict.fromkeys(pairs))
