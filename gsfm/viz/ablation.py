@@ -82,14 +82,12 @@ def _point(
     )
     bar = {"xerr" if horizontal else "yerr": err if has else None}
     ax.errorbar(x, y, **bar, **kw)
-    ax.annotate(
-        _seed_note(n),
-        (x, y),
-        xytext=(6, 4) if horizontal else (4, 5),
-        textcoords="offset points",
-        fontsize=6.5,
-        color="0.3",
-    )
+    _note(ax, _seed_note(n), (x, y), (6, 4) if horizontal else (4, 5))
+
+
+def _note(ax: Axes, text: str, xy: tuple[float, float], offset: tuple[int, int] = (6, 4)) -> None:
+    """A small grey label beside a point of ours (its seeds, its value)."""
+    ax.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=6.5, color="0.3")
 
 
 def _interval(low: float, high: float) -> str:
@@ -285,14 +283,7 @@ def _speed_panel(ax: Axes, speed: pd.DataFrame) -> None:
             continue
         err = [[r["ratio"] - r["ratio_min"]], [r["ratio_max"] - r["ratio"]]]
         ax.errorbar(r["ratio"], yy, xerr=err, fmt="s", color="C2", capsize=3, ms=5, gid=GID_OURS)
-        ax.annotate(
-            f"×{r['ratio']:.2f}, {r['fps']:.1f} FPS",
-            (r["ratio"], yy),
-            xytext=(6, 4),
-            textcoords="offset points",
-            fontsize=6.5,
-            color="0.3",
-        )
+        _note(ax, f"×{r['ratio']:.2f}, {r['fps']:.1f} FPS", (r["ratio"], yy))
     ax.axvline(1, color="0.3", lw=0.8)
     ax.set_yticks(y, speed["variant"], fontsize=8)
     ax.set_ylim(-0.7, len(speed) - 0.3)
@@ -408,14 +399,11 @@ def plot_study(
                     mfc=f"C{i}" if r["distinguishable"] else "white",
                     gid=GID_OURS,
                 )
-                ax.annotate(
+                _note(
+                    ax,
                     f"{r['diff']:+.1f}, n={int(r['n_seeds'])} seed"
                     f"{'s' if r['n_seeds'] != 1 else ''}, {int(r['n_videos'])} videos",
                     (r["diff"], yy),
-                    xytext=(6, 4),
-                    textcoords="offset points",
-                    fontsize=6.5,
-                    color="0.3",
                 )
         ax.axvline(0, color="0.3", lw=0.8)
         ax.margins(x=0.25)
