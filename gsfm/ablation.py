@@ -430,9 +430,10 @@ def _upsert(path: Path, rows: pd.DataFrame, key: Sequence[str]) -> None:
     atomic_write(path, lambda p: table.to_csv(p, index=False))
 
 
-def _device_label(config: Mapping[str, Any]) -> str:
-    """Where a run trained: the CUDA device name, or ``cpu, N thread(s)``."""
-    prov = config.get("provenance", {})
+def _device_label(prov: Mapping[str, Any]) -> str:
+    """Where a run trained or a timing ran, from its provenance
+    (:func:`gsfm.training.run_folder.provenance`): the CUDA device name, or ``cpu, N
+    thread(s)``."""
     dev = str(prov.get("device", "unknown"))
     if dev.startswith("cpu"):
         n = prov.get("torch_threads")
@@ -468,6 +469,8 @@ def _rows_for(
         "inference": json.dumps(inference, sort_keys=True),
         "seed": task.seed,
     }
+    trained = config.get("provenance", {})
+    device_label = _device_label(trained)  # where the run trained, the same for every split
     rows, videos, objects = [], [], []
     for sp in task.study.splits:
         root = ensure_synth_split(data_dir, sp.split, **split_settings(profile, sp))
@@ -485,12 +488,12 @@ def _rows_for(
                 **base,
                 "split": label,
                 "profile": profile,
-                "device": _device_label(config),
+                "device": device_label,
                 "eval_device": ev.provenance.get("device"),
                 "torch": torch.__version__,
-                "amp": bool(config["train"].get("amp")) and "cuda" in _device_label(config),
-                "cpu_capability": config.get("provenance", {}).get("cpu_capability"),
-                "git_commit": config.get("provenance", {}).get("git_commit"),
+                "amp": bool(config["train"].get("amp")) and "cuda" in device_label,
+                "cpu_capability": trained.get("cpu_capability"),
+                "git_commit": trained.get("git_commit"),
                 "eval_commit": ev.provenance.get("git_commit"),
                 "config_hash": run_dir.name.rsplit("-", 1)[-1],
                 "data_hash": ev.provenance["data_sha256"][:16],  # hashed once, by evaluated_run
@@ -606,7 +609,7 @@ def _find_run(
         found = finished_run(folder, expected)
         if found is not None:
             config = json.loads((found / "config.json").read_text(encoding="utf-8"))
-            if _device_type(_device_label(config)) == device_type:
+            if _device_type(_device_label(config.get("provenance", {}))) == device_type:
                 return found
     return None
 

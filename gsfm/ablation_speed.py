@@ -154,7 +154,7 @@ def variant_speed(
                 "top_k": engine.top_k,
                 "mem_every": engine.mem_every,
                 "profile": profile,
-                "device": _device_label({"provenance": prov}),
+                "device": _device_label(prov),
                 "torch": prov["torch"],
                 "cpu_capability": prov["cpu_capability"],
                 "git_commit": prov["git_commit"],
