@@ -257,7 +257,9 @@ def test_a_study_without_rows_says_how_to_produce_them(tmp_path: Path) -> None:
         study_report("colour", "cpu", results_dir=tmp_path)
 
 
-@pytest.mark.parametrize("study", ["sigma", "generalization", "small_objects"])
+@pytest.mark.parametrize(
+    "study", ["sigma", "placement", "components", "generalization", "small_objects"]
+)
 def test_a_study_whose_reference_has_no_rows_yet_is_reported(study: str, tmp_path: Path) -> None:
     """An interrupted grid can leave a study without its reference variant: the report says
     so and compares what it can (the paper's own pairs), instead of failing."""
