@@ -25,6 +25,7 @@ most the trainings in progress.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -417,16 +418,22 @@ def find_run_folder(name: str, dirs: Sequence[str | os.PathLike[str]]) -> Path |
 
 
 def _upsert(path: Path, rows: pd.DataFrame, key: Sequence[str]) -> None:
-    """Replace the rows of ``path`` with the same ``key`` values by ``rows``, atomically."""
+    """Replace the rows of ``path`` with the same ``key`` values by ``rows``, atomically.
+
+    Everything is handled as the file's text (``dtype=str``), so the rows that stay are
+    written back byte for byte: typed, a new row with an empty cell in an integer column
+    would turn the old rows' ``20`` into ``20.0``."""
     if rows.empty:
         return
-    old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=rows.columns)
-    if not old.empty:
-        ids = set(rows[list(key)].astype(str).itertuples(index=False))
-        keep = [t not in ids for t in old[list(key)].astype(str).itertuples(index=False)]
-        old = old[keep]
-    table = pd.concat([old, rows], ignore_index=True) if not old.empty else rows
-    path.parent.mkdir(parents=True, exist_ok=True)
+    as_text = {"dtype": str, "keep_default_na": False}
+    new = pd.read_csv(io.StringIO(rows.to_csv(index=False)), **as_text)
+    table = new
+    if path.is_file():
+        old = pd.read_csv(path, **as_text)
+        ids = set(new[list(key)].itertuples(index=False))
+        old = old[[t not in ids for t in old[list(key)].itertuples(index=False)]]
+        if not old.empty:  # columns only one side has are left empty on the other
+            table = pd.concat([old, new], ignore_index=True).fillna("")
     atomic_write(path, lambda p: table.to_csv(p, index=False))
 
 

@@ -17,12 +17,14 @@ from gsfm.ablation import (
     STUDIES,
     EvalSplit,
     Study,
+    Task,
     Variant,
     get_studies,
     plan,
     run_ablation,
     split_label,
     split_settings,
+    write_rows,
 )
 from gsfm.cli import main
 from gsfm.config import model_config
@@ -227,6 +229,33 @@ def test_two_processes_writing_one_study_lose_no_rows(tmp_path: Path) -> None:
     for name in ("placement.csv", "placement_videos.csv"):
         seeds = sorted(pd.read_csv(tmp_path / name)["seed"])
         assert seeds == [*range(25), *range(100, 125)], name  # every row of both writers
+
+
+def test_a_new_row_leaves_the_earlier_lines_as_they_were(tmp_path: Path) -> None:
+    # generalization's STM-read has no top-k: its empty `top_k` once retyped the column of
+    # the rows already written, turning their 20 into 20.0
+    study = get_studies("generalization")[0]
+    ref, other = study.variants[0], study.variants[1]
+
+    def write(variant: Variant, seed: int, top_k: float, jf: float) -> None:
+        key = {"study": study.name, "variant": variant.label, "seed": seed, "split": "val",
+               "profile": "smoke"}  # fmt: skip
+        rows = pd.DataFrame([{**key, "top_k": top_k, "JF": jf}])
+        videos = pd.DataFrame([{**key, "sequence": "v0", "JF": jf}])
+        write_rows(tmp_path, Task(study, variant, seed), (rows, videos, pd.DataFrame()))
+
+    write(ref, 0, 20, 0.1 + 0.2)
+    write(ref, 1, 20, 47.5)
+    before = (tmp_path / "generalization.csv").read_text().splitlines()
+    assert before[1].split(",")[-2:] == ["20", "0.30000000000000004"]
+    write(other, 0, float("nan"), 36.5)  # no top-k, as the scores table gives it
+    after = (tmp_path / "generalization.csv").read_text().splitlines()
+    assert after[:3] == before and len(after) == 4
+    assert after[3].split(",")[-2:] == ["", "36.5"]
+    write(ref, 1, 20, 48.0)  # the same key again: replaced, not added
+    table = pd.read_csv(tmp_path / "generalization.csv")
+    assert len(table) == 3 and table["JF"].tolist() == [0.1 + 0.2, 36.5, 48.0]
+    assert table["top_k"].isna().tolist() == [False, True, False]
 
 
 def test_a_run_trained_on_another_device_type_is_not_reused(tmp_path: Path) -> None:
