@@ -57,6 +57,7 @@ __all__ = [
     "plan",
     "read_results",
     "run_ablation",
+    "upsert_rows",
 ]
 
 #: the columns that identify a row of ``<study>.csv``
@@ -417,8 +418,9 @@ def find_run_folder(name: str, dirs: Sequence[str | os.PathLike[str]]) -> Path |
 # --- writing rows ----------------------------------------------------------------------------
 
 
-def _upsert(path: Path, rows: pd.DataFrame, key: Sequence[str]) -> None:
-    """Replace the rows of ``path`` with the same ``key`` values by ``rows``, atomically.
+def upsert_rows(path: Path, rows: pd.DataFrame, key: Sequence[str]) -> None:
+    """Replace the rows of the CSV file ``path`` with the same ``key`` values by ``rows``
+    (added when none has them), atomically. The ablation rows and the speed tables use it.
 
     Everything is handled as the file's text (``dtype=str``), so the rows that stay are
     written back byte for byte: typed, a new row with an empty cell in an integer column
@@ -429,7 +431,13 @@ def _upsert(path: Path, rows: pd.DataFrame, key: Sequence[str]) -> None:
     new = pd.read_csv(io.StringIO(rows.to_csv(index=False)), **as_text)
     table = new
     if path.is_file():
-        old = pd.read_csv(path, **as_text)
+        try:
+            old = pd.read_csv(path, **as_text)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
+        missing = [c for c in key if c not in old.columns]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {missing}")
         ids = set(new[list(key)].itertuples(index=False))
         old = old[[t not in ids for t in old[list(key)].itertuples(index=False)]]
         if not old.empty:  # columns only one side has are left empty on the other
@@ -548,9 +556,9 @@ def write_rows(results_dir: Path, task: Task, tables: tuple[pd.DataFrame, ...]) 
     rows, videos, objects = tables
     name = task.study.name
     with exclusive(results_dir / f".{name}.lock"):  # another `ablate` may update this study
-        _upsert(results_dir / f"{name}_objects.csv", objects, (*KEY, "sequence", "object"))
-        _upsert(results_dir / f"{name}_videos.csv", videos, (*KEY, "sequence"))
-        _upsert(results_dir / f"{name}.csv", rows, KEY)
+        upsert_rows(results_dir / f"{name}_objects.csv", objects, (*KEY, "sequence", "object"))
+        upsert_rows(results_dir / f"{name}_videos.csv", videos, (*KEY, "sequence"))
+        upsert_rows(results_dir / f"{name}.csv", rows, KEY)
 
 
 # --- training (in this process or in workers) ------------------------------------------------

@@ -24,8 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from gsfm.ablation import STUDIES, EvalSplit, Study, split_settings
-from gsfm.files import atomic_write
+from gsfm.ablation import STUDIES, EvalSplit, Study, split_settings, upsert_rows
 from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
@@ -179,13 +178,8 @@ def write_speed(table: pd.DataFrame, results_dir: str | os.PathLike[str]) -> Pat
         raise ValueError("no speed rows to write")
     study = str(table["study"].iloc[0])
     path = speed_path(results_dir, study)
-    old = read_speed(results_dir, study)
-    if old is not None:
-        keys = set(zip(table["profile"], table["device"], strict=True))
-        keep = [(p, d) not in keys for p, d in zip(old["profile"], old["device"], strict=True)]
-        table = pd.concat([old[keep], table], ignore_index=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda p: table.to_csv(p, index=False))
+    read_speed(results_dir, study)  # a damaged table is one clear error, and stays as it is
+    upsert_rows(path, table, ("profile", "device"))
     return path
 
 

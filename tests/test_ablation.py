@@ -258,6 +258,18 @@ def test_a_new_row_leaves_the_earlier_lines_as_they_were(tmp_path: Path) -> None
     assert table["top_k"].isna().tolist() == [False, True, False]
 
 
+def test_a_damaged_results_file_is_one_clear_error_and_stays(tmp_path: Path) -> None:
+    study = get_studies("placement")[0]
+    key = {"study": "placement", "variant": study.reference.label, "seed": 0, "split": "val",
+           "profile": "smoke"}  # fmt: skip
+    tables = (pd.DataFrame([{**key, "JF": 50.0}]), pd.DataFrame(), pd.DataFrame())
+    damaged = tmp_path / "placement.csv"
+    damaged.write_text("study,JF\nplacement,50.0\n")  # no variant, seed, split or profile
+    with pytest.raises(ValueError, match=r"placement\.csv: missing column\(s\) \['variant'"):
+        write_rows(tmp_path, Task(study, study.reference, 0), tables)
+    assert damaged.read_text() == "study,JF\nplacement,50.0\n"
+
+
 def test_a_run_trained_on_another_device_type_is_not_reused(tmp_path: Path) -> None:
     import json
 
