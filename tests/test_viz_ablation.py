@@ -154,6 +154,24 @@ def test_study_figure(tmp_path: Path, seeds):
     assert "freqH+freqH − freqL+freqH" in [t.get_text() for t in fig.axes[1].get_yticklabels()]
 
 
+def test_study_figure_draws_the_papers_own_comparisons_too(tmp_path: Path):
+    # Table 4 compares STM + FM with STM, not with the study's reference (STCN's read)
+    rows, vids = tables(
+        "generalization", {"STCN-read": 0.0, "STM-read": -1.0, "STM-read+freq": 2.0}, (0,)
+    )
+    fig = viz.plot_study(rows, vids, tmp_path / "g.png", "generalization", n_resamples=999)
+    ticks = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert ticks == [
+        "STM-read − STCN-read",
+        "STM-read+freq − STCN-read",
+        "STM-read+freq − STM-read",
+    ]
+    # and only the pairs asked for, when given
+    pairs = [("STM-read", "STCN-read")]
+    fig = viz.plot_study(rows, vids, None, "generalization", pairs=pairs, n_resamples=999)
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["STM-read − STCN-read"]
+
+
 def test_study_figure_without_reference_videos_or_paper(tmp_path: Path):
     rows, vids = tables("components", {"STCN": 0.0, "GSFM": 2.0}, (0, 1), ("val", "val-240x432"))
     fig = viz.plot_study(rows.assign(reference=False), vids, tmp_path / "a.png", "components")

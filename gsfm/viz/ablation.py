@@ -34,6 +34,7 @@ from gsfm.analysis.ablation_stats import (  # noqa: E402
     bucket_differences,
     bucket_scores,
     check_rows,
+    comparison_pairs,
     paired_differences,
     provenance,
     reference_variant,
@@ -313,9 +314,10 @@ def plot_study(
     random_state: Any = 0,
 ) -> Figure:
     """One study (placement, components, generalization): per-variant means with their 95 %
-    interval over seeds (one marker per split); each variant's paired difference to the
-    reference (or ``pairs``) with its bootstrap interval over videos (filled: the interval
-    excludes 0); with ``speed`` (:func:`gsfm.ablation_speed.variant_speed`'s table) each
+    interval over seeds (one marker per split); the paired differences of ``pairs`` (default:
+    :func:`~gsfm.analysis.ablation_stats.comparison_pairs`, each variant against the reference,
+    then the paper's own comparisons) with their bootstrap interval over videos (filled: the
+    interval excludes 0); with ``speed`` (:func:`gsfm.ablation_speed.variant_speed`'s table) each
     variant's speed relative to the reference, timed together; the paper's numbers for the
     study in a last panel, when it has any."""
     rows = check_rows(rows)
@@ -331,7 +333,12 @@ def plot_study(
         if pairs is None:
             reference_variant(rows)  # one clear error if the study has several
         diffs = paired_differences(
-            rows, videos, pairs, metric, n_resamples=n_resamples, random_state=random_state
+            rows,
+            videos,
+            comparison_pairs(rows) if pairs is None else pairs,
+            metric,
+            n_resamples=n_resamples,
+            random_state=random_state,
         )
     variants = list(dict.fromkeys(summary["variant"]))
     splits = list(dict.fromkeys(summary["split"]))
