@@ -42,7 +42,7 @@ import torch
 
 from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE
 from gsfm.config import model_config, profile_sizes
-from gsfm.files import atomic_write, exclusive
+from gsfm.files import atomic_write, exclusive, read_csv_table
 from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
@@ -431,13 +431,7 @@ def upsert_rows(path: Path, rows: pd.DataFrame, key: Sequence[str]) -> None:
     new = pd.read_csv(io.StringIO(rows.to_csv(index=False)), **as_text)
     table = new
     if path.is_file():
-        try:
-            old = pd.read_csv(path, **as_text)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
-        missing = [c for c in key if c not in old.columns]
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {missing}")
+        old = read_csv_table(path, key, **as_text)
         ids = set(new[list(key)].itertuples(index=False))
         old = old[[t not in ids for t in old[list(key)].itertuples(index=False)]]
         if not old.empty:  # columns only one side has are left empty on the other

@@ -153,7 +153,7 @@ def study_report(
             + ([stats.speed_text(speed, study, rows)] if study in SPEED_STUDIES else [])
         )
         title = f"{STUDIES[study].source}: {STUDIES[study].question}"
-        figure = viz.plot_study(rows, videos, path, title, pairs=pairs, speed=speed)
+        figure = viz.plot_study(rows, videos, path, title, differences=diffs, speed=speed)
     if path is not None:
         _write_tables(path, summary, diffs)
     return StudyReport(study, tables, summary, diffs, f"{where}\n{text}", figure, path)

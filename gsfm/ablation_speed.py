@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from gsfm.ablation import STUDIES, EvalSplit, Study, split_settings, upsert_rows
+from gsfm.files import read_csv_table
 from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
@@ -189,11 +190,4 @@ def read_speed(results_dir: str | os.PathLike[str], study: str) -> pd.DataFrame 
     path = speed_path(results_dir, study)
     if not path.is_file():
         return None
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable speed table ({exc})") from None
-    missing = [c for c in SPEED_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}")
-    return table
+    return read_csv_table(path, SPEED_COLUMNS, what="speed table")

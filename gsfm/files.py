@@ -11,6 +11,8 @@
   always with ``weights_only=True``: checkpoints, training checkpoints, ``--init`` weights and
   backbone weight files. A corrupt, truncated, empty or foreign file becomes one
   :class:`CheckpointError` line naming the file, never PyTorch's advice to load it unsafely.
+* :func:`read_csv_table` reads a results table; an unreadable file or a missing column is one
+  ``ValueError`` naming the file.
 
 This module imports nothing else from ``gsfm``: it sits at the bottom of the layers.
 """
@@ -24,12 +26,13 @@ import shutil
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # torch is imported where it is used: light modules (the CLI) read files too
+    import pandas as pd
     import torch
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "exclusive",
+    "read_csv_table",
     "read_torch_file",
 ]
 
@@ -70,6 +74,26 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def read_csv_table(
+    path: str | os.PathLike[str],
+    columns: Sequence[str] = (),
+    what: str = "CSV table",
+    **read_csv: Any,
+) -> pd.DataFrame:
+    """``pandas.read_csv(path, **read_csv)``. A file that is no readable table (bad CSV, empty,
+    not UTF-8) or lacks one of ``columns`` is one ``ValueError`` naming it."""
+    import pandas as pd  # imported here: most users of this module never read a table
+
+    try:
+        table = pd.read_csv(path, **read_csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not a readable {what} ({err})") from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}")
+    return table
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -43,6 +43,7 @@ import pandas as pd
 from gsfm.analysis.comparison import seed_interval
 from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_pairs, paper_rows
 from gsfm.config import ModelConfig
+from gsfm.files import read_csv_table
 
 __all__ = [
     "METRICS",
@@ -216,11 +217,8 @@ class AblationTables:
 
 
 def _read(path: Path, check: Any, keep: Any = None) -> pd.DataFrame:
-    try:
-        # names stay text: a video "0001" or a variant "7" must not turn into a number
-        table = pd.read_csv(path, dtype=dict.fromkeys(_NAMES, str))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not a readable CSV table ({err})") from None
+    # names stay text: a video "0001" or a variant "7" must not turn into a number
+    table = read_csv_table(path, dtype=dict.fromkeys(_NAMES, str))
     if keep is not None:
         table = table[keep(table)].reset_index(drop=True)
     table.attrs["source"] = str(path)

@@ -309,6 +309,7 @@ def plot_study(
     *,
     metric: str = "JF",
     pairs: Sequence[tuple[str, str]] | None = None,
+    differences: pd.DataFrame | None = None,
     speed: pd.DataFrame | None = None,
     n_resamples: int = 9999,
     random_state: Any = 0,
@@ -317,9 +318,11 @@ def plot_study(
     interval over seeds (one marker per split); the paired differences of ``pairs`` (default:
     :func:`~gsfm.analysis.ablation_stats.comparison_pairs`, each variant against the reference,
     then the paper's own comparisons) with their bootstrap interval over videos (filled: the
-    interval excludes 0); with ``speed`` (:func:`gsfm.ablation_speed.variant_speed`'s table) each
-    variant's speed relative to the reference, timed together; the paper's numbers for the
-    study in a last panel, when it has any."""
+    interval excludes 0), or ``differences`` when the caller has them already
+    (:func:`~gsfm.analysis.ablation_stats.paired_differences`: not bootstrapped twice); with
+    ``speed`` (:func:`gsfm.ablation_speed.variant_speed`'s table) each variant's speed
+    relative to the reference, timed together; the paper's numbers for the study in a last
+    panel, when it has any."""
     rows = check_rows(rows)
     study = str(rows["study"].iloc[0])
     summary = seed_summary(rows, metric)
@@ -327,18 +330,16 @@ def plot_study(
     problem = ""
     if videos is None or len(videos) == 0:
         problem = "no per-video table: no paired differences"
+    elif differences is not None:
+        diffs = differences
     elif pairs is None and rows["reference"].sum() == 0:
         problem = "no reference variant in the rows: no paired differences"
     else:
         if pairs is None:
             reference_variant(rows)  # one clear error if the study has several
+            pairs = comparison_pairs(rows)
         diffs = paired_differences(
-            rows,
-            videos,
-            comparison_pairs(rows) if pairs is None else pairs,
-            metric,
-            n_resamples=n_resamples,
-            random_state=random_state,
+            rows, videos, pairs, metric, n_resamples=n_resamples, random_state=random_state
         )
     variants = list(dict.fromkeys(summary["variant"]))
     splits = list(dict.fromkeys(summary["split"]))
