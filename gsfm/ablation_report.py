@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from gsfm.ablation import STUDIES, load_study
 from gsfm.ablation_speed import SPEED_STUDIES, read_speed
+from gsfm.analysis.wording import signed
 from gsfm.files import atomic_write
 from gsfm.runtime import resolve_path
 
@@ -322,7 +323,7 @@ def feature_spectra_report(
                 lines.append(
                     f"{model} {module}: power below 0.125 cycles/pixel {100 * share[before]:.1f} % "
                     f"before, {100 * share[after]:.1f} % after "
-                    f"({100 * (share[after] - share[before]):+.2f} points: "
+                    f"({signed(100 * (share[after] - share[before]), 2)} points: "
                     f"{'towards low' if share[after] > share[before] else 'towards high'} frequencies)."
                 )  # fmt: skip
     note = (

@@ -332,7 +332,7 @@ def test_sigma_text_follows_the_peak():
     rows = _sigma_rows({3: 48.0, 7: 45.0, 15: 41.0})
     elsewhere = A.sigma_text(A.sigma_table(rows))
     assert "highest mean J&F is at σ = 3" in elsewhere
-    assert "The paper's choice, σ = 7, is -3.0 from the peak" in elsewhere
+    assert "The paper's choice, σ = 7, is −3.0 from the peak" in elsewhere
     with_gap = A.sigma_text(A.sigma_table(rows), A.paired_differences(rows, videos_like(rows)))
     assert "Paired over videos that gap is distinguishable from noise." in with_gap
 
@@ -384,7 +384,7 @@ def test_relative_sigmas_are_compared_with_the_papers_sigma_in_their_mode():
     assert "Not measured here: sigma=15 vs sigma=7." in ordering
     peak = pd.concat([_sigma_rows({7: 45.0}), _relative_rows({5: 52.0, 7: 47.0})])
     text = A.sigma_text(A.sigma_table(peak))
-    assert "at σ = 5/24 (52.2" in text and "The paper's choice, σ = 7/24, is -5.0" in text
+    assert "at σ = 5/24 (52.2" in text and "The paper's choice, σ = 7/24, is −5.0" in text
 
 
 def test_sigma_label_names_relative_sigmas_in_the_papers_bins():
@@ -521,7 +521,7 @@ def test_small_objects_text_flips_with_the_numbers():
     assert "<0.5% (2 objects)" in text and "objects in fewer than 5 videos: no interval" in text
     behind = object_rows({"STCN": 0.0, "GSFM": -2.0})
     text = A.small_objects_text(A.bucket_scores(behind), A.bucket_differences(behind, "STCN"))
-    assert "GSFM − STCN -2.0" in text and "opposite direction" in text
+    assert "GSFM − STCN −2.0" in text and "opposite direction" in text
     assert "same direction" not in text
 
 
@@ -546,7 +546,7 @@ def test_paper_ordering_verdict_flips_with_the_numbers(shift, noise, verdict, wo
     diffs = A.paired_differences(rows, vids)
     text = A.paper_ordering_text(diffs)
     assert verdict in text and words in text
-    assert "freqH+freqH vs freqL+freqH: the paper -1.1 (Table 3)" in text
+    assert "freqH+freqH vs freqL+freqH: the paper −1.1 (Table 3)" in text
     assert "Not measured here: freqF+freqH vs freqL+freqH" in text
     assert ("Distinguishable from noise at this scale" in A.differences_text(diffs)) == (
         noise == 0.0

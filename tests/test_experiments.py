@@ -355,7 +355,7 @@ def test_pick_videos_shows_both_directions() -> None:
     b = pd.DataFrame({"sequence": ["x", "y", "z"], "J&F-Mean": [0.5, 0.6, 0.5]})
     picks = comparison.pick_videos({"GSFM": a, "STCN": b}, n=1)
     assert [v for v, _ in picks] == ["x", "y"]
-    assert "+40.0" in picks[0][1] and "-40.0" in picks[1][1]
+    assert "+40.0" in picks[0][1] and "−40.0" in picks[1][1]
 
 
 def test_qualitative_frames_reads_gt_and_predictions(split: Path, tmp_path: Path) -> None:

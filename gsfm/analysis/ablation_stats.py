@@ -42,6 +42,7 @@ import pandas as pd
 
 from gsfm.analysis.comparison import seed_interval
 from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_pairs, paper_rows
+from gsfm.analysis.wording import interval, signed
 from gsfm.config import ModelConfig
 from gsfm.files import read_csv_table
 
@@ -772,10 +773,6 @@ def provenance(rows: pd.DataFrame, seeds: bool = True) -> str:
     return f"{text}; {_seeds_phrase(int(n.min()), int(n.max()))} per point"
 
 
-def _interval(low: float, high: float) -> str:
-    return f"[{low:+.1f}, {high:+.1f}]"
-
-
 def summary_text(summary: pd.DataFrame) -> str:
     """:func:`seed_summary` (or :func:`sigma_table`) in sentences, one line per split."""
     if summary.empty:
@@ -890,11 +887,11 @@ def differences_text(diffs: pd.DataFrame) -> str:
         d = diffs[diffs["split"] == split]
         has = d[d["low"].notna()]
         yes = [
-            f"{_pair(r)} {r['diff']:+.1f} {_interval(r['low'], r['high'])}"
+            f"{_pair(r)} {signed(r['diff'])} {interval(r['low'], r['high'])}"
             for _, r in has[has["distinguishable"]].iterrows()
         ]
         no = [
-            f"{_pair(r)} {r['diff']:+.1f} {_interval(r['low'], r['high'])}"
+            f"{_pair(r)} {signed(r['diff'])} {interval(r['low'], r['high'])}"
             for _, r in has[~has["distinguishable"]].iterrows()
         ]
         without = [_pair(r) for _, r in d[d["low"].isna()].iterrows()]
@@ -921,11 +918,11 @@ def differences_text(diffs: pd.DataFrame) -> str:
             if r["seed_n"] >= 2:
                 verdict = "excludes 0" if r["seed_distinguishable"] else "includes 0"
                 over.append(
-                    f"{_pair(r)} {r['seed_diff']:+.1f} "
-                    f"{_interval(r['seed_low'], r['seed_high'])} ({verdict})"
+                    f"{_pair(r)} {signed(r['seed_diff'])} "
+                    f"{interval(r['seed_low'], r['seed_high'])} ({verdict})"
                 )
             elif r["seed_n"] == 1:
-                over.append(f"{_pair(r)} {r['seed_diff']:+.1f} (one seed: no interval)")
+                over.append(f"{_pair(r)} {signed(r['seed_diff'])} (one seed: no interval)")
         if over:
             parts.append(
                 "Over seeds (difference of the split means, Student-t interval): "
@@ -963,9 +960,9 @@ def _verdict(r: pd.Series, direction: str) -> tuple[str, str, str]:
             " over seeds",
             True,
         )
-    ours = f"{how} {diff:+.1f}" if math.isfinite(diff) else " nothing"
+    ours = f"{how} {signed(diff)}" if math.isfinite(diff) else " nothing"
     if math.isfinite(low):
-        ours += f" {_interval(low, high)}"
+        ours += f" {interval(low, high)}"
     if not math.isfinite(diff):
         return "none", ours, "not measured"
     if diff == 0:
@@ -1029,7 +1026,7 @@ def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
                 absent += 1
                 continue
             theirs = (
-                f"{p['paper_delta']:+.1f}"
+                f"{signed(p['paper_delta'])}"
                 if math.isfinite(p["paper_delta"])
                 else ("higher" if p["direction"] == "+" else "lower")
             )
@@ -1187,7 +1184,7 @@ def sigma_text(
                     gap = c["mean"] - best["mean"]
                     text += (
                         f" The paper's choice, {choice}, is "
-                        f"{gap:+.{1 if abs(gap) >= 0.05 else 2}f} from the peak."
+                        f"{signed(gap, 1 if abs(gap) >= 0.05 else 2)} from the peak."
                     )
                     pair = _either_way(diffs, split, best["variant"], c["variant"])
                     if pair is not None and math.isfinite(pair["low"]):
@@ -1233,9 +1230,9 @@ def small_objects_text(scores: pd.DataFrame, diffs: pd.DataFrame) -> str:
             for _, r in d.iterrows():
                 if not math.isfinite(r["diff"]):
                     continue
-                text += f"; {_pair(r)} {r['diff']:+.1f}"
+                text += f"; {_pair(r)} {signed(r['diff'])}"
                 if math.isfinite(r["low"]):
-                    text += f" {_interval(r['low'], r['high'])}, " + (
+                    text += f" {interval(r['low'], r['high'])}, " + (
                         "distinguishable"
                         if r["distinguishable"]
                         else "not distinguishable from noise"
@@ -1250,7 +1247,7 @@ def small_objects_text(scores: pd.DataFrame, diffs: pd.DataFrame) -> str:
                 if len(p):
                     delta = float(p["paper_delta"].iloc[0])
                     same = (r["diff"] > 0) == (delta > 0)
-                    text += f" (the paper: {delta:+.1f}, " + (
+                    text += f" (the paper: {signed(delta)}, " + (
                         "same direction)" if same else "opposite direction)"
                     )
             parts.append(text)

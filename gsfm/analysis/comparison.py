@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gsfm.analysis.wording import signed
+
 __all__ = [
     "PAPER_RESULTS",
     "QualitativeVideo",
@@ -155,16 +157,16 @@ def conclusion(
     if abs(d) <= spread:
         first = (
             f"{model} ({a:.1f} J&F) and {baseline} ({b:.1f}) are level: the difference "
-            f"({d:+.1f}) is within {spread:.1f} points."
+            f"({signed(d)}) is within {spread:.1f} points."
         )
     elif d > 0:
         first = f"{model} beats {baseline} by {d:.1f} J&F points ({a:.1f} vs {b:.1f})."
     else:
-        first = f"{model} does NOT beat {baseline}: {a:.1f} vs {b:.1f} J&F ({d:+.1f} points)."
+        first = f"{model} does NOT beat {baseline}: {a:.1f} vs {b:.1f} J&F ({signed(d)} points)."
     parts = []
     for name, v in ((model, a), (baseline, b)):
         ok = v - c >= margin
-        parts.append(f"{name} {'clears' if ok else 'misses'} it ({v - c:+.1f})")
+        parts.append(f"{name} {'clears' if ok else 'misses'} it ({signed(v - c)})")
     n = summary.set_index("method")["n_seeds"]
     seeds = int(min(n.get(model, 0), n.get(baseline, 0)))
     second = (
@@ -193,10 +195,10 @@ def pick_videos(
         raise ValueError("the two tables share no video")
     out: list[tuple[str, str]] = []
     for video, diff in list(d.iloc[::-1].items())[:n]:
-        out.append((str(video), f"{model} best vs {baseline} ({100 * diff:+.1f} J&F)"))
+        out.append((str(video), f"{model} best vs {baseline} ({signed(100 * diff)} J&F)"))
     for video, diff in list(d.items())[:n]:
         if video not in [v for v, _ in out]:
-            out.append((str(video), f"{model} weakest vs {baseline} ({100 * diff:+.1f} J&F)"))
+            out.append((str(video), f"{model} weakest vs {baseline} ({signed(100 * diff)} J&F)"))
     return out
 
 

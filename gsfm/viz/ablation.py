@@ -43,6 +43,7 @@ from gsfm.analysis.ablation_stats import (  # noqa: E402
     size_buckets,
 )
 from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_rows  # noqa: E402
+from gsfm.analysis.wording import interval, signed  # noqa: E402
 from gsfm.viz.figures import save_figure  # noqa: E402
 
 __all__ = ["GID_OURS", "GID_PAPER", "plot_sigma_sweep", "plot_small_objects", "plot_study"]
@@ -89,10 +90,6 @@ def _point(
 def _note(ax: Axes, text: str, xy: tuple[float, float], offset: tuple[int, int] = (6, 4)) -> None:
     """A small grey label beside a point of ours (its seeds, its value)."""
     ax.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=6.5, color="0.3")
-
-
-def _interval(low: float, high: float) -> str:
-    return f"[{low:+.1f}, {high:+.1f}]"
 
 
 def _footnote(fig: Figure, text: str) -> None:
@@ -251,7 +248,7 @@ def _paper_panel(ax: Axes, paper: pd.DataFrame) -> None:
     y = np.arange(len(paper))[::-1]
     ax.scatter(paper["JF"], y, color="0.35", marker="D", s=22, gid=GID_PAPER)
     for yy, v, d, fps in zip(y, paper["JF"], paper["paper_delta"], paper["FPS"], strict=True):
-        delta = f" ({d:+.1f})" if math.isfinite(d) else ""
+        delta = f" ({signed(d)})" if math.isfinite(d) else ""
         speed = f", {fps:g} FPS" if math.isfinite(fps) else ""
         ax.annotate(
             f"{v:.1f}{delta}{speed}",
@@ -409,7 +406,7 @@ def plot_study(
                 )
                 _note(
                     ax,
-                    f"{r['diff']:+.1f}, n={int(r['n_seeds'])} seed"
+                    f"{signed(r['diff'])}, n={int(r['n_seeds'])} seed"
                     f"{'s' if r['n_seeds'] != 1 else ''}, {int(r['n_videos'])} videos",
                     (r["diff"], yy),
                 )
@@ -520,9 +517,9 @@ def plot_small_objects(
             d = diffs[diffs["split"] == split]
             for k, b in enumerate(buckets):
                 lines = [
-                    f"{r['variant']} − {r['baseline']}\n{r['diff']:+.1f} "
+                    f"{r['variant']} − {r['baseline']}\n{signed(r['diff'])} "
                     + (
-                        _interval(r["low"], r["high"])
+                        interval(r["low"], r["high"])
                         if math.isfinite(r["low"])
                         else "(no interval)"
                     )
