@@ -108,6 +108,9 @@ class Study:
     variants: tuple[Variant, ...]
     splits: tuple[EvalSplit, ...] = (EvalSplit(),)
     per_object: bool = False  # also write <study>_objects.csv
+    # (variant, baseline) compared too, beyond each variant's own baseline: a second question
+    # one variant answers (e.g. GSFM against STCN with the same three modules)
+    extra_pairs: tuple[tuple[str, str], ...] = ()
 
     @property
     def reference(self) -> Variant:
@@ -125,6 +128,12 @@ class Study:
                 raise ValueError(
                     f"study {self.name!r}: variant {v.label!r} is compared with "
                     f"{v.compare_to!r}, which is not another variant of the study"
+                )
+        for pair in self.extra_pairs:
+            if len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(labels):
+                raise ValueError(
+                    f"study {self.name!r}: extra pair {pair!r} must name two different "
+                    f"variants of the study ({labels})"
                 )
 
     def baselines(self) -> dict[str, str]:
@@ -203,6 +212,11 @@ STUDIES: dict[str, Study] = {
                 ),
                 Variant("GSFM", "gsfm", {}, _GSFM_INFERENCE),
             ),
+            # GSFM and STCN+LFM+HFM+boundary differ only in the key encoder's conv biases
+            # (`key_conv_bias`, the authors' mod_resnet). Under trained batch norm (the cpu
+            # profile) those biases are cancelled, so this pair asks how far two runs of one
+            # network can drift apart; with frozen BN (paper profile) it is the biases' effect.
+            extra_pairs=(("GSFM", "+LFM+HFM+boundary"),),
         ),
         Study(
             "generalization",

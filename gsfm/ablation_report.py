@@ -117,7 +117,7 @@ def study_report(
     reference = STUDIES[study].reference.label
     if not (rows["variant"] == reference).any():  # e.g. an interrupted grid
         where += f" The reference variant {reference!r} has no rows yet: nothing is compared to it."
-    pairs = stats.comparison_pairs(rows, STUDIES[study].baselines())
+    pairs = stats.comparison_pairs(rows, STUDIES[study].baselines(), STUDIES[study].extra_pairs)
     diffs = (  # per video, for every study but small_objects (per object, below)
         stats.paired_differences(rows, videos, pairs)
         if study != "small_objects" and videos is not None and pairs

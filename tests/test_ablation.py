@@ -78,6 +78,24 @@ def test_bad_studies_and_variants_are_refused() -> None:
         Study("s", "-", "?", (Variant("a", reference=True), Variant("b", compare_to="c")))
     with pytest.raises(ValueError, match="the reference is compared with nothing"):
         Variant("a", reference=True, compare_to="b")
+    with pytest.raises(ValueError, match="extra pair \\('a', 'c'\\) must name two different"):
+        Study(
+            "s", "-", "?", (Variant("a", reference=True), Variant("b")), extra_pairs=(("a", "c"),)
+        )
+
+
+def test_the_components_extra_pair_differs_only_in_the_key_conv_biases() -> None:
+    """What the components study's notebook text says of GSFM vs STCN+LFM+HFM+boundary."""
+    study = STUDIES["components"]
+    assert study.extra_pairs == (("GSFM", "+LFM+HFM+boundary"),)
+    variants = {v.label: v for v in study.variants}
+    a, b = (variants[label] for label in study.extra_pairs[0])
+    assert a.inference == b.inference == {"top_k": 50, "mem_every": 3}  # scored alike
+    ra, rb = (Task(study, v, 0).run_config("cpu") for v in (a, b))
+    assert {k for k in ra if ra[k] != rb[k]} == {"model_name", "model"}  # same data, training
+    ma, mb = ra["model"], rb["model"]
+    # top_k and mem_every act at inference only (training reads the whole memory)
+    assert {k for k in ma if ma[k] != mb[k]} == {"name", "key_conv_bias", "top_k", "mem_every"}
 
 
 def test_split_sizes_scale_with_the_profile() -> None:

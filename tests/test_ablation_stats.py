@@ -215,6 +215,15 @@ def test_one_seed_still_pairs_videos_and_says_the_seed_is_not_resolved():
     assert "(one seed: no interval)" in text and "not resolved (one seed)" in text
 
 
+def test_a_studys_extra_pairs_are_compared_where_both_have_rows():
+    rows = run_rows(
+        {"STCN": {0: 40.0}, "+LFM+HFM+boundary": {0: 45.0}, "GSFM": {0: 44.0}}, study="components"
+    )
+    extra = [("GSFM", "+LFM+HFM+boundary"), ("GSFM", "+HFM")]  # +HFM has no rows
+    pairs = A.comparison_pairs(rows, extra=extra)
+    assert pairs == [("+LFM+HFM+boundary", "STCN"), ("GSFM", "STCN"), extra[0]]
+
+
 def test_pairs_default_to_the_reference_and_include_the_papers_comparisons():
     names = {
         "STCN-read": {0: 40.0},

@@ -241,6 +241,25 @@ def test_key_encoder_conv_bias_is_zero_trainable_and_keeps_weights() -> None:
     torch.testing.assert_close(biased(x), plain(x))
 
 
+@pytest.mark.parametrize("freeze_bn", [False, True])
+def test_key_conv_biases_learn_only_under_frozen_batch_norm(freeze_bn: bool) -> None:
+    """Every key-encoder conv feeds a BatchNorm. Trained BN (the cpu profile) subtracts the
+    batch mean, bias included, so the biases get no gradient beyond float noise: GSFM and
+    STCN+LFM+HFM+boundary are then one network (the components study compares them). Frozen
+    BN (the authors' setting) keeps them: there they are real parameters."""
+    torch.manual_seed(0)
+    net = build_model("gsfm", "smoke", freeze_bn=freeze_bn).train()
+    feats = net.encode_key(torch.randn(2, 3, 64, 64))
+    sum(v.square().mean() for v in feats if torch.is_tensor(v)).backward()
+    convs = [m for m in net.key_encoder.modules() if isinstance(m, nn.Conv2d)]
+    bias = torch.stack([c.bias.grad.abs().max() for c in convs])
+    weight = torch.stack([c.weight.grad.abs().max() for c in convs])
+    if freeze_bn:
+        assert float(bias.min()) > 1e-3 * float(weight.min())
+    else:
+        assert float(bias.max()) < 1e-3 * float(weight.min())
+
+
 def test_value_encoder_first_conv_extra_channels_orthogonal() -> None:
     torch.manual_seed(0)
     enc = ValueEncoder(key_f16_channels=16, value_dim=32)

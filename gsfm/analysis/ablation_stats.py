@@ -505,14 +505,16 @@ def _paired_units(
 
 
 def comparison_pairs(
-    rows: pd.DataFrame, baselines: Mapping[str, str] | None = None
+    rows: pd.DataFrame,
+    baselines: Mapping[str, str] | None = None,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> list[tuple[str, str]]:
     """``(variant, baseline)``: every variant against its baseline, where both have rows: the
     one ``baselines`` names for it (a study's own pairing, e.g.
     :meth:`gsfm.ablation.Study.baselines`), else the reference (none against a reference
-    without rows yet, e.g. after an interrupted grid); then the paper's own comparisons for
-    this study (:func:`gsfm.analysis.paper_ablations.paper_pairs`) whose two variants are in
-    ``rows``."""
+    without rows yet, e.g. after an interrupted grid); then the ``extra`` pairs (a study's
+    :attr:`gsfm.ablation.Study.extra_pairs`) and the paper's own comparisons for this study
+    (:func:`gsfm.analysis.paper_ablations.paper_pairs`) whose two variants are in ``rows``."""
     rows = check_rows(rows)
     present = _order(rows["variant"])
     refs = _order(rows.loc[rows["reference"], "variant"])
@@ -523,8 +525,8 @@ def comparison_pairs(
         if v != reference and base in present and base != v:
             pairs.append((v, base))
     study = str(rows["study"].iloc[0])
-    if study in STUDIES:
-        pairs += [p for p in paper_pairs(study) if p[0] in present and p[1] in present]
+    more = [*extra, *(paper_pairs(study) if study in STUDIES else ())]
+    pairs += [(str(a), str(b)) for a, b in more if a in present and b in present]
     return list(dict.fromkeys(pairs))
 
 
