@@ -114,10 +114,11 @@ def study_report(
     where = f"Rows: {stats.provenance(rows)}."
     if tables.device_note:
         where += f" {tables.device_note}"
-    reference = STUDIES[study].reference.label
+    spec = STUDIES[study]
+    reference = spec.reference.label
     if not (rows["variant"] == reference).any():  # e.g. an interrupted grid
         where += f" The reference variant {reference!r} has no rows yet: nothing is compared to it."
-    pairs = stats.comparison_pairs(rows, STUDIES[study].baselines(), STUDIES[study].extra_pairs)
+    pairs = stats.comparison_pairs(rows, spec.baselines(), spec.extra_pairs)
     diffs = (  # per video, for every study but small_objects (per object, below)
         stats.paired_differences(rows, videos, pairs)
         if study != "small_objects" and videos is not None and pairs
@@ -153,7 +154,7 @@ def study_report(
             + [stats.paper_ordering_text(diffs, study)]
             + ([stats.speed_text(speed, study, rows)] if study in SPEED_STUDIES else [])
         )
-        title = f"{STUDIES[study].source}: {STUDIES[study].question}"
+        title = f"{spec.source}: {spec.question}"
         figure = viz.plot_study(rows, videos, path, title, differences=diffs, speed=speed)
     if path is not None:
         _write_tables(path, summary, diffs)
