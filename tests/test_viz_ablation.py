@@ -218,6 +218,17 @@ def test_sigma_sweep_figure(tmp_path: Path, seeds):
     assert "values are not in the text" in fig.axes[2].get_title()
     n = len(seeds)
     assert f"{n} seed{'s' if n > 1 else ''} per point" in fig.get_suptitle()
+    # the seed count once per σ along the top (both splits share it), not beside each point
+    for ax, xs in ((bins, [3.0, 7.0, 15.0]), (fig.axes[1], [0.29 * 24])):
+        notes = [t for t in ax.texts if t.get_text().startswith("n=")]
+        assert [t.get_text() for t in notes] == [f"n={n}"] * len(xs)
+        assert sorted(t.xy[0] for t in notes) == pytest.approx(xs)
+    assert "n along the top" in texts(fig)
+    # lines with different seed counts at one σ: both counts, in legend order (val first)
+    one_seed = (rows["variant"] == "sigma=3") & (rows["split"] == "val") & (rows["seed"] > 0)
+    fig = viz.plot_sigma_sweep(rows[~one_seed], None)
+    at3 = [t.get_text() for t in fig.axes[0].texts if t.xy[0] == 3.0]
+    assert at3 == ([f"n=1/{n}"] if n > 1 else ["n=1"])
     # only one mode: one panel of ours
     fig = viz.plot_sigma_sweep(rows[rows["variant"] != "rel-0.29"], None)
     assert len(fig.axes) == 2

@@ -9,8 +9,9 @@ variants (Tables 3–5) and the small-object buckets (Table 6).
 
 Our numbers and the paper's are never drawn in one axis: the paper's sit in a panel of their
 own, titled as the paper's. Every point says how many seeds it averages ("n=3"; hollow markers
-and no bar for one seed, which gives no interval), and the footnote states profile, device and
-seeds per point from the CSV. The statistics come from :mod:`gsfm.analysis.ablation_stats`.
+and no bar for one seed, which gives no interval; in the σ sweep once per σ, along the top, since
+its two lines run close), and the footnote states profile, device and seeds per point from the
+CSV. The statistics come from :mod:`gsfm.analysis.ablation_stats`.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ _INTERVAL_NOTE = (
     "bars: 95 % Student-t interval over seeds; n = seeds per point "
     "(hollow, no bar: one seed, no interval)"
 )
+_SIGMA_INTERVAL_NOTE = (
+    "bars: 95 % Student-t interval over seeds; n along the top = seeds behind each σ's points, "
+    "per split in legend order when they differ (hollow, no bar: one seed, no interval)"
+)
 
 
 def _seed_note(n: int) -> str:
@@ -70,8 +75,10 @@ def _point(
     colour: Any,
     horizontal: bool,
     label: str | None = None,
+    note: bool = True,
 ) -> None:
-    """One mean with its interval (none for one seed: a hollow marker) and its seed count."""
+    """One mean with its interval (none for one seed: a hollow marker) and, with ``note``, its
+    seed count beside it."""
     has = n > 1 and math.isfinite(err)
     kw: dict[str, Any] = dict(
         fmt="o",
@@ -84,7 +91,28 @@ def _point(
     )
     bar = {"xerr" if horizontal else "yerr": err if has else None}
     ax.errorbar(x, y, **bar, **kw)
-    _note(ax, _seed_note(n), (x, y), (6, 4) if horizontal else (4, 5))
+    if note:
+        _note(ax, _seed_note(n), (x, y), (6, 4) if horizontal else (4, 5))
+
+
+def _seed_counts_on_top(ax: Axes, counts: dict[float, list[int]]) -> None:
+    """One seed count per x along the top of ``ax`` ("n=2"; "n=2/1" when the lines differ, in
+    legend order), so that labels of lines that run close together cannot overlap."""
+    for x, ns in counts.items():
+        text = "n=" + "/".join(str(n) for n in dict.fromkeys(ns))
+        ax.annotate(
+            text,
+            (x, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, -3),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=6.5,
+            color="0.3",
+            bbox={"fc": "white", "ec": "none", "pad": 0.5},  # above the σ = 7 line
+            zorder=4,
+        )
 
 
 def _note(ax: Axes, text: str, xy: tuple[float, float], offset: tuple[int, int] = (6, 4)) -> None:
@@ -176,6 +204,7 @@ def plot_sigma_sweep(
     )
     label = METRIC_LABELS[metric]
     for ax, mode in zip(axes[0], modes, strict=False):
+        counts: dict[float, list[int]] = {}
         for i, split in enumerate(splits):
             g = table[(table["sigma_mode"] == mode) & (table["split"] == split)].sort_values(
                 "sigma"
@@ -185,6 +214,7 @@ def plot_sigma_sweep(
             xs = g["sigma"] * (PAPER_MAP_SIDE if mode == "relative" else 1)
             ax.plot(xs, g["mean"], "-", color=f"C{i}", lw=1, alpha=0.6, gid=GID_OURS)
             for j, (x, (_, r)) in enumerate(zip(xs, g.iterrows(), strict=True)):
+                counts.setdefault(float(x), []).append(int(r["n_seeds"]))
                 _point(
                     ax,
                     x,
@@ -194,7 +224,9 @@ def plot_sigma_sweep(
                     f"C{i}",
                     horizontal=False,
                     label=split if j == 0 else None,
+                    note=False,
                 )
+        _seed_counts_on_top(ax, counts)
         side = PAPER_MAP_SIDE
         if mode in ("bins", "relative"):
             name = f"{chosen:g}" if mode == "bins" else f"{chosen:g}/{side}"
@@ -214,11 +246,11 @@ def plot_sigma_sweep(
         ax.set_title(f"ours: σ mode '{mode}'", fontsize=9)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
-        ax.margins(y=0.15)
+        ax.margins(y=0.2)  # room for the seed counts along the top
         ax.legend(fontsize=7.5, loc="best")
     _paper_sigma_panel(axes[0, -1], chosen)
     fig.suptitle(f"σ sweep (the paper's Fig. 6a) — ours: {provenance(rows)}", fontsize=9.5)
-    _footnote(fig, _INTERVAL_NOTE)
+    _footnote(fig, _SIGMA_INTERVAL_NOTE)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return save_figure(fig, path, tight=True)
 
