@@ -168,7 +168,10 @@ def variant_speed(
                 "ratio_max": round(max(ratios), 3) if ratios else float("nan"),
             }
         )
-    return pd.DataFrame(out, columns=list(SPEED_COLUMNS))
+    # nullable integers: STM's read has no top-k, and a float column would write 20 as 20.0
+    return pd.DataFrame(out, columns=list(SPEED_COLUMNS)).astype(
+        {"top_k": "Int64", "mem_every": "Int64"}
+    )
 
 
 def write_speed(table: pd.DataFrame, results_dir: str | os.PathLike[str]) -> Path:

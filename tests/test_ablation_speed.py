@@ -50,6 +50,19 @@ def test_the_reference_missing_from_the_timing_leaves_no_ratio() -> None:
     assert math.isnan(t["ratio"].iloc[0])
 
 
+def test_a_top_k_beside_none_is_written_as_an_integer(tmp_path: Path) -> None:
+    t = variant_speed(
+        "generalization", "smoke", rounds=1, videos=(0,), variants=["STCN-read", "STM-read"]
+    )
+    top_k = dict(zip(t["variant"], t["top_k"], strict=True))
+    assert pd.isna(top_k["STM-read"]) and top_k["STCN-read"] > 0  # STM's read has no top-k
+    path = write_speed(t, tmp_path)
+    cells = pd.read_csv(path, dtype=str, keep_default_na=False).set_index("variant")
+    assert cells.loc["STCN-read", "top_k"] == str(int(top_k["STCN-read"]))  # "20", not "20.0"
+    assert cells.loc["STM-read", "top_k"] == ""
+    assert cells["mem_every"].tolist() == [str(m) for m in t["mem_every"]]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
