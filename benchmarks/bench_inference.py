@@ -219,9 +219,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _format_row(r: dict) -> str:
+    from gsfm.analysis.wording import signed
+
     mem = f"peak RSS {r['peak_rss_mb']:.0f} MB"
     if r.get("inference_rss_increase_mb") is not None:
-        mem += f" ({r['inference_rss_increase_mb']:+.0f} MB during propagation)"
+        mem += f" ({signed(r['inference_rss_increase_mb'], 0)} MB during propagation)"
     if "cuda_peak_mb" in r:
         mem += f", CUDA peak {r['cuda_peak_mb']:.0f} MB"
     mem += f"; one affinity matrix at the end {r['affinity_mb']:.0f} MB"

@@ -3,6 +3,7 @@ shape and the bounded-memory equality are checked, never a speed."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -41,6 +42,12 @@ def test_bench_inference_bounded_memory_gives_the_same_masks(tmp_path: Path) -> 
     assert {(r["model"], r["bounded"]) for r in rows} == {
         (m, b) for m in ("gsfm", "stcn") for b in (False, True)
     }
+    # the console line signs a memory change with a typographic minus, as the docs do
+    spec = importlib.util.spec_from_file_location("bench_inference", BENCH / "bench_inference.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for change, shown in ((-3.2, "(−3 MB during propagation)"), (12.0, "(+12 MB during")):
+        assert shown in bench._format_row({**rows[0], "inference_rss_increase_mb": change})
 
 
 def test_reproducibility_rows_are_keyed_and_rescoring_adds_its_own_row(tmp_path: Path) -> None:
