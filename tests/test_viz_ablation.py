@@ -206,13 +206,15 @@ def test_sigma_sweep_figure(tmp_path: Path, seeds):
     val = [
         ln for ln in bins.get_lines() if ln.get_gid() == viz.GID_OURS and len(ln.get_xdata()) == 3
     ]
-    assert sorted(val[0].get_xdata()) == [3.0, 7.0, 15.0]
+    # at their σ, val a little left and val-240x432 a little right of it (no bar hides another)
+    assert sorted(val[0].get_xdata()) == pytest.approx([2.85, 6.85, 14.85])
+    assert sorted(val[1].get_xdata()) == pytest.approx([3.15, 7.15, 15.15])
     table = A.sigma_table(rows)
     want = table[(table["split"] == "val") & (table["sigma_mode"] == "bins")]["mean"]
     assert list(val[0].get_ydata()) == pytest.approx(list(want))
     # the relative σ on the paper's scale: 0.29 of the side is 6.96 of its 24 bins
     rel = [ln for ln in fig.axes[1].get_lines() if ln.get_gid() == viz.GID_OURS]
-    assert rel[0].get_xdata()[0] == pytest.approx(0.29 * 24)
+    assert rel[0].get_xdata()[0] == pytest.approx(0.29 * 24 - 0.15)
     assert "7/24" in fig.axes[1].get_legend_handles_labels()[1][0]
     assert list(fig.axes[2].get_xticks()) == [3, 5, 7, 10, 15]  # Fig. 6(a)'s σ, once
     assert "values are not in the text" in fig.axes[2].get_title()

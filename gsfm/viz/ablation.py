@@ -187,8 +187,8 @@ def plot_sigma_sweep(
     chosen: float = 7.0,
 ) -> Figure:
     """Mean ± 95 % interval over seeds against σ, one panel per σ mode (``bins``, ``relative``:
-    their σ are on different scales), one line per split; the paper's Fig. 6(a) in its own
-    panel. ``rows``: a ``sigma.csv`` table (:func:`~gsfm.analysis.ablation_stats.sigma_table`)."""
+    their σ are on different scales), one line per split, the splits a little apart at each σ
+    so that no interval hides another; the paper's Fig. 6(a) in its own panel. ``rows``: a ``sigma.csv`` table (:func:`~gsfm.analysis.ablation_stats.sigma_table`)."""
     table = sigma_table(rows, metric)
     table = table[table["sigma"].notna()]
     if table.empty:
@@ -203,6 +203,7 @@ def plot_sigma_sweep(
         gridspec_kw={"width_ratios": [4] * len(modes) + [3]},
     )
     label = METRIC_LABELS[metric]
+    dodge = _offsets(len(splits), 0.3)  # each split a little apart, so no bar hides another
     for ax, mode in zip(axes[0], modes, strict=False):
         counts: dict[float, list[int]] = {}
         for i, split in enumerate(splits):
@@ -212,12 +213,12 @@ def plot_sigma_sweep(
             if g.empty:
                 continue
             xs = g["sigma"] * (PAPER_MAP_SIDE if mode == "relative" else 1)
-            ax.plot(xs, g["mean"], "-", color=f"C{i}", lw=1, alpha=0.6, gid=GID_OURS)
+            ax.plot(xs + dodge[i], g["mean"], "-", color=f"C{i}", lw=1, alpha=0.6, gid=GID_OURS)
             for j, (x, (_, r)) in enumerate(zip(xs, g.iterrows(), strict=True)):
                 counts.setdefault(float(x), []).append(int(r["n_seeds"]))
                 _point(
                     ax,
-                    x,
+                    x + dodge[i],
                     r["mean"],
                     r["ci95"],
                     int(r["n_seeds"]),
