@@ -96,10 +96,10 @@ def _point(
 
 
 def _seed_counts_on_top(ax: Axes, counts: dict[float, list[int]]) -> None:
-    """One seed count per x along the top of ``ax`` ("n=2"; "n=2/1" when the lines differ, in
-    legend order), so that labels of lines that run close together cannot overlap."""
+    """One seed count per x along the top of ``ax`` ("n=2"; "n=2/1" when the lines differ, one
+    per line in legend order), so that labels of lines that run close together cannot overlap."""
     for x, ns in counts.items():
-        text = "n=" + "/".join(str(n) for n in dict.fromkeys(ns))
+        text = "n=" + (str(ns[0]) if len(set(ns)) == 1 else "/".join(str(n) for n in ns))
         ax.annotate(
             text,
             (x, 1.0),
@@ -188,7 +188,8 @@ def plot_sigma_sweep(
 ) -> Figure:
     """Mean ± 95 % interval over seeds against σ, one panel per σ mode (``bins``, ``relative``:
     their σ are on different scales), one line per split, the splits a little apart at each σ
-    so that no interval hides another; the paper's Fig. 6(a) in its own panel. ``rows``: a ``sigma.csv`` table (:func:`~gsfm.analysis.ablation_stats.sigma_table`)."""
+    so that no interval hides another; the paper's Fig. 6(a) in its own panel. ``rows``: a
+    ``sigma.csv`` table (:func:`~gsfm.analysis.ablation_stats.sigma_table`)."""
     table = sigma_table(rows, metric)
     table = table[table["sigma"].notna()]
     if table.empty:
