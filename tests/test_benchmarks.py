@@ -3,11 +3,12 @@ shape and the bounded-memory equality are checked, never a speed."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from _scripts import load_script
 
 from gsfm.runtime import project_root
 
@@ -43,9 +44,7 @@ def test_bench_inference_bounded_memory_gives_the_same_masks(tmp_path: Path) -> 
         (m, b) for m in ("gsfm", "stcn") for b in (False, True)
     }
     # the console line signs a memory change with a typographic minus, as the docs do
-    spec = importlib.util.spec_from_file_location("bench_inference", BENCH / "bench_inference.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script(BENCH / "bench_inference.py")
     for change, shown in ((-3.2, "(−3 MB during propagation)"), (12.0, "(+12 MB during")):
         assert shown in bench._format_row({**rows[0], "inference_rss_increase_mb": change})
 

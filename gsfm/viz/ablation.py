@@ -52,13 +52,12 @@ __all__ = ["GID_OURS", "GID_PAPER", "plot_sigma_sweep", "plot_small_objects", "p
 GID_OURS = "ours"  # gid of every artist that draws our numbers (tests look for them)
 GID_PAPER = "paper"  # gid of every artist that draws the paper's numbers
 
-_INTERVAL_NOTE = (
-    "bars: 95 % Student-t interval over seeds; n = seeds per point "
-    "(hollow, no bar: one seed, no interval)"
-)
+_BARS = "bars: 95 % Student-t interval over seeds; "
+_ONE_SEED = " (hollow, no bar: one seed, no interval)"
+_INTERVAL_NOTE = _BARS + "n = seeds per point" + _ONE_SEED
 _SIGMA_INTERVAL_NOTE = (
-    "bars: 95 % Student-t interval over seeds; n along the top = seeds behind each σ's points, "
-    "per split in legend order when they differ (hollow, no bar: one seed, no interval)"
+    _BARS + "n along the top = seeds behind each σ's points, per split in legend order when they "
+    "differ" + _ONE_SEED
 )
 
 
