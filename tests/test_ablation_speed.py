@@ -113,7 +113,10 @@ def test_speed_text_states_the_ratios_and_the_papers() -> None:
         "timed together in one process (cpu, 1 thread, AVX512, torch 2.14.1; 3 interleaved" in text
     )
     assert "over 72 frames of 160×288 from 3 validation videos" in text
-    assert "STCN 8.00 FPS (reference); GSFM 6.40 FPS, ×0.80 of STCN (rounds 0.70–0.90)." in text
+    assert (
+        "STCN 8.00 FPS (reference); GSFM 6.40 FPS, ×0.80 of STCN "
+        "(the median of the rounds' ratios, 0.70–0.90)." in text
+    )
     assert "The paper (Table 5, one V100): GSFM ×0.76 of STCN (8.9 vs 11.7 FPS)." in text
     # no FPS in the paper's Table 4: no paper sentence
     assert "The paper" not in speed_text(_table(**{"STCN-read": 1.0}), "generalization")

@@ -116,6 +116,9 @@ def test_seed_summary_is_scipys_student_t_interval():
     text = A.summary_text(A.seed_summary(rows))
     assert "freqL+freqH (reference) 43.0 ± " in text and "(3 seeds)" in text
     assert "freqH+freqH 38.5 (1 seed: no interval)" in text and "One seed gives no interval" in text
+    assert "different seeds (seeds 0,1,2: freqL+freqH; seeds 5: freqH+freqH)" in text
+    same = A.summary_text(A.seed_summary(run_rows({"a": {0: 1.0, 1: 2.0}, "b": {0: 3.0, 1: 4.0}})))
+    assert "different seeds" not in same
 
 
 def test_seed_summary_keeps_splits_apart():
@@ -197,13 +200,27 @@ def test_only_the_seeds_both_variants_have_are_paired():
     assert d["diff"] == pytest.approx(1.0) and d["seed_diff"] == pytest.approx(1.0)
 
 
+def test_a_video_scored_for_one_side_only_is_an_error_not_a_shorter_average():
+    rows, vids = study(shift=1.0)
+    gap = ~((vids["variant"] == "freqH+freqH") & (vids["seed"] == 1) & (vids["sequence"] == "v03"))
+    with pytest.raises(ValueError, match=r"split 'val': v03 is scored for 'freqL\+freqH' but not "
+                       r"for 'freqH\+freqH' at seed 1 \(1 unit\(s\) differ\)"):  # fmt: skip
+        A.paired_differences(rows, vids[gap])
+    objects = object_rows({"STCN": 0.0, "GSFM": 1.0})
+    gone = (objects["variant"] == "GSFM") & (objects["seed"] == 2) & (objects["object"] == "b")
+    with pytest.raises(ValueError, match="v1/b is scored for 'STCN' but not for 'GSFM' at seed 2"):
+        A.bucket_differences(objects[~gone], "STCN")
+
+
 def test_too_few_videos_give_no_interval():
     rows, vids = study(shift=3.0, noise=1.0)
     few = vids[vids["sequence"].isin(VIDEOS[: A.MIN_UNITS - 1])]
     d = A.paired_differences(rows, few).iloc[0]
     assert d["n_videos"] == A.MIN_UNITS - 1 and d["method"] == "none"
     assert math.isnan(d["low"]) and not d["distinguishable"]
-    assert "No interval (fewer than 5 videos" in A.differences_text(A.paired_differences(rows, few))
+    text = A.differences_text(A.paired_differences(rows, few))
+    assert "No interval (fewer than 5 videos" in text
+    assert "No difference is distinguishable" not in text  # none was tested
 
 
 def test_one_seed_still_pairs_videos_and_says_the_seed_is_not_resolved():
@@ -343,7 +360,14 @@ def test_sigma_text_follows_the_peak():
     assert "highest mean J&F is at σ = 3" in elsewhere
     assert "The paper's choice, σ = 7, is −3.0 from the peak" in elsewhere
     with_gap = A.sigma_text(A.sigma_table(rows), A.paired_differences(rows, videos_like(rows)))
-    assert "Paired over videos that gap is distinguishable from noise." in with_gap
+    assert "Paired, that gap is distinguishable from noise over videos and over seeds." in with_gap
+    # one seed: the gap over videos says nothing about another seed
+    one = _sigma_rows({3: 48.0, 7: 45.0}, seeds=(0,))
+    vids = videos_like(one)
+    vids.loc[vids["variant"] == "sigma=3", "JF"] += np.resize([0.5, -0.5], 8)  # not constant
+    text = A.sigma_text(A.sigma_table(one), A.paired_differences(one, vids))
+    assert "Paired, that gap is beyond the noise over videos, but with one seed the noise " in text
+    assert "distinguishable from noise over videos and over seeds" not in text
 
 
 def _relative_rows(means: dict[int, float], seeds=(0, 1)) -> pd.DataFrame:
@@ -525,7 +549,11 @@ def test_objects_must_agree_on_their_area():
 def test_small_objects_text_flips_with_the_numbers():
     ahead = object_rows({"STCN": 0.0, "GSFM": 2.0})
     text = A.small_objects_text(A.bucket_scores(ahead), A.bucket_differences(ahead, "STCN"))
-    assert "<5% (5 objects)" in text and "GSFM − STCN +2.0 [+2.0, +2.0], distinguishable" in text
+    assert "<5% (5 objects)" in text
+    assert (
+        "GSFM − STCN +2.0 [+2.0, +2.0], over seeds +2.0 [+2.0, +2.0]: distinguishable from noise "
+        "over videos and over seeds" in text
+    )
     assert "(the paper: +0.8, same direction)" in text
     assert "<0.5% (2 objects)" in text and "objects in fewer than 5 videos: no interval" in text
     behind = object_rows({"STCN": 0.0, "GSFM": -2.0})
@@ -547,7 +575,9 @@ def test_small_objects_text_flips_with_the_numbers():
             "the paper's direction, distinguishable from noise over videos and over seeds",
         ),
         (1.5, 0.0, "The paper's ordering does not hold here.", "reversed, distinguishable"),
-        (-0.1, 3.0, "neither confirm nor contradict", "not distinguishable from noise"),
+        # every seed moves the same way (the per-video noise averages out): the seed interval
+        # excludes 0, the video one does not
+        (-0.1, 3.0, "neither confirm nor contradict", "beyond the noise over seeds but not over"),
     ],
 )
 def test_paper_ordering_verdict_flips_with_the_numbers(shift, noise, verdict, words):
@@ -669,3 +699,69 @@ def test_sigma_text_with_one_sigma_says_there_is_no_sweep_yet() -> None:
     )  # fmt: skip
     text = A.sigma_text(table)
     assert "only σ = 7 measured so far" in text and "highest" not in text
+
+
+def test_small_objects_say_whether_the_seeds_resolve_a_bucket():
+    """A gain that every object shares (narrow over objects) but that swings between seeds
+    is beyond the noise over objects only: the text must not call it resolved."""
+    objects = object_rows({"STCN": 0.0, "GSFM": 2.0})
+    swing = {0: 2.0, 1: -3.0, 2: 1.0}  # GSFM's per-seed gain: 4, -1, 3
+    gsfm = objects["variant"] == "GSFM"
+    objects.loc[gsfm, "JF"] += objects.loc[gsfm, "seed"].map(swing)
+    d = A.bucket_differences(objects, "STCN").set_index("bucket").loc["<5%"]
+    per_seed = objects[objects["area"] < 0.05].groupby(["variant", "seed"])["JF"].mean()
+    ci = stats.ttest_rel(per_seed["GSFM"], per_seed["STCN"]).confidence_interval(0.95)
+    assert d["seed_n"] == 3 and d["seed_diff"] == pytest.approx(2.0)
+    assert (d["seed_low"], d["seed_high"]) == pytest.approx((ci.low, ci.high))
+    assert d["distinguishable"] and not d["seed_distinguishable"]
+    text = A.small_objects_text(A.bucket_scores(objects), A.bucket_differences(objects, "STCN"))
+    assert (
+        f"over seeds +2.0 {A.interval(ci.low, ci.high)}: beyond the noise over videos but not "
+        in text
+    )
+    assert "distinguishable from noise over videos and over seeds" not in text
+
+
+def test_a_difference_whose_video_and_seed_levels_disagree_is_not_counted_either_way():
+    """The split means weigh objects, the per-video differences videos: they can part. When
+    both exclude 0 on opposite sides, neither the paper's direction nor its reverse holds."""
+    rows, vids = study(shift=1.0)  # +1 on every video
+    var = rows["variant"] == "freqH+freqH"
+    ref = rows.loc[~var].set_index("seed")["JF"]
+    rows.loc[var, "JF"] = rows.loc[var, "seed"].map(ref).to_numpy() + [-1.0, -0.9, -1.1]
+    d = A.paired_differences(rows, vids).iloc[0]
+    assert d["distinguishable"] and d["seed_distinguishable"] and d["seed_diff"] < 0 < d["diff"]
+    text = A.paper_ordering_text(A.paired_differences(rows, vids))
+    assert "0 hold beyond noise" in text and "0 are reversed beyond noise" in text
+    assert "1 disagree between videos and seeds" in text
+    assert (
+        "the opposite direction over videos, beyond noise over seeds the other way (−1.0 [" in text
+    )
+    assert "the levels disagree" in text
+    words = A.differences_text(A.paired_differences(rows, vids))
+    assert "differ in sign: freqH+freqH − freqL+freqH +1.0 and −1.0" in words
+
+
+def test_the_seed_only_fallback_claims_nothing_about_videos():
+    def fallback(scores: dict[str, dict[int, float]]) -> str:
+        rows = run_rows(scores, study="generalization")
+        vids = videos_like(rows)
+        vids = vids[vids["variant"] != "STM-read"]  # no per-video table for STM-read
+        return A.paper_ordering_text(A.paired_differences(rows, vids, A.comparison_pairs(rows)))
+
+    one = fallback({"STCN-read": {0: 40.0}, "STM-read": {0: 35.0}, "STM-read+freq": {0: 38.0}})
+    assert "ours over seeds +3.0: the paper's direction, measured on one seed with no" in one
+    noisy = fallback(
+        {"STCN-read": {0: 40.0, 1: 41.0}, "STM-read": {0: 35.0, 1: 36.5},
+         "STM-read+freq": {0: 38.0, 1: 35.5}}
+    )  # fmt: skip
+    assert "not distinguishable from noise over seeds (no per-video scores to pair)" in noisy
+    for text in (one, noisy):
+        assert "over videos" not in text.split("STM-read+freq vs STM-read:")[1].split(";")[0]
+        assert "0 hold beyond noise" in text
+
+
+def test_no_difference_at_all_is_measured_not_missing():
+    text = A.paper_ordering_text(A.paired_differences(*study(shift=0.0)))
+    assert "of the paper's 1 comparison measured" in text and "1 show no difference at all" in text
+    assert "no comparison of the paper's was measured" not in text

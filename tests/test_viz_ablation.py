@@ -251,6 +251,7 @@ def test_small_objects_figure(tmp_path: Path, seeds):
     assert f"{n} seed{'s' if n > 1 else ''} per bar" in fig.get_suptitle()
     assert "device cpu" in fig.get_suptitle()
     assert f"n={n}" in texts(fig) and "GSFM − STCN" in texts(fig)
+    assert ("over seeds [" in texts(fig)) == (n > 1)  # the seed level, where it exists
     bars = [p for p in fig.axes[0].patches if p.get_gid() == viz.GID_OURS]
     scores = A.bucket_scores(objects)
     assert sorted(b.get_height() for b in bars) == pytest.approx(sorted(scores["mean"]))

@@ -467,6 +467,39 @@ def _excludes_zero(low: float, high: float) -> bool:
     return math.isfinite(low) and math.isfinite(high) and (low > 0 or high < 0)
 
 
+def _same_units(ta: pd.DataFrame, tb: pd.DataFrame, units: list[str]) -> None:
+    """Both sides must have scored the same units (videos or objects) for every seed they
+    share: pairing only those both have would silently average some units over fewer seeds,
+    or drop them. Write tables whole splits at a time (``python -m gsfm ablate`` does)."""
+    a = set(ta[["seed", *units]].itertuples(index=False, name=None))
+    b = set(tb[["seed", *units]].itertuples(index=False, name=None))
+    if a == b:
+        return
+    seed, *unit = min(a ^ b)
+    side, other = (ta, tb) if (seed, *unit) in a else (tb, ta)
+    raise ValueError(
+        f"split {side['split'].iloc[0]!r}: {'/'.join(map(str, unit))} is scored for "
+        f"{side['variant'].iloc[0]!r} but not for {other['variant'].iloc[0]!r} at seed {seed} "
+        f"({len(a ^ b)} unit(s) differ): score the whole split for both"
+    )
+
+
+def _seed_difference(a: pd.Series, b: pd.Series, confidence: float) -> dict[str, Any]:
+    """The seed-level difference a − b of two per-seed score series (indexed by seed), over
+    the seeds both have: ``seed_n``, ``seed_diff``, ``seed_low``, ``seed_high`` (Student-t
+    over the per-seed differences; NaN for one seed) and ``seed_distinguishable``."""
+    seeds = sorted(set(a.index) & set(b.index))
+    d = (a.loc[seeds] - b.loc[seeds]).to_numpy(dtype=float)
+    mean, half = seed_interval(d, confidence) if d.size else (math.nan, math.nan)
+    return {
+        "seed_n": int(d.size),
+        "seed_diff": mean,
+        "seed_low": mean - half,
+        "seed_high": mean + half,
+        "seed_distinguishable": _excludes_zero(mean - half, mean + half),
+    }
+
+
 def _paired_units(
     ta: pd.DataFrame,
     tb: pd.DataFrame,
@@ -481,9 +514,9 @@ def _paired_units(
     units are its video's cluster)."""
     seeds = sorted(set(ta["seed"]) & set(tb["seed"]))
     keys = ["seed", *units]
-    both = ta[ta["seed"].isin(seeds)][[*keys, metric]].merge(
-        tb[tb["seed"].isin(seeds)][[*keys, metric]], on=keys, suffixes=("_a", "_b")
-    )
+    ta, tb = ta[ta["seed"].isin(seeds)], tb[tb["seed"].isin(seeds)]
+    _same_units(ta, tb, units)
+    both = ta[[*keys, metric]].merge(tb[[*keys, metric]], on=keys, suffixes=("_a", "_b"))
     per_unit = both.groupby(units, sort=True)[[f"{metric}_a", f"{metric}_b"]].mean()
     a = per_unit[f"{metric}_a"].to_numpy(dtype=float)
     b = per_unit[f"{metric}_b"].to_numpy(dtype=float)
@@ -579,11 +612,9 @@ def paired_differences(
             per_video = _paired_units(
                 va, vb, ["sequence"], metric, confidence, n_resamples, random_state
             )
-            seeds = sorted(set(ra["seed"]) & set(rb["seed"]))
-            d = (
-                ra.set_index("seed").loc[seeds, metric] - rb.set_index("seed").loc[seeds, metric]
-            ).to_numpy(dtype=float)
-            mean, half = seed_interval(d, confidence) if d.size else (math.nan, math.nan)
+            seed_level = _seed_difference(
+                ra.set_index("seed")[metric], rb.set_index("seed")[metric], confidence
+            )
             n_units = per_video.pop("n_units")
             per_video.pop("n_clusters")  # one video per unit
             out.append(
@@ -595,11 +626,7 @@ def paired_differences(
                     "metric": metric,
                     **per_video,
                     "n_videos": n_units,
-                    "seed_n": int(d.size),
-                    "seed_diff": mean,
-                    "seed_low": mean - half,
-                    "seed_high": mean + half,
-                    "seed_distinguishable": _excludes_zero(mean - half, mean + half),
+                    **seed_level,
                 }
             )
     columns = [
@@ -714,7 +741,9 @@ def bucket_differences(
     (each averaged over the seeds both have), with a bootstrap interval that resamples whole
     videos (a video's objects together; at least :data:`MIN_UNITS` videos). Columns
     ``n_seeds``, ``n_objects``, ``n_videos``, ``variant_mean``, ``baseline_mean``, ``diff``,
-    ``low``, ``high``, ``method``, ``distinguishable``."""
+    ``low``, ``high``, ``method``, ``distinguishable``; and over seeds (each seed's mean over the
+    bucket's objects, as :func:`bucket_scores`) ``seed_n``, ``seed_diff``, ``seed_low``,
+    ``seed_high`` and ``seed_distinguishable``, as in :func:`paired_differences`."""
     objects, metric = check_objects(objects), _metric(metric)
     variants = _order(objects["variant"])
     if reference not in variants:
@@ -737,6 +766,9 @@ def bucket_differences(
                 )
                 res["n_objects"] = res.pop("n_units")
                 res["n_videos"] = res.pop("n_clusters")
+                res |= _seed_difference(
+                    ta.groupby("seed")[metric].mean(), tb.groupby("seed")[metric].mean(), confidence
+                )
                 out.append(
                     {
                         "study": str(o["study"].iloc[0]),
@@ -792,6 +824,14 @@ def summary_text(summary: pd.DataFrame) -> str:
                 single = True
                 parts.append(f"{name} {r['mean']:.1f} (1 seed: no interval)")
         lines.append(f"{split}: " + "; ".join(parts) + ".")
+        sets = summary[summary["split"] == split].groupby("seeds", sort=False)["variant"]
+        if sets.ngroups > 1:
+            lines.append(
+                f"On {split} the variants have different seeds ("
+                + "; ".join(f"seeds {s}: {', '.join(v)}" for s, v in sets)
+                + "), so comparing these means mixes seeds; the paired differences below use "
+                "only the seeds both sides have."
+            )
     if single:
         lines.append(
             "One seed gives no interval: a single run says nothing about how much "
@@ -848,7 +888,8 @@ def speed_text(
             text += " (reference)"
         elif math.isfinite(float(r["ratio"])):
             text += (
-                f", ×{r['ratio']:.2f} of {ref} (rounds {r['ratio_min']:.2f}–{r['ratio_max']:.2f})"
+                f", ×{r['ratio']:.2f} of {ref} (the median of the rounds' ratios, "
+                f"{r['ratio_min']:.2f}–{r['ratio_max']:.2f})"
             )
         parts.append(text)
     lines.append("; ".join(parts) + ".")
@@ -905,7 +946,7 @@ def differences_text(diffs: pd.DataFrame) -> str:
         parts = [head]
         if yes:
             parts.append("Distinguishable from noise at this scale: " + "; ".join(yes) + ".")
-        else:
+        elif len(has):
             parts.append("No difference is distinguishable from noise at this scale.")
         if no:
             parts.append("Not distinguishable (the interval includes 0): " + "; ".join(no) + ".")
@@ -941,50 +982,87 @@ def differences_text(diffs: pd.DataFrame) -> str:
                 + " not resolved"
                 + (" (one seed)." if int(unresolved["seed_n"].max()) < 2 else ".")
             )
+        # opposite signs, both at least 0.05 (so neither prints as 0.0)
+        apart = d[
+            (np.sign(d["diff"]) * np.sign(d["seed_diff"]) < 0)
+            & (d["diff"].abs() >= 0.05)
+            & (d["seed_diff"].abs() >= 0.05)
+        ]
+        if len(apart):
+            parts.append(
+                "Over videos and over seeds these differ in sign: "
+                + "; ".join(
+                    f"{_pair(r)} {signed(r['diff'])} and {signed(r['seed_diff'])}"
+                    for _, r in apart.iterrows()
+                )
+                + ". The difference over videos weighs every video alike, the split means every "
+                "object (the DAVIS rule), so the two can part when videos hold different numbers "
+                "of objects."
+            )
         lines.append(" ".join(parts))
     return "\n".join(lines)
+
+
+def _against_noise(r: pd.Series) -> tuple[str, str]:
+    """(status, words): how the difference in ``r`` (a row of :func:`paired_differences` or
+    :func:`bucket_differences`) stands against noise, over the units (videos or objects,
+    ``diff``/``low``/``high``) and over seeds (``seed_*``). status is "beyond" only when both
+    levels exclude 0 on the same side (at least two seeds; the seed level alone where no unit
+    was paired), "conflict" when the seed level excludes 0 on the other side, else "noise".
+    The words read after "is"."""
+    diff = float(r["diff"])
+    seed_n = int(r.get("seed_n", 0) or 0)
+    seed_diff = float(r.get("seed_diff", math.nan))
+    over_seeds = seed_n >= 2 and bool(r.get("seed_distinguishable", False))
+    if not math.isfinite(diff):  # nothing paired per unit: the seed level alone
+        if over_seeds:
+            return "beyond", "distinguishable from noise over seeds (no per-video scores to pair)"
+        if seed_n < 2:
+            return "noise", "measured on one seed with no per-video scores: its noise is unknown"
+        return "noise", "not distinguishable from noise over seeds (no per-video scores to pair)"
+    over_units = bool(r["distinguishable"])
+    if over_seeds and (seed_diff > 0) != (diff > 0):
+        other = f"{signed(seed_diff)} {interval(r['seed_low'], r['seed_high'])}"
+        return "conflict", f"beyond noise over seeds the other way ({other}): the levels disagree"
+    if over_units and over_seeds:
+        return "beyond", "distinguishable from noise over videos and over seeds"
+    if over_seeds:
+        return "noise", "beyond the noise over seeds but not over videos"
+    if not over_units:
+        return "noise", "not distinguishable from noise"
+    if seed_n < 2:
+        words = "but with one seed the noise between seeds is not measured"
+        return "noise", f"beyond the noise over videos, {words}"
+    return "noise", "beyond the noise over videos but not over seeds"
 
 
 def _verdict(r: pd.Series, direction: str) -> tuple[str, str, str]:
     """(kind, ours, words) for one row of :func:`paired_differences` against the paper's
     ``direction`` ("+" or "-"). kind is "holds" / "reversed" only when the difference is
-    beyond noise both over videos and over seeds (at least two seeds, the seed interval on the
-    same side): the interval over videos holds the trained weights fixed, so alone it cannot
-    tell a real effect from a lucky seed. Else "direction", "reversed-noise" or "none"."""
+    beyond noise both over videos and over seeds (:func:`_against_noise`): the interval over
+    videos holds the trained weights fixed, so alone it cannot tell a real effect from a lucky
+    seed. "disagree" when the two levels are on opposite sides, "tie" for no difference at
+    all, "none" when nothing was measured; else "direction" or "reversed-noise"."""
     diff, low, high, how = r["diff"], r["low"], r["high"], ""
-    over_videos = bool(r["distinguishable"])
-    if not math.isfinite(diff) and math.isfinite(r.get("seed_diff", math.nan)):
-        # no per-video scores in common: the seed-level difference alone
-        diff, low, high, how, over_videos = (
-            r["seed_diff"],
-            r["seed_low"],
-            r["seed_high"],
-            " over seeds",
-            True,
-        )
+    if not math.isfinite(diff):  # no per-video scores in common: the seed-level difference
+        diff, low, high = (r.get(k, math.nan) for k in ("seed_diff", "seed_low", "seed_high"))
+        how = " over seeds"
     ours = f"{how} {signed(diff)}" if math.isfinite(diff) else " nothing"
     if math.isfinite(low):
         ours += f" {interval(low, high)}"
     if not math.isfinite(diff):
         return "none", ours, "not measured"
     if diff == 0:
-        return "none", ours, "no difference at all"
-    seed_n, seed_diff = int(r.get("seed_n", 0)), float(r.get("seed_diff", math.nan))
-    over_seeds = (
-        seed_n >= 2 and bool(r.get("seed_distinguishable")) and (seed_diff > 0) == (diff > 0)
-    )
+        return "tie", ours, "no difference at all"
+    status, words = _against_noise(r)
     same_way = (diff > 0) == (direction == "+")
-    if over_videos and over_seeds:
+    if status == "beyond":
         kind, side = ("holds", "the paper's direction") if same_way else ("reversed", "reversed")
-        return kind, ours, f"{side}, distinguishable from noise over videos and over seeds"
-    kind = "direction" if same_way else "reversed-noise"
+        return kind, ours, f"{side}, {words}"
     side = "the paper's direction" if same_way else "the opposite direction"
-    if not over_videos:
-        return kind, ours, f"{side}, not distinguishable from noise"
-    if seed_n < 2:
-        words = "but with one seed the noise between seeds is not measured"
-        return kind, ours, f"{side}, beyond the noise over videos, {words}"
-    return kind, ours, f"{side}, beyond the noise over videos but not over seeds"
+    if status == "conflict":
+        return "disagree", ours, f"{side} over videos, {words}"
+    return ("direction" if same_way else "reversed-noise"), ours, f"{side}, {words}"
 
 
 def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
@@ -1043,13 +1121,24 @@ def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
                 f"On {split}, no comparison of the paper's was measured: " + "; ".join(parts) + "."
             )
             continue
-        counts = {k: kinds.count(k) for k in ("holds", "direction", "reversed-noise", "reversed")}
+        counts = {
+            k: kinds.count(k)
+            for k in ("holds", "direction", "reversed-noise", "reversed", "disagree", "tie")
+        }
+        clauses = [
+            f"{counts['holds']} hold beyond noise (over videos and over seeds)",
+            f"{counts['direction']} point the paper's way but not beyond noise",
+            f"{counts['reversed-noise']} the other way but not beyond noise",
+            f"{counts['reversed']} are reversed beyond noise",
+        ]
+        if counts["disagree"]:
+            clauses.append(f"{counts['disagree']} disagree between videos and seeds")
+        if counts["tie"]:
+            clauses.append(f"{counts['tie']} show no difference at all")
         tally = (
             f"On {split}, of the paper's {n} comparison{'s' if n != 1 else ''} measured: "
-            f"{counts['holds']} hold beyond noise (over videos and over seeds), "
-            f"{counts['direction']} point the paper's way but not beyond noise, "
-            f"{counts['reversed-noise']} the other way but not beyond noise, "
-            f"{counts['reversed']} are reversed beyond noise."
+            + ", ".join(clauses)
+            + "."
         )
         unmeasured = absent + len(kinds) - n
         if counts["reversed"]:
@@ -1190,11 +1279,7 @@ def sigma_text(
                     )
                     pair = _either_way(diffs, split, best["variant"], c["variant"])
                     if pair is not None and math.isfinite(pair["low"]):
-                        text += " Paired over videos that gap is " + (
-                            "distinguishable from noise."
-                            if pair["distinguishable"]
-                            else "not distinguishable from noise."
-                        )
+                        text += f" Paired, that gap is {_against_noise(pair)[1]}."
             lines.append(text)
     return "\n".join(lines)
 
@@ -1233,14 +1318,16 @@ def small_objects_text(scores: pd.DataFrame, diffs: pd.DataFrame) -> str:
                 if not math.isfinite(r["diff"]):
                     continue
                 text += f"; {_pair(r)} {signed(r['diff'])}"
+                seeds = (
+                    f", over seeds {signed(r['seed_diff'])} "
+                    f"{interval(r['seed_low'], r['seed_high'])}"
+                    if r.get("seed_n", 0) >= 2
+                    else ""
+                )
                 if math.isfinite(r["low"]):
-                    text += f" {interval(r['low'], r['high'])}, " + (
-                        "distinguishable"
-                        if r["distinguishable"]
-                        else "not distinguishable from noise"
-                    )
+                    text += f" {interval(r['low'], r['high'])}{seeds}: {_against_noise(r)[1]}"
                 else:
-                    text += f" (objects in fewer than {MIN_UNITS} videos: no interval)"
+                    text += f" (objects in fewer than {MIN_UNITS} videos: no interval){seeds}"
                 p = paper[
                     (paper["variant"] == r["variant"])
                     & (paper["baseline"] == r["baseline"])

@@ -556,6 +556,11 @@ def plot_small_objects(
                         if math.isfinite(r["low"])
                         else "(no interval)"
                     )
+                    + (
+                        f"\nover seeds {interval(r['seed_low'], r['seed_high'])}"
+                        if r["seed_n"] >= 2
+                        else ""
+                    )
                     for _, r in d[d["bucket"] == b].iterrows()
                     if math.isfinite(r["diff"])
                 ]
@@ -574,7 +579,8 @@ def plot_small_objects(
         ax.set_ylabel(f"{label} (x100), mean over the bucket's objects", fontsize=8)
         ax.set_title(
             f"ours: {split}, objects under a share of the frame (nested);\n"
-            "top: paired difference over objects, 95 % bootstrap over videos",
+            "top: paired difference over objects, 95 % bootstrap over videos;\n"
+            "below it the 95 % Student-t interval over seeds (two seeds or more)",
             fontsize=8.5,
         )
         ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, 0.86), ncol=len(variants))
