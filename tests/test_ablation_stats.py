@@ -299,6 +299,10 @@ def test_bad_tables_get_one_clear_error():
         A.check_rows(pd.concat([rows, rows.iloc[:1]]))
     with pytest.raises(ValueError, match="expected one reference variant, found 2"):
         A.reference_variant(rows.assign(reference=True))
+    with pytest.raises(
+        ValueError, match=r"split 'val' was scored on different data \(\['d0', 'd1'\]\)"
+    ):
+        A.check_rows(rows.assign(data_hash=["d0", "d1"] * 3))
     with pytest.raises(ValueError, match="both reference and not"):
         A.check_rows(rows.assign(reference=[True, False] * 3))
     with pytest.raises(ValueError, match="mixes studies"):

@@ -158,9 +158,17 @@ def _as_bool(value: Any) -> bool:
 def check_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """A checked copy of a ``<study>.csv`` table (one error naming the file and the problem):
     its columns, integer seeds, numeric scores, a boolean ``reference`` that is constant per
-    variant, one row per (variant, seed, split)."""
+    variant, one row per (variant, seed, split), and one ``data_hash`` per split (rows scored
+    on different renderings of a split are never compared)."""
     out = _require(rows, RUN_COLUMNS, "rows table")
     src = _source(out, "rows table")
+    hashes = out.groupby("split", sort=False)["data_hash"].unique()
+    for split, found in hashes.items():
+        if len(found) > 1:
+            raise ValueError(
+                f"{src}: split {split!r} was scored on different data ({sorted(map(str, found))}): "
+                "compare rows of one rendering of a split only"
+            )
     try:
         out["reference"] = [_as_bool(v) for v in out["reference"]]
     except ValueError as err:
