@@ -42,7 +42,7 @@ import torch
 
 from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE
 from gsfm.config import model_config, profile_sizes
-from gsfm.files import atomic_write, exclusive, read_csv_table
+from gsfm.files import Busy, atomic_write, exclusive, read_csv_table
 from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
@@ -607,11 +607,15 @@ def _train(kwargs: dict[str, Any]) -> str:
 
 def _train_and_score(
     kwargs: dict[str, Any], tasks: list[Task], profile: str, data_dir: Path
-) -> tuple[str, list[tuple[pd.DataFrame, ...]]]:
+) -> tuple[str, list[tuple[pd.DataFrame, ...]] | None]:
     """Train (or reuse) one run and score it for ``tasks``, in a worker process: the scoring
     runs beside the other trainings instead of queueing in the parent. The parent writes the
-    rows (one writer, so the tables are never written by two processes at once)."""
-    run_dir = Path(_train(kwargs))
+    rows (one writer, so the tables are never written by two processes at once). A run that
+    another process is training gives ``(why, None)``."""
+    try:
+        run_dir = Path(_train(kwargs))
+    except Busy as err:
+        return str(err), None
     dev = resolve_device(kwargs["device"])
     return str(run_dir), [_rows_for(task, run_dir, profile, dev, data_dir) for task in tasks]
 
@@ -672,6 +676,10 @@ def run_ablation(
     are finished and scored, reused runs are always scored, and the tasks left are said on
     stderr (the next call does them). It lets a session with a fixed budget end between runs
     instead of losing the ones in progress.
+
+    A run that another process of this machine is training (another ``ablate`` with the same
+    ``runs_dir``; :func:`gsfm.experiments.trained_run` locks each run folder) is skipped, not
+    trained twice, and its tasks are said on stderr and left for the next call.
 
     Rows of one profile come from one kind of device: if ``results_dir`` already holds rows of
     ``profile`` trained on another device type (CPU vs CUDA), nothing runs and the error says
@@ -735,6 +743,12 @@ def run_ablation(
     deadline = None if time_limit is None else _clock() + float(time_limit)
     queue = list(pending.values())  # in plan order: seed 0's variants first
 
+    busy: list[Task] = []
+
+    def skip(tasks: list[Task], why: str) -> None:  # another process trains this run
+        print(f"skipped: {why}", file=sys.stderr)
+        busy.extend(tasks)
+
     def next_training() -> list[Task] | None:
         if not queue or (deadline is not None and _clock() >= deadline):
             return None
@@ -744,7 +758,12 @@ def run_ablation(
         for run_dir, tasks in found.values():
             score(run_dir, tasks)
         while (tasks := next_training()) is not None:
-            score(Path(_train(train_kwargs(tasks[0]))), tasks)
+            try:
+                run_dir = Path(_train(train_kwargs(tasks[0])))
+            except Busy as err:
+                skip(tasks, str(err))
+                continue
+            score(run_dir, tasks)
     else:
         from gsfm.experiments import ensure_synth_split
 
@@ -767,7 +786,11 @@ def run_ablation(
                 finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     tasks = futures.pop(fut)
-                    for task, tables in zip(tasks, fut.result()[1], strict=True):
+                    why, scored = fut.result()
+                    if scored is None:
+                        skip(tasks, why)
+                        continue
+                    for task, tables in zip(tasks, scored, strict=True):
                         record(task, tables)
                 submit()
     left = [t for tasks in queue for t in tasks]
@@ -777,5 +800,11 @@ def run_ablation(
             "(the same command does them)",
             file=sys.stderr,
         )
+    if busy:
+        print(
+            f"{len(busy)} task(s) skipped because another process is training their runs: the "
+            "same command does them once it has finished",
+            file=sys.stderr,
+        )
     bar.close()
-    return [t for t in todo if t not in left]
+    return [t for t in todo if t not in left and t not in busy]

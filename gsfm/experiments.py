@@ -41,7 +41,7 @@ from gsfm.config import (
     train_config,
 )
 from gsfm.data.synthetic import ensure_split
-from gsfm.files import atomic_folder
+from gsfm.files import Busy, atomic_folder, exclusive
 from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
@@ -197,6 +197,10 @@ def trained_run(
     equals :func:`run_config` and that holds ``checkpoints/final.pt`` is returned as it is; an
     interrupted one is resumed exactly; ``retrain=True`` deletes it and trains from scratch.
     Returns the run folder (its checkpoint is ``checkpoints/final.pt``).
+
+    One process of the machine at a time trains a run folder: while another holds it (e.g. a
+    second ``python -m gsfm ablate``), this raises :class:`gsfm.files.Busy` at once instead of
+    resuming or deleting the run under the other's feet.
     """
     from gsfm.training.api import train
 
@@ -205,39 +209,47 @@ def trained_run(
     model_opts, train_opts = _split_overrides(overrides)
     run_dir = resolve_path(runs_dir) / run_name(expected)
     final = run_dir / "checkpoints" / "final.pt"
-    if retrain and run_dir.exists():
-        print(f"retrain=True: removing {run_dir}")
-        shutil.rmtree(run_dir)
-    resume = False
-    done = None if retrain else finished_run(run_dir.parent, expected)
-    if done is not None:
-        print(f"reusing the finished run {done}")
-        return done
-    if run_dir.exists():
-        saved = _saved_run_config(run_dir)
-        if saved == expected and (run_dir / "checkpoints" / "latest.pt").is_file():
-            print(f"resuming the interrupted run {run_dir}")
-            resume = True
-        else:  # a broken start (no checkpoint) or a foreign folder under our name
-            print(f"{run_dir} holds no usable run of this configuration; training it again")
-            shutil.rmtree(run_dir)
-    if not resume:
-        print(f"training {model} ({profile} profile, seed {seed}) into {run_dir}")
-    result = train(
-        model,
-        profile,
-        list(data),
-        run_dir,
-        resume=resume,
-        device=device,
-        progress=progress,
-        model_options=model_opts,
-        seed=int(seed),
-        **train_opts,
-    )
-    if not result.finished or not final.is_file():
-        raise RuntimeError(f"training into {run_dir} stopped before the end (no {final})")
-    return run_dir
+    lock = run_dir.parent / f".{run_dir.name}.lock"
+    try:
+        with exclusive(lock, wait=False):
+            if retrain and run_dir.exists():
+                print(f"retrain=True: removing {run_dir}")
+                shutil.rmtree(run_dir)
+            resume = False
+            done = None if retrain else finished_run(run_dir.parent, expected)
+            if done is not None:
+                print(f"reusing the finished run {done}")
+                return done
+            if run_dir.exists():
+                saved = _saved_run_config(run_dir)
+                if saved == expected and (run_dir / "checkpoints" / "latest.pt").is_file():
+                    print(f"resuming the interrupted run {run_dir}")
+                    resume = True
+                else:  # a broken start (no checkpoint) or a foreign folder under our name
+                    print(f"{run_dir} holds no usable run of this configuration; training it again")
+                    shutil.rmtree(run_dir)
+            if not resume:
+                print(f"training {model} ({profile} profile, seed {seed}) into {run_dir}")
+            result = train(
+                model,
+                profile,
+                list(data),
+                run_dir,
+                resume=resume,
+                device=device,
+                progress=progress,
+                model_options=model_opts,
+                seed=int(seed),
+                **train_opts,
+            )
+            if not result.finished or not final.is_file():
+                raise RuntimeError(f"training into {run_dir} stopped before the end (no {final})")
+            return run_dir
+    except Busy:
+        raise Busy(
+            f"{run_dir} is being trained by another process on this machine: wait for it to "
+            "finish (its run is then reused), or use another runs folder"
+        ) from None
 
 
 # --- data ------------------------------------------------------------------------------------

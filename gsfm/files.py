@@ -106,12 +106,18 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
+class Busy(RuntimeError):
+    """Another process holds the lock that :func:`exclusive` was told not to wait for."""
+
+
 @contextmanager
-def exclusive(lock: Path) -> Iterator[None]:
+def exclusive(lock: Path, wait: bool = True) -> Iterator[None]:
     """Hold an exclusive lock on the file ``lock`` while the block runs, so that processes of
     one machine take turns (the ranks of a ``torchrun`` writing a split; two ``ablate`` runs
-    updating one results table). No lock where ``fcntl`` does not exist (one writer is
-    assumed there)."""
+    updating one results table). With ``wait=False`` a lock held elsewhere raises
+    :class:`Busy` at once instead. The operating system drops the lock when its process dies,
+    so a killed process leaves none behind. No lock where ``fcntl`` does not exist (one writer
+    is assumed there)."""
     try:
         import fcntl
     except ImportError:  # not POSIX
@@ -119,7 +125,10 @@ def exclusive(lock: Path) -> Iterator[None]:
         return
     lock.parent.mkdir(parents=True, exist_ok=True)
     with lock.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise Busy(f"{lock} is held by another process") from None
         try:
             yield
         finally:

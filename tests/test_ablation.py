@@ -389,3 +389,39 @@ def test_rows_of_another_device_type_are_refused_and_workers_change_the_run(tmp_
     task = Task(STUDIES["placement"], STUDIES["placement"].reference, 0)
     assert task.train_key("cpu") != task.train_key("cpu", num_workers=8)
     assert task.run_config("cpu", num_workers=8)["train"]["num_workers"] == 8
+
+
+def test_a_run_another_process_trains_is_skipped_and_left_alone(tmp_path: Path, capsys) -> None:
+    """Two `ablate` commands on one machine must not both train (or delete) one run folder:
+    the second skips it and leaves its tasks for the next call."""
+    from gsfm.experiments import run_name, trained_run
+    from gsfm.files import Busy, exclusive
+
+    kw = dict(profile="smoke", device="cpu", max_variants=2, progress=False,
+              runs_dir=tmp_path / "runs", results_dir=tmp_path / "results",
+              data_dir=tmp_path / "data")  # fmt: skip
+    ref, other = plan(
+        get_studies(["placement"]), [0], "smoke", tmp_path / "results", max_variants=2
+    )
+    name = run_name(other.run_config("smoke"))
+    started = tmp_path / "runs" / name  # the other process's run, before its first checkpoint
+    (started / "checkpoints").mkdir(parents=True)
+    (started / "log.csv").write_text("iteration\n")
+    lock = tmp_path / "runs" / f".{name}.lock"
+    with exclusive(lock):  # held as the other process's trained_run holds it
+        with pytest.raises(Busy, match=f"{name} is being trained by another process"):
+            trained_run(other.variant.model, "smoke", seed=0, runs_dir=tmp_path / "runs",
+                        device="cpu", progress=False, **other.variant.overrides)  # fmt: skip
+        done = run_ablation(["placement"], [0], **kw)
+        assert [t.variant.label for t in done] == [ref.variant.label]
+        err = capsys.readouterr().err
+        assert f"skipped: {started} is being trained by another process" in err
+        assert "1 task(s) skipped because another process is training their runs" in err
+        assert run_ablation(["placement"], [0], jobs=2, **kw) == []  # the worker-pool path
+        assert "1 task(s) skipped" in capsys.readouterr().err
+        assert (started / "log.csv").read_text() == "iteration\n"  # neither deleted nor resumed
+        assert pd.read_csv(tmp_path / "results" / "placement.csv")["variant"].tolist() == [
+            ref.variant.label
+        ]
+    with exclusive(lock, wait=False):  # released with the block (and by a dying process)
+        pass
