@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # torch is imported where it is used: light modules (the CLI)
 
 __all__ = [
     "CHECKPOINT_KINDS",
+    "Busy",
     "CheckpointError",
     "atomic_folder",
     "atomic_save",
