@@ -21,7 +21,7 @@ test: install chromium
 	$(BIN)/python -m pytest -q
 	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest -q -m numerics
 
-## The numerics-sensitive tests under each CPU capability and thread count (what the README reports).
+## The numerics-sensitive tests under each CPU capability and thread count (what docs/reproducibility.md reports).
 test-numerics: install
 	for cap in default avx2; do for t in 1 2; do \
 	  echo "== ATEN_CPU_CAPABILITY=$$cap threads=$$t"; \

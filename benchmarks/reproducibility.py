@@ -15,7 +15,7 @@ Runs go to ``<runs-dir>/<capability>-t<threads>/<run name>`` so that settings ne
 run folder. ``--run DIR`` scores a finished run again under the current capability and thread
 count without training (the row's ``eval_capability`` / ``eval_threads``), which separates
 what inference alone moves from what training moves. Rows for the same (model, seed, capability, threads, commit) are replaced, not
-duplicated. The committed table is ``results/reproducibility.csv``; the README summarises it.
+duplicated. The committed table is ``results/reproducibility.csv``; docs/results.md summarises it.
 """
 
 from __future__ import annotations

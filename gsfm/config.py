@@ -195,7 +195,7 @@ _MODEL_BY_PROFILE: dict[str, ModelConfig] = {
     "gpu": _PAPER_GSFM,  # the paper's network, ImageNet-initialised (train_config("gpu"))
     # ResNet-18 key encoder and narrower memory / decoder. cpu: batch 4, 128² crops, measured
     # 1.35 s per training step with 2 threads on a quiet 2-core Xeon, 2.3-3.5 s with one thread
-    # each beside a second training (README "Profiles"); smoke: batch 2, 64², ~0.1 s.
+    # each beside a second training (docs/cli.md, "Profiles"); smoke: batch 2, 64², ~0.1 s.
     "cpu": replace(
         _PAPER_GSFM, key_encoder="resnet18", value_dim=256, decoder_dim=64, freeze_bn=False
     ),

@@ -12,7 +12,7 @@ on float rounding, which differs between CPUs (SIMD kernels), ``ATEN_CPU_CAPABIL
 and thread counts. An earlier version (200 steps, J > 0.9) passed on one machine and failed on
 another with J = 0.879. Stopping at a loss level makes the test ask "did it fit the clip", not
 "did it follow one machine's trajectory". J_MIN leaves a margin below the J measured at the
-stop under every capability and thread count (the values are in the README, "Reproducibility";
+stop under every capability and thread count (the values are in docs/reproducibility.md, "The overfit test";
 rerun with ``make test-numerics``); copying the first mask scores far below it
 (:func:`test_copying_the_first_mask_is_far_below_the_bar`), so the bar still shows tracking.
 """

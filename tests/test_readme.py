@@ -1,0 +1,63 @@
+"""The README is a newcomer's first five minutes: short, and every file it points at exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+MAX_LINES = 200
+
+# a Markdown link target, or a backticked path into the repository's own folders
+LINK = re.compile(r"\]\(([^)#\s]+)")
+PATH = re.compile(r"`((?:docs|figures|notebooks|gsfm|tests|results|benchmarks|weights)/[^`\s]*)`")
+
+
+def test_readme_stays_under_200_lines() -> None:
+    n = len(README.read_text(encoding="utf-8").splitlines())
+    assert n <= MAX_LINES, f"README.md has {n} lines; move details to docs/ (limit {MAX_LINES})"
+
+
+# docs/paper_vs_code.md describes the authors' repository and names files of theirs
+DESCRIBES_OTHER_REPOS = {"paper_vs_code.md"}
+
+
+def _targets(text: str) -> set[str]:
+    links = {t for t in LINK.findall(text) if not re.match(r"[a-z]+://", t)}
+    return links | {t.split("::")[0] for t in PATH.findall(text)}  # a test id names its file
+
+
+def _exists(base: Path, target: str) -> bool:
+    if any(c in target for c in "*?["):
+        return any(base.glob(target))
+    return (base / target).exists()
+
+
+def test_readme_cites_only_files_a_clone_has() -> None:
+    missing = sorted(
+        t for t in _targets(README.read_text(encoding="utf-8")) if not (ROOT / t).exists()
+    )
+    assert not missing, f"README.md points at paths the repository lacks: {missing}"
+
+
+def test_every_doc_the_readme_links_cites_only_files_a_clone_has() -> None:
+    docs = [ROOT / t for t in LINK.findall(README.read_text(encoding="utf-8")) if t.endswith(".md")]
+    assert docs, "README.md links no document"
+    missing = []
+    for doc in docs:
+        if doc.name in DESCRIBES_OTHER_REPOS:
+            continue
+        for t in _targets(doc.read_text(encoding="utf-8")):
+            if not (_exists(doc.parent, t) or _exists(ROOT, t)):
+                missing.append(f"{doc.relative_to(ROOT)}: {t}")
+    assert not missing, f"documents point at paths the repository lacks: {missing}"
+
+
+def test_the_checks_above_can_fail() -> None:
+    """The link finder sees the kinds of reference a README uses (so the tests above are real)."""
+    text = (
+        "[a](docs/absent.html), `figures/none.png`, `tests/t.py::test_x`, [b](https://example.org)"
+    )
+    assert _targets(text) == {"docs/absent.html", "figures/none.png", "tests/t.py"}
+    assert not _exists(ROOT, "figures/*.nothing") and _exists(ROOT, "figures/*.png")
