@@ -40,8 +40,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gsfm.analysis import calibrated
 from gsfm.analysis.comparison import seed_interval
-from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_pairs, paper_rows
+from gsfm.analysis.paper_ablations import (
+    PAPER_MAP_SIDE,
+    STUDIES,
+    paper_pairs,
+    paper_rows,
+    paper_sign,
+)
 from gsfm.analysis.wording import interval, signed
 from gsfm.config import ModelConfig
 from gsfm.files import read_csv_table
@@ -545,6 +552,89 @@ def _paired_units(
     }
 
 
+CALIBRATED_COLUMNS = [
+    "estimate",
+    "est_low",
+    "est_high",
+    "est_df",
+    "p",
+    "p_holm",
+    "mde",
+    "var_seed",
+    "var_video",
+    "var_residual",
+    "seeds_for_mde_1",
+    "seeds_for_mde_2",
+    "paper_sign",
+]
+_FAMILY_COLUMNS = ("p_holm", "seeds_for_mde_1", "seeds_for_mde_2", "paper_sign")
+
+
+def _calibrated(
+    ta: pd.DataFrame, tb: pd.DataFrame, units: list[str], metric: str, confidence: float
+) -> dict[str, Any]:
+    """The calibrated estimate (:func:`gsfm.analysis.calibrated.estimate`) of a − b from the
+    (seed, video) table of paired differences over the seeds and videos both have; an object
+    table is first averaged per (seed, video), so that a video's objects count once."""
+    seeds = sorted(set(ta["seed"]) & set(tb["seed"]))
+    keys = ["seed", *units]
+    both = ta[ta["seed"].isin(seeds)][[*keys, metric]].merge(
+        tb[tb["seed"].isin(seeds)][[*keys, metric]], on=keys, suffixes=("_a", "_b")
+    )
+    both["d"] = both[f"{metric}_a"] - both[f"{metric}_b"]
+    table = both.groupby(["seed", "sequence"])["d"].mean().unstack("sequence").dropna(axis=1)
+    if table.empty:
+        keys = ("estimate", "est_low", "est_high", "est_df", "p", "mde", "var_seed", "var_video",
+                "var_residual")  # fmt: skip
+        return dict.fromkeys(keys, math.nan)
+    est = calibrated.estimate(table.to_numpy(dtype=float), confidence)
+    return {
+        "estimate": est.estimate,
+        "est_low": est.low,
+        "est_high": est.high,
+        "est_df": est.df,
+        "p": est.p,
+        "mde": calibrated.minimum_detectable_effect(est.se, est.df),
+        "var_seed": est.components.seed,
+        "var_video": est.components.video,
+        "var_residual": est.components.residual,
+    }
+
+
+def _pooled(rows: pd.DataFrame) -> calibrated.Components:
+    """The variance components of a family's comparisons, averaged (a steadier basis for
+    planning seeds than any one pair's three-seed estimate)."""
+    ok = rows[["var_seed", "var_video", "var_residual"]].dropna()
+    mean = ok.mean() if not ok.empty else pd.Series(math.nan, index=ok.columns)
+    return calibrated.Components(
+        float(mean["var_seed"]), float(mean["var_video"]), float(mean["var_residual"]),
+        int(rows["seed_n"].max()), int(rows["n_videos"].max()),
+    )  # fmt: skip
+
+
+def _with_family_columns(out: pd.DataFrame, family: list[str]) -> pd.DataFrame:
+    """Per ``family`` (one study's comparisons in one split and bucket): Holm-adjusted p, and
+    the seeds that would bring the minimum detectable effect to 1 and 2 J&F at this many
+    videos, from the family's pooled variance components (empty: not reachable with this many
+    videos, whatever the seeds); per pair the sign the paper gives it (empty where the paper
+    claims nothing), for :func:`gsfm.analysis.calibrated.verdict`."""
+    if out.empty:
+        return out.assign(**{c: [] for c in _FAMILY_COLUMNS})
+    out = out.copy()
+    out["p_holm"] = math.nan
+    out["seeds_for_mde_1"] = out["seeds_for_mde_2"] = None
+    for _, idx in out.groupby(family, sort=False).groups.items():
+        out.loc[idx, "p_holm"] = calibrated.holm(out.loc[idx, "p"].to_numpy(dtype=float))
+        pooled = _pooled(out.loc[idx])
+        for target in (1, 2):
+            out.loc[idx, f"seeds_for_mde_{target}"] = calibrated.seeds_needed(pooled, target)
+    signs = [paper_sign(st, v, b) for st, v, b in zip(out["study"], out["variant"], out["baseline"], strict=True)]  # fmt: skip
+    out["paper_sign"] = pd.array(signs, dtype="Int64")
+    for col in ("seeds_for_mde_1", "seeds_for_mde_2"):
+        out[col] = pd.array(out[col], dtype="Int64")
+    return out
+
+
 def comparison_pairs(
     rows: pd.DataFrame,
     baselines: Mapping[str, str] | None = None,
@@ -635,6 +725,7 @@ def paired_differences(
                     **per_video,
                     "n_videos": n_units,
                     **seed_level,
+                    **_calibrated(va, vb, ["sequence"], metric, confidence),
                 }
             )
     columns = [
@@ -657,8 +748,10 @@ def paired_differences(
         "seed_low",
         "seed_high",
         "seed_distinguishable",
+        *CALIBRATED_COLUMNS,
     ]
-    return pd.DataFrame(out, columns=columns)
+    table = pd.DataFrame(out, columns=[c for c in columns if c not in _FAMILY_COLUMNS])
+    return _with_family_columns(table, ["study", "split"])[columns]
 
 
 # --- small objects (the paper's Table 6) ---------------------------------------------------
@@ -777,6 +870,7 @@ def bucket_differences(
                 res |= _seed_difference(
                     ta.groupby("seed")[metric].mean(), tb.groupby("seed")[metric].mean(), confidence
                 )
+                res |= _calibrated(ta, tb, ["sequence", "object"], metric, confidence)
                 out.append(
                     {
                         "study": str(o["study"].iloc[0]),
@@ -789,7 +883,7 @@ def bucket_differences(
                         **res,
                     }
                 )
-    return pd.DataFrame(out)
+    return _with_family_columns(pd.DataFrame(out), ["study", "split", "bucket"])
 
 
 # --- sentences -----------------------------------------------------------------------------
