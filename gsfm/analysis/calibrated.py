@@ -135,9 +135,9 @@ def variance_components(d: np.ndarray) -> Components:
 def estimate(d: np.ndarray, confidence: float = 0.95) -> Estimate:
     """The mean of a (seeds, videos) table of paired differences with its calibrated interval.
 
-    Variance of the mean: ``(MS_seed + MS_video − MS_res) / (S·V)``, floored at
-    ``MS_seed / (S·V)`` (the seed term alone, which is never negative in expectation); degrees
-    of freedom by Satterthwaite's formula for that sum.
+    Variance of the mean: ``(MS_seed + MS_video − MS_res) / (S·V)``; where the seed or the video
+    component comes out negative it is set to 0, which leaves ``MS_video``, ``MS_seed`` or
+    ``MS_res`` alone over ``S·V``. Degrees of freedom by Satterthwaite's formula for that sum.
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
@@ -149,10 +149,19 @@ def estimate(d: np.ndarray, confidence: float = 0.95) -> Estimate:
         nan = math.nan
         return Estimate(mean, nan, nan, nan, nan, nan, s, v, comps)
     ms_seed, ms_video, ms_res = _mean_squares(d)
-    combined = ms_seed + ms_video - ms_res
-    terms = [(ms_seed, s - 1), (ms_video, v - 1), (-ms_res, (s - 1) * (v - 1))]
-    if combined < ms_seed:  # the video term came out negative: keep the seed term only
-        combined, terms = ms_seed, [(ms_seed, s - 1)]
+    # S·V·Var(mean) = S·V·(σ²_seed/S + σ²_video/V + σ²_res/(S·V)) in mean squares, with a
+    # component whose estimate is negative set to 0 (so the sum never falls below MS_res)
+    seed_term, video_term = ms_seed >= ms_res, ms_video >= ms_res
+    dof_s, dof_v, dof_r = s - 1, v - 1, (s - 1) * (v - 1)
+    if seed_term and video_term:
+        terms = [(ms_seed, dof_s), (ms_video, dof_v), (-ms_res, dof_r)]
+    elif seed_term:
+        terms = [(ms_seed, dof_s)]
+    elif video_term:
+        terms = [(ms_video, dof_v)]
+    else:
+        terms = [(ms_res, dof_r)]
+    combined = sum(m for m, _ in terms)
     se = math.sqrt(max(combined, 0.0) / (s * v))
     denom = sum(m**2 / f for m, f in terms)
     df = combined**2 / denom if denom > 0 else float(s - 1)
