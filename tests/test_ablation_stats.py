@@ -173,9 +173,9 @@ def test_identical_variants_differ_by_zero_and_are_not_distinguishable():
     assert d["diff"] == 0 and (d["low"], d["high"]) == (0, 0)
     assert not d["distinguishable"] and d["method"] == "constant"
     assert d["seed_diff"] == 0 and not d["seed_distinguishable"]
+    assert (d["estimate"], d["est_low"], d["est_high"]) == (0, 0, 0) and d["verdict"] == "bounded"
     text = A.differences_text(A.paired_differences(rows, vids))
-    assert "No difference is distinguishable from noise" in text
-    assert "freqH+freqH − freqL+freqH +0.0 [+0.0, +0.0]" in text
+    assert "freqH+freqH − freqL+freqH +0.0 [+0.0, +0.0] (within noise, bounded" in text
 
 
 @pytest.mark.parametrize("shift", [2.5, -0.75])
@@ -218,9 +218,10 @@ def test_too_few_videos_give_no_interval():
     d = A.paired_differences(rows, few).iloc[0]
     assert d["n_videos"] == A.MIN_UNITS - 1 and d["method"] == "none"
     assert math.isnan(d["low"]) and not d["distinguishable"]
+    assert math.isnan(d["est_low"]) and d["verdict"] == "unresolved"
     text = A.differences_text(A.paired_differences(rows, few))
-    assert "No interval (fewer than 5 videos" in text
-    assert "No difference is distinguishable" not in text  # none was tested
+    assert "No interval (one seed, or no per-video scores in common): freqH+freqH" in text
+    assert "beyond noise" not in text and "within noise" not in text  # none was tested
 
 
 def test_one_seed_still_pairs_videos_and_says_the_seed_is_not_resolved():
@@ -228,8 +229,9 @@ def test_one_seed_still_pairs_videos_and_says_the_seed_is_not_resolved():
     d = A.paired_differences(rows, vids).iloc[0]
     assert d["n_seeds"] == 1 and d["distinguishable"]
     assert d["seed_n"] == 1 and math.isnan(d["seed_low"]) and not d["seed_distinguishable"]
+    assert math.isnan(d["est_low"]) and math.isnan(d["p"])  # one seed: no calibrated interval
     text = A.differences_text(A.paired_differences(rows, vids))
-    assert "(one seed: no interval)" in text and "not resolved (one seed)" in text
+    assert "No interval (one seed, or no per-video scores in common): freqH+freqH" in text
 
 
 def test_a_studys_extra_pairs_are_compared_where_both_have_rows():
@@ -364,7 +366,7 @@ def test_sigma_text_follows_the_peak():
     assert "highest mean J&F is at σ = 3" in elsewhere
     assert "The paper's choice, σ = 7, is −3.0 from the peak" in elsewhere
     with_gap = A.sigma_text(A.sigma_table(rows), A.paired_differences(rows, videos_like(rows)))
-    assert "Paired, that gap is distinguishable from noise over videos and over seeds." in with_gap
+    assert "Paired, that gap is beyond noise (over seeds and videos [+3.0, +3.0])." in with_gap
     # one seed: the gap over videos says nothing about another seed
     one = _sigma_rows({3: 48.0, 7: 45.0}, seeds=(0,))
     vids = videos_like(one)
@@ -555,8 +557,8 @@ def test_small_objects_text_flips_with_the_numbers():
     text = A.small_objects_text(A.bucket_scores(ahead), A.bucket_differences(ahead, "STCN"))
     assert "<5% (5 objects)" in text
     assert (
-        "GSFM − STCN +2.0 [+2.0, +2.0], over seeds +2.0 [+2.0, +2.0]: distinguishable from noise "
-        "over videos and over seeds" in text
+        "GSFM − STCN +2.0 [+2.0, +2.0], over seeds +2.0 [+2.0, +2.0]: beyond noise (over seeds "
+        "and videos [+2.0, +2.0])" in text
     )
     assert "(the paper: +0.8, same direction)" in text
     assert "<0.5% (2 objects)" in text and "objects in fewer than 5 videos: no interval" in text
@@ -576,12 +578,17 @@ def test_small_objects_text_flips_with_the_numbers():
             -1.5,
             0.0,
             "Every comparison measured holds, but 4 of the paper's 5 are not measured yet.",
-            "the paper's direction, distinguishable from noise over videos and over seeds",
+            "confirmed (the paper's direction, beyond noise over seeds and videos)",
         ),
-        (1.5, 0.0, "The paper's ordering does not hold here.", "reversed, distinguishable"),
-        # every seed moves the same way (the per-video noise averages out): the seed interval
-        # excludes 0, the video one does not
-        (-0.1, 3.0, "neither confirm nor contradict", "beyond the noise over seeds but not over"),
+        (
+            1.5,
+            0.0,
+            "At least one of the paper's comparisons is contradicted here.",
+            "contradicted (the opposite direction, beyond noise over seeds and videos)",
+        ),
+        # every seed moves the same way but the per-video noise is large: the one interval over
+        # seeds and videos together includes 0, and lies inside ±2
+        (-0.1, 3.0, "neither confirm nor contradict", "bounded (any effect is smaller than 2 J&F)"),
     ],
 )
 def test_paper_ordering_verdict_flips_with_the_numbers(shift, noise, verdict, words):
@@ -591,9 +598,7 @@ def test_paper_ordering_verdict_flips_with_the_numbers(shift, noise, verdict, wo
     assert verdict in text and words in text
     assert "freqH+freqH vs freqL+freqH: the paper −1.1 (Table 3)" in text
     assert "Not measured here: freqF+freqH vs freqL+freqH" in text
-    assert ("Distinguishable from noise at this scale" in A.differences_text(diffs)) == (
-        noise == 0.0
-    )
+    assert ("(beyond noise" in A.differences_text(diffs)) == (noise == 0.0)
 
 
 def test_the_paper_ordering_holds_only_when_every_comparison_holds_over_seeds_too():
@@ -604,11 +609,12 @@ def test_the_paper_ordering_holds_only_when_every_comparison_holds_over_seeds_to
         rows = pd.concat([rows, r[r["variant"] == v]], ignore_index=True)
         vids = pd.concat([vids, w[w["variant"] == v]], ignore_index=True)
     text = A.paper_ordering_text(A.paired_differences(rows, vids))
-    assert "of the paper's 5 comparisons measured: 5 hold beyond noise" in text
-    assert "The paper's ordering holds here." in text and "Not measured here" not in text
+    assert "of the paper's 5 comparisons measured: 5 confirmed beyond noise" in text
+    assert "All 5 of the paper's comparisons measured here are confirmed." in text
+    assert "Not measured here" not in text
     # one seed: beyond the noise over videos, but a lucky seed cannot be ruled out
     one = A.paper_ordering_text(A.paired_differences(*study(shift=-1.5, seeds=(0,))))
-    assert "0 hold beyond noise" in one and "holds here" not in one
+    assert "0 confirmed beyond noise" in one and "are confirmed" not in one
     assert "with one seed the noise between seeds is not measured" in one
     # no pair measured at all: every comparison of the paper's is listed as not measured
     empty = A.paired_differences(*study(shift=-1.5)).iloc[:0]
@@ -676,7 +682,7 @@ def test_paper_ordering_falls_back_to_seeds_without_per_video_scores():
     text = A.paper_ordering_text(diffs)
     want = "STM-read+freq vs STM-read: the paper +2.0 (Table 4), ours over seeds +2.0 [+0.8, +3.1]"
     assert want in text
-    assert "The paper's ordering holds here." in text
+    assert "All 1 of the paper's comparisons measured here are confirmed." in text
     assert "not compared: KMN, KMN + FM, MiVOS, MiVOS + FM" in text
 
 
@@ -718,32 +724,25 @@ def test_small_objects_say_whether_the_seeds_resolve_a_bucket():
     assert d["seed_n"] == 3 and d["seed_diff"] == pytest.approx(2.0)
     assert (d["seed_low"], d["seed_high"]) == pytest.approx((ci.low, ci.high))
     assert d["distinguishable"] and not d["seed_distinguishable"]
+    assert d["est_low"] < 0 < d["est_high"] and d["verdict"] == "unresolved"
     text = A.small_objects_text(A.bucket_scores(objects), A.bucket_differences(objects, "STCN"))
-    assert (
-        f"over seeds +2.0 {A.interval(ci.low, ci.high)}: beyond the noise over videos but not "
-        in text
-    )
-    assert "distinguishable from noise over videos and over seeds" not in text
+    assert f"over seeds +2.0 {A.interval(ci.low, ci.high)}: within noise (over seeds and" in text
+    assert "beyond noise" not in text
 
 
-def test_a_difference_whose_video_and_seed_levels_disagree_is_not_counted_either_way():
-    """The split means weigh objects, the per-video differences videos: they can part. When
-    both exclude 0 on opposite sides, neither the paper's direction nor its reverse holds."""
+def test_the_one_interval_decides_where_videos_and_seeds_used_to_disagree():
+    """The split means weigh objects, the per-video differences videos: they can part. The
+    calibrated estimate is the mean of the (seed, video) differences, so it follows the
+    videos, with an interval that carries the seed-to-seed spread too."""
     rows, vids = study(shift=1.0)  # +1 on every video
     var = rows["variant"] == "freqH+freqH"
     ref = rows.loc[~var].set_index("seed")["JF"]
     rows.loc[var, "JF"] = rows.loc[var, "seed"].map(ref).to_numpy() + [-1.0, -0.9, -1.1]
     d = A.paired_differences(rows, vids).iloc[0]
     assert d["distinguishable"] and d["seed_distinguishable"] and d["seed_diff"] < 0 < d["diff"]
+    assert d["estimate"] == pytest.approx(1.0) and d["verdict"] == "contradicted"
     text = A.paper_ordering_text(A.paired_differences(rows, vids))
-    assert "0 hold beyond noise" in text and "0 are reversed beyond noise" in text
-    assert "1 disagree between videos and seeds" in text
-    assert (
-        "the opposite direction over videos, beyond noise over seeds the other way (−1.0 [" in text
-    )
-    assert "the levels disagree" in text
-    words = A.differences_text(A.paired_differences(rows, vids))
-    assert "differ in sign: freqH+freqH − freqL+freqH +1.0 and −1.0" in words
+    assert "0 confirmed beyond noise" in text and "1 contradicted beyond noise" in text
 
 
 def test_the_seed_only_fallback_claims_nothing_about_videos():
@@ -762,10 +761,10 @@ def test_the_seed_only_fallback_claims_nothing_about_videos():
     assert "not distinguishable from noise over seeds (no per-video scores to pair)" in noisy
     for text in (one, noisy):
         assert "over videos" not in text.split("STM-read+freq vs STM-read:")[1].split(";")[0]
-        assert "0 hold beyond noise" in text
+        assert "0 confirmed beyond noise" in text
 
 
 def test_no_difference_at_all_is_measured_not_missing():
     text = A.paper_ordering_text(A.paired_differences(*study(shift=0.0)))
-    assert "of the paper's 1 comparison measured" in text and "1 show no difference at all" in text
+    assert "of the paper's 1 comparison measured" in text and "1 bounded (any effect" in text
     assert "no comparison of the paper's was measured" not in text

@@ -40,8 +40,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gsfm.analysis import calibrated
 from gsfm.analysis.comparison import seed_interval
-from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_pairs, paper_rows
+from gsfm.analysis.paper_ablations import (
+    PAPER_MAP_SIDE,
+    STUDIES,
+    paper_pairs,
+    paper_rows,
+    paper_sign,
+)
 from gsfm.analysis.wording import interval, signed
 from gsfm.config import ModelConfig
 from gsfm.files import read_csv_table
@@ -545,6 +552,95 @@ def _paired_units(
     }
 
 
+CALIBRATED_COLUMNS = [
+    "estimate",
+    "est_low",
+    "est_high",
+    "est_df",
+    "p",
+    "p_holm",
+    "mde",
+    "var_seed",
+    "var_video",
+    "var_residual",
+    "seeds_for_mde_1",
+    "seeds_for_mde_2",
+    "paper_sign",
+    "verdict",
+]
+_FAMILY_COLUMNS = ("p_holm", "seeds_for_mde_1", "seeds_for_mde_2", "paper_sign", "verdict")
+
+
+def _calibrated(
+    ta: pd.DataFrame, tb: pd.DataFrame, units: list[str], metric: str, confidence: float
+) -> dict[str, Any]:
+    """The calibrated estimate (:func:`gsfm.analysis.calibrated.estimate`) of a − b from the
+    (seed, video) table of paired differences over the seeds and videos both have; an object
+    table is first averaged per (seed, video), so that a video's objects count once."""
+    seeds = sorted(set(ta["seed"]) & set(tb["seed"]))
+    keys = ["seed", *units]
+    both = ta[ta["seed"].isin(seeds)][[*keys, metric]].merge(
+        tb[tb["seed"].isin(seeds)][[*keys, metric]], on=keys, suffixes=("_a", "_b")
+    )
+    both["d"] = both[f"{metric}_a"] - both[f"{metric}_b"]
+    table = both.groupby(["seed", "sequence"])["d"].mean().unstack("sequence").dropna(axis=1)
+    if table.shape[1] < MIN_UNITS:  # too few videos to estimate their variance
+        keys = ("estimate", "est_low", "est_high", "est_df", "p", "mde", "var_seed", "var_video",
+                "var_residual")  # fmt: skip
+        return dict.fromkeys(keys, math.nan)
+    est = calibrated.estimate(table.to_numpy(dtype=float), confidence)
+    return {
+        "estimate": est.estimate,
+        "est_low": est.low,
+        "est_high": est.high,
+        "est_df": est.df,
+        "p": est.p,
+        "mde": calibrated.minimum_detectable_effect(est.se, est.df),
+        "var_seed": est.components.seed,
+        "var_video": est.components.video,
+        "var_residual": est.components.residual,
+    }
+
+
+def _pooled(rows: pd.DataFrame) -> calibrated.Components:
+    """The variance components of a family's comparisons, averaged (a steadier basis for
+    planning seeds than any one pair's three-seed estimate)."""
+    ok = rows[["var_seed", "var_video", "var_residual"]].dropna()
+    mean = ok.mean() if not ok.empty else pd.Series(math.nan, index=ok.columns)
+    return calibrated.Components(
+        float(mean["var_seed"]), float(mean["var_video"]), float(mean["var_residual"]),
+        int(rows["seed_n"].max()), int(rows["n_videos"].max()),
+    )  # fmt: skip
+
+
+def _with_family_columns(out: pd.DataFrame, family: list[str]) -> pd.DataFrame:
+    """Per ``family`` (one study's comparisons in one split and bucket): Holm-adjusted p, and
+    the seeds that would bring the minimum detectable effect to 1 and 2 J&F at this many
+    videos, from the family's pooled variance components (empty: not reachable with this many
+    videos, whatever the seeds); per pair the sign the paper gives it and the verdict on the
+    paper's claim (:func:`gsfm.analysis.calibrated.verdict`; both empty where the paper claims
+    nothing)."""
+    if out.empty:
+        return out.assign(**{c: [] for c in _FAMILY_COLUMNS})
+    out = out.copy()
+    out["p_holm"] = math.nan
+    out["seeds_for_mde_1"] = out["seeds_for_mde_2"] = None
+    for _, idx in out.groupby(family, sort=False).groups.items():
+        out.loc[idx, "p_holm"] = calibrated.holm(out.loc[idx, "p"].to_numpy(dtype=float))
+        pooled = _pooled(out.loc[idx])
+        for target in (1, 2):
+            out.loc[idx, f"seeds_for_mde_{target}"] = calibrated.seeds_needed(pooled, target)
+    signs = [paper_sign(st, v, b) for st, v, b in zip(out["study"], out["variant"], out["baseline"], strict=True)]  # fmt: skip
+    out["paper_sign"] = pd.array(signs, dtype="Int64")
+    out["verdict"] = [
+        "" if sign is None else calibrated.verdict(lo, hi, sign).value
+        for lo, hi, sign in zip(out["est_low"], out["est_high"], signs, strict=True)
+    ]
+    for col in ("seeds_for_mde_1", "seeds_for_mde_2"):
+        out[col] = pd.array(out[col], dtype="Int64")
+    return out
+
+
 def comparison_pairs(
     rows: pd.DataFrame,
     baselines: Mapping[str, str] | None = None,
@@ -635,6 +731,7 @@ def paired_differences(
                     **per_video,
                     "n_videos": n_units,
                     **seed_level,
+                    **_calibrated(va, vb, ["sequence"], metric, confidence),
                 }
             )
     columns = [
@@ -657,8 +754,10 @@ def paired_differences(
         "seed_low",
         "seed_high",
         "seed_distinguishable",
+        *CALIBRATED_COLUMNS,
     ]
-    return pd.DataFrame(out, columns=columns)
+    table = pd.DataFrame(out, columns=[c for c in columns if c not in _FAMILY_COLUMNS])
+    return _with_family_columns(table, ["study", "split"])[columns]
 
 
 # --- small objects (the paper's Table 6) ---------------------------------------------------
@@ -777,6 +876,7 @@ def bucket_differences(
                 res |= _seed_difference(
                     ta.groupby("seed")[metric].mean(), tb.groupby("seed")[metric].mean(), confidence
                 )
+                res |= _calibrated(ta, tb, ["sequence", "object"], metric, confidence)
                 out.append(
                     {
                         "study": str(o["study"].iloc[0]),
@@ -789,7 +889,7 @@ def bucket_differences(
                         **res,
                     }
                 )
-    return pd.DataFrame(out)
+    return _with_family_columns(pd.DataFrame(out), ["study", "split", "bucket"])
 
 
 # --- sentences -----------------------------------------------------------------------------
@@ -927,85 +1027,41 @@ def _pair(r: pd.Series) -> str:
 
 
 def differences_text(diffs: pd.DataFrame) -> str:
-    """:func:`paired_differences` in sentences: per split, which differences are
-    distinguishable from noise at this scale (bootstrap over videos) and which are not, then
-    the seed-level differences with their Student-t intervals."""
+    """:func:`paired_differences` in sentences: per split, each pair's difference with its one
+    calibrated interval over seeds and videos together, whether it is beyond noise, the
+    verdict on the paper's claim where the paper makes one, and the minimum detectable
+    effect (MDE) with the seeds at hand."""
     if diffs.empty:
         return "No pair of variants was measured on a common split."
     label = METRIC_LABELS.get(str(diffs["metric"].iloc[0]), "")
     lines = []
     for split in _order(diffs["split"]):
         d = diffs[diffs["split"] == split]
-        has = d[d["low"].notna()]
-        yes = [
-            f"{_pair(r)} {signed(r['diff'])} {interval(r['low'], r['high'])}"
-            for _, r in has[has["distinguishable"]].iterrows()
+        seeds = _seeds_phrase(int(d["seed_n"].min()), int(d["seed_n"].max()))
+        parts = [
+            f"{split}: {label} differences over {int(d['n_videos'].max())} videos and {seeds} "
+            "(95 % interval over seeds and videos together)."
         ]
-        no = [
-            f"{_pair(r)} {signed(r['diff'])} {interval(r['low'], r['high'])}"
-            for _, r in has[~has["distinguishable"]].iterrows()
-        ]
-        without = [_pair(r) for _, r in d[d["low"].isna()].iterrows()]
-        seeds = _seeds_phrase(int(d["n_seeds"].min()), int(d["n_seeds"].max()))
-        head = (
-            f"{split}: {label} differences paired over {int(d['n_videos'].max())} videos "
-            f"({seeds} in common; 95 % bootstrap interval over videos)."
-        )
-        parts = [head]
-        if yes:
-            parts.append("Distinguishable from noise at this scale: " + "; ".join(yes) + ".")
-        elif len(has):
-            parts.append("No difference is distinguishable from noise at this scale.")
-        if no:
-            parts.append("Not distinguishable (the interval includes 0): " + "; ".join(no) + ".")
+        said, without = [], []
+        for _, r in d.iterrows():
+            if not math.isfinite(float(r.get("est_low", math.nan))):
+                without.append(_pair(r))
+                continue
+            status, _ = _against_noise(r)
+            words = "beyond noise" if status == "beyond" else "within noise"
+            if r.get("verdict"):
+                words += f", {r['verdict']}"
+            said.append(
+                f"{_pair(r)} {signed(r['estimate'])} {interval(r['est_low'], r['est_high'])} "
+                f"({words}; MDE {float(r['mde']):.1f})"
+            )
+        if said:
+            parts.append("; ".join(said) + ".")
         if without:
             parts.append(
-                f"No interval (fewer than {MIN_UNITS} videos or no seed in common): "
+                "No interval (one seed, or no per-video scores in common): "
                 + "; ".join(without)
                 + "."
-            )
-        over = []
-        for _, r in d.iterrows():
-            if r["seed_n"] >= 2:
-                verdict = "excludes 0" if r["seed_distinguishable"] else "includes 0"
-                over.append(
-                    f"{_pair(r)} {signed(r['seed_diff'])} "
-                    f"{interval(r['seed_low'], r['seed_high'])} ({verdict})"
-                )
-            elif r["seed_n"] == 1:
-                over.append(f"{_pair(r)} {signed(r['seed_diff'])} (one seed: no interval)")
-        if over:
-            parts.append(
-                "Over seeds (difference of the split means, Student-t interval): "
-                + "; ".join(over)
-                + "."
-            )
-        unresolved = d[d["distinguishable"] & ~d["seed_distinguishable"]]
-        if len(unresolved):
-            parts.append(
-                "The interval over videos holds the trained weights fixed: it says nothing about "
-                "another seed. Over seeds, "
-                + ", ".join(_pair(r) for _, r in unresolved.iterrows())
-                + (" is" if len(unresolved) == 1 else " are")
-                + " not resolved"
-                + (" (one seed)." if int(unresolved["seed_n"].max()) < 2 else ".")
-            )
-        # opposite signs, both at least 0.05 (so neither prints as 0.0)
-        apart = d[
-            (np.sign(d["diff"]) * np.sign(d["seed_diff"]) < 0)
-            & (d["diff"].abs() >= 0.05)
-            & (d["seed_diff"].abs() >= 0.05)
-        ]
-        if len(apart):
-            parts.append(
-                "Over videos and over seeds these differ in sign: "
-                + "; ".join(
-                    f"{_pair(r)} {signed(r['diff'])} and {signed(r['seed_diff'])}"
-                    for _, r in apart.iterrows()
-                )
-                + ". The difference over videos weighs every video alike, the split means every "
-                "object (the DAVIS rule), so the two can part when videos hold different numbers "
-                "of objects."
             )
         lines.append(" ".join(parts))
     return "\n".join(lines)
@@ -1013,11 +1069,19 @@ def differences_text(diffs: pd.DataFrame) -> str:
 
 def _against_noise(r: pd.Series) -> tuple[str, str]:
     """(status, words): how the difference in ``r`` (a row of :func:`paired_differences` or
-    :func:`bucket_differences`) stands against noise, over the units (videos or objects,
-    ``diff``/``low``/``high``) and over seeds (``seed_*``). status is "beyond" only when both
-    levels exclude 0 on the same side (at least two seeds; the seed level alone where no unit
-    was paired), "conflict" when the seed level excludes 0 on the other side, else "noise".
-    The words read after "is"."""
+    :func:`bucket_differences`) stands against noise. Where the row has the calibrated
+    interval over seeds and videos together (``est_low``/``est_high``, at least two seeds),
+    that interval alone decides: "beyond" when it excludes 0, else "noise". Otherwise (one
+    seed, or no per-video scores) the older levels: over the units (videos or objects,
+    ``diff``/``low``/``high``) and over seeds (``seed_*``); "beyond" only when both exclude 0
+    on the same side, "conflict" when the seed level excludes 0 on the other side. The words
+    read after "is"."""
+    low, high = float(r.get("est_low", math.nan)), float(r.get("est_high", math.nan))
+    if math.isfinite(low) and math.isfinite(high):  # the one calibrated interval
+        where = f"over seeds and videos {interval(low, high)}"
+        if low > 0 or high < 0:
+            return "beyond", f"beyond noise ({where})"
+        return "noise", f"within noise ({where})"
     diff = float(r["diff"])
     seed_n = int(r.get("seed_n", 0) or 0)
     seed_diff = float(r.get("seed_diff", math.nan))
@@ -1046,11 +1110,31 @@ def _against_noise(r: pd.Series) -> tuple[str, str]:
 
 def _verdict(r: pd.Series, direction: str) -> tuple[str, str, str]:
     """(kind, ours, words) for one row of :func:`paired_differences` against the paper's
-    ``direction`` ("+" or "-"). kind is "holds" / "reversed" only when the difference is
-    beyond noise both over videos and over seeds (:func:`_against_noise`): the interval over
-    videos holds the trained weights fixed, so alone it cannot tell a real effect from a lucky
-    seed. "disagree" when the two levels are on opposite sides, "tie" for no difference at
+    ``direction`` ("+" or "-"). Where the row has its calibrated verdict (``verdict``, from the
+    interval over seeds and videos together), the kind follows it: "holds" (confirmed),
+    "reversed" (contradicted), "bounded", else "direction" / "reversed-noise" by the sign of
+    the estimate (unresolved). Rows without it (one seed) fall back to the older rule: kind is
+    "holds" / "reversed" only when the difference is beyond noise both over videos and over
+    seeds (:func:`_against_noise`). "disagree" when the two levels are on opposite sides, "tie" for no difference at
     all, "none" when nothing was measured; else "direction" or "reversed-noise"."""
+    found = str(r.get("verdict", "") or "")
+    if found and math.isfinite(float(r.get("est_low", math.nan))):
+        est, low, high = (float(r[k]) for k in ("estimate", "est_low", "est_high"))
+        ours = f" {signed(est)} {interval(low, high)}"
+        kind = {
+            "confirmed": "holds",
+            "contradicted": "reversed",
+            "bounded": "bounded",
+        }.get(found) or ("direction" if (est > 0) == (direction == "+") else "reversed-noise")
+        words = {
+            "holds": "confirmed (the paper's direction, beyond noise over seeds and videos)",
+            "reversed": "contradicted (the opposite direction, beyond noise over seeds and videos)",
+            "bounded": f"bounded (any effect is smaller than {calibrated.BOUND:g} J&F)",
+        }.get(kind) or (
+            f"unresolved ({'the paper' if kind == 'direction' else 'the opposite'}'s direction "
+            f"within noise; the minimum detectable effect is {float(r['mde']):.1f} J&F)"
+        )
+        return kind, ours, words
     diff, low, high, how = r["diff"], r["low"], r["high"], ""
     if not math.isfinite(diff):  # no per-video scores in common: the seed-level difference
         diff, low, high = (r.get(k, math.nan) for k in ("seed_diff", "seed_low", "seed_high"))
@@ -1131,14 +1215,20 @@ def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
             continue
         counts = {
             k: kinds.count(k)
-            for k in ("holds", "direction", "reversed-noise", "reversed", "disagree", "tie")
-        }
+            for k in (
+                "holds", "direction", "reversed-noise", "reversed", "disagree", "tie", "bounded"
+            )
+        }  # fmt: skip
         clauses = [
-            f"{counts['holds']} hold beyond noise (over videos and over seeds)",
+            f"{counts['holds']} confirmed beyond noise",
             f"{counts['direction']} point the paper's way but not beyond noise",
             f"{counts['reversed-noise']} the other way but not beyond noise",
-            f"{counts['reversed']} are reversed beyond noise",
+            f"{counts['reversed']} contradicted beyond noise",
         ]
+        if counts["bounded"]:
+            clauses.append(
+                f"{counts['bounded']} bounded (any effect smaller than {calibrated.BOUND:g} J&F)"
+            )
         if counts["disagree"]:
             clauses.append(f"{counts['disagree']} disagree between videos and seeds")
         if counts["tie"]:
@@ -1150,9 +1240,9 @@ def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
         )
         unmeasured = absent + len(kinds) - n
         if counts["reversed"]:
-            tally += " The paper's ordering does not hold here."
+            tally += " At least one of the paper's comparisons is contradicted here."
         elif counts["holds"] == n and not unmeasured:
-            tally += " The paper's ordering holds here."
+            tally += f" All {n} of the paper's comparisons measured here are confirmed."
         elif counts["holds"] == n:
             tally += (
                 f" Every comparison measured holds, but {unmeasured} of the paper's "

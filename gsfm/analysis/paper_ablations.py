@@ -211,3 +211,34 @@ def paper_pairs(study: str) -> list[tuple[str, str]]:
     keep = rows["variant"].notna() & rows["baseline"].notna() & rows["direction"].notna()
     pairs = zip(rows.loc[keep, "variant"], rows.loc[keep, "baseline"], strict=True)
     return list(dict.fromkeys((str(a), str(b)) for a, b in pairs))
+
+
+# comparisons the paper does not print but our studies make, with the sign its text implies
+_IMPLIED_SIGNS: dict[tuple[str, str, str], int] = {
+    # two runs of one network (the key encoder's conv biases aside): no difference expected
+    ("components", "GSFM", "+LFM+HFM+boundary"): 0,
+    # every row of the paper's Table 5 is above STCN (+0.4 to +1.2); its ✓ columns are lost
+    ("components", "+LFM", "STCN"): 1,
+    ("components", "+HFM", "STCN"): 1,
+    ("components", "+LFM+HFM", "STCN"): 1,
+    ("components", "+HFM+boundary", "STCN"): 1,
+    ("components", "+LFM+HFM+boundary", "STCN"): 1,
+    # the modules on STCN's own read: GSFM over STCN in the paper's Table 1 (86.2 vs 84.7)
+    ("generalization", "STCN-read+freq", "STCN-read"): 1,
+}
+
+
+def paper_sign(study: str, variant: str, baseline: str) -> int | None:
+    """The sign the paper gives ``variant − baseline`` in ``study``: +1, −1, 0 (no difference
+    expected: one network trained twice) or None (the paper claims nothing on this pair)."""
+    implied = _IMPLIED_SIGNS.get((study, variant, baseline))
+    if implied is not None:
+        return implied
+    rows = PAPER_ABLATIONS[
+        (PAPER_ABLATIONS["study"] == study)
+        & (PAPER_ABLATIONS["variant"] == variant)
+        & (PAPER_ABLATIONS["baseline"] == baseline)
+        & PAPER_ABLATIONS["direction"].notna()
+    ]
+    signs = {+1 if d == "+" else -1 for d in rows["direction"]}
+    return signs.pop() if len(signs) == 1 else None

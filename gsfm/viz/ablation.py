@@ -55,6 +55,13 @@ GID_PAPER = "paper"  # gid of every artist that draws the paper's numbers
 _BARS = "bars: 95 % Student-t interval over seeds; "
 _ONE_SEED = " (hollow, no bar: one seed, no interval)"
 _INTERVAL_NOTE = _BARS + "n = seeds per point" + _ONE_SEED
+# the difference panels: one marker per verdict (gsfm.analysis.calibrated.Verdict)
+_VERDICT_MARKERS = {"confirmed": "^", "contradicted": "v", "bounded": "s", "unresolved": "o"}
+_DIFFERENCE_NOTE = (
+    "Differences: ▲ confirmed, ▼ contradicted (the paper's / the opposite sign, interval excludes "
+    "0), ■ bounded (interval inside ±2), ● unresolved or no claim of the paper's; filled: the "
+    "interval excludes 0"
+)
 _SIGMA_INTERVAL_NOTE = (
     _BARS + "n along the top = seeds behind each σ's points, per split in legend order when they "
     "differ" + _ONE_SEED
@@ -422,26 +429,28 @@ def plot_study(
         for i, split in enumerate(splits):
             for _, r in diffs[diffs["split"] == split].iterrows():
                 yy = y_pair[f"{r['variant']} − {r['baseline']}"] + offsets[i]
-                if not math.isfinite(r["diff"]):
+                est = r["estimate"] if math.isfinite(r["estimate"]) else r["diff"]
+                if not math.isfinite(est):
                     continue
-                has = math.isfinite(r["low"])
-                err = [[r["diff"] - r["low"]], [r["high"] - r["diff"]]] if has else None
+                has = math.isfinite(r["est_low"])
+                err = [[est - r["est_low"]], [r["est_high"] - est]] if has else None
                 ax.errorbar(
-                    r["diff"],
+                    est,
                     yy,
                     xerr=err,
-                    fmt="o",
+                    fmt=_VERDICT_MARKERS.get(str(r.get("verdict") or ""), "o"),
                     color=f"C{i}",
                     capsize=3,
                     ms=5,
-                    mfc=f"C{i}" if r["distinguishable"] else "white",
+                    mfc=f"C{i}" if has and (r["est_low"] > 0 or r["est_high"] < 0) else "white",
                     gid=GID_OURS,
                 )
+                verdict = f", {r['verdict']}" if r.get("verdict") else ""
                 _note(
                     ax,
-                    f"{signed(r['diff'])}, n={int(r['n_seeds'])} seed"
-                    f"{'s' if r['n_seeds'] != 1 else ''}, {int(r['n_videos'])} videos",
-                    (r["diff"], yy),
+                    f"{signed(est)}, n={int(r['n_seeds'])} seed"
+                    f"{'s' if r['n_seeds'] != 1 else ''}, {int(r['n_videos'])} videos{verdict}",
+                    (est, yy),
                 )
         ax.axvline(0, color="0.3", lw=0.8)
         ax.margins(x=0.25)
@@ -449,8 +458,8 @@ def plot_study(
         ax.set_ylim(-0.7, len(pair_names) - 0.3)
         ax.set_xlabel(f"paired difference in {label} (x100)", fontsize=8.5)
         ax.set_title(
-            "ours: paired difference over videos, 95 % bootstrap interval\n"
-            "(filled: excludes 0; seeds averaged per video)",
+            "ours: paired difference, one 95 % interval over seeds and videos\n"
+            "(filled: excludes 0; marker: verdict on the paper's claim, see footnote)",
             fontsize=8.5,
         )
         ax.grid(alpha=0.3, axis="x")
@@ -460,7 +469,7 @@ def plot_study(
     if len(paper):
         _paper_panel(axes[-1], paper)
     fig.suptitle(f"{title} — ours: {provenance(rows)}", fontsize=9.5)
-    _footnote(fig, _INTERVAL_NOTE)
+    _footnote(fig, f"{_INTERVAL_NOTE}. {_DIFFERENCE_NOTE}")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save_figure(fig, path, tight=True)
 
@@ -550,16 +559,12 @@ def plot_small_objects(
             d = diffs[diffs["split"] == split]
             for k, b in enumerate(buckets):
                 lines = [
-                    f"{r['variant']} − {r['baseline']}\n{signed(r['diff'])} "
+                    f"{r['variant']} − {r['baseline']}\n"
+                    f"{signed(r['estimate'] if math.isfinite(r['estimate']) else r['diff'])} "
                     + (
-                        interval(r["low"], r["high"])
-                        if math.isfinite(r["low"])
+                        f"{interval(r['est_low'], r['est_high'])}\n{r['verdict']}"
+                        if math.isfinite(r["est_low"])
                         else "(no interval)"
-                    )
-                    + (
-                        f"\nover seeds {interval(r['seed_low'], r['seed_high'])}"
-                        if r["seed_n"] >= 2
-                        else ""
                     )
                     for _, r in d[d["bucket"] == b].iterrows()
                     if math.isfinite(r["diff"])
@@ -625,6 +630,11 @@ def plot_small_objects(
         f"small objects (the paper's Table 6) — ours: {where}; {seeds} seed{plural} per bar",
         fontsize=9.5,
     )
-    _footnote(fig, _INTERVAL_NOTE.replace("hollow, no bar", "pale bar, no error bar"))
+    _footnote(
+        fig,
+        _INTERVAL_NOTE.replace("hollow, no bar", "pale bar, no error bar")
+        + ". Differences: objects averaged per video, one 95 % interval over seeds and videos, "
+        "and the verdict on the paper's claim",
+    )
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return save_figure(fig, path, tight=True)

@@ -1,0 +1,248 @@
+"""One calibrated estimator for an ablation comparison over seeds and videos, and its verdict.
+
+An ablation compares two variants, each trained with several seeds and scored on the same
+videos, so the paired differences ``d[s, v]`` (seed ``s``, video ``v``) carry three kinds of
+noise: a seed effect shared by every video of one training run, a video effect shared by every
+seed (some videos favour one variant), and a seed × video effect. Intervals that resample only
+videos (seeds pooled) ignore the seed effect and come out too narrow; intervals over seeds
+alone ignore the video effect and, with three seeds, are as noisy as the spread of three
+numbers.
+
+This module fits the two-way random-effects model ``d[s, v] = δ + a_s + b_v + e_sv`` by the
+ANOVA method of moments (the balanced case has closed forms; no iterative fit), estimates the
+variance of the grand mean as ``(MS_seed + MS_video − MS_residual) / (S·V)`` (unbiased for
+``σ²_seed/S + σ²_video/V + σ²_res/(S·V)``) and gives a Student-t interval with Satterthwaite's
+degrees of freedom. With few seeds the degrees of freedom are close to ``S − 1``, so the
+interval is wide where it has to be: its coverage is checked by simulation with the variance
+components measured on this project's rows (``tests/test_calibrated.py``).
+
+Numbers in, numbers out: the module knows nothing of CSV files or study names.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "Components",
+    "Estimate",
+    "Verdict",
+    "estimate",
+    "holm",
+    "minimum_detectable_effect",
+    "seeds_needed",
+    "variance_components",
+    "verdict",
+]
+
+BOUND = 2.0  # J&F: an interval inside ±BOUND says "smaller than BOUND", a bounded verdict
+POWER = 0.8
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Components:
+    """Variance components of the paired differences (J&F², truncated at 0) and the design."""
+
+    seed: float
+    video: float
+    residual: float
+    n_seeds: int
+    n_videos: int
+
+    def variance_of_mean(self, n_seeds: int | None = None, n_videos: int | None = None) -> float:
+        """Variance of the mean difference with ``n_seeds`` seeds and ``n_videos`` videos."""
+        s = self.n_seeds if n_seeds is None else n_seeds
+        v = self.n_videos if n_videos is None else n_videos
+        return self.seed / s + self.video / v + self.residual / (s * v)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A comparison's estimate with its interval, p value and design.
+
+    ``se`` and ``df`` are those of the mean; ``p`` is two-sided against 0. With one seed or one
+    video there is no interval: ``low``, ``high``, ``p`` and ``df`` are NaN.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    se: float
+    df: float
+    p: float
+    n_seeds: int
+    n_videos: int
+    components: Components
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+
+class Verdict(enum.StrEnum):
+    """What a comparison says about the paper's claim, decided by :func:`verdict`."""
+
+    CONFIRMED = "confirmed"  # the paper's sign, the interval excludes 0
+    CONTRADICTED = "contradicted"  # the opposite sign, the interval excludes 0
+    BOUNDED = "bounded"  # the interval lies inside ±BOUND: any effect is smaller than that
+    UNRESOLVED = "unresolved"  # none of the above: more seeds needed (see the MDE)
+
+
+def _table(d: np.ndarray) -> np.ndarray:
+    d = np.asarray(d, dtype=float)
+    if d.ndim != 2 or d.shape[0] < 1 or d.shape[1] < 1:
+        raise ValueError(f"expected a (seeds, videos) table of differences, got shape {d.shape}")
+    if not np.isfinite(d).all():
+        raise ValueError("the table of differences holds NaN or inf (a missing video or seed?)")
+    return d
+
+
+def _mean_squares(d: np.ndarray) -> tuple[float, float, float]:
+    s, v = d.shape
+    grand = d.mean()
+    by_seed, by_video = d.mean(axis=1), d.mean(axis=0)
+    ms_seed = v * ((by_seed - grand) ** 2).sum() / (s - 1) if s > 1 else math.nan
+    ms_video = s * ((by_video - grand) ** 2).sum() / (v - 1) if v > 1 else math.nan
+    resid = d - by_seed[:, None] - by_video[None, :] + grand
+    dof = (s - 1) * (v - 1)
+    ms_res = (resid**2).sum() / dof if dof > 0 else math.nan
+    return float(ms_seed), float(ms_video), float(ms_res)
+
+
+def variance_components(d: np.ndarray) -> Components:
+    """Seed, video and residual variances of a (seeds, videos) table of paired differences
+    (method of moments, each truncated at 0)."""
+    d = _table(d)
+    s, v = d.shape
+    ms_seed, ms_video, ms_res = _mean_squares(d)
+    if s < 2 or v < 2:
+        return Components(math.nan, math.nan, math.nan, s, v)
+    return Components(
+        seed=max(0.0, (ms_seed - ms_res) / v),
+        video=max(0.0, (ms_video - ms_res) / s),
+        residual=ms_res,
+        n_seeds=s,
+        n_videos=v,
+    )
+
+
+def estimate(d: np.ndarray, confidence: float = 0.95) -> Estimate:
+    """The mean of a (seeds, videos) table of paired differences with its calibrated interval.
+
+    Variance of the mean: ``(MS_seed + MS_video − MS_res) / (S·V)``; where the seed or the video
+    component comes out negative it is set to 0, which leaves ``MS_video``, ``MS_seed`` or
+    ``MS_res`` alone over ``S·V``. Degrees of freedom by Satterthwaite's formula for that sum.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    d = _table(d)
+    s, v = d.shape
+    comps = variance_components(d)
+    mean = float(d.mean())
+    if s < 2 or v < 2:
+        nan = math.nan
+        return Estimate(mean, nan, nan, nan, nan, nan, s, v, comps)
+    ms_seed, ms_video, ms_res = _mean_squares(d)
+    # S·V·Var(mean) = S·V·(σ²_seed/S + σ²_video/V + σ²_res/(S·V)) in mean squares, with a
+    # component whose estimate is negative set to 0 (so the sum never falls below MS_res)
+    seed_term, video_term = ms_seed >= ms_res, ms_video >= ms_res
+    dof_s, dof_v, dof_r = s - 1, v - 1, (s - 1) * (v - 1)
+    if seed_term and video_term:
+        terms = [(ms_seed, dof_s), (ms_video, dof_v), (-ms_res, dof_r)]
+    elif seed_term:
+        terms = [(ms_seed, dof_s)]
+    elif video_term:
+        terms = [(ms_video, dof_v)]
+    else:
+        terms = [(ms_res, dof_r)]
+    combined = sum(m for m, _ in terms)
+    se = math.sqrt(max(combined, 0.0) / (s * v))
+    denom = sum(m**2 / f for m, f in terms)
+    df = combined**2 / denom if denom > 0 else float(s - 1)
+    df = min(max(df, 1.0), float(s * v - 1))
+    if se == 0.0:
+        p = 0.0 if mean != 0 else 1.0
+        return Estimate(mean, mean, mean, 0.0, df, p, s, v, comps)
+    t = stats.t.ppf(0.5 + confidence / 2, df)
+    p = float(2 * stats.t.sf(abs(mean) / se, df))
+    return Estimate(mean, mean - t * se, mean + t * se, se, df, p, s, v, comps)
+
+
+def minimum_detectable_effect(
+    se: float, df: float, power: float = POWER, alpha: float = ALPHA
+) -> float:
+    """The smallest true difference a two-sided t test at level ``alpha`` detects with
+    probability ``power``: ``(t_{1−α/2} + t_{power}) · se`` (NaN without an ``se``)."""
+    if not (math.isfinite(se) and math.isfinite(df)):
+        return math.nan
+    return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se)
+
+
+def seeds_needed(
+    comps: Components,
+    target: float,
+    power: float = POWER,
+    alpha: float = ALPHA,
+    n_videos: int | None = None,
+    most: int = 10_000,
+) -> int | None:
+    """The fewest seeds whose minimum detectable effect is at most ``target`` J&F, with the
+    variance components ``comps`` (degrees of freedom ``S − 1``, the seed term's); None when
+    not even ``most`` seeds reach it (the video term alone is too large) or ``comps`` is
+    unknown."""
+    if not all(math.isfinite(x) for x in (comps.seed, comps.video, comps.residual)):
+        return None
+    v = comps.n_videos if n_videos is None else n_videos
+
+    def mde(s: int) -> float:
+        se = math.sqrt(comps.variance_of_mean(s, v))
+        return minimum_detectable_effect(se, s - 1, power, alpha)
+
+    if mde(most) > target:
+        return None
+    lo, hi = 2, most  # mde falls with s: binary search for the first s with mde <= target
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if mde(mid) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def holm(p_values: list[float] | np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of ``p_values`` (one family, e.g. one study's comparisons);
+    NaN stays NaN and is left out of the family."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, math.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
+    return out
+
+
+def verdict(low: float, high: float, paper_sign: int, bound: float = BOUND) -> Verdict:
+    """The verdict of an interval ``[low, high]`` on the paper's claim.
+
+    ``paper_sign``: +1 or −1 when the paper reports the variant above or below its baseline;
+    0 when the comparison should show no difference (two runs of one network). A comparison
+    on which the paper claims nothing gets no verdict (the caller leaves it empty).
+    """
+    if paper_sign not in (-1, 0, 1):
+        raise ValueError(f"paper_sign must be -1, 0 or +1, got {paper_sign!r}")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return Verdict.UNRESOLVED
+    if low > 0 or high < 0:
+        found = 1 if low > 0 else -1
+        return Verdict.CONFIRMED if found == paper_sign else Verdict.CONTRADICTED
+    if -bound <= low and high <= bound:
+        return Verdict.BOUNDED
+    return Verdict.UNRESOLVED
