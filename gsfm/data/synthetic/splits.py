@@ -83,12 +83,8 @@ def _sha256(path: Path) -> str:
 
 def _video_files(root: Path, res: str, video: str) -> list[Path]:
     """The files of one written video: its frames and annotations (sorted)."""
-    return sorted(
-        f
-        for kind in ("JPEGImages", "Annotations")
-        for f in (root / kind / res / video).iterdir()
-        if f.is_file()
-    )
+    folders = [root / kind / res / video for kind in ("JPEGImages", "Annotations")]
+    return sorted(f for d in folders if d.is_dir() for f in d.iterdir() if f.is_file())
 
 
 def _digests(root: Path, files: Sequence[Path]) -> dict[str, str]:
