@@ -203,7 +203,8 @@ class VOSTripletDataset(Dataset):
             raise DataError(
                 f"no video with at least 3 frames under {self.image_root}", self.image_root
             )
-        check_videos(self.image_root, self.ann_root, self.videos, dense=True)
+        # the file lists always; the headers unless preload decodes every file right below
+        check_videos(self.image_root, self.ann_root, self.videos, dense=True, headers=not preload)
         self.crop_size = int(crop_size)
         self.frame_stride = max(1, int(frame_stride))
         self.max_objects = int(max_objects)
