@@ -240,6 +240,15 @@ def evaluate_checkpoint(
     if mem_every is not None:
         overrides["mem_every"] = mem_every
     dev = resolve_device(device)
+    data = resolve_path(data_root)
+    if data.is_dir():  # the inputs first: a bad file is named before the model is loaded
+        check_inputs(
+            data,
+            kwargs.get("videos"),
+            kwargs.get("res"),
+            kwargs.get("binary", False),
+            kwargs.get("allow_missing_gt", False),
+        )
     state = load_state(path, dev)
     model = model_from_state(state, path, dev, **overrides)
     out = resolve_path(out_dir) if out_dir is not None else default_eval_dir(path, data_root)

@@ -355,12 +355,12 @@ def test_cli_garbage_prediction_mask(tmp_path, capsys):
     assert not (pred / "results.csv").exists()
 
 
-@pytest.fixture(scope="module")
-def smoke_checkpoint(tmp_path_factory) -> Path:
-    from gsfm.checkpoint import save_checkpoint
-    from gsfm.model import build_model
-
-    return save_checkpoint(tmp_path_factory.mktemp("ck") / "m.pt", build_model("stcn", "smoke"))
+@pytest.fixture
+def smoke_checkpoint(tmp_path) -> Path:
+    """A small valid PyTorch file in the checkpoint format (no model is built: cheap)."""
+    path = tmp_path / "m.pt"
+    path.write_bytes(VALID_CKPT)
+    return path
 
 
 def test_cli_garbage_jpeg_frame(tmp_path, capsys, smoke_checkpoint):

@@ -254,12 +254,13 @@ def test_train_cli_refuses_a_data_set_with_a_missing_jpeg(tmp_path, capsys):
 # --- eval --checkpoint: name the input, one rule for void, say "prediction" -------------------
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    from gsfm.checkpoint import save_checkpoint
-    from gsfm.model import build_model
-
-    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "m.pt", build_model("stcn", "smoke"))
+@pytest.fixture
+def checkpoint(tmp_path) -> Path:
+    """A file that is no checkpoint: the inputs are checked before it is read, so these tests
+    fail (naming it) if they are not, and no model is built."""
+    path = tmp_path / "never-read.pt"
+    path.write_bytes(b"checked after the data")
+    return path
 
 
 def _eval_checkpoint(checkpoint: Path, data: Path, pred: Path, *more: str) -> int:
@@ -297,8 +298,16 @@ def test_void_first_frame_is_void_for_inference_as_for_scoring(checkpoint, tmp_p
     assert _eval_checkpoint(checkpoint, root, tmp_path / "pred") == 2
     err = _one_line_error(capsys)
     assert str(ann / "00000.png") in err and "void" in err and "--binary" in err
-    capsys.readouterr()
-    assert _eval_checkpoint(checkpoint, root, tmp_path / "pred", "--binary") == 0
+    # the model is given no object 255, and with --binary (DAVIS 2016) the folder is fine
+    from gsfm.evaluation import check_inputs
+    from gsfm.prediction import read_annotations
+
+    stems = [f"{t:05d}" for t in range(5)]
+    anns = read_annotations(ann, stems, (24, 40), "appearance", binary=True)
+    assert set(np.unique(anns[0]).tolist()) == {0, 1}
+    with pytest.raises(ValueError, match="no object"):
+        read_annotations(ann, stems, (24, 40), "first")
+    check_inputs(root, None, None, binary=True)  # no error
 
 
 def test_rgb_prediction_is_called_a_prediction(davis_perfect):
