@@ -232,7 +232,5 @@ def list_frames(
     for n in names:
         other = stems.setdefault(Path(n).stem, n)
         if other != n:
-            raise DataError(
-                f"folder {p} holds two frames named {Path(n).stem}: {other}, {n}", p
-            )
+            raise DataError(f"folder {p} holds two frames named {Path(n).stem}: {other}, {n}", p)
     return names
