@@ -101,7 +101,8 @@ def load_state(
     if not isinstance(state, dict):
         raise CheckpointError(
             f"{what} {path} is not {CHECKPOINT_KINDS}: it holds {_kind_of(state)}, not a dict "
-            "of weights"
+            "of weights",
+            path,
         )
     return state
 
@@ -116,7 +117,7 @@ def model_weights(state: dict[str, Any], path: str | os.PathLike[str]) -> dict[s
     """
     if state.get("format") == FORMAT:
         if not isinstance(state.get("model"), dict):
-            raise CheckpointError(f"{path} lacks its 'model' entry")
+            raise CheckpointError(f"{path} lacks its 'model' entry", path)
         return state["model"]
     for key in ("state_dict", "model"):
         if isinstance(state.get(key), dict):
@@ -124,7 +125,7 @@ def model_weights(state: dict[str, Any], path: str | os.PathLike[str]) -> dict[s
             return from_official(inner) if is_official_layout(inner) else inner
     if is_official_layout(state):
         return from_official(state)
-    raise CheckpointError(_foreign(path, state))
+    raise CheckpointError(_foreign(path, state), path)
 
 
 def _foreign(path: str | os.PathLike[str], state: Any) -> str:
@@ -210,14 +211,14 @@ def model_from_state(
     source = f"checkpoint {path}"
     if state.get("format") == FORMAT:
         if not isinstance(state.get("config"), dict) or not isinstance(state.get("model"), dict):
-            raise CheckpointError(f"{path} lacks its 'config' or 'model' entry")
+            raise CheckpointError(f"{path} lacks its 'config' or 'model' entry", path)
         config = _config_from_dict(dict(state["config"]), source)
         if overrides:
             config = ModelConfig(**{**asdict(config), **overrides})
     else:
         raw = state["state_dict"] if isinstance(state.get("state_dict"), dict) else state
         if not is_official_layout(raw):
-            raise CheckpointError(_foreign(path, state))
+            raise CheckpointError(_foreign(path, state), path)
         config = official_config(raw, **overrides)
     model = GSFMNet(config)
     load_weights(model, model_weights(state, path), source)

@@ -25,7 +25,13 @@ import torch
 
 from gsfm.runtime import resolve_device, resolve_path
 
-__all__ = ["default_eval_dir", "evaluate_baseline", "evaluate_checkpoint", "evaluate_model"]
+__all__ = [
+    "check_inputs",
+    "default_eval_dir",
+    "evaluate_baseline",
+    "evaluate_checkpoint",
+    "evaluate_model",
+]
 
 
 def default_eval_dir(checkpoint: str | Path, data_root: str | Path) -> Path:
@@ -55,14 +61,68 @@ def _score(
     res: str | None,
     objects: str,
     binary: bool = False,
+    allow_missing_gt: bool = False,
 ) -> Any:
     from gsfm.metrics import score_folders
 
     result = score_folders(
-        data_root, pred_dir, sequences=videos, objects=objects, res=res, binary=binary
+        data_root,
+        pred_dir,
+        sequences=videos,
+        objects=objects,
+        res=res,
+        binary=binary,
+        allow_missing_gt=allow_missing_gt,
     )
     _write_tables(result, pred_dir)
     return result
+
+
+def check_inputs(
+    data_root: Path,
+    videos: Sequence[str] | None,
+    res: str | None,
+    binary: bool = False,
+    allow_missing_gt: bool = False,
+) -> None:
+    """Refuse, before any inference, a folder whose videos cannot be segmented and scored, with
+    one error naming the input file: a frame or annotation missing (an annotation without its
+    JPEG; a JPEG without its ground truth unless ``allow_missing_gt``), an unreadable header,
+    sizes that differ, or a first frame without an object. Void (255) is background here as
+    in scoring (``docs/evaluation.md``): a 0/255 first frame holds no object unless ``binary``
+    (DAVIS 2016), where every non-zero pixel is object 1."""
+    import numpy as np
+
+    from gsfm.data.checks import check_video
+    from gsfm.data.io import read_mask
+    from gsfm.data.layout import list_videos, resolve_layout
+    from gsfm.errors import DataError, MissingFileError
+    from gsfm.metrics import missing_gt_error
+
+    img_root, ann_root = resolve_layout(data_root, res)
+    for video in list(videos) if videos is not None else list_videos(img_root):
+        stems, anns = check_video(img_root / video, ann_root / video, dense=False)
+        lacking = [ann_root / video / f"{s}.png" for s in stems if s not in anns]
+        if lacking and not allow_missing_gt:
+            raise missing_gt_error(video, lacking)
+        first = ann_root / video / f"{stems[0]}.png"
+        if stems[0] not in anns:
+            raise MissingFileError(
+                f"the first frame of video {video!r} has no annotation: {first} does not exist",
+                first,
+            )
+        mask = read_mask(first)
+        if not (mask.any() if binary else np.any((mask != 0) & (mask != 255))):
+            void = not binary and bool(np.any(mask == 255))
+            raise DataError(
+                f"{first}: the first frame of video {video!r} has no object (every pixel is "
+                + (
+                    "background or void, 255; for DAVIS 2016's 0/255 masks pass --binary)"
+                    if void
+                    else "background)"
+                ),
+                first,
+            )
 
 
 def evaluate_model(
@@ -82,11 +142,17 @@ def evaluate_model(
     progress: bool = False,
     binary: bool = False,
     amp: str | None = None,
+    allow_missing_gt: bool = False,
 ) -> pd.DataFrame:
     """Segment every video of ``data_root`` with ``model`` into ``out_dir`` and score it.
 
     ``binary=True`` is DAVIS 2016 (0/255 masks, one object per video): annotations and
-    scoring treat every non-zero pixel as object 1.
+    scoring treat every non-zero pixel as object 1. Otherwise 255 is void (background), in
+    the annotations the model is given as in scoring.
+
+    The folder is checked first (:func:`check_inputs`): a missing or unreadable input file is
+    one error naming it, before any inference. ``allow_missing_gt``: frames without ground
+    truth are segmented but not scored; the row then counts them in ``missing_gt``.
 
     ``annotations="appearance"`` (default) gives the model each object once, at its first
     annotated frame: the DAVIS protocol when every object is in frame 0, and the YouTube-VOS
@@ -107,6 +173,7 @@ def evaluate_model(
     root, out = resolve_path(data_root), resolve_path(out_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"evaluation data folder not found: {root}")
+    check_inputs(root, videos, res, binary, allow_missing_gt)
     settings = InferenceEngine(  # resolves defaults, checks the options
         model, top_k=top_k, mem_every=mem_every, protocol=protocol, short_side=short_side, amp=amp
     )
@@ -126,8 +193,10 @@ def evaluate_model(
         binary=binary,
         amp=amp,
     )
-    result = _score(root, out, videos, res, objects, binary)
+    result = _score(root, out, videos, res, objects, binary, allow_missing_gt)
     row = result.global_scores.copy()
+    if allow_missing_gt:
+        row["missing_gt"] = len(result.missing_gt)
     frames = sum(v["frames"] for v in summary.values())
     seconds = sum(v["seconds"] for v in summary.values())
     row["frames"] = frames
@@ -171,6 +240,15 @@ def evaluate_checkpoint(
     if mem_every is not None:
         overrides["mem_every"] = mem_every
     dev = resolve_device(device)
+    data = resolve_path(data_root)
+    if data.is_dir():  # the inputs first: a bad file is named before the model is loaded
+        check_inputs(
+            data,
+            kwargs.get("videos"),
+            kwargs.get("res"),
+            kwargs.get("binary", False),
+            kwargs.get("allow_missing_gt", False),
+        )
     state = load_state(path, dev)
     model = model_from_state(state, path, dev, **overrides)
     out = resolve_path(out_dir) if out_dir is not None else default_eval_dir(path, data_root)

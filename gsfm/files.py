@@ -14,7 +14,8 @@
 * :func:`read_csv_table` reads a results table; an unreadable file or a missing column is one
   ``ValueError`` naming the file.
 
-This module imports nothing else from ``gsfm``: it sits at the bottom of the layers.
+This module imports nothing else from ``gsfm`` but :mod:`gsfm.errors`: it sits at the bottom of
+the layers.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from gsfm.errors import GsfmError, MissingFileError
 
 if TYPE_CHECKING:  # torch is imported where it is used: light modules (the CLI) read files too
     import pandas as pd
@@ -52,7 +55,7 @@ __all__ = [
 CHECKPOINT_KINDS = "a gsfm or authors' (STCN/GSFM) checkpoint"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(GsfmError, ValueError):
     """A checkpoint that cannot be read or does not fit the model."""
 
 
@@ -209,7 +212,7 @@ def read_torch_file(
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{what} not found: {path}")
+        raise MissingFileError(f"{what} not found: {path}", path)
     try:
         with warnings.catch_warnings():  # e.g. a pickle-protocol warning on foreign files
             warnings.simplefilter("ignore")
@@ -217,5 +220,5 @@ def read_torch_file(
     except Exception as exc:  # torch raises many types here; none of their text is kept
         reason = _unreadable_reason(path, exc)
         raise CheckpointError(
-            f"cannot read {what} {path}: not {expected}, or corrupt ({reason})"
+            f"cannot read {what} {path}: not {expected}, or corrupt ({reason})", path
         ) from None

@@ -31,11 +31,16 @@ of the object-weighted dataset means; J&F = (J-Mean + F-Mean) / 2. Object sets:
   the official result), else "appearance".
 
 A predicted id that the GT lacks is an error (the toolkit exits on it as well), and so is a
-predicted 255: void is never predicted. In a folder, the ``.png`` files are the frames; hidden
+predicted 255: void is never predicted. A missing ground-truth frame is an error too (the
+toolkit fails on it as well): a frame of the video (a JPEG under ``JPEGImages`` of a DAVIS-layout
+root) or a prediction without its ground-truth PNG; ``allow_missing_gt=True`` scores the
+annotated frames only and lists the skipped ones in :attr:`EvalResult.missing_gt`. In a folder, the ``.png`` files are the frames; hidden
 files (``.DS_Store``, macOS ``._00000.png``), sub-folders and other files are ignored, in the
 ground truth and in the predictions. Errors (``FileNotFoundError`` / ``ValueError``) name the
-file or folder: a missing folder or prediction, an unreadable or RGB PNG, a size that differs
-within a sequence or from the ground truth, an unknown predicted id.
+file or folder (:class:`gsfm.errors.MissingFileError` / :class:`gsfm.errors.DataError`, which
+are ``FileNotFoundError`` / ``ValueError``): a missing folder, prediction or ground-truth frame,
+an unreadable or RGB PNG, a size that differs within a sequence or from the ground truth, an
+unknown predicted id.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from gsfm.errors import DataError, MissingFileError
+
 __all__ = [
     "EvalResult",
     "boundary_map",
@@ -59,6 +66,7 @@ __all__ = [
     "format_result",
     "jaccard",
     "load_sequence_masks",
+    "missing_gt_error",
     "score_folders",
     "score_sequence",
     "size_buckets",
@@ -205,8 +213,11 @@ def statistics(
 # --- sequences and folders ---------------------------------------------------------------------
 
 
-def load_sequence_masks(folder: Path, frames: Sequence[str]) -> np.ndarray:
-    """Stack ``folder/<frame>`` id maps into ``(T, H, W)`` uint8; errors name the file."""
+def load_sequence_masks(
+    folder: Path, frames: Sequence[str], what: str = "annotation"
+) -> np.ndarray:
+    """Stack ``folder/<frame>`` id maps into ``(T, H, W)`` uint8; errors name the file (as
+    ``what``: "annotation" for ground truth, "prediction")."""
     from gsfm.data.io import read_mask
 
     out: np.ndarray | None = None
@@ -214,19 +225,20 @@ def load_sequence_masks(folder: Path, frames: Sequence[str]) -> np.ndarray:
     for t, name in enumerate(frames):
         path = folder / name
         if not path.is_file():
-            raise FileNotFoundError(f"missing frame: {path}")
-        m = read_mask(path)
+            raise MissingFileError(f"missing {what}: {path}", path)
+        m = read_mask(path, what)
         if out is None:
             out = np.empty((len(frames), *m.shape), dtype=np.uint8)
             first_path = path
         elif m.shape != out.shape[1:]:
-            raise ValueError(
-                f"{path} is {m.shape[1]}x{m.shape[0]} but {first_path} is "
-                f"{out.shape[2]}x{out.shape[1]}: all frames of a sequence must have one size"
+            raise DataError(
+                f"{what} {path} is {m.shape[1]}x{m.shape[0]} but {first_path} is "
+                f"{out.shape[2]}x{out.shape[1]}: all frames of a sequence must have one size",
+                path,
             )
         out[t] = m
     if out is None:
-        raise ValueError(f"no frames to read in {folder}")
+        raise DataError(f"no frames to read in {folder}", folder)
     return out
 
 
@@ -332,13 +344,15 @@ class EvalResult:
     ``per_object``: one row per (sequence, object) with J/F Mean, Recall, Decay, J&F-Mean,
     first annotated frame and area shares; ``per_sequence``: object means per sequence;
     ``global_scores``: object-weighted dataset means (one row); ``per_frame``: long table of
-    (sequence, object, frame, J, F).
+    (sequence, object, frame, J, F); ``missing_gt``: the ground-truth PNGs that were missing
+    and whose frames were skipped (only with ``allow_missing_gt=True``; else that is an error).
     """
 
     per_object: pd.DataFrame
     per_sequence: pd.DataFrame
     global_scores: pd.DataFrame
     per_frame: pd.DataFrame = field(repr=False)
+    missing_gt: list[str] = field(default_factory=list)
 
     @property
     def jf(self) -> float:
@@ -346,14 +360,44 @@ class EvalResult:
         return float(self.global_scores["J&F-Mean"].iloc[0])
 
 
-def _resolve_ann_root(root: Path, res: str | None) -> Path:
+def _resolve_roots(root: Path, res: str | None) -> tuple[Path | None, Path]:
+    """``(image root or None, annotation root)`` of a DAVIS-layout root or a folder of videos."""
     if not root.is_dir():
-        raise FileNotFoundError(f"folder not found: {root}")
+        raise MissingFileError(f"folder not found: {root}", root)
     if (root / "Annotations").is_dir():
         from gsfm.data.layout import resolve_layout
 
-        return resolve_layout(root, res)[1]
-    return root
+        return resolve_layout(root, res)
+    return None, root
+
+
+def _stems(folder: Path | None, extensions: tuple[str, ...]) -> set[str]:
+    """Stems of the (non-hidden) files of ``folder`` with one of ``extensions``."""
+    if folder is None or not folder.is_dir():
+        return set()
+    return {
+        f.stem
+        for f in folder.iterdir()
+        if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in extensions
+    }
+
+
+def missing_gt_error(video: str, missing: Sequence[Path]) -> MissingFileError:
+    """The one error for ground-truth PNGs ``missing`` from ``video`` (scoring without them
+    would change the scores without a word)."""
+    more = f" (and {len(missing) - 1} more frames)" if len(missing) > 1 else ""
+    return MissingFileError(
+        f"ground truth missing for video {video!r}, frame {missing[0].stem}: {missing[0]} does "
+        f"not exist{more}; scoring without it would change the scores silently (pass "
+        "--allow-missing-gt to score the annotated frames only)",
+        missing[0],
+    )
+
+
+def _missing_gt(seq: str, gdir: Path, names: list[str], others: set[str]) -> list[Path]:
+    """Ground-truth PNGs of ``seq`` that a frame or a prediction (``others``: stems) lacks."""
+    have = {Path(n).stem for n in names}
+    return [gdir / f"{s}.png" for s in sorted(others - have)]
 
 
 def score_folders(
@@ -366,6 +410,7 @@ def score_folders(
     res: str | None = None,
     progress: bool = False,
     binary: bool = False,
+    allow_missing_gt: bool = False,
 ) -> EvalResult:
     """Score ``pred_root/<video>/<frame>.png`` against the GT (DAVIS semi-supervised rules).
 
@@ -373,11 +418,16 @@ def score_folders(
     ``Annotations/<res>`` is used). ``sequences`` defaults to every GT video; each must have a
     prediction folder holding a PNG for every GT frame. ``binary=True``: DAVIS 2016, one object
     per video, any non-zero pixel (GT 255, or any predicted id) belongs to it.
+
+    Every frame (JPEG of a DAVIS-layout root) and every prediction needs its ground-truth PNG:
+    one missing is a :class:`~gsfm.errors.MissingFileError` naming the video and the frame.
+    ``allow_missing_gt=True`` scores the frames that have ground truth and lists the skipped
+    PNGs in :attr:`EvalResult.missing_gt` (the first and last *annotated* frames are dropped).
     """
-    gt_dir = _resolve_ann_root(Path(gt_root), res)
+    img_dir, gt_dir = _resolve_roots(Path(gt_root), res)
     pred_dir = Path(pred_root)
     if not pred_dir.is_dir():
-        raise FileNotFoundError(f"prediction folder not found: {pred_dir}")
+        raise MissingFileError(f"prediction folder not found: {pred_dir}", pred_dir)
     if sequences is None:
         from gsfm.data.layout import list_videos
 
@@ -386,6 +436,7 @@ def score_folders(
     if not sequences:
         raise ValueError(f"no sequences to score in {gt_dir}")
     obj_rows, frame_rows = [], []
+    skipped: list[str] = []
     iterator = sequences
     if progress:
         from tqdm.auto import tqdm
@@ -394,22 +445,28 @@ def score_folders(
     for seq in iterator:
         gdir, pdir = gt_dir / seq, pred_dir / seq
         if not gdir.is_dir():
-            raise FileNotFoundError(f"ground-truth video folder not found: {gdir}")
+            raise MissingFileError(f"ground-truth video folder not found: {gdir}", gdir)
         names = sorted(
             f.name
             for f in gdir.iterdir()
             if f.is_file() and not f.name.startswith(".") and f.suffix.lower() == ".png"
         )
         if not names:
-            raise ValueError(f"ground-truth folder {gdir} holds no PNG annotations")
+            raise DataError(f"ground-truth folder {gdir} holds no PNG annotations", gdir)
         if not pdir.is_dir():
-            raise FileNotFoundError(f"prediction folder for video {seq!r} not found: {pdir}")
+            raise MissingFileError(f"prediction folder for video {seq!r} not found: {pdir}", pdir)
+        others = _stems(None if img_dir is None else img_dir / seq, (".jpg", ".jpeg"))
+        missing = _missing_gt(seq, gdir, names, others | _stems(pdir, (".png",)))
+        if missing and not allow_missing_gt:
+            raise missing_gt_error(seq, missing)
+        skipped += [str(p) for p in missing]
         gt = load_sequence_masks(gdir, names)
-        pred = load_sequence_masks(pdir, names)
+        pred = load_sequence_masks(pdir, names, "prediction")
         if pred.shape != gt.shape:
-            raise ValueError(
+            raise DataError(
                 f"prediction {pdir / names[0]} is {pred.shape[2]}x{pred.shape[1]} but the "
-                f"ground truth {gdir / names[0]} is {gt.shape[2]}x{gt.shape[1]}"
+                f"ground truth {gdir / names[0]} is {gt.shape[2]}x{gt.shape[1]}",
+                pdir / names[0],
             )
         scores = score_sequence(
             gt,
@@ -456,7 +513,9 @@ def score_folders(
     global_scores = pd.DataFrame([glob[list(METRIC_COLUMNS)]])
     global_scores["n_objects"] = len(per_object)
     global_scores["n_sequences"] = len(sequences)
-    return EvalResult(per_object, per_sequence, global_scores, pd.DataFrame(frame_rows))
+    return EvalResult(
+        per_object, per_sequence, global_scores, pd.DataFrame(frame_rows), missing_gt=skipped
+    )
 
 
 def size_buckets(

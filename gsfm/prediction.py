@@ -93,7 +93,8 @@ def read_annotations(
     """The annotations the model is given for one video, by frame index, under ``policy``.
 
     Masks must have the frames' ``size`` (H, W); ``binary=True`` (DAVIS 2016's 0/255 masks)
-    makes every non-zero pixel object 1. Under ``"first"`` and ``"all"`` an annotation
+    makes every non-zero pixel object 1; otherwise 255 is void and counts as background, as in
+    scoring. Under ``"first"`` and ``"all"`` an annotation
     without any object is an error; under ``"appearance"`` each mask keeps only the objects
     first seen in it, and frames that add none are dropped.
     """
@@ -101,8 +102,9 @@ def read_annotations(
     seen: set[int] = set()
     for i, path in _annotation_files(ann_dir, stems, policy).items():
         m = read_mask(path)
-        if binary:
-            m = (m != 0).astype(np.uint8)
+        # one rule with scoring (docs/evaluation.md): 255 is void, i.e. background, unless
+        # binary (DAVIS 2016), where every non-zero pixel is the object
+        m = (m != 0).astype(np.uint8) if binary else np.where(m == 255, 0, m).astype(np.uint8)
         if m.shape != tuple(size):
             raise ValueError(
                 f"{path} is {m.shape[0]}x{m.shape[1]} but its frame is {size[0]}x{size[1]}"

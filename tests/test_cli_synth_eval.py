@@ -104,8 +104,10 @@ def test_eval_bad_input_is_one_clear_error(synth_dir, tmp_path, capsys):
 
 
 def test_synth_bad_parameters(tmp_path, capsys):
-    assert main(["synth", "--out", str(tmp_path / "x"), "--limit", "0", "--quiet"]) == 2
-    assert "limit" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # refused when the command line is parsed
+        main(["synth", "--out", str(tmp_path / "x"), "--limit", "0", "--quiet"])
+    assert exc.value.code == 2 and "limit" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
     (tmp_path / "file").write_text("x")
     assert main(["synth", "--out", str(tmp_path / "file"), "--limit", "1", "--quiet"]) == 2
     assert "not a folder" in capsys.readouterr().err

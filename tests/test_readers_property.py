@@ -7,7 +7,9 @@ prediction folder, with up to three random defects:
 
 * missing files: a frame's JPEG or PNG gone, an annotation without a frame, every PNG gone, a
   whole image / annotation / prediction folder gone, a prediction missing (gaps in the frame
-  numbering and sparse annotations are part of every draw);
+  numbering are part of every draw; a frame or prediction without ground truth is an error of
+  ``score_folders``, and a frame without annotation or an annotation without frame one of
+  ``VOSTripletDataset``, found when it is built);
 * extra files: ``notes.txt``, ``.DS_Store``, ``._00000.png``-style AppleDouble files, a
   sub-folder (also one named like a frame, ``extra.png``), a hidden folder, stray files at
   the top levels;
@@ -659,6 +661,10 @@ def check_triplets(case: Case) -> None:
         must.add(case.img_root)
     for v in kept:
         frames = sorted(v.jpg)
+        # checked when the data set is built: every annotation has its frame, every frame its
+        # annotation (the file lists; a header that cannot be read is named too)
+        must.update(case.jpg_path(v, s) for s in v.png if s not in v.jpg)
+        must.update(case.png_path(v, s) for s in frames if s not in v.png)
         for s in frames:
             if v.jpg[s] != "ok" or v.jpg_size[s] != (H, W):
                 may.add(case.jpg_path(v, s))
@@ -713,6 +719,11 @@ def check_score_folders(case: Case) -> None:
             continue
         if not v.dirs["pred"]:
             must.add(case.pred_root / name)
+        # a frame (JPEG) or a prediction without its ground truth is refused
+        others = (set(v.jpg) if v.dirs["img"] else set()) | (
+            set(v.pred) if v.dirs["pred"] else set()
+        )
+        must.update(case.png_path(v, s) for s in others - set(names))
         for s in names:
             if v.png[s] != "ok":
                 must.add(case.png_path(v, s))

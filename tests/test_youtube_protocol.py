@@ -24,7 +24,10 @@ from gsfm.model.aggregate import aggregate
 from gsfm.prediction import is_youtube_split, predict_folder, predict_youtube
 
 # float results of torch kernels: rerun under other CPU capabilities (make test-numerics)
-pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.numerics]
+# `numerics` (rerun under ATEN_CPU_CAPABILITY=default by `make test`) marks only the tests
+# whose float comparisons a kernel's rounding can move; the others check shapes, logic and
+# errors, which no capability changes.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(seed: int = 0):
@@ -95,6 +98,7 @@ def test_youtube_memory_cadence_restarts_at_each_annotation(model) -> None:
 
 
 # --- 3. mid-video annotations ------------------------------------------------------------------
+@pytest.mark.numerics
 def test_mid_video_annotation_is_edited_into_aggregated_probabilities() -> None:
     """At an annotated frame, youtube = aggregate(edit(aggregate(sigmoid))), davis =
     aggregate(merge(sigmoid)); both computed here from the decoder's recorded logits."""
@@ -136,6 +140,7 @@ def test_mid_video_annotation_is_edited_into_aggregated_probabilities() -> None:
     np.testing.assert_allclose(results["youtube"].probs[0], results["davis"].probs[0], atol=1e-7)
 
 
+@pytest.mark.numerics
 def test_youtube_first_annotation_is_the_aggregated_masks(model) -> None:
     h, w = 32, 48
     ann = _first_annotation(h, w)
@@ -156,6 +161,7 @@ def test_short_side_size_matches_torchvision(h: int, w: int) -> None:
     assert short_side_size(h, w, 480) == want
 
 
+@pytest.mark.numerics
 def test_youtube_resizes_frames_and_returns_the_original_size() -> None:
     h, w, t = 40, 60, 4
     frames = _frames(t, h, w, seed=3)

@@ -94,6 +94,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("empty", "copy-first"),
         help="write this trivial prediction into --pred first, then score it",
     )
+    parser.add_argument(
+        "--allow-missing-gt",
+        action="store_true",
+        help="score a video whose ground truth lacks frames (a frame or prediction without its "
+        "PNG) on its annotated frames only, saying how many were skipped; without it that is "
+        "an error",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the global scores")
 
 
@@ -189,7 +196,9 @@ def run_folders(args: argparse.Namespace) -> int:
         res=args.res,
         progress=not args.quiet,
         binary=args.binary,
+        allow_missing_gt=args.allow_missing_gt,
     )
+    _say_skipped(result.missing_gt)
     print(format_result(result, per_object=not args.quiet))
     print(
         size_buckets(result.per_object).to_string(
@@ -202,6 +211,16 @@ def run_folders(args: argparse.Namespace) -> int:
     atomic_write(csv, lambda p: result.per_object.to_csv(p, index=False))
     print(f"per-object table written to {csv}")
     return 0
+
+
+def _say_skipped(missing: list[str]) -> None:
+    """One line on the frames scored without ground truth (``--allow-missing-gt``)."""
+    if missing:
+        n = len(missing)
+        print(
+            f"--allow-missing-gt: skipped {n} frame{'s' if n != 1 else ''} without ground "
+            f"truth (first: {missing[0]})"
+        )
 
 
 def run_checkpoint(args: argparse.Namespace) -> int:
@@ -247,6 +266,7 @@ def run_checkpoint(args: argparse.Namespace) -> int:
             objects=args.objects,
             binary=args.binary,
             amp=args.amp,
+            allow_missing_gt=args.allow_missing_gt,
         )
 
     row = _write_predictions(pred, source, str(resolve_path(data)), evaluate_into)

@@ -2,7 +2,9 @@
 
 ``--out`` must be a new or empty folder. If it already holds the same split written with the
 same settings (version, split, seed, size, limit), the command checks that it is complete and
-intact and writes nothing. Anything else is refused, unless ``--force``: then the split is
+intact (every file there, readable, of its size and of the SHA-256 its manifest records) and
+writes nothing; a split whose manifest records no digests (written by an older gsfm) is called
+complete but unverified. Anything else is refused, unless ``--force``: then the split is
 written into the folder, files of the same names are replaced, an earlier copy of this split
 recorded in ``synth_<split>.json`` (say, at another size) is removed, nothing else is touched,
 and the command lists what it replaced and removed.
@@ -15,6 +17,24 @@ from pathlib import Path
 from typing import Any
 
 HELP = "write the synthetic VOS benchmark (synth-v1) in the DAVIS layout"
+
+
+MIN_SIZE = 16  # the generator's smallest frame side (gsfm.data.synthetic.generate_video)
+
+
+def _int_at_least(low: int, what: str) -> Any:
+    """An argparse type: an integer >= ``low`` (checked when the command line is parsed)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+
+    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,14 +52,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--version", default="v1", choices=sorted(VERSIONS), help="benchmark version"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed (default 0: the official split)")
     parser.add_argument(
-        "--height", type=int, default=None, help="frame height (default: version's, 160)"
+        "--seed",
+        type=_int_at_least(0, "a non-negative integer"),
+        default=0,
+        help="seed (default 0: the official split)",
     )
     parser.add_argument(
-        "--width", type=int, default=None, help="frame width (default: version's, 288)"
+        "--height",
+        type=_int_at_least(MIN_SIZE, f"a frame height of at least {MIN_SIZE} pixels"),
+        default=None,
+        help="frame height (default: version's, 160)",
     )
-    parser.add_argument("--limit", type=int, default=None, help="write only the first N videos")
+    parser.add_argument(
+        "--width",
+        type=_int_at_least(MIN_SIZE, f"a frame width of at least {MIN_SIZE} pixels"),
+        default=None,
+        help="frame width (default: version's, 288)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_int_at_least(1, "a positive number of videos"),
+        default=None,
+        help="write only the first N videos",
+    )
     parser.add_argument(
         "--force",
         action="store_true",
@@ -90,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         split_paths,
         split_problems,
         split_settings,
+        split_unverified,
         write_split,
     )
 
@@ -114,6 +151,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {label} to {root}")
         return 0
     problems = split_problems(root, identity)
+    if not problems and split_unverified(root, args.split):
+        print(
+            f"{root} already holds {label}, complete, but its content is unverified: its "
+            f"synth_{args.split}.json records no file digests (written by an older gsfm); "
+            "nothing written (--force rewrites it and records them)"
+        )
+        return 0
     if not problems:
         print(f"{root} already holds {label}, complete and intact: nothing written")
         return 0

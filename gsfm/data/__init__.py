@@ -4,7 +4,8 @@ Modules: :mod:`.io` (frames and palette PNGs), :mod:`.layout` (folder layouts),
 :mod:`.synthetic` (+ :mod:`.shapes`, :mod:`.textures`: the ``synth-v1`` benchmark and the
 in-memory training stream), :mod:`.triplets` (frame / object sampling, max-skip curriculum,
 the VOS triplet dataset), :mod:`.static` (images -> pseudo-videos), :mod:`.transforms`
-(torchvision v2 augmentation), :mod:`.davis` and :mod:`.youtube` (evaluation readers).
+(torchvision v2 augmentation), :mod:`.davis` and :mod:`.youtube` (evaluation readers),
+:mod:`.checks` (a folder's file lists and headers, checked once before long work reads it).
 Names below are imported lazily. (Trivial predictions, which score themselves, are
 :mod:`gsfm.baselines`: the data layer imports nothing from the layers above it.)
 """
@@ -31,6 +32,7 @@ _LAZY: dict[str, str] = {
     "DAVISVideo": "gsfm.data.davis",
     "DAVISEvalDataset": "gsfm.data.davis",
     "YouTubeVOSEvalDataset": "gsfm.data.youtube",
+    "check_videos": "gsfm.data.checks",
 }
 
 __all__ = list(_LAZY)

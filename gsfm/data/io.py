@@ -8,9 +8,10 @@
 * Writers are atomic (:func:`gsfm.files.atomic_write`: a temporary file in the target folder,
   then a rename), so an interrupted run never leaves a half-written PNG or JPEG behind.
 
-Every error names the file and the problem (``FileNotFoundError`` / ``ValueError``); no
-Pillow exception escapes, including ``DecompressionBombError`` for a header that claims a
-gigantic image.
+Every error names the file and the problem: :class:`gsfm.errors.MissingFileError` (a
+``FileNotFoundError``) or :class:`gsfm.errors.DataError` (a ``ValueError``), both
+:class:`gsfm.errors.GsfmError` carrying the ``path``; no Pillow or NumPy exception escapes,
+including ``DecompressionBombError`` for a header that claims a gigantic image.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from gsfm.errors import DataError, MissingFileError
 from gsfm.files import atomic_write
 
 __all__ = [
@@ -59,21 +61,22 @@ DAVIS_PALETTE: np.ndarray = _make_palette()
 DAVIS_PALETTE.setflags(write=False)
 
 
-# what Pillow raises on a damaged file: truncated data, bad checksums, unknown formats
-_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError)
+# what Pillow raises on a damaged file: truncated data, bad checksums, unknown formats, and
+# (rarely, on a damaged header) a value or struct error from its parsers
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
 
 
 def _open(path: str | os.PathLike[str], what: str) -> Image.Image:
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"{what} not found: {p}")
+        raise MissingFileError(f"{what} not found: {p}", p)
     try:
         img = Image.open(p)
         img.load()
     except Image.DecompressionBombError as exc:  # a damaged header or a huge image
-        raise ValueError(f"cannot read {what} {p}: {exc}") from exc
+        raise DataError(f"cannot read {what} {p}: {exc}", p) from exc
     except _DECODE_ERRORS as exc:
-        raise ValueError(f"cannot read {what} {p}: corrupt or not an image ({exc})") from exc
+        raise DataError(f"cannot read {what} {p}: corrupt or not an image ({exc})", p) from exc
     return img
 
 
@@ -89,24 +92,25 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     """``(H, W)`` of an image file, read from its header only."""
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"image not found: {p}")
+        raise MissingFileError(f"image not found: {p}", p)
     try:
         with Image.open(p) as img:
             w, h = img.size
     except Image.DecompressionBombError as exc:
-        raise ValueError(f"cannot read image {p}: {exc}") from exc
+        raise DataError(f"cannot read image {p}: {exc}", p) from exc
     except _DECODE_ERRORS as exc:
-        raise ValueError(f"cannot read image {p}: corrupt or not an image ({exc})") from exc
+        raise DataError(f"cannot read image {p}: corrupt or not an image ({exc})", p) from exc
     return h, w
 
 
-def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
+def read_mask(path: str | os.PathLike[str], what: str = "annotation") -> np.ndarray:
     """Read an annotation as ``(H, W) uint8`` object ids.
 
     Accepts palette ("P") PNGs (the values are the ids, the palette is ignored) and
     grayscale ("L", "1", "I;16", "I") id maps. RGB/RGBA annotations raise ``ValueError``.
+    ``what`` names the file in errors ("annotation", "prediction").
     """
-    img = _open(path, "annotation")
+    img = _open(path, what)
     if img.mode in ("P", "L"):
         arr = np.asarray(img)
     elif img.mode == "1":
@@ -114,11 +118,12 @@ def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
     elif img.mode in ("I;16", "I", "I;16B", "I;16L"):
         arr = np.asarray(img)
         if arr.size and (arr.min() < 0 or arr.max() > 255):
-            raise ValueError(f"annotation {path} has ids outside 0..255 (mode {img.mode})")
+            raise DataError(f"{what} {path} has ids outside 0..255 (mode {img.mode})", path)
     else:
-        raise ValueError(
-            f"annotation {path} is a {img.mode} image; expected a palette ('P') PNG of object "
-            "ids (or a grayscale id map)"
+        raise DataError(
+            f"{what} {path} is a {img.mode} image; expected a palette ('P') PNG of object "
+            "ids (or a grayscale id map)",
+            path,
         )
     return np.asarray(arr, dtype=np.uint8).copy()
 
@@ -136,9 +141,10 @@ def check_same_size(
     The message names both files, e.g. "annotation A.png is 64x48 but its frame A.jpg is 80x60".
     """
     if tuple(array.shape[:2]) != tuple(size):
-        raise ValueError(
+        raise DataError(
             f"{what} {path} is {array.shape[1]}x{array.shape[0]} but {relation} {reference} is "
-            f"{size[1]}x{size[0]}"
+            f"{size[1]}x{size[0]}",
+            path,
         )
 
 
@@ -214,17 +220,17 @@ def list_frames(
     """
     p = Path(folder)
     if not p.is_dir():
-        raise FileNotFoundError(f"folder not found: {p}")
+        raise MissingFileError(f"folder not found: {p}", p)
     names = sorted(
         f.name
         for f in p.iterdir()
         if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in extensions
     )
     if not names:
-        raise ValueError(f"folder {p} holds no frames ({', '.join(extensions)})")
+        raise DataError(f"folder {p} holds no frames ({', '.join(extensions)})", p)
     stems: dict[str, str] = {}
     for n in names:
         other = stems.setdefault(Path(n).stem, n)
         if other != n:
-            raise ValueError(f"folder {p} holds two frames named {Path(n).stem}: {other}, {n}")
+            raise DataError(f"folder {p} holds two frames named {Path(n).stem}: {other}, {n}", p)
     return names

@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 from gsfm.data.io import IMAGE_EXTENSIONS
+from gsfm.errors import DataError, MissingFileError
 
 __all__ = ["list_videos", "read_split_file", "resolve_layout"]
 
@@ -46,13 +47,13 @@ def resolve_layout(root: str | os.PathLike[str], res: str | None = None) -> tupl
     """
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"data folder not found: {root}")
+        raise MissingFileError(f"data folder not found: {root}", root)
     img, ann = root / "JPEGImages", root / "Annotations"
     if not ann.is_dir():
-        raise FileNotFoundError(f"no Annotations folder in {root} (expected {ann})")
+        raise MissingFileError(f"no Annotations folder in {root} (expected {ann})", ann)
     if res is not None:
         if not (ann / res).is_dir():
-            raise FileNotFoundError(f"resolution folder not found: {ann / res}")
+            raise MissingFileError(f"resolution folder not found: {ann / res}", ann / res)
         return img / res, ann / res
     if (ann / "480p").is_dir():
         return img / "480p", ann / "480p"
@@ -66,10 +67,10 @@ def list_videos(folder: str | os.PathLike[str]) -> list[str]:
     """Sorted names of the video sub-folders of ``folder`` (error if missing or empty)."""
     p = Path(folder)
     if not p.is_dir():
-        raise FileNotFoundError(f"folder not found: {p}")
+        raise MissingFileError(f"folder not found: {p}", p)
     names = sorted(c.name for c in p.iterdir() if c.is_dir() and not c.name.startswith("."))
     if not names:
-        raise ValueError(f"folder {p} holds no video folders")
+        raise DataError(f"folder {p} holds no video folders", p)
     return names
 
 
@@ -81,10 +82,14 @@ def read_split_file(path: str | os.PathLike[str]) -> list[str]:
     """
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"split file not found: {p}")
+        raise MissingFileError(f"split file not found: {p}", p)
     names: list[str] = []
     seen: set[str] = set()
-    for line in p.read_text().splitlines():
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"split file {p} is not a text file (not UTF-8)", p) from None
+    for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
@@ -94,5 +99,5 @@ def read_split_file(path: str | os.PathLike[str]) -> list[str]:
             seen.add(name)
             names.append(name)
     if not names:
-        raise ValueError(f"split file {p} lists no videos")
+        raise DataError(f"split file {p} lists no videos", p)
     return names

@@ -31,9 +31,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from gsfm.data.checks import check_videos
 from gsfm.data.io import check_same_size, list_frames, read_image, read_mask
 from gsfm.data.layout import list_videos, read_split_file, resolve_layout
 from gsfm.data.transforms import VOSAugment, normalize, to_chw_uint8
+from gsfm.errors import DataError
 
 __all__ = [
     "VOSTripletDataset",
@@ -148,9 +150,12 @@ class VOSTripletDataset(Dataset):
     frame). ``repeat`` repeats the video list (the authors use DAVIS x 5).
 
     Frames are the ``.jpg`` / ``.jpeg`` files of a video folder (hidden and other files are
-    ignored); every frame needs its ``.png`` annotation, of the frame's size, and the frames
-    of a video one size; a sampled frame that breaks this raises ``FileNotFoundError`` /
-    ``ValueError`` naming the file. Ids are used as they are: any non-zero id, 255 included
+    ignored); every frame needs its ``.png`` annotation, of the frame's size, every annotation
+    its frame, and the frames of a video one size. This is checked once, at construction, from
+    the file lists and image headers (:func:`gsfm.data.checks.check_videos`, fast: nothing is
+    decoded), so a broken data set fails before training starts, with a
+    :class:`~gsfm.errors.MissingFileError` / :class:`~gsfm.errors.DataError` naming the file;
+    a file damaged past its header still fails when it is sampled, naming it. Ids are used as they are: any non-zero id, 255 included
     (DAVIS 2016 stores its foreground as 255), can be drawn as the target.
 
     Randomness: with ``seed=None`` the global torch / a fresh numpy generator is used (let
@@ -195,7 +200,11 @@ class VOSTripletDataset(Dataset):
             self.videos.append(v)
             self.frames[v] = frames
         if not self.videos:
-            raise ValueError(f"no video with at least 3 frames under {self.image_root}")
+            raise DataError(
+                f"no video with at least 3 frames under {self.image_root}", self.image_root
+            )
+        # the file lists always; the headers unless preload decodes every file right below
+        check_videos(self.image_root, self.ann_root, self.videos, dense=True, headers=not preload)
         self.crop_size = int(crop_size)
         self.frame_stride = max(1, int(frame_stride))
         self.max_objects = int(max_objects)

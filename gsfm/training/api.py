@@ -184,6 +184,14 @@ def saved_run_settings(out: str | Path) -> dict[str, Any]:
 
     config = RunFolder(resolve_path(out)).read_config()
     try:
+        kinds = {"model_name": str, "profile": str, "data": list, "train": dict, "model": dict}
+        for key, kind in kinds.items():
+            if key in config and not isinstance(config[key], kind):
+                raise TypeError(f"its {key!r} is a {type(config[key]).__name__}")
+        if not all(isinstance(d, str) for d in config["data"]) or not isinstance(
+            config.get("init"), str | None
+        ):
+            raise TypeError("its 'data' or 'init' is not text")
         train_cfg = dict(config["train"])
         settings = {
             "model": config["model_name"],
@@ -196,8 +204,12 @@ def saved_run_settings(out: str | Path) -> dict[str, Any]:
                 k: tuple(v) if isinstance(v, list) else v for k, v in train_cfg.items()
             },
         }
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"{resolve_path(out) / 'config.json'} lacks the entry {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        from gsfm.errors import DataError
+
+        path = resolve_path(out) / "config.json"
+        what = f"lacks the entry {exc}" if isinstance(exc, KeyError) else f"is malformed ({exc})"
+        raise DataError(f"{path} {what}", path) from None
     return settings
 
 

@@ -145,12 +145,20 @@ class RunFolder:
         atomic_write_json(self.config_path, config)
 
     def read_config(self) -> dict[str, Any]:
+        """config.json as a dict; a missing, unreadable or non-object file is one
+        :class:`~gsfm.errors.GsfmError` naming it."""
+        from gsfm.errors import DataError, MissingFileError
+
+        path = self.config_path
         try:
-            return json.loads(self.config_path.read_text(encoding="utf-8"))
+            config = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise FileNotFoundError(f"no config.json in run folder {self.path}") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{self.config_path} is not valid JSON: {exc}") from None
+            raise MissingFileError(f"no config.json in run folder {self.path}", path) from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise DataError(f"{path} is not valid JSON: {exc}", path) from None
+        if not isinstance(config, dict):
+            raise DataError(f"{path} holds a {type(config).__name__}, not a JSON object", path)
+        return config
 
     def append_log(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append rows to log.csv (writing the header first if the file is new)."""

@@ -73,6 +73,7 @@ from gsfm.data.synthetic.splits import (
     split_paths,
     split_problems,
     split_settings,
+    split_unverified,
     synth_data_dir,
     write_split,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "split_paths",
     "split_problems",
     "split_settings",
+    "split_unverified",
     "synth_data_dir",
     "write_split",
 ]

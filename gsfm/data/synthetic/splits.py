@@ -1,7 +1,11 @@
 """Splits on disk: :func:`write_split` writes a split in the DAVIS layout, and the functions
 around it say what a written split is (:func:`split_settings`, :func:`describe_split`), where
 its files are (:func:`split_paths`), whether a folder holds it intact (:func:`split_problems`)
-and how to remove it (:func:`remove_split`). :func:`ensure_split` writes a split once under a
+and how to remove it (:func:`remove_split`). The manifest ``synth_<split>.json`` records the
+SHA-256 of every file written (``"digests"``), so a check verifies content, not only presence: a
+mask replaced by a valid empty PNG is found. A split written before manifests held digests is
+complete when every file is there and readable, and :func:`split_unverified` says its content
+could not be verified (``python -m gsfm synth`` says so; ``--force`` rewrites it with digests). :func:`ensure_split` writes a split once under a
 data folder (:func:`synth_data_dir` by default) and completes it when a file is missing: the
 one step that the ``synth-train`` training data and :func:`gsfm.experiments.ensure_synth_split`
 share.
@@ -9,6 +13,7 @@ share.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -37,11 +42,14 @@ __all__ = [
     "split_problems",
     "split_folder",
     "split_settings",
+    "split_unverified",
     "synth_data_dir",
     "write_split",
 ]
 
 DATA_DIR_ENV = "GSFM_DATA_DIR"  # names the folder that splits written on demand go to
+DIGESTS = "digests"  # the manifest's table: path relative to the split's root -> SHA-256
+MIN_SIZE = 16  # the smallest frame side the generator renders
 
 
 def split_identity(
@@ -69,6 +77,21 @@ def _write_video(root: Path, res: str, vid: SyntheticVideo) -> None:
                     write_mask(tmp / f"{t:05d}{suffix}", vid.masks[t])
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _video_files(root: Path, res: str, video: str) -> list[Path]:
+    """The files of one written video: its frames and annotations (sorted)."""
+    folders = [root / kind / res / video for kind in ("JPEGImages", "Annotations")]
+    return sorted(f for d in folders if d.is_dir() for f in d.iterdir() if f.is_file())
+
+
+def _digests(root: Path, files: Sequence[Path]) -> dict[str, str]:
+    """``{path relative to root (POSIX): SHA-256}`` of ``files``."""
+    return {f.relative_to(root).as_posix(): _sha256(f) for f in files}
+
+
 def write_split(
     out: str | os.PathLike[str],
     split: str = "val",
@@ -83,7 +106,8 @@ def write_split(
 
     Writes ``JPEGImages/<H>p/<video>/00000.jpg``, ``Annotations/<H>p/<video>/00000.png``,
     ``ImageSets/synth-<version>/<split>.txt``, ``objects_<split>.csv`` (per-object metadata)
-    and ``synth_<split>.json`` (version, seed, size and the generator parameters). Each video
+    and ``synth_<split>.json`` (version, seed, size, the generator parameters and the SHA-256
+    of every other file written, under ``"digests"``). Each video
     is written into a hidden temporary folder and renamed into place when complete.
     ``limit`` writes only the first videos (for quick looks and tests). Files of the same
     names are replaced and nothing else in ``out`` is looked at: callers decide whether ``out``
@@ -113,7 +137,13 @@ def write_split(
     atomic_write(sets, lambda p: Path(p).write_text("".join(f"{n}\n" for n in names)))
     table = pd.concat(tables, ignore_index=True)
     atomic_write(root / f"objects_{split}.csv", lambda p: table.to_csv(p, index=False))
-    meta = {**split_identity(version, split, seed, h, w, names), "parameters": asdict(v)}
+    files = [f for n in names for f in _video_files(root, res, n)]
+    files += [sets, root / f"objects_{split}.csv"]
+    meta = {
+        **split_identity(version, split, seed, h, w, names),
+        "parameters": asdict(v),
+        DIGESTS: _digests(root, files),
+    }
     atomic_write(
         root / f"synth_{split}.json",
         lambda p: Path(p).write_text(json.dumps(meta, indent=1) + "\n"),
@@ -135,13 +165,16 @@ def split_settings(
     """The :func:`split_identity` that :func:`write_split` with these arguments records."""
     v = get_version(version)
     names = split_names(split, version)
+    for what, size in (("height", height), ("width", width)):
+        if size is not None and int(size) < MIN_SIZE:
+            raise ValueError(f"frame {what} must be at least {MIN_SIZE} pixels, got {size}")
     if limit is not None:
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
         names = names[: int(limit)]
-    return split_identity(
-        version, split, seed, int(height or v.height), int(width or v.width), names
-    )
+    h = v.height if height is None else int(height)
+    w = v.width if width is None else int(width)
+    return split_identity(version, split, seed, h, w, names)
 
 
 def describe_split(identity: dict[str, Any]) -> str:
@@ -225,8 +258,48 @@ def _record_problems(record: dict[str, Any], identity: dict[str, Any], meta: str
     return problems
 
 
-def _video_problems(root: Path, video: str, n_frames: int, h: int, w: int) -> list[str]:
-    """Missing, unreadable or mis-sized frames and annotations of ``video`` under ``root``."""
+def _recorded_digests(record: dict[str, Any]) -> dict[str, str] | None:
+    """The manifest's digests; ``None`` for a split written before manifests held them."""
+    digests = record.get(DIGESTS)
+    if digests is None:
+        return None
+    if not isinstance(digests, dict) or not all(
+        isinstance(k, str) and isinstance(d, str) for k, d in digests.items()
+    ):
+        return {}  # damaged: no file can be verified, so every file is reported
+    return digests
+
+
+def split_unverified(root: str | os.PathLike[str], split: str) -> bool:
+    """Whether the split's manifest holds no digests (written by an older gsfm), so that
+    :func:`split_problems` could check only presence, readability and size."""
+    record = read_split_record(root, split)
+    return record is not None and record.get(DIGESTS) is None
+
+
+def _changed(root: Path, path: Path, digests: dict[str, str] | None, meta: str) -> list[str]:
+    """A problem when ``path``'s SHA-256 is not the one ``digests`` records for it."""
+    if digests is None:
+        return []
+    rel = path.relative_to(root).as_posix()
+    if rel not in digests:
+        return [f"{rel} has no digest in {meta}"]
+    if _sha256(path) != digests[rel]:
+        return [f"{rel} changed since it was written (its SHA-256 is not the one {meta} records)"]
+    return []
+
+
+def _video_problems(
+    root: Path,
+    video: str,
+    n_frames: int,
+    h: int,
+    w: int,
+    digests: dict[str, str] | None = None,
+    meta: str = "",
+) -> list[str]:
+    """Missing, unreadable, mis-sized or changed frames and annotations of ``video`` under
+    ``root`` (changed: a SHA-256 other than ``digests`` records; ``None``: not checked)."""
     problems = []
     for kind, ext in (("JPEGImages", ".jpg"), ("Annotations", ".png")):
         folder = root / kind / f"{h}p" / video
@@ -246,6 +319,8 @@ def _video_problems(root: Path, video: str, n_frames: int, h: int, w: int) -> li
                 continue
             if size != (h, w):
                 problems.append(f"{rel}/{name} is {size[1]}x{size[0]}, not {w}x{h}")
+                continue
+            problems += _changed(root, folder / name, digests, meta)
     return problems
 
 
@@ -255,8 +330,9 @@ def split_problems(root: str | os.PathLike[str], identity: dict[str, Any]) -> li
 
     Checked: ``synth_<split>.json`` records the same identity; the ImageSets list names the
     split's videos; ``objects_<split>.csv`` exists; every video has every frame (JPEG) and
-    annotation (PNG), each readable and of the recorded size. Paths in the messages are
-    relative to ``root``.
+    annotation (PNG), each readable and of the recorded size; and every file has the SHA-256
+    the manifest records (when it records digests: see :func:`split_unverified`). Paths in the
+    messages are relative to ``root``.
     """
     root = Path(root)
     split = identity["split"]
@@ -269,18 +345,32 @@ def split_problems(root: str | os.PathLike[str], identity: dict[str, Any]) -> li
     if problems:  # another split: its files are not ours to check
         return problems
     sets = root / "ImageSets" / str(identity["benchmark"]) / f"{split}.txt"
+    digests = _recorded_digests(record)
     if not sets.is_file():
         problems.append(f"{sets.relative_to(root)} is missing")
-    elif sets.read_text(encoding="utf-8").split() != list(identity["videos"]):
+    elif _read_names(sets) != list(identity["videos"]):
         problems.append(f"{sets.relative_to(root)} does not list the split's videos")
-    if not (root / f"objects_{split}.csv").is_file():
+    else:
+        problems += _changed(root, sets, digests, meta)
+    table = root / f"objects_{split}.csv"
+    if not table.is_file():
         problems.append(f"objects_{split}.csv is missing")
+    else:
+        problems += _changed(root, table, digests, meta)
     version = str(identity["benchmark"]).removeprefix("synth-")
     n_frames = _split_size(get_version(version), split)[1]
     h, w = int(identity["height"]), int(identity["width"])
     for video in identity["videos"]:
-        problems += _video_problems(root, video, n_frames, h, w)
+        problems += _video_problems(root, video, n_frames, h, w, digests, meta)
     return problems
+
+
+def _read_names(path: Path) -> list[str] | None:
+    """The names of an ImageSets list; ``None`` when it is not UTF-8 text."""
+    try:
+        return path.read_text(encoding="utf-8").split()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 # --- writing a split once ------------------------------------------------------------------------
@@ -316,14 +406,21 @@ def _broken_videos(root: Path, identity: dict[str, Any]) -> list[str] | None:
     if record is None or _record_problems(record, identity, ""):
         return None
     sets = root / "ImageSets" / str(identity["benchmark"]) / f"{split}.txt"
-    if not sets.is_file() or sets.read_text(encoding="utf-8").split() != identity["videos"]:
+    if not sets.is_file() or _read_names(sets) != identity["videos"]:
         return None
-    if not (root / f"objects_{split}.csv").is_file():
+    table = root / f"objects_{split}.csv"
+    digests = _recorded_digests(record)
+    if not table.is_file() or digests == {}:
+        return None
+    meta = f"synth_{split}.json"
+    if _changed(root, sets, digests, meta) or _changed(root, table, digests, meta):
         return None
     version = str(identity["benchmark"]).removeprefix("synth-")
     n_frames = _split_size(get_version(version), split)[1]
     h, w = int(identity["height"]), int(identity["width"])
-    return [v for v in identity["videos"] if _video_problems(root, v, n_frames, h, w)]
+    return [
+        v for v in identity["videos"] if _video_problems(root, v, n_frames, h, w, digests, meta)
+    ]
 
 
 def _complete(root: Path, identity: dict[str, Any], problems: list[str], progress: bool) -> None:
@@ -344,6 +441,14 @@ def _complete(root: Path, identity: dict[str, Any], problems: list[str], progres
         for name in broken:
             _write_video(
                 root, f"{h}p", generate_video(split, index[name], version, identity["seed"], h, w)
+            )
+        record = read_split_record(root, split)
+        if record is not None and isinstance(record.get(DIGESTS), dict):  # the new files' bytes
+            files = [f for name in broken for f in _video_files(root, f"{h}p", name)]
+            record[DIGESTS].update(_digests(root, files))
+            atomic_write(
+                root / f"synth_{split}.json",
+                lambda p: Path(p).write_text(json.dumps(record, indent=1) + "\n"),
             )
         return
     if root.exists():
