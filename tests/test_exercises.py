@@ -25,7 +25,7 @@ NOTEBOOKS = [
 ]
 SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_solutions.ipynb"))
 KINDS = ("predict", "modify", "read", "implement")
-CHECK_CELL = re.compile(r'^check\("(\d\d\.\d)", answer\)\s*$')
+CHECK_CELL = re.compile(r'^check\("(\d\d\.\d)", answer\);?\s*$')
 EXERCISE_MARK = re.compile(r"^\*\*Exercise (\d) \((\w+), (★{1,3})\)\.\*\*")
 
 
@@ -111,7 +111,7 @@ def _radial_keeping_mean(x: torch.Tensor) -> np.ndarray:
 
 
 WRONG: dict[str, Any] = {
-    "01.1": (0.527, 0.0),  # HFM's g(DC), not LFM's 1 − g(DC)
+    "01.1": (0.368, 0.07),  # HFM's g(DC), not LFM's 1 − g(DC)
     "01.2": 0.37,  # the 24×24 share
     "01.3": _hfm_filter,  # g instead of 1 − g
     "01.4": (True, True, False, False),  # credits the filter, not the ReLU

@@ -11,14 +11,18 @@ import torch
 from gsfm.exercises import NotYet, checker
 from gsfm.exercises._answers import as_number, as_numbers, call, close_to, first_match, is_close
 
+SIGMA_1 = 12.0  # exercise 01.1: a σ that neither the text nor Fig. 6b tabulates
+SIDE_2 = 128  # exercise 01.2: a map size the text does not tabulate
+
 
 @checker("01.1")
-def lfm_gain_at_sigma_15(answer: Any) -> str:
-    """(LFM's gain on DC, share of bins where LFM's gain is above ½) on 24×24 with σ = 15."""
+def lfm_gain_at_sigma_12(answer: Any) -> str:
+    """(LFM's gain on DC, share of bins where LFM's gain is above ½) on 24×24 with σ = 12
+    (a σ that neither the text nor Fig. 6b tabulates)."""
     from gsfm.analysis import spectral as sa
 
     dc, share = as_numbers(answer, 2, ("gain on DC", "share of bins above ½"))
-    ref = sa.band_gain(24, 24, 15.0, "low")
+    ref = sa.band_gain(24, 24, SIGMA_1, "low")
     if share > 1:
         raise NotYet("give the share as a fraction between 0 and 1, not a percentage")
     if abs(dc - (1 - ref["dc"])) < 5e-3:
@@ -35,23 +39,23 @@ def lfm_gain_at_sigma_15(answer: Any) -> str:
         ref["above_half"],
         0.01,
         "the share of bins above ½",
-        "With σ this wide, where is 1 − g largest, and how large does it get there?",
+        "Compute 1 − g at every bin of the 24×24 grid and count, or reason from the ½ radius.",
     )
-    return f"LFM keeps {dc:.3f} of DC, yet no bin reaches ½: σ = 15 no longer selects"
+    return f"LFM keeps {dc:.3f} of DC and passes more than half on {share:.0%} of the bins"
 
 
 @checker("01.2")
-def hfm_share_on_256(answer: Any) -> str:
-    """Share of a 256×256 spectrum's bins where HFM's g exceeds ½, σ = 7 bins."""
+def hfm_share_on_128(answer: Any) -> str:
+    """Share of a 128×128 spectrum's bins where HFM's g exceeds ½, σ = 7 bins."""
     from gsfm.analysis import spectral as sa
 
     share = as_number(answer, "the share")
-    ref = sa.band_gain(256, 256, 7.0, "high")["above_half"]
+    ref = sa.band_gain(SIDE_2, SIDE_2, 7.0, "high")["above_half"]
     if share > 1:
         raise NotYet("give the share as a fraction between 0 and 1, not a percentage")
     if abs(share - sa.band_gain(24, 24, 7.0, "high")["above_half"]) < 0.01:
         raise NotYet(
-            "that is the share on the 24×24 map: σ is in bins, and 256×256 has many "
+            "that is the share on the 24×24 map: σ is in bins, and 128×128 has many "
             "more bins than 24×24"
         )
     if abs(share - ref) > 0.1 * ref:
@@ -59,7 +63,7 @@ def hfm_share_on_256(answer: Any) -> str:
             f"not yet ({'too high' if share > ref else 'too low'}). Find the distance from Nyquist "
             "at which g falls to ½, then count the bins closer than that."
         )
-    return f"about {share:.2%} of the bins: σ = 7 bins is a pinhole on a 256×256 spectrum"
+    return f"about {share:.2%} of the bins: σ = 7 bins is a small disc on a 128×128 spectrum"
 
 
 def _mistakes(h: int, w: int, sigma: float) -> dict[str, Any]:
