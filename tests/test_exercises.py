@@ -215,3 +215,11 @@ def test_a_checker_signals_not_yet_by_raising() -> None:
 
     with pytest.raises(NotYet):
         nb03.top2_weights([0.2] * 5)
+
+
+def test_course_map_and_readme_list_every_notebook() -> None:
+    course = (ROOT / "docs" / "course.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for nb in list_notebooks(ROOT / "notebooks"):
+        assert f"notebooks/{nb.name}" in course, f"docs/course.md does not list {nb.name}"
+        assert f"`{nb.stem}`" in readme, f"README's notebook table does not list {nb.stem}"
