@@ -113,42 +113,7 @@ def test_unknown_parameter_is_rejected(tmp_path: Path) -> None:
         execute_notebook(NOTEBOOKS[0], tmp_path / "x.ipynb", {"no_such_parameter": 1})
 
 
-# --- exercises --------------------------------------------------------------------------------
-EXERCISE_KINDS = ("predict", "modify", "read")
-
-
-def _exercises(nb: dict) -> tuple[list[str], list[dict]]:
-    """(exercise markdown cells, solution code cells) of a notebook.
-
-    An exercise is a markdown cell that starts with ``**Exercise N (kind).**``; its worked
-    solution is a code cell tagged ``solution`` (input collapsed in JupyterLab through
-    ``metadata.jupyter.source_hidden``), executed with the rest of the notebook.
-    """
-    marks = [
-        "".join(c["source"])
-        for c in nb["cells"]
-        if c["cell_type"] == "markdown" and "".join(c["source"]).lstrip().startswith("**Exercise ")
-    ]
-    solutions = [
-        c
-        for c in nb["cells"]
-        if c["cell_type"] == "code" and "solution" in c.get("metadata", {}).get("tags", [])
-    ]
-    return marks, solutions
-
-
-@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_has_exercises_with_solutions(nb_path: Path) -> None:
-    nb = json.loads(nb_path.read_text(encoding="utf-8"))
-    marks, solutions = _exercises(nb)
-    assert 3 <= len(marks) <= 5, f"{nb_path.name}: {len(marks)} exercises, want 3 to 5"
-    assert len(solutions) >= len(marks), f"{nb_path.name}: an exercise lacks its solution cell"
-    kinds = {k for m in marks for k in EXERCISE_KINDS if f"({k}" in m.split(".**")[0]}
-    assert len(kinds) >= 2, f"{nb_path.name}: exercises should mix kinds, got {sorted(kinds)}"
-    for cell in solutions:
-        assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, (
-            f"{nb_path.name}: solution cells start collapsed"
-        )
+# The exercises (a checker per exercise, solutions kept apart) are tested in test_exercises.py.
 
 
 def test_export_html_embeds_outputs(tmp_path: Path) -> None:
