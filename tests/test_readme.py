@@ -61,3 +61,57 @@ def test_the_checks_above_can_fail() -> None:
     )
     assert _targets(text) == {"docs/absent.html", "figures/none.png", "tests/t.py"}
     assert not _exists(ROOT, "figures/*.nothing") and _exists(ROOT, "figures/*.png")
+
+
+# --- verdicts: one word per comparison, the same everywhere -----------------------------------
+
+VERDICT_ROW = re.compile(
+    r"^\| (?P<pair>[^|]+? − [^|]+?) \|.*\| (?P<verdict>[a-z() ]+) \|( [^|]* \|)?$"
+)
+DIFFERENCES = (
+    "table5_components",
+    "table3_placement",
+    "table4_generalization",
+    "fig6a_sigma_sweep",
+)
+
+
+def _verdicts_on_val() -> dict[str, str]:
+    import pandas as pd
+
+    out = {}
+    for name in DIFFERENCES:
+        table = pd.read_csv(ROOT / "figures" / f"{name}_differences.csv", keep_default_na=False)
+        for _, r in table[table["split"] == "val"].iterrows():
+            out[f"{r['variant']} − {r['baseline']}"] = r["verdict"] or "(no claim)"
+    return out
+
+
+def test_docs_results_give_each_comparison_the_verdict_of_the_differences_tables() -> None:
+    """docs/results.md's verdict column says what figures/*_differences.csv (written by the
+    notebooks from the committed rows) says, comparison by comparison."""
+    want = _verdicts_on_val()
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    found = {m["pair"]: m["verdict"] for m in map(VERDICT_ROW.match, text.splitlines()) if m}
+    assert len(found) >= 20, f"expected the verdict tables in docs/results.md, found {found}"
+    wrong = {p: (v, want.get(p)) for p, v in found.items() if want.get(p) != v}
+    assert not wrong, f"docs/results.md disagrees with the differences tables: {wrong}"
+
+
+def test_readme_verdict_words_match_the_differences_tables() -> None:
+    want = _verdicts_on_val()
+    readme = README.read_text(encoding="utf-8")
+    claims = {
+        "GSFM − STCN": "confirmed",
+        "+LFM+HFM+boundary − STCN": "confirmed",
+        "GSFM − +LFM+HFM+boundary": "unresolved",
+        "STM-read+freq − STM-read": "unresolved",
+        "STCN-read+freq − STCN-read": "confirmed",
+    }
+    for pair, verdict in claims.items():
+        assert want[pair] == verdict, f"README says {pair} is {verdict}; the tables: {want[pair]}"
+    placement = [v for p, v in want.items() if p.endswith(" − freqL+freqH")]
+    assert placement and set(placement) == {"unresolved"}
+    assert "all five alternatives unresolved" in readme
+    sigma = [v for p, v in want.items() if p.startswith("sigma=") and v != "(no claim)"]
+    assert sigma and set(sigma) == {"unresolved"} and "unresolved in bins and relative" in readme
