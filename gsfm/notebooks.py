@@ -103,7 +103,6 @@ def execute_notebook(
     ``progress``: papermill's bar, one step per cell.
     """
     import papermill
-
     import papermill.exceptions
 
     path = Path(path)
