@@ -370,7 +370,7 @@ def _done_keys(path: Path) -> dict[tuple[Any, ...], tuple[Any, Any]]:
 TABLE_SCHEMAS: dict[str, dict[str, str]] = {
     "": {
         **dict.fromkeys(("study", "variant"), "text"), "seed": "int",
-        **dict.fromkeys(("split", "profile", "model", "reference", "run"), "text"),
+        **dict.fromkeys(("split", "profile", "model", "reference"), "text"),
         "overrides": "json", "inference": "json",
         **dict.fromkeys(("train_s", "eval_fps", "JF", "J", "F"), "float"),
     },
