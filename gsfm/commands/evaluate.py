@@ -12,8 +12,8 @@ Modes live in :data:`MODES`: each claims ``args`` when its option is set.
 Where predictions are written (``--baseline``, ``--checkpoint``): ``--pred`` must be new or
 empty, or hold an earlier output of this command (it carries a ``gsfm_eval.json`` listing the
 files it wrote) and nothing else; anything else is refused, naming what gsfm did not write, so
-that no file of the user's is ever deleted. The predictions go to a hidden temporary folder next to it and replace it only
-when complete, so a failed run leaves nothing half-written. ``--checkpoint`` without ``--pred``
+that no file of the user's is ever deleted. The predictions go to a hidden temporary folder
+next to it and replace it only when complete, so a failed run leaves nothing half-written. ``--checkpoint`` without ``--pred``
 uses ``<run>/eval/<data>-<checkpoint>`` and replaces an earlier evaluation there. Scoring a
 folder writes ``<pred>/results.csv`` unless a ``results.csv`` there is not a table of this
 command (then pass ``--csv``).
@@ -287,8 +287,8 @@ def run_checkpoint(args: argparse.Namespace) -> int:
         raise CLIError("--baseline and --checkpoint exclude each other")
     if not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
-    # the folder evaluate_checkpoint would use: an explicit --pred must be new, empty or ours;
-    # the default <run>/eval/... is gsfm's own and an earlier evaluation there is replaced
+    # the folder evaluate_checkpoint would use: new, empty or an earlier output of ours holding
+    # nothing else (the default <run>/eval/... too), which is then replaced
     if args.pred:
         pred = resolve_path(args.pred)
         _check_pred_target(pred)
