@@ -48,10 +48,12 @@ from gsfm.runtime import resolve_device, resolve_path
 __all__ = [
     "KEY",
     "STUDIES",
+    "TABLE_SCHEMAS",
     "EvalSplit",
     "Study",
     "Variant",
     "find_run_folder",
+    "check_table",
     "get_studies",
     "load_study",
     "plan",
@@ -327,7 +329,12 @@ def plan(
     seed 0 first, so that an interrupted grid leaves whole studies at fewer seeds). A row
     written under another definition of its variant (other overrides or inference settings)
     does not count: the task is done again and its rows are replaced."""
-    done = {s.name: _done_keys(resolve_path(results_dir) / f"{s.name}.csv") for s in studies}
+    results = resolve_path(results_dir)
+    for study in studies:  # a damaged companion is refused now, not after hours of training
+        for kind in ("videos", "objects"):
+            if (results / f"{study.name}_{kind}.csv").is_file():
+                check_table(results / f"{study.name}_{kind}.csv", kind)
+    done = {s.name: _done_keys(results / f"{s.name}.csv") for s in studies}
     tasks = []
     for seed in seeds:
         for study in studies:
@@ -346,10 +353,10 @@ def plan(
 
 
 def _done_keys(path: Path) -> dict[tuple[Any, ...], tuple[Any, Any]]:
-    """{row key: (overrides, inference)} of the rows in ``path`` (JSON parsed)."""
+    """{row key: (overrides, inference)} of the rows in ``path`` (checked: :func:`check_table`)."""
     if not path.is_file():
         return {}
-    table = pd.read_csv(path, dtype={"overrides": str, "inference": str})
+    table = check_table(path)
     keys = table[list(KEY)].astype({"seed": int}).itertuples(index=False)
     return {
         tuple(k): (json.loads(o), json.loads(i))
@@ -357,12 +364,84 @@ def _done_keys(path: Path) -> dict[tuple[Any, ...], tuple[Any, Any]]:
     }
 
 
+#: What each results table must hold: column -> type ("text": not empty; "int"; "float": a
+#: finite number; "json": a JSON object). ``""``: ``<study>.csv``; ``videos``, ``objects``:
+#: its companions. Other columns (provenance) may be empty.
+TABLE_SCHEMAS: dict[str, dict[str, str]] = {
+    "": {
+        **dict.fromkeys(("study", "variant"), "text"), "seed": "int",
+        **dict.fromkeys(("split", "profile", "model", "reference"), "text"),
+        "overrides": "json", "inference": "json",
+        **dict.fromkeys(("train_s", "eval_fps", "JF", "J", "F"), "float"),
+    },
+    "videos": {
+        **dict.fromkeys(("study", "variant"), "text"), "seed": "int",
+        **dict.fromkeys(("split", "profile", "sequence"), "text"),
+        **dict.fromkeys(("JF", "J", "F"), "float"),
+    },
+    "objects": {
+        **dict.fromkeys(("study", "variant"), "text"), "seed": "int",
+        **dict.fromkeys(("split", "profile", "sequence", "object"), "text"),
+        **dict.fromkeys(("area", "JF", "J", "F"), "float"),
+    },
+}  # fmt: skip
+
+
+def _bad_cells(values: pd.Series, kind: str) -> pd.Series:
+    """True where a text cell is not of ``kind`` (see :data:`TABLE_SCHEMAS`)."""
+    if kind == "text":
+        return values.str.strip() == ""
+    if kind == "json":
+
+        def not_object(text: str) -> bool:
+            try:
+                return not isinstance(json.loads(text), dict)
+            except ValueError:
+                return True
+
+        return values.map(not_object).astype(bool)
+    number = pd.to_numeric(values.str.strip().replace("", "x"), errors="coerce")
+    bad = number.isna() | ~number.abs().lt(float("inf"))
+    if kind == "int":
+        bad |= number.mod(1).ne(0)
+    return bad
+
+
+def check_table(path: str | os.PathLike[str], kind: str = "") -> pd.DataFrame:
+    """Read the results table ``path`` as text (cells as written) and check it: a readable CSV
+    of complete rows (:func:`gsfm.files.read_csv_table`: a truncated file is refused) with
+    every column of :data:`TABLE_SCHEMAS` ``[kind]`` holding values of its type. A damaged
+    table is one ``ValueError`` naming the file, the column and the line; it is never
+    rewritten (:func:`upsert_rows` and :func:`plan` read through here first)."""
+    path = Path(path)
+    schema = TABLE_SCHEMAS[kind]
+    what = f"results table ({kind or 'rows'})"
+    table = read_csv_table(path, tuple(schema), what=what, dtype=str, keep_default_na=False)
+    if table.empty:
+        raise ValueError(f"{path}: a {what} with a header and no rows")
+    for column, typ in schema.items():
+        bad = _bad_cells(table[column], typ)
+        if bad.any():
+            line = int(bad.to_numpy().nonzero()[0][0]) + 2  # the header is line 1
+            wanted = {"text": "a value", "json": "a JSON object"}.get(typ, f"{typ} numbers")
+            raise ValueError(
+                f"{path}: column {column!r} must hold {wanted}; line {line} has "
+                f"{table[column].iloc[line - 2]!r} ({int(bad.sum())} bad row(s) in all): the "
+                "table is damaged; restore it (e.g. from git) or move it away"
+            )
+    return table
+
+
 def read_results(results_dir: str | os.PathLike[str], study: str, kind: str = "") -> pd.DataFrame:
-    """``<study>.csv`` (``kind=""``), ``<study>_videos.csv`` or ``<study>_objects.csv``; an
-    empty table when the file does not exist yet."""
+    """``<study>.csv`` (``kind=""``), ``<study>_videos.csv`` or ``<study>_objects.csv``, checked
+    (:func:`check_table`) and typed as pandas reads it; an empty table when the file does not
+    exist yet."""
     name = f"{study}_{kind}.csv" if kind else f"{study}.csv"
     path = resolve_path(results_dir) / name
-    return pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    if not path.is_file():
+        return pd.DataFrame()
+    text = check_table(path, kind)
+    return pd.read_csv(io.StringIO(text.to_csv(index=False)))
 
 
 def load_study(
@@ -381,7 +460,7 @@ def load_study(
     path = resolve_path(results_dir) / f"{study}.csv"
     if not path.is_file():
         return None
-    ids = pd.read_csv(path, dtype=str)
+    ids = check_table(path)
     ids = ids.reindex(columns=["profile", "device", "cpu_capability"]).astype(object).fillna("")
     ids = ids[ids["profile"] == profile]
     if device is None and not ids.empty:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,43 @@ COMMANDS: dict[str, str] = {
 
 class CLIError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
+
+
+# --- argument types shared by the commands: checked at parse time, before anything is written --
+
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+SEED_MAX = 2**32 - 1  # NumPy's legacy seeds and PYTHONHASHSEED take 32 bits
+
+
+def device_arg(text: str) -> str:
+    """``--device``: auto, cpu, cuda, cuda:N or mps (whether CUDA exists is checked later)."""
+    if not _DEVICE.match(text):
+        raise argparse.ArgumentTypeError(
+            f"unknown device {text!r}: expected auto, cpu, cuda, cuda:N or mps"
+        )
+    return text
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (counts: threads, jobs, iterations)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def seed_arg(text: str) -> int:
+    """A random seed: an integer from 0 to :data:`SEED_MAX`."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {SEED_MAX}, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

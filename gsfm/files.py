@@ -11,8 +11,11 @@
   always with ``weights_only=True``: checkpoints, training checkpoints, ``--init`` weights and
   backbone weight files. A corrupt, truncated, empty or foreign file becomes one
   :class:`CheckpointError` line naming the file, never PyTorch's advice to load it unsafely.
-* :func:`read_csv_table` reads a results table; an unreadable file or a missing column is one
-  ``ValueError`` naming the file.
+* :func:`read_csv_table` reads a results table; an unreadable file, a missing column or an
+  incomplete row (a truncated file) is one ``ValueError`` naming the file.
+* A write that fails because the disk is full (``ENOSPC``) raises :class:`DiskFullError`, one
+  line naming the file; the previous version of the file stays in place.
+* :func:`exclusive` holds a lock file (a run folder's, a results table's) for one process.
 
 This module imports nothing else from ``gsfm`` but :mod:`gsfm.errors`: it sits at the bottom of
 the layers.
@@ -20,6 +23,8 @@ the layers.
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import pickle
@@ -42,6 +47,7 @@ __all__ = [
     "CHECKPOINT_KINDS",
     "Busy",
     "CheckpointError",
+    "DiskFullError",
     "atomic_folder",
     "atomic_save",
     "atomic_write",
@@ -59,11 +65,16 @@ class CheckpointError(GsfmError, ValueError):
     """A checkpoint that cannot be read or does not fit the model."""
 
 
+class DiskFullError(OSError):
+    """A write failed because the disk is full (``ENOSPC``); the message names the file."""
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
     """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it onto ``path``.
 
     Parent folders are created. The file gets mode 0644 (``mkstemp`` creates 0600; what the
-    package writes is meant to be shared). Returns ``path``.
+    package writes is meant to be shared). Returns ``path``. A full disk raises
+    :class:`DiskFullError` naming ``path``; the earlier ``path``, if any, is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,10 +85,46 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
         write(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC and not isinstance(exc, DiskFullError):
+            kept = "the previous version is kept" if path.exists() else "nothing was written"
+            raise DiskFullError(
+                errno.ENOSPC,
+                f"the disk is full (ENOSPC) while writing {path}: {kept}; free some space on "
+                f"{path.parent} and run the command again",
+            ) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _check_complete_rows(path: Path, text: str, what: str) -> None:
+    """One ``ValueError`` naming ``path`` unless ``text`` is a header and complete rows: every
+    row has the header's number of fields and the file ends with a newline (a truncated file
+    ends inside its last row)."""
+    import csv
+
+    if not text.strip():
+        raise ValueError(f"{path}: not a readable {what} (the file is empty)")
+    if not text.endswith("\n"):
+        raise ValueError(
+            f"{path}: the last row is incomplete (the file does not end with a newline: "
+            f"truncated?); {what}s are written whole, so this one was cut or edited"
+        )
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        raise ValueError(f"{path}: not a readable {what} ({err})") from None
+    width = len(rows[0])
+    for number, row in enumerate(rows[1:], start=2):
+        if row and len(row) != width:
+            raise ValueError(
+                f"{path}: line {number} has {len(row)} field(s) where the header has {width} "
+                "(an incomplete or damaged row)"
+            )
 
 
 def read_csv_table(
@@ -87,13 +134,21 @@ def read_csv_table(
     **read_csv: Any,
 ) -> pd.DataFrame:
     """``pandas.read_csv(path, **read_csv)``. A file that is no readable table (bad CSV, empty,
-    not UTF-8) or lacks one of ``columns`` is one ``ValueError`` naming it."""
+    not UTF-8, an incomplete row: :func:`_check_complete_rows`) or lacks one of ``columns`` is
+    one ``ValueError`` naming it."""
     import pandas as pd  # imported here: most users of this module never read a table
 
+    path = Path(path)
     try:
-        table = pd.read_csv(path, **read_csv)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not a readable {what} ({err})") from None
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a readable {what} (not UTF-8 text)") from None
+    _check_complete_rows(path, text, what)
+    try:
+        table = pd.read_csv(io.StringIO(text), **read_csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"{path}: not a readable {what} ({reason})") from None
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}")
@@ -118,13 +173,18 @@ class Busy(RuntimeError):
 def exclusive(lock: Path, wait: bool = True) -> Iterator[None]:
     """Hold an exclusive lock on the file ``lock`` while the block runs, so that processes of
     one machine take turns (the ranks of a ``torchrun`` writing a split; two ``ablate`` runs
-    updating one results table). With ``wait=False`` a lock held elsewhere raises
-    :class:`Busy` at once instead. The operating system drops the lock when its process dies,
-    so a killed process leaves none behind. No lock where ``fcntl`` does not exist (one writer
-    is assumed there)."""
+    updating one results table; two ``train`` into one run folder). With ``wait=False`` a lock
+    held elsewhere raises :class:`Busy` at once instead. The operating system drops the lock
+    when its process dies, so a killed process leaves none behind. A process that already
+    holds ``lock`` enters again (the ablation runner locks a run folder, then trains it). No
+    lock where ``fcntl`` does not exist (one writer is assumed there)."""
     try:
         import fcntl
     except ImportError:  # not POSIX
+        yield
+        return
+    key = str(lock.resolve())
+    if key in _HELD:  # this process holds it already
         yield
         return
     lock.parent.mkdir(parents=True, exist_ok=True)
@@ -133,17 +193,30 @@ def exclusive(lock: Path, wait: bool = True) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise Busy(f"{lock} is held by another process") from None
+        _HELD.add(key)
         try:
             yield
         finally:
+            _HELD.discard(key)
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+_HELD: set[str] = set()  # the lock files this process holds (exclusive() enters them again)
+
+
 def atomic_save(path: str | os.PathLike[str], payload: Any) -> Path:
-    """``torch.save(payload)`` to ``path`` atomically (checkpoints)."""
+    """``torch.save(payload)`` to ``path`` atomically (checkpoints). The payload goes through a
+    file object of ours, so that a full disk is Python's ``OSError(ENOSPC)`` (then
+    :class:`DiskFullError`) rather than PyTorch's own writer's message, which names no disk."""
     import torch
 
-    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+
+    return atomic_write(path, write)
 
 
 @contextmanager

@@ -10,6 +10,13 @@ holds nothing but earlier executed copies (notebooks with papermill's metadata) 
 ``.ipynb_checkpoints``; never into the notebooks' own folder (:func:`check_output_folder`).
 With ``html_dir`` it also writes each executed copy as a static HTML page (:func:`export_html`),
 so that the notebooks can be read with their outputs without running anything.
+
+The committed figures under ``figures/`` come from the :data:`COMMITTED_PROFILE`. Run under
+another profile, :func:`execute_all` sends a notebook's figures to ``figures/<profile>/``
+(:func:`profile_figures_dir`; ``figures/smoke/`` is git-ignored) unless the caller names a
+``figures_dir``, so a smoke run never overwrites, or mixes into, the committed figures. A
+notebook that fails raises :class:`NotebookFailed`: one line naming the cell, the error and
+the executed copy that holds the traceback.
 """
 
 from __future__ import annotations
@@ -24,13 +31,29 @@ from typing import Any
 from gsfm.runtime import project_root
 
 __all__ = [
+    "COMMITTED_PROFILE",
+    "NotebookFailed",
     "NotebookRun",
     "check_output_folder",
     "execute_notebook",
     "export_html",
     "list_notebooks",
     "notebook_parameters",
+    "profile_figures_dir",
 ]
+
+#: the profile whose figures are committed under figures/
+COMMITTED_PROFILE = "cpu"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook's cell raised; the message is one line naming the executed copy."""
+
+
+def profile_figures_dir(profile: str, base: str = "figures") -> str:
+    """Where a notebook run under ``profile`` writes its figures by default: ``base`` for the
+    :data:`COMMITTED_PROFILE`, ``base/<profile>`` for any other (as ``figures/gpu``)."""
+    return base if profile == COMMITTED_PROFILE else f"{base}/{profile}"
 
 
 @dataclass(frozen=True)
@@ -75,10 +98,12 @@ def execute_notebook(
     """Run one notebook with papermill and write the executed copy to ``output``.
 
     Raises ``ValueError`` naming the notebook if a parameter is not declared in its
-    ``parameters`` cell. papermill writes the output notebook also when a cell fails, so
-    the failing cell's traceback can be read there.
+    ``parameters`` cell. papermill writes the output notebook also when a cell fails, so the
+    failing cell's traceback can be read there: :class:`NotebookFailed` names that copy.
+    ``progress``: papermill's bar, one step per cell.
     """
     import papermill
+    import papermill.exceptions
 
     path = Path(path)
     params = dict(parameters or {})
@@ -92,16 +117,23 @@ def execute_notebook(
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    papermill.execute_notebook(
-        str(path),
-        str(output),
-        parameters=params,
-        cwd=str(cwd or project_root(path.parent)),
-        kernel_name=kernel_name,
-        execution_timeout=cell_timeout,
-        progress_bar=progress,
-        log_output=False,
-    )
+    try:
+        papermill.execute_notebook(
+            str(path),
+            str(output),
+            parameters=params,
+            cwd=str(cwd or project_root(path.parent)),
+            kernel_name=kernel_name,
+            execution_timeout=cell_timeout,
+            progress_bar=progress,
+            log_output=False,
+        )
+    except papermill.exceptions.PapermillExecutionError as err:
+        evalue = (str(err.evalue).strip().splitlines() or [""])[0][:200]
+        raise NotebookFailed(
+            f"{path.name} failed in cell [{err.exec_count}] ({err.ename}: {evalue}); the "
+            f"executed copy with the traceback: {output}"
+        ) from None
     return NotebookRun(path, output, params, time.perf_counter() - start)
 
 
@@ -173,12 +205,15 @@ def execute_all(
     *,
     cell_timeout: int | None = None,
     html_dir: str | Path | None = None,
+    progress: bool = True,
 ) -> list[NotebookRun]:
     """Execute every notebook (or those whose file name starts with one of ``names``).
 
     Notebooks that declare them get :data:`BATCH_PARAMETERS` (``interactive=False``: static
     figures instead of widgets). The copies go to ``out_dir`` (relative to the project root), which
     :func:`check_output_folder` must accept; an earlier copy of the same notebook is replaced.
+    A ``profile`` other than :data:`COMMITTED_PROFILE` without a ``figures_dir`` writes the
+    figures to :func:`profile_figures_dir`. ``progress``: a bar per notebook, one step per cell.
     """
     root = project_root()
     out = Path(out_dir)
@@ -191,9 +226,14 @@ def execute_all(
             continue
         declared = notebook_parameters(nb)
         given = {**BATCH_PARAMETERS, **(parameters or {})}
+        profile = given.get("profile")
+        if profile not in (None, COMMITTED_PROFILE) and "figures_dir" not in given:
+            given["figures_dir"] = profile_figures_dir(profile)
         params = {k: v for k, v in given.items() if k in declared}
         print(f"executing {nb.name} {params or ''}", flush=True)
-        run = execute_notebook(nb, out / nb.name, params, cwd=root, cell_timeout=cell_timeout)
+        run = execute_notebook(
+            nb, out / nb.name, params, cwd=root, cell_timeout=cell_timeout, progress=progress
+        )
         print(f"  done in {run.seconds:.1f} s -> {run.output}", flush=True)
         if html_dir is not None:
             html = Path(html_dir)

@@ -46,9 +46,14 @@ def resolve_path(path: str | Path, root: str | Path | None = None) -> Path:
     return p if p.is_absolute() else project_root(root) / p
 
 
-def figures_dir(path: str | Path = "figures") -> Path:
-    """The folder figures are written to (created if missing), resolved like :func:`resolve_path`."""
+def figures_dir(path: str | Path = "figures", subdir: str = "") -> Path:
+    """The folder figures are written to (created if missing), resolved like :func:`resolve_path`.
+
+    ``subdir`` (a profile's own folder, e.g. ``gpu``) is added below ``path`` unless ``path``
+    already ends with it (``python -m gsfm notebooks --profile gpu`` passes ``figures/gpu``)."""
     out = resolve_path(path)
+    if subdir and out.name != subdir:
+        out = out / subdir
     out.mkdir(parents=True, exist_ok=True)
     return out
 

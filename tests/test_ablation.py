@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -114,9 +116,12 @@ def test_plan_goes_seed_by_seed_and_skips_written_rows(tmp_path: Path) -> None:
         ("placement", "freqL+freqH", 1), ("placement", "freqF+freqH", 1),
         ("small_objects", "STCN", 1), ("small_objects", "GSFM", 1),
     ]  # fmt: skip
-    # small_objects has two splits: a task is done only when both rows exist
+    # small_objects has two splits: a task is done only when both rows exist (complete rows:
+    # the results tables are checked on read)
     row = {"study": "small_objects", "variant": "STCN", "seed": 0, "profile": "smoke",
-           "overrides": "{}", "inference": "{}"}  # fmt: skip
+           "overrides": "{}", "inference": "{}", "model": "stcn", "reference": True,
+           "run": "stcn-smoke-seed0-x", "train_s": 1.0, "eval_fps": 2.0, "JF": 40.0, "J": 39.0,
+           "F": 41.0}  # fmt: skip
     pd.DataFrame([{**row, "split": "val"}]).to_csv(tmp_path / "small_objects.csv", index=False)
     assert len(plan(studies, [0, 1], "smoke", tmp_path, max_variants=2)) == 8
     pd.DataFrame([{**row, "split": s} for s in ("val", "small")]).to_csv(
@@ -342,7 +347,7 @@ def test_load_study_keeps_one_profile_and_one_device(tmp_path: Path) -> None:
     from gsfm.ablation import load_study
     from gsfm.analysis.ablation_stats import RUN_COLUMNS
 
-    blank = dict.fromkeys(RUN_COLUMNS, "-")
+    blank = {**dict.fromkeys(RUN_COLUMNS, "-"), "overrides": "{}", "inference": "{}"}
     rows = [
         {**blank, "study": "placement", "variant": v, "reference": v == "freqL+freqH",
          "seed": s, "split": "val", "profile": p, "device": d, "JF": 50.0, "J": 50.0, "F": 50.0,
@@ -391,6 +396,17 @@ def test_rows_of_another_device_type_are_refused_and_workers_change_the_run(tmp_
     assert task.run_config("cpu", num_workers=8)["train"]["num_workers"] == 8
 
 
+@contextmanager
+def _held_elsewhere(lock: Path) -> Iterator[None]:
+    """Hold ``lock`` through a file of its own, as another process does (``exclusive`` lets the
+    process that holds a lock enter it again)."""
+    import fcntl
+
+    with lock.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+
+
 def test_a_run_another_process_trains_is_skipped_and_left_alone(tmp_path: Path, capsys) -> None:
     """Two `ablate` commands on one machine must not both train (or delete) one run folder:
     the second skips it and leaves its tasks for the next call."""
@@ -408,7 +424,7 @@ def test_a_run_another_process_trains_is_skipped_and_left_alone(tmp_path: Path, 
     (started / "checkpoints").mkdir(parents=True)
     (started / "log.csv").write_text("iteration\n")
     lock = tmp_path / "runs" / f".{name}.lock"
-    with exclusive(lock):  # held as the other process's trained_run holds it
+    with _held_elsewhere(lock):  # held as the other process's trained_run holds it
         with pytest.raises(Busy, match=f"{name} is being trained by another process"):
             trained_run(other.variant.model, "smoke", seed=0, runs_dir=tmp_path / "runs",
                         device="cpu", progress=False, **other.variant.overrides)  # fmt: skip

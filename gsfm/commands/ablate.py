@@ -18,7 +18,9 @@ after a kill it picks up where it stopped (interrupted trainings resume from the
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from gsfm.cli import device_arg, positive_int, seed_arg
 from gsfm.config import PROFILE_NAMES
 
 HELP = "run the ablation studies (σ, placement, components, generalization, small objects)"
@@ -33,12 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="sigma, placement, components, generalization, small_objects (repeat for several) "
         "or all (default)",
     )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default 0 1 2")
-    parser.add_argument("--profile", choices=PROFILE_NAMES, default="cpu", help="default cpu")
-    parser.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
-    parser.add_argument("--jobs", type=int, default=1, help="trainings at once (default 1)")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads per training job (default: "
+        "--seeds", type=seed_arg, nargs="+", default=[0, 1, 2], help="default 0 1 2"
+    )
+    parser.add_argument("--profile", choices=PROFILE_NAMES, default="cpu", help="default cpu")
+    parser.add_argument(
+        "--device", type=device_arg, default="auto", help="auto (default), cpu or cuda"
+    )
+    parser.add_argument(
+        "--jobs", type=positive_int, default=1, help="trainings at once (default 1)"
+    )
+    parser.add_argument(
+        "--threads", type=positive_int, default=None, help="torch threads per training job (default: "
         "the CPU cores divided by --jobs on CPU)",
     )  # fmt: skip
     parser.add_argument("--runs-dir", default="runs/ablations", help="where new runs are trained")
@@ -79,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the missing tasks and say what was done."""
     import time
 
-    from gsfm.ablation import run_ablation
+    from gsfm.cli import CLIError
+    from gsfm.files import DiskFullError
 
     studies = args.study or ["all"]
     names = "all" if "all" in studies else list(dict.fromkeys(studies))
@@ -90,7 +99,30 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.speed:
         return _speed(args, names)
-    tasks = run_ablation(
+    try:
+        tasks = _run_ablation(args, names)
+    except DiskFullError as exc:
+        raise CLIError(str(exc)) from None
+    verb = "to do" if args.dry_run else f"done in {time.perf_counter() - start:.0f} s"
+    if not tasks:  # a sentence, not a heading over an empty list
+        print(
+            f"nothing to do: every {args.profile}-profile row of the chosen studies and seeds "
+            f"is in {args.results}."
+            if args.dry_run
+            else f"0 tasks {verb}."
+        )
+        return 0
+    print(f"{len(tasks)} task(s) {verb} (study, variant, seed):")
+    for t in tasks:
+        print(f"  {t.study.name:15s} {t.variant.label:22s} seed {t.seed}")
+    return 0
+
+
+def _run_ablation(args: argparse.Namespace, names: str | list[str]) -> list[Any]:
+    """:func:`gsfm.ablation.run_ablation` with the command's options."""
+    from gsfm.ablation import run_ablation
+
+    return run_ablation(
         names,
         args.seeds,
         profile=args.profile,
@@ -107,11 +139,6 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         dry_run=args.dry_run,
     )
-    verb = "to do" if args.dry_run else f"done in {time.perf_counter() - start:.0f} s"
-    print(f"{len(tasks)} task(s) {verb} (study, variant, seed):")
-    for t in tasks:
-        print(f"  {t.study.name:15s} {t.variant.label:22s} seed {t.seed}")
-    return 0
 
 
 def _speed(args: argparse.Namespace, names: str | list[str]) -> int:
@@ -124,8 +151,6 @@ def _speed(args: argparse.Namespace, names: str | list[str]) -> int:
     if args.rounds < 1:
         raise ValueError(f"--rounds must be >= 1, got {args.rounds}")
     if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     for study in get_studies(SPEED_STUDIES if names == "all" else names):
         table = variant_speed(study, args.profile, device=args.device, rounds=args.rounds)

@@ -10,9 +10,10 @@ edited into the aggregated probabilities), ``davis`` (default) keeps their DAVIS
 Modes live in :data:`MODES`: each claims ``args`` when its option is set.
 
 Where predictions are written (``--baseline``, ``--checkpoint``): ``--pred`` must be new or
-empty, or hold an earlier output of this command (it carries a ``gsfm_eval.json``); anything
-else is refused. The predictions go to a hidden temporary folder next to it and replace it only
-when complete, so a failed run leaves nothing half-written. ``--checkpoint`` without ``--pred``
+empty, or hold an earlier output of this command (it carries a ``gsfm_eval.json`` listing the
+files it wrote) and nothing else; anything else is refused, naming what gsfm did not write, so
+that no file of the user's is ever deleted. The predictions go to a hidden temporary folder
+next to it and replace it only when complete, so a failed run leaves nothing half-written. ``--checkpoint`` without ``--pred``
 uses ``<run>/eval/<data>-<checkpoint>`` and replaces an earlier evaluation there. Scoring a
 folder writes ``<pred>/results.csv`` unless a ``results.csv`` there is not a table of this
 command (then pass ``--csv``).
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gsfm.cli import CLIError
+from gsfm.cli import CLIError, device_arg
 
 HELP = "score predicted masks against ground truth (DAVIS J, F, J&F)"
 
@@ -39,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", help="with --checkpoint: the DAVIS-layout folder to segment and score"
     )
-    parser.add_argument("--device", default="auto", help="with --checkpoint: auto | cpu | cuda")
+    parser.add_argument(
+        "--device", type=device_arg, default="auto", help="with --checkpoint: auto | cpu | cuda"
+    )
     parser.add_argument("--top-k", type=int, help="with --checkpoint: override the model's top-k")
     parser.add_argument(
         "--mem-every", type=int, help="with --checkpoint: a memory frame every N frames"
@@ -101,7 +104,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "PNG) on its annotated frames only, saying how many were skipped; without it that is "
         "an error",
     )
-    parser.add_argument("--quiet", action="store_true", help="print only the global scores")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only the global scores (no progress bar, no per-object table)",
+    )
 
 
 def _sequences(args: argparse.Namespace) -> list[str] | None:
@@ -120,13 +127,65 @@ PRED_MARKER = "gsfm_eval.json"  # written into every predictions folder this com
 _TABLE_HEADER = "sequence,object,J&F-Mean,"  # how the per-object table (results.csv) starts
 
 
+_OWN_TOP_FILES = (PRED_MARKER, "timing.json", "global.csv", "per_sequence.csv", "per_object.csv")
+
+
+def _written_files(folder: Path) -> list[str]:
+    """Every file under ``folder``, as sorted relative POSIX paths."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def _foreign_entries(pred: Path) -> list[str]:
+    """What in ``pred`` (an earlier output of this command) gsfm eval did not write: the files
+    its :data:`PRED_MARKER` does not list (a marker from before the list: anything but the
+    known top-level files and the PNGs of video folders), plus a ``results.csv`` that is not
+    our table. A foreign folder is named once (``plots/``)."""
+    import json
+
+    try:
+        listed = json.loads((pred / PRED_MARKER).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        listed = None
+    ours = set(listed) if isinstance(listed, list) else None
+    foreign: set[str] = set()
+    for rel in _written_files(pred):
+        parts = rel.split("/")
+        if rel == "results.csv":
+            mine = _is_our_table(pred / rel)
+        elif ours is not None:
+            mine = rel in ours or rel == PRED_MARKER
+        else:
+            mine = rel in _OWN_TOP_FILES or (len(parts) == 2 and rel.endswith(".png"))
+        if not mine:
+            top = parts[0]
+            own_inside = ours is not None and any(o.startswith(top + "/") for o in ours)
+            foreign.add(rel if len(parts) == 1 or own_inside else top + "/")
+    for sub in pred.rglob("*"):  # folders of the user's that hold no file
+        rel = sub.relative_to(pred).as_posix()
+        if sub.is_dir() and not any(sub.iterdir()):
+            foreign.add(rel + "/")
+    return sorted(foreign)
+
+
 def _check_pred_target(pred: Path, option: str = "--pred") -> None:
     """Refuse to write predictions into a folder holding anything but an earlier output of
-    this command (one clear error naming the folder and what it holds)."""
+    this command (one clear error naming the folder and what it holds): replacing that output
+    must never delete a file gsfm did not write."""
     from gsfm.data.io import describe_folder
 
     contents = describe_folder(pred)
-    if contents is None or (pred / PRED_MARKER).is_file():
+    if contents is None:
+        return
+    if (pred / PRED_MARKER).is_file():
+        foreign = _foreign_entries(pred)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise CLIError(
+                f"{option} {pred} holds an earlier gsfm eval output and {len(foreign)} "
+                f"entr{'y' if len(foreign) == 1 else 'ies'} gsfm did not write ({shown}); "
+                "writing new predictions would replace the folder: move them elsewhere or "
+                "choose another folder (nothing was changed)"
+            )
         return
     if not pred.is_dir():
         raise CLIError(f"{option} {pred} exists and is not a folder")
@@ -138,29 +197,39 @@ def _check_pred_target(pred: Path, option: str = "--pred") -> None:
 
 def _write_predictions(pred: Path, source: str, data: str, write: Callable[[Path], Any]) -> Any:
     """Run ``write(tmp)`` into a hidden temporary folder next to ``pred``, mark it with
-    :data:`PRED_MARKER`, then put it in the place of ``pred`` (whose old content, an earlier
-    output of this command, is deleted only then). On any error the temporary folder goes."""
+    :data:`PRED_MARKER` (which lists the files written), then put it in the place of ``pred``
+    (whose old content, an earlier output of this command and nothing else:
+    :func:`_check_pred_target`, is deleted only then). On any error the temporary folder goes."""
     import json
 
     from gsfm.files import atomic_folder
 
     with atomic_folder(pred) as tmp:
         result = write(tmp)
-        marker = {"written_by": "python -m gsfm eval", "source": source, "data": data}
+        marker = {
+            "written_by": "python -m gsfm eval",
+            "source": source,
+            "data": data,
+            "files": _written_files(tmp),
+        }
         (tmp / PRED_MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
     return result
+
+
+def _is_our_table(csv: Path) -> bool:
+    """Whether ``csv`` starts like the per-object table this command writes."""
+    try:
+        with csv.open(encoding="utf-8") as f:
+            return f.readline().startswith(_TABLE_HEADER)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _check_table_target(csv: Path) -> None:
     """Refuse to replace a default ``results.csv`` that is not a per-object table of ours."""
     if not csv.exists():
         return
-    try:
-        with csv.open(encoding="utf-8") as f:
-            ours = f.readline().startswith(_TABLE_HEADER)
-    except (OSError, UnicodeDecodeError):
-        ours = False
-    if not ours:
+    if not _is_our_table(csv):
         raise CLIError(
             f"{csv} exists and is not a per-object table written by gsfm eval; it is left as "
             "it is: pass --csv FILE to write the table elsewhere"
@@ -237,15 +306,14 @@ def run_checkpoint(args: argparse.Namespace) -> int:
         raise CLIError("--baseline and --checkpoint exclude each other")
     if not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
-    # the folder evaluate_checkpoint would use: an explicit --pred must be new, empty or ours;
-    # the default <run>/eval/... is gsfm's own and an earlier evaluation there is replaced
+    # the folder evaluate_checkpoint would use: new, empty or an earlier output of ours holding
+    # nothing else (the default <run>/eval/... too), which is then replaced
     if args.pred:
         pred = resolve_path(args.pred)
         _check_pred_target(pred)
     else:
         pred = default_eval_dir(resolve_path(args.checkpoint), data)
-        if pred.exists() and not pred.is_dir():
-            raise CLIError(f"evaluation folder {pred} exists and is not a folder")
+        _check_pred_target(pred, "evaluation folder")  # replaced only if all gsfm's own
 
     source = f"checkpoint {resolve_path(args.checkpoint)}"
     if args.protocol == "youtube" and is_youtube_split(data):
@@ -267,17 +335,31 @@ def run_checkpoint(args: argparse.Namespace) -> int:
             binary=args.binary,
             amp=args.amp,
             allow_missing_gt=args.allow_missing_gt,
+            progress=not args.quiet,
         )
 
     row = _write_predictions(pred, source, str(resolve_path(data)), evaluate_into)
     row["predictions"] = str(pred)
-    print(row.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print(_format_row(row))
     if args.csv:
         from gsfm.files import atomic_write
 
         atomic_write(Path(args.csv), lambda p: row.to_csv(p, index=False))
         print(f"table written to {args.csv}")
     return 0
+
+
+def _format_row(row: Any) -> str:
+    """The checkpoint's scores as people read them: J&F, J and F x100 (like folder scoring and
+    the README), then the run's other columns."""
+    from gsfm.metrics import METRIC_COLUMNS
+
+    r = row.iloc[0]
+    scores = "  ".join(f"{c} {100 * float(r[c]):.2f}" for c in METRIC_COLUMNS if c in row)
+    rest = row.drop(columns=[c for c in METRIC_COLUMNS if c in row])
+    return f"Global (object-weighted, x100): {scores}\n" + rest.to_string(
+        index=False, float_format=lambda x: f"{x:.4g}"
+    )
 
 
 # mode name -> (is this mode requested?, runner); the first match runs, "folders" is the default

@@ -17,6 +17,7 @@ import ast
 import sys
 from typing import Any
 
+from gsfm.cli import device_arg, positive_int, seed_arg
 from gsfm.config import ENCODER_INITS, MODEL_NAMES, PROFILE_NAMES, default_data
 
 HELP = f"train GSFM or the STCN baseline (profiles {'|'.join(PROFILE_NAMES)}; torchrun for DDP)"
@@ -31,16 +32,6 @@ def _key_value(text: str) -> tuple[str, Any]:
     except (ValueError, SyntaxError):
         value = raw
     return key.strip().replace("-", "_"), value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,14 +62,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="continue the run in --out exactly from its latest checkpoint (model, profile, "
         "data and settings come from its config.json)",
     )
-    parser.add_argument("--iterations", type=_positive, help="optimizer steps")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--batch-size", type=_positive, help="per process")
-    parser.add_argument("--grad-accum", type=_positive, help="micro-batches per optimizer step")
+    parser.add_argument("--iterations", type=positive_int, help="optimizer steps")
+    parser.add_argument("--seed", type=seed_arg, help="0 to 4294967295 (default: the profile's)")
+    parser.add_argument("--batch-size", type=positive_int, help="per process")
+    parser.add_argument("--grad-accum", type=positive_int, help="micro-batches per optimizer step")
     parser.add_argument("--lr", type=float)
     parser.add_argument("--num-workers", type=int, help="DataLoader workers per process")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    parser.add_argument(
+        "--device", type=device_arg, default="auto", help="auto | cpu | cuda | cuda:N"
+    )
     parser.add_argument(
         "--init",
         help="start from the weights of this checkpoint (ours, or the authors' STCN/GSFM "
@@ -162,6 +155,7 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from gsfm.cli import CLIError
+    from gsfm.files import Busy, DiskFullError
     from gsfm.model import PretrainedWeightsError
     from gsfm.training import NonFiniteLossError
     from gsfm.training.api import train
@@ -202,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
             model_options=settings["model_options"],
             **settings["train_overrides"],
         )
-    except FileExistsError as exc:
+    except (FileExistsError, Busy, DiskFullError) as exc:  # a used or busy --out; a full disk
         raise CLIError(str(exc)) from None
     except TypeError as exc:  # a --set / --model-option value of the wrong type
         raise CLIError(f"bad option value: {exc}") from None

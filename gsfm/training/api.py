@@ -20,8 +20,10 @@ concatenated; ``*N`` repeats one, e.g. the authors' ``davis:data/DAVIS/2017/trai
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ __all__ = [
     "DataSpec",
     "build_train_data",
     "parse_data_spec",
+    "run_folder_lock",
     "saved_run_settings",
     "train",
 ]
@@ -236,8 +239,56 @@ def train(
     main training after the static stage); without it the encoders start as
     ``TrainConfig.encoder_init`` says (:func:`gsfm.model.init_encoders`: random or torchvision's
     ImageNet weights), recorded under ``"encoders"`` in config.json. Under ``torchrun`` every
-    process calls this.
+    process calls this. The run folder's lock (:func:`run_folder_lock`) is held throughout: a
+    folder another process is training raises :class:`gsfm.files.Busy`.
     """
+    with run_folder_lock(out):
+        return _train(
+            model, profile, data, out, stage=stage, resume=resume, device=device, init=init,
+            progress=progress, stop_at=stop_at, model_options=model_options, **train_overrides,
+        )  # fmt: skip
+
+
+@contextmanager
+def run_folder_lock(out: str | Path) -> Iterator[None]:
+    """Hold the lock of the run folder ``out`` (``.<name>.lock`` beside it) while a process
+    trains there: a second ``train`` or ``--resume`` into the folder raises
+    :class:`gsfm.files.Busy` naming it instead of mixing its log and checkpoints with the first
+    one's. Under ``torchrun`` the main process (rank 0) holds it for all ranks."""
+    from gsfm.files import Busy, exclusive
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield
+        return
+    path = resolve_path(out)
+    stack = ExitStack()
+    try:
+        stack.enter_context(exclusive(path.parent / f".{path.name}.lock", wait=False))
+    except Busy:
+        raise Busy(
+            f"another gsfm process is training in {path}: wait for it to finish (then "
+            "--resume continues it), or choose another --out"
+        ) from None
+    with stack:
+        yield
+
+
+def _train(
+    model: str,
+    profile: str,
+    data: Sequence[str],
+    out: str | Path,
+    *,
+    stage: str,
+    resume: bool,
+    device: str | torch.device,
+    init: str | Path | None,
+    progress: bool,
+    stop_at: int | None,
+    model_options: Mapping[str, Any] | None,
+    **train_overrides: Any,
+) -> TrainResult:
+    """:func:`train`, with the run folder's lock held."""
     from gsfm.losses import GSFMLoss
     from gsfm.model import build_model
 
