@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "gsfm.ablation",
         "gsfm.ablation_speed",
         "gsfm.ablation_report",
+        "gsfm.exercises",
     ),
     ("gsfm.cli", "gsfm.commands", "gsfm.__main__"),
 )
