@@ -69,11 +69,12 @@ class OpCounter(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
         name = func.overloadpacket.__name__
         self.ops[name] += 1
-        if name in SYNC_OPS and not (
-            name == "repeat_interleave" and (kwargs or {}).get("output_size")
+        if (
+            name in SYNC_OPS
+            and not (name == "repeat_interleave" and (kwargs or {}).get("output_size"))
+            or name in ("index", "index_put", "index_put_")
+            and _has_bool_index(args)
         ):
-            self.syncs[name] += 1
-        elif name in ("index", "index_put", "index_put_") and _has_bool_index(args):
             self.syncs[name] += 1
         return func(*args, **(kwargs or {}))
 
