@@ -11,7 +11,9 @@ for GSFM and STCN, at two shapes:
   ``--steps`` timed steps after one warm-up, with ``--threads`` threads.
 
 Operators are every ATen call a :class:`~torch.utils._python_dispatch.TorchDispatchMode` sees
-during one step (forward, backward and optimizer), counted after a warm-up step. Host syncs
+during one step, counted after a warm-up step: ``operators_fwd_bwd`` (forward, loss, backward,
+the trainer's bookkeeping) and ``operators_optimizer`` (Adam's step: on the CPU one sequence of
+small kernels per parameter, on CUDA the trainer's fused Adam), ``operators`` their sum. Host syncs
 are the calls that make the CPU wait for a GPU: ``aten._local_scalar_dense`` (``.item()``,
 ``float(t)``, ``bool(t)``) and the ops whose output size depends on the data or that compare
 whole tensors (``nonzero``, ``masked_select``, ``unique``, ``equal``, ``repeat_interleave``
@@ -54,7 +56,7 @@ SYNC_OPS: frozenset[str] = frozenset(
 )  # fmt: skip
 FIELDS = (
     "label", "code", "model", "shape", "batch_size", "crop_size", "threads", "operators",
-    "syncs", "sync_ops", "seconds_per_iter", "steps",
+    "operators_fwd_bwd", "operators_optimizer", "syncs", "sync_ops", "seconds_per_iter", "steps",
 )  # fmt: skip
 
 
@@ -66,10 +68,13 @@ class OpCounter(TorchDispatchMode):
         self.ops: Counter[str] = Counter()
         self.syncs: Counter[str] = Counter()
         self.host = {id(t) for t in host_tensors or ()}
+        self.phase = "fwd_bwd"  # or "optimizer", set by :func:`count_step`
+        self.by_phase: Counter[str] = Counter()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
         name = func.overloadpacket.__name__
         self.ops[name] += 1
+        self.by_phase[self.phase] += 1
         if _syncs(name, args, kwargs or {}) and not (args and id(args[0]) in self.host):
             self.syncs[name] += 1  # (a read of a host tensor, Adam's step count, is none)
         return func(*args, **(kwargs or {}))
@@ -149,6 +154,28 @@ def make_trainer(
     return trainer, (cfg.start_warm + cfg.end_warm) // 2
 
 
+def count_step(trainer: Any, iteration: int) -> OpCounter:
+    """Count one ``trainer.step``, the optimizer's own operators apart (on the CPU Adam runs
+    one small kernel sequence per parameter; on CUDA the trainer's fused Adam is a few)."""
+    counter = OpCounter(adam_steps(trainer.optimizer))
+    real_step = trainer.optimizer.step
+
+    def step(*args: Any, **kwargs: Any) -> Any:
+        counter.phase = "optimizer"
+        try:
+            return real_step(*args, **kwargs)
+        finally:
+            counter.phase = "fwd_bwd"
+
+    trainer.optimizer.step = step
+    try:
+        with counter:
+            trainer.step(iteration)
+    finally:
+        del trainer.optimizer.step
+    return counter
+
+
 def measure(
     model: str, profile: str, steps: int, count: bool, crop: int | None = None
 ) -> dict[str, Any]:
@@ -162,11 +189,11 @@ def measure(
         trainer.step(it)  # warm-up: Adam's state, allocator, lazy inits
         row: dict[str, Any] = {"operators": "", "syncs": "", "sync_ops": ""}
         if count:
-            counter = OpCounter(adam_steps(trainer.optimizer))
-            with counter:
-                trainer.step(it + 1)
+            counter = count_step(trainer, it + 1)
             row.update(
                 operators=counter.total,
+                operators_fwd_bwd=counter.by_phase["fwd_bwd"],
+                operators_optimizer=counter.by_phase["optimizer"],
                 syncs=sum(counter.syncs.values()),
                 sync_ops=" ".join(f"{k}:{v}" for k, v in sorted(counter.syncs.items())),
             )

@@ -385,3 +385,29 @@ def test_evaluation_records_the_autocast_setting(tmp_path, model, one_thread) ->
     assert fp32["amp"].iloc[0] is None and bf16["amp"].iloc[0] == "bf16"
     with pytest.raises(ValueError, match="fp16"):
         evaluate_model(model, tmp_path / "data", tmp_path / "fp16", amp="fp16")  # CPU: no fp16
+
+
+def test_the_eval_command_reaches_the_fast_path(tmp_path, capsys, one_thread) -> None:
+    """``gsfm eval --checkpoint`` passes ``--amp`` and ``--compile`` to the engine: bf16 runs
+    and is recorded in the row; CUDA graphs on a CPU model end in the engine's one clear
+    error (exit 2), with no prediction folder left behind."""
+    from _data_fixtures import write_davis2017
+
+    from gsfm.checkpoint import save_checkpoint
+    from gsfm.cli import main
+
+    data = write_davis2017(tmp_path / "davis", {"a": 4}, h=24, w=40)
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "m.pt", build_model("stcn", "smoke"))
+    argv = ["eval", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]
+    csv = tmp_path / "row.csv"
+    assert main([*argv, "--pred", str(tmp_path / "p"), "--amp", "bf16", "--csv", str(csv)]) == 0
+    import pandas as pd
+
+    assert pd.read_csv(csv)["amp"].iloc[0] == "bf16"
+    capsys.readouterr()
+    assert main([*argv, "--pred", str(tmp_path / "q"), "--compile", "cuda-graphs"]) == 2
+    err = capsys.readouterr().err
+    assert "compile='cuda-graphs' records CUDA graphs and needs a CUDA model" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "q").exists()
