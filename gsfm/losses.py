@@ -143,12 +143,17 @@ def boundary_loss(
     return bce + dice_loss(torch.sigmoid(logits), target, form=dice, per_sample=per_sample)
 
 
-def mask_iou(prob: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """IoU of (prob > 0.5) and (gt > 0.5) over the whole batch (logging only, no gradient)."""
+def mask_iou(prob: torch.Tensor, gt: torch.Tensor, per_item: bool = False) -> torch.Tensor:
+    """IoU of (prob > 0.5) and (gt > 0.5) over the whole batch (logging only, no gradient);
+    ``per_item``: one IoU per entry of the first dimension (e.g. per frame of stacked maps)."""
     with torch.no_grad():
         pred, true = prob > 0.5, gt > 0.5
-        inter = (pred & true).sum().float()
-        union = (pred | true).sum().float()
+        if per_item:
+            inter = (pred & true).flatten(1).sum(dim=1).float()
+            union = (pred | true).flatten(1).sum(dim=1).float()
+        else:
+            inter = (pred & true).sum().float()
+            union = (pred | true).sum().float()
         return (inter + 1e-6) / (union + 1e-6)
 
 
@@ -179,47 +184,62 @@ class GSFMLoss:
         device = out[f"logits_{frames[0]}"].device  # type: ignore[union-attr]
         # which samples have a second object, as a tensor: no host sync, one code path
         two = batch["selector"][:, 1].to(device) > 0.5  # (B,)
-        b = two.shape[0]
+        b, n = two.shape[0], len(frames)
+        two_all = two.repeat(n)  # the frames stacked along the batch: (n·B,)
+        # every per-sample term of every frame in one call each, then summed per frame
+        logits = torch.cat([out[f"logits_{t}"] for t in frames])  # type: ignore[misc]
+        cls_gt = torch.cat([batch["cls_gt"][:, t] for t in frames])
+        ce = bootstrapped_ce(_drop_absent_object(logits, two_all), cls_gt, p, per_sample=True)
+        ce_t = ce.view(n, b).sum(dim=1) / b
         zero = torch.zeros((), device=device)
+        edges = [out.get(f"boundary_{t}") for t in frames]
+        if any(e is None for e in edges):
+            bd_t = torch.zeros(n, device=device)
+        else:
+            bd = self._boundary(torch.cat(edges), batch, frames, two_all)  # type: ignore[arg-type]
+            bd_t = bd.view(n, b).sum(dim=1) / b
+        pred = torch.stack([out[f"mask_{t}"][:, 0] for t in frames])  # type: ignore[index]
+        iou_t = mask_iou(pred, torch.stack([batch["gt"][:, t, 0] for t in frames]), True)
         losses: dict[str, torch.Tensor] = {}
-        total, ce_sum, bd_sum, ious = zero, zero, zero, []
-        for t in frames:
-            ce_t = (
-                bootstrapped_ce(
-                    _drop_absent_object(out[f"logits_{t}"], two),  # type: ignore[arg-type]
-                    batch["cls_gt"][:, t],
-                    p,
-                    per_sample=True,
-                ).sum()
-                / b
-            )
-            edge = out.get(f"boundary_{t}")
-            bd_t = zero if edge is None else self._boundary(edge, batch, t, two).sum() / b
-            total = total + ce_t + self.boundary_weight * bd_t
-            ce_sum, bd_sum = ce_sum + ce_t, bd_sum + bd_t
-            iou_t = mask_iou(out[f"mask_{t}"][:, 0], batch["gt"][:, t, 0])  # type: ignore[index]
-            ious.append(iou_t)
-            losses[f"ce_{t}"], losses[f"boundary_{t}"] = ce_t.detach(), bd_t.detach()
-            losses[f"iou_{t}"] = iou_t
+        total, ce_sum, bd_sum = zero, zero, zero
+        for i, t in enumerate(frames):
+            total = total + ce_t[i] + self.boundary_weight * bd_t[i]
+            ce_sum, bd_sum = ce_sum + ce_t[i], bd_sum + bd_t[i]
+            losses[f"ce_{t}"], losses[f"boundary_{t}"] = ce_t[i].detach(), bd_t[i].detach()
+            losses[f"iou_{t}"] = iou_t[i]
         losses.update(
             total=total,
             ce=ce_sum.detach(),
             boundary=bd_sum.detach(),
             p=torch.full((), p, device=device),
-            iou=torch.stack(ious).mean(),
+            iou=iou_t.mean(),
         )
         return losses
 
     def _boundary(
-        self, edge: torch.Tensor, batch: dict[str, torch.Tensor], t: int, two: torch.Tensor
+        self,
+        edge: torch.Tensor,
+        batch: dict[str, torch.Tensor],
+        frames: list[int],
+        two: torch.Tensor,
     ) -> torch.Tensor:
-        """Boundary loss per sample (B,): object 1's, or the mean of both objects' where the
-        sample has a second one."""
-        bd1 = boundary_loss(edge[:, 0:1], boundary_target(batch["gt"][:, t]), self.dice, True)
-        if edge.shape[1] < 2:
-            return bd1
-        bd2 = boundary_loss(edge[:, 1:2], boundary_target(batch["sec_gt"][:, t]), self.dice, True)
-        return torch.where(two, 0.5 * (bd1 + bd2), bd1)
+        """Boundary loss per sample (n·B,) of the frames stacked along the batch: object 1's,
+        or the mean of both objects' where the sample has a second one."""
+        masks = [batch["gt"][:, t] for t in frames]
+        if edge.shape[1] >= 2:
+            masks = [
+                torch.cat([m, batch["sec_gt"][:, t]], dim=1)
+                for m, t in zip(masks, frames, strict=True)
+            ]
+        else:
+            edge = edge[:, :1]
+        k = edge.shape[1]
+        target = boundary_target(torch.cat(masks).flatten(0, 1).unsqueeze(1))
+        per_map = boundary_loss(edge.flatten(0, 1).unsqueeze(1), target, self.dice, True)
+        per_map = per_map.view(-1, k)  # (n·B, objects)
+        if k == 1:
+            return per_map[:, 0]
+        return torch.where(two, 0.5 * (per_map[:, 0] + per_map[:, 1]), per_map[:, 0])
 
 
 def _drop_absent_object(logits: torch.Tensor, two: torch.Tensor) -> torch.Tensor:

@@ -168,7 +168,11 @@ class Trainer:
             params,
             lr=cfg.lr,
             weight_decay=cfg.weight_decay,
+            # CUDA: one fused kernel that also takes the GradScaler's verdict on the device;
+            # elsewhere the multi-tensor form (a few kernels for all parameters, not a sequence
+            # per parameter; the same update up to float rounding)
             fused=True if self.device.type == "cuda" else None,
+            foreach=None if self.device.type == "cuda" else True,
         )
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
             self.optimizer, milestones=list(cfg.lr_steps), gamma=cfg.lr_gamma
