@@ -279,3 +279,16 @@ def test_a_training_step_reads_nothing_back_from_the_device(tmp_path):
         sums = trainer.step(1)
     assert mode.seen == []
     assert float(sums[-1]) == 2 and bool(torch.isfinite(sums).all())
+
+
+def test_ddp_broadcasts_buffers_only_when_batchnorm_trains():
+    """Frozen BatchNorm (the authors' setting) never changes its buffers: DDP need not
+    re-broadcast them every step; a model whose BatchNorm trains still needs it."""
+    from gsfm.model import build_model
+    from gsfm.training.loop import _has_trained_buffers
+
+    frozen = build_model("stcn", "smoke").eval()  # smoke: freeze_bn=True
+    assert frozen.config.freeze_bn and not _has_trained_buffers(frozen)
+    assert not frozen.training  # the check leaves the mode as it was
+    trained = build_model("stcn", "cpu")  # cpu profile: freeze_bn=False
+    assert not trained.config.freeze_bn and _has_trained_buffers(trained)
