@@ -143,6 +143,7 @@ def evaluate_model(
     binary: bool = False,
     amp: str | None = None,
     allow_missing_gt: bool = False,
+    compile: Literal["cuda-graphs", "torch"] | None = None,
 ) -> pd.DataFrame:
     """Segment every video of ``data_root`` with ``model`` into ``out_dir`` and score it.
 
@@ -160,8 +161,9 @@ def evaluate_model(
     ``protocol`` / ``short_side`` pick the inference loop
     (:class:`gsfm.inference.InferenceEngine`).
 
-    ``amp`` ("bf16", or "fp16" on CUDA) runs the network under autocast (the fast path;
-    :func:`gsfm.agreement.mask_agreement` compares it with float32).
+    ``amp`` ("bf16", or "fp16" on CUDA) runs the network under autocast and ``compile``
+    ("cuda-graphs" on CUDA, or "torch") replays or compiles its fixed-shape parts (the fast
+    path; :func:`gsfm.agreement.mask_agreement` compares it with float32).
 
     Returns one row: the global J&F table plus ``frames``, ``seconds`` and ``fps`` (propagation
     time without I/O, as :mod:`gsfm.inference` measures it), ``top_k``, ``mem_every``,
@@ -175,8 +177,9 @@ def evaluate_model(
         raise FileNotFoundError(f"evaluation data folder not found: {root}")
     check_inputs(root, videos, res, binary, allow_missing_gt)
     settings = InferenceEngine(  # resolves defaults, checks the options
-        model, top_k=top_k, mem_every=mem_every, protocol=protocol, short_side=short_side, amp=amp
-    )
+        model, top_k=top_k, mem_every=mem_every, protocol=protocol, short_side=short_side, amp=amp,
+        compile=compile or False,
+    )  # fmt: skip
     summary = predict_folder(
         model,
         root,
@@ -192,6 +195,7 @@ def evaluate_model(
         progress=progress,
         binary=binary,
         amp=amp,
+        compile=compile,
     )
     result = _score(root, out, videos, res, objects, binary, allow_missing_gt)
     row = result.global_scores.copy()

@@ -8,7 +8,7 @@ What one frame does (:meth:`InferenceEngine.step`):
 1. pad the normalised frame to a multiple of 16 (zeros, split evenly, the extra pixel at the
    bottom / right);
 2. encode its key (LFM included); read the memory with top-k (50 for GSFM, 20 for STCN); decode
-   every object (the boundary output is discarded); sigmoid; soft aggregation over
+   every object (without the boundary head's output, :func:`gsfm.model.decoder.masks_only`); sigmoid; soft aggregation over
    {background, objects};
 3. if the frame carries an annotation, it is merged in (how depends on the protocol, below) and
    new object ids are added (objects may first appear mid-video, as in YouTube-VOS);
@@ -99,8 +99,10 @@ import torch
 import torch.nn.functional as F
 
 from gsfm.model.aggregate import aggregate
-from gsfm.model.memory import memory_weights
+from gsfm.model.decoder import masks_only
+from gsfm.model.memory import read_memory
 from gsfm.model.network import GSFMNet, KeyFeatures
+from gsfm.runtime import fast_cuda_kernels
 
 __all__ = [
     "AMP_DTYPES",
@@ -328,18 +330,13 @@ class _NetworkParts:
         if self.amp_dtype is None:
             return self.model.read(query_key, bank.keys, bank.values, top_k=top_k, chunk=chunk)
         b, _, h, w = query_key.shape
-        qk, mv = query_key.flatten(2).float(), bank.values
-        kind, m = self.model.config.affinity, qk.shape[-1]
+        kind = self.model.config.affinity
         with torch.autocast(self.device_type, enabled=False):
-            if chunk is None or chunk >= m:
-                weights = memory_weights(bank.keys, qk, kind, top_k)
-                out = mv @ weights.to(mv.dtype).unsqueeze(1)
-            else:
-                out = mv.new_empty(*mv.shape[:3], m)
-                for start in range(0, m, chunk):
-                    weights = memory_weights(bank.keys, qk[..., start : start + chunk], kind, top_k)
-                    out[..., start : start + chunk] = mv @ weights.to(mv.dtype).unsqueeze(1)
-        return out.view(b, mv.shape[1], -1, h, w)
+            out = read_memory(
+                bank.keys, bank.values, query_key.flatten(2).float(), kind=kind, top_k=top_k,
+                chunk=chunk,
+            )  # fmt: skip
+        return out.view(b, bank.values.shape[1], -1, h, w)
 
     def stored(self, key: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(key, values) as the bank keeps them: keys float32, values in the autocast dtype
@@ -457,6 +454,7 @@ class InferenceEngine:
             raise ValueError(f"max_memory_chunk must be >= 1, got {max_memory_chunk}")
         self.max_memory_chunk = max_memory_chunk
         self.device = next(model.parameters()).device
+        fast_cuda_kernels(self.device)  # cuDNN autotuner and TF32 on a GPU
         amp_dtype = check_amp(amp, self.device)
         self.amp: str | None = amp
         self.compile: str | None = _check_compile(compile, compile_options, self.device)
@@ -543,7 +541,10 @@ class InferenceEngine:
                 ],
                 dim=1,
             )
-            (obj_prob,) = self._parts.probs(*query, readout)
+            with masks_only(
+                getattr(self.model, "decoder", None)
+            ):  # the boundary logits are not used here
+                (obj_prob,) = self._parts.probs(*query, readout)
         else:
             obj_prob = torch.zeros(len(self.labels), *image.shape[-2:], device=self.device)
 

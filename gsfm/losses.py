@@ -71,13 +71,20 @@ def logged_steps(logged_iterations: Sequence[int]) -> list[range]:
     return out
 
 
-def bootstrapped_ce(logits: torch.Tensor, target: torch.Tensor, p: float) -> torch.Tensor:
-    """Mean CE over the ``p`` fraction of pixels with the largest CE (all pixels if p >= 1)."""
-    raw = F.cross_entropy(logits.float(), target, reduction="none").flatten()
+def bootstrapped_ce(
+    logits: torch.Tensor, target: torch.Tensor, p: float, per_sample: bool = False
+) -> torch.Tensor:
+    """Mean CE over the ``p`` fraction of pixels with the largest CE (all pixels if p >= 1).
+
+    ``per_sample``: one value per sample (B,), each over that sample's own pixels (a batched
+    top-k), instead of one value over the whole batch.
+    """
+    raw = F.cross_entropy(logits.float(), target, reduction="none")
+    raw = raw.flatten(1) if per_sample else raw.flatten()
     if p >= 1.0:
-        return raw.mean()
-    k = max(int(raw.numel() * p), 1)
-    return torch.topk(raw, k, sorted=False).values.mean()
+        return raw.mean(dim=-1)
+    k = max(int(raw.shape[-1] * p), 1)
+    return torch.topk(raw, k, dim=-1, sorted=False).values.mean(dim=-1)
 
 
 def boundary_target(mask: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
@@ -95,35 +102,58 @@ DICE_FORMS: tuple[str, ...] = ("code", "paper")
 
 
 def dice_loss(
-    prob: torch.Tensor, target: torch.Tensor, smooth: float = 1.0, form: str = "code"
+    prob: torch.Tensor,
+    target: torch.Tensor,
+    smooth: float = 1.0,
+    form: str = "code",
+    per_sample: bool = False,
 ) -> torch.Tensor:
     """Dice loss over all elements, in the authors' code's form or the paper's Eq. 3.
 
     ``"code"`` (default, as the authors train): ``1 − (2Σpt + s) / (Σp + Σt + s)``.
     ``"paper"``: ``1 − 2Σpt / (Σp² + Σt² + s)``, squares in the denominator and the smoothing
     (the paper's ε) there only. The two agree on binary maps up to the smoothing.
+    ``per_sample``: one value per sample (sums over all but the first dimension).
     """
-    inter = (prob * target).sum()
+
+    def total(x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1).sum(dim=1) if per_sample else x.sum()
+
+    inter = total(prob * target)
     if form == "code":
-        return 1 - (2 * inter + smooth) / (prob.sum() + target.sum() + smooth)
+        return 1 - (2 * inter + smooth) / (total(prob) + total(target) + smooth)
     if form == "paper":
-        return 1 - 2 * inter / ((prob * prob).sum() + (target * target).sum() + smooth)
+        return 1 - 2 * inter / (total(prob * prob) + total(target * target) + smooth)
     raise ValueError(f"dice form must be one of {DICE_FORMS}, got {form!r}")
 
 
-def boundary_loss(logits: torch.Tensor, target: torch.Tensor, dice: str = "code") -> torch.Tensor:
-    """BCE-with-logits (mean) + Dice(sigmoid(logits), target) for one map (``dice``: its form)."""
+def boundary_loss(
+    logits: torch.Tensor, target: torch.Tensor, dice: str = "code", per_sample: bool = False
+) -> torch.Tensor:
+    """BCE-with-logits (mean) + Dice(sigmoid(logits), target) for one map (``dice``: its form).
+
+    ``per_sample``: one value per sample (B,), each the loss of that sample's own map.
+    """
     logits = logits.float()
-    bce = F.binary_cross_entropy_with_logits(logits, target)
-    return bce + dice_loss(torch.sigmoid(logits), target, form=dice)
+    if per_sample:
+        bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        bce = bce.flatten(1).mean(dim=1)
+    else:
+        bce = F.binary_cross_entropy_with_logits(logits, target)
+    return bce + dice_loss(torch.sigmoid(logits), target, form=dice, per_sample=per_sample)
 
 
-def mask_iou(prob: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """IoU of (prob > 0.5) and (gt > 0.5) over the whole batch (logging only, no gradient)."""
+def mask_iou(prob: torch.Tensor, gt: torch.Tensor, per_item: bool = False) -> torch.Tensor:
+    """IoU of (prob > 0.5) and (gt > 0.5) over the whole batch (logging only, no gradient);
+    ``per_item``: one IoU per entry of the first dimension (e.g. per frame of stacked maps)."""
     with torch.no_grad():
         pred, true = prob > 0.5, gt > 0.5
-        inter = (pred & true).sum().float()
-        union = (pred | true).sum().float()
+        if per_item:
+            inter = (pred & true).flatten(1).sum(dim=1).float()
+            union = (pred | true).flatten(1).sum(dim=1).float()
+        else:
+            inter = (pred & true).sum().float()
+            union = (pred | true).sum().float()
         return (inter + 1e-6) / (union + 1e-6)
 
 
@@ -151,40 +181,73 @@ class GSFMLoss:
         if not frames:
             raise ValueError("model output has no 'logits_<t>' entries")
         p = bootstrap_p(iteration, self.start_warm, self.end_warm, self.top_p)
-        sel = batch["selector"]
-        b = sel.shape[0]
-        two = [bool(sel[j, 1] > 0.5) for j in range(b)]
         device = out[f"logits_{frames[0]}"].device  # type: ignore[union-attr]
+        # which samples have a second object, as a tensor: no host sync, one code path
+        two = batch["selector"][:, 1].to(device) > 0.5  # (B,)
+        b, n = two.shape[0], len(frames)
+        two_all = two.repeat(n)  # the frames stacked along the batch: (n·B,)
+        # every per-sample term of every frame in one call each, then summed per frame
+        logits = torch.cat([out[f"logits_{t}"] for t in frames])  # type: ignore[misc]
+        cls_gt = torch.cat([batch["cls_gt"][:, t] for t in frames])
+        ce = bootstrapped_ce(_drop_absent_object(logits, two_all), cls_gt, p, per_sample=True)
+        ce_t = ce.view(n, b).sum(dim=1) / b
         zero = torch.zeros((), device=device)
+        edges = [out.get(f"boundary_{t}") for t in frames]
+        if any(e is None for e in edges):
+            bd_t = torch.zeros(n, device=device)
+        else:
+            bd = self._boundary(torch.cat(edges), batch, frames, two_all)  # type: ignore[arg-type]
+            bd_t = bd.view(n, b).sum(dim=1) / b
+        pred = torch.stack([out[f"mask_{t}"][:, 0] for t in frames])  # type: ignore[index]
+        iou_t = mask_iou(pred, torch.stack([batch["gt"][:, t, 0] for t in frames]), True)
         losses: dict[str, torch.Tensor] = {}
-        total, ce_sum, bd_sum, ious = zero, zero, zero, []
-        for t in frames:
-            logits = out[f"logits_{t}"]
-            edge = out.get(f"boundary_{t}")
-            cls_gt = batch["cls_gt"][:, t]
-            ce_t, bd_t = zero, zero
-            for j in range(b):
-                c = 3 if two[j] else 2
-                ce_t = ce_t + bootstrapped_ce(logits[j : j + 1, :c], cls_gt[j : j + 1], p)
-                if edge is not None:
-                    tgt1 = boundary_target(batch["gt"][j : j + 1, t])
-                    bd = boundary_loss(edge[j : j + 1, 0:1], tgt1, self.dice)
-                    if two[j]:
-                        tgt2 = boundary_target(batch["sec_gt"][j : j + 1, t])
-                        bd = 0.5 * (bd + boundary_loss(edge[j : j + 1, 1:2], tgt2, self.dice))
-                    bd_t = bd_t + bd
-            ce_t, bd_t = ce_t / b, bd_t / b
-            total = total + ce_t + self.boundary_weight * bd_t
-            ce_sum, bd_sum = ce_sum + ce_t, bd_sum + bd_t
-            iou_t = mask_iou(out[f"mask_{t}"][:, 0], batch["gt"][:, t, 0])  # type: ignore[index]
-            ious.append(iou_t)
-            losses[f"ce_{t}"], losses[f"boundary_{t}"] = ce_t.detach(), bd_t.detach()
-            losses[f"iou_{t}"] = iou_t
+        total, ce_sum, bd_sum = zero, zero, zero
+        for i, t in enumerate(frames):
+            total = total + ce_t[i] + self.boundary_weight * bd_t[i]
+            ce_sum, bd_sum = ce_sum + ce_t[i], bd_sum + bd_t[i]
+            losses[f"ce_{t}"], losses[f"boundary_{t}"] = ce_t[i].detach(), bd_t[i].detach()
+            losses[f"iou_{t}"] = iou_t[i]
         losses.update(
             total=total,
             ce=ce_sum.detach(),
             boundary=bd_sum.detach(),
-            p=torch.tensor(p),
-            iou=torch.stack(ious).mean(),
+            p=torch.full((), p, device=device),
+            iou=iou_t.mean(),
         )
         return losses
+
+    def _boundary(
+        self,
+        edge: torch.Tensor,
+        batch: dict[str, torch.Tensor],
+        frames: list[int],
+        two: torch.Tensor,
+    ) -> torch.Tensor:
+        """Boundary loss per sample (n·B,) of the frames stacked along the batch: object 1's,
+        or the mean of both objects' where the sample has a second one."""
+        masks = [batch["gt"][:, t] for t in frames]
+        if edge.shape[1] >= 2:
+            masks = [
+                torch.cat([m, batch["sec_gt"][:, t]], dim=1)
+                for m, t in zip(masks, frames, strict=True)
+            ]
+        else:
+            edge = edge[:, :1]
+        k = edge.shape[1]
+        target = boundary_target(torch.cat(masks).flatten(0, 1).unsqueeze(1))
+        per_map = boundary_loss(edge.flatten(0, 1).unsqueeze(1), target, self.dice, True)
+        per_map = per_map.view(-1, k)  # (n·B, objects)
+        if k == 1:
+            return per_map[:, 0]
+        return torch.where(two, 0.5 * (per_map[:, 0] + per_map[:, 1]), per_map[:, 0])
+
+
+def _drop_absent_object(logits: torch.Tensor, two: torch.Tensor) -> torch.Tensor:
+    """Logits (B, C, H, W) with channel 2 set to −inf where a sample has no second object, so
+    that its CE is over the first two channels only (exp(−inf) = 0 adds nothing to the
+    softmax's sum)."""
+    logits = logits[:, :3].float()
+    if logits.shape[1] < 3:
+        return logits
+    absent = ~two.view(-1, 1, 1, 1) & (torch.arange(3, device=logits.device) == 2).view(1, 3, 1, 1)
+    return logits.masked_fill(absent, float("-inf"))

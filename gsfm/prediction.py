@@ -139,11 +139,13 @@ def predict_folder(
     progress: bool = False,
     binary: bool = False,
     amp: str | None = None,
+    compile: Literal[False, "cuda-graphs", "torch"] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Segment every video of a DAVIS / YouTube-VOS folder and write palette PNGs.
 
     ``binary=True``: DAVIS 2016 (0/255 masks, one object, written as id 1). ``amp``: autocast
-    ("bf16", or "fp16" on CUDA) for the network's forward parts (:class:`InferenceEngine`).
+    ("bf16", or "fp16" on CUDA) for the network's forward parts; ``compile``: "cuda-graphs"
+    (CUDA) or "torch" for their launches (:class:`InferenceEngine`; None: eager).
 
     Reads ``data_root/JPEGImages[/<res>]/<video>/*.jpg`` and the annotations from
     ``data_root/Annotations[/<res>]/<video>/`` under the ``annotations`` policy (module
@@ -168,6 +170,7 @@ def predict_folder(
         protocol=protocol,
         short_side=short_side,
         amp=amp,
+        compile=compile or False,
     )
     summary: dict[str, dict[str, Any]] = {}
     iterator: Any = names
@@ -225,6 +228,7 @@ def predict_youtube(
     short_side: int = 480,
     progress: bool = False,
     amp: str | None = None,
+    compile: Literal[False, "cuda-graphs", "torch"] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Segment a YouTube-VOS split with the ``youtube`` protocol and write a submission folder.
 
@@ -256,6 +260,7 @@ def predict_youtube(
         protocol="youtube",
         short_side=short_side,
         amp=amp,
+        compile=compile or False,
     )
     out_root = Path(out_root)
     summary: dict[str, dict[str, Any]] = {}

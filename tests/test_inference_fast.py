@@ -157,18 +157,56 @@ def test_bf16_masks_agree_with_float32(fitted) -> None:
 
 
 def test_bf16_keeps_the_read_softmax_in_float32(model, monkeypatch, one_thread) -> None:
+    from gsfm.model import memory
+
     seen: list[torch.dtype] = []
-    real = inference.memory_weights
+    real = memory.topk_weights
 
-    def spy(mk, qk, kind, top_k):
-        out = real(mk, qk, kind, top_k)
-        seen.extend([mk.dtype, qk.dtype, out.dtype])
-        return out
+    def spy(logits, k):
+        w, idx = real(logits, k)
+        seen.extend([logits.dtype, w.dtype])
+        return w, idx
 
-    monkeypatch.setattr(inference, "memory_weights", spy)
+    monkeypatch.setattr(memory, "topk_weights", spy)
     frames, anns = small_video()
     InferenceEngine(model, amp="bf16", max_memory_chunk=5).propagate(frames, anns)
     assert seen and set(seen) == {torch.float32}
+
+
+@pytest.mark.numerics
+@pytest.mark.parametrize("amp", [None, "bf16"])
+def test_gather_read_and_mask_only_decoder_keep_the_masks(fitted, monkeypatch, amp) -> None:
+    """The engine's top-k read (a gather of the k chosen values) and its decoder without the
+    boundary output give the masks of the dense read (``values @`` the dense top-k weights)
+    with the boundary logits computed: within the fast path's tolerance, probabilities to
+    float rounding."""
+    import contextlib
+
+    from gsfm.model import memory
+
+    model, frames, ids = fitted
+    new = InferenceEngine(model, amp=amp, max_memory_chunk=700).propagate(
+        frames, ids[0], return_probs=True
+    )
+    reads: list[int] = []
+
+    def dense_read(mk, mv, qk, kind, top_k):  # the read as a dense matmul (reference)
+        reads.append(1)
+        w = memory.memory_weights(mk, qk, kind, top_k)
+        return mv @ w.to(mv.dtype).unsqueeze(1)
+
+    monkeypatch.setattr(memory, "_read", dense_read)
+    monkeypatch.setattr(inference, "masks_only", lambda decoder: contextlib.nullcontext())
+    old = InferenceEngine(model, amp=amp, max_memory_chunk=700).propagate(
+        frames, ids[0], return_probs=True
+    )
+    assert reads  # the reference path did run
+    agreement = mask_agreement(old.masks[1:], new.masks[1:])
+    gt = ids.numpy().astype(np.uint8)
+    jf_old, jf_new = video_jf(gt, old.masks), video_jf(gt, new.masks)
+    assert FAST_PATH_TOLERANCE.accepts(agreement, jf_new - jf_old), (agreement, jf_old, jf_new)
+    tol = 1e-5 if amp is None else 2e-2
+    np.testing.assert_allclose(new.probs, old.probs, atol=tol, rtol=0)
 
 
 # --- compile --------------------------------------------------------------------------------
@@ -347,3 +385,29 @@ def test_evaluation_records_the_autocast_setting(tmp_path, model, one_thread) ->
     assert fp32["amp"].iloc[0] is None and bf16["amp"].iloc[0] == "bf16"
     with pytest.raises(ValueError, match="fp16"):
         evaluate_model(model, tmp_path / "data", tmp_path / "fp16", amp="fp16")  # CPU: no fp16
+
+
+def test_the_eval_command_reaches_the_fast_path(tmp_path, capsys, one_thread) -> None:
+    """``gsfm eval --checkpoint`` passes ``--amp`` and ``--compile`` to the engine: bf16 runs
+    and is recorded in the row; CUDA graphs on a CPU model end in the engine's one clear
+    error (exit 2), with no prediction folder left behind."""
+    from _data_fixtures import write_davis2017
+
+    from gsfm.checkpoint import save_checkpoint
+    from gsfm.cli import main
+
+    data = write_davis2017(tmp_path / "davis", {"a": 4}, h=24, w=40)
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "m.pt", build_model("stcn", "smoke"))
+    argv = ["eval", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]
+    csv = tmp_path / "row.csv"
+    assert main([*argv, "--pred", str(tmp_path / "p"), "--amp", "bf16", "--csv", str(csv)]) == 0
+    import pandas as pd
+
+    assert pd.read_csv(csv)["amp"].iloc[0] == "bf16"
+    capsys.readouterr()
+    assert main([*argv, "--pred", str(tmp_path / "q"), "--compile", "cuda-graphs"]) == 2
+    err = capsys.readouterr().err
+    assert "compile='cuda-graphs' records CUDA graphs and needs a CUDA model" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "q").exists()

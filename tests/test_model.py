@@ -452,3 +452,37 @@ def test_bad_input_sizes(smoke_gsfm: GSFMNet) -> None:
     batch["gt"] = batch["gt"][..., :32]
     with pytest.raises(ValueError, match="do not fit"):
         smoke_gsfm.forward_train(batch)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("chunk", [None, 7])
+def test_topk_read_gathers_what_the_dense_weights_multiply(dtype, chunk, monkeypatch) -> None:
+    """read_memory with top-k (a gather of the k chosen values, in slices of query columns)
+    equals ``values @ topk_softmax(affinity)`` (the dense product), values in float32 or
+    bfloat16; the boundary slices of the gather (a tiny budget) change nothing."""
+    from gsfm.model import memory
+
+    g = torch.Generator().manual_seed(3)
+    mk, qk = torch.randn(2, 8, 40, generator=g), torch.randn(2, 8, 30, generator=g)
+    mv = torch.randn(2, 3, 5, 40, generator=g).to(dtype)
+    dense = (mv.float() @ topk_softmax(affinity(mk, qk), 6).unsqueeze(1)).to(dtype)
+    got = read_memory(mk, mv, qk, top_k=6, chunk=chunk)
+    assert got.dtype == dtype and got.shape == (2, 3, 5, 30)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 2e-2, "atol": 2e-2}
+    torch.testing.assert_close(got.float(), dense.float(), **tol)
+    monkeypatch.setattr(memory, "GATHER_ELEMENTS", 2 * 3 * 5 * 6 * 4)  # 4 columns per slice
+    torch.testing.assert_close(read_memory(mk, mv, qk, top_k=6, chunk=chunk), got)
+
+
+def test_masks_only_skips_the_boundary_logits_and_keeps_the_masks() -> None:
+    from gsfm.model.decoder import DetailsAwareHead, masks_only
+
+    torch.manual_seed(0)
+    head = DetailsAwareHead(16, 8, 8, dim=8).eval()
+    x16, f8, f4 = torch.randn(2, 16, 4, 4), torch.randn(2, 8, 8, 8), torch.randn(2, 8, 16, 16)
+    mask, edge = head(x16, f8, f4)
+    with masks_only(head):
+        mask_only, none = head(x16, f8, f4)
+    assert none is None and edge is not None
+    torch.testing.assert_close(mask_only, mask, rtol=0, atol=0)
+    assert head(x16, f8, f4)[1] is not None  # restored on exit

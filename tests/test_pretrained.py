@@ -270,3 +270,23 @@ def test_cli_encoder_options(tmp_path, capsys, offline_hub):
         "value_encoder": "random",
     }
     assert offline_hub == []
+
+
+def test_the_download_times_out_instead_of_hanging(monkeypatch):
+    """torch.hub sets no timeout: the download runs under DOWNLOAD_TIMEOUT_S per socket
+    operation (restored afterwards), and a timeout is the one clear error like any failure."""
+    import socket
+
+    from gsfm.model import pretrained
+
+    seen = []
+
+    def slow_network(url, dst, hash_prefix=None, progress=True):
+        seen.append(socket.getdefaulttimeout())
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", slow_network)
+    before = socket.getdefaulttimeout()
+    with pytest.raises(PretrainedWeightsError, match=r"TimeoutError: timed out"):
+        imagenet_state_dict("resnet18")
+    assert seen == [pretrained.DOWNLOAD_TIMEOUT_S] and socket.getdefaulttimeout() == before

@@ -240,3 +240,60 @@ def test_grad_accumulation_equals_the_full_batch_for_the_real_smoke_model(tmp_pa
     assert len(grads[0]) == len(grads[1]) > 0
     for full, acc in zip(*grads, strict=True):
         torch.testing.assert_close(acc, full, rtol=1e-4, atol=1e-6)
+
+
+def test_non_finite_loss_is_found_at_the_next_log_row_and_named_by_its_iteration(tmp_path):
+    """No sync per step: the NaN of step 2 is read at the row of step 4, which names step 2
+    and writes nothing (no row, no checkpoint of the bad weights)."""
+    run = tmp_path / "run"
+    trainer = toy_trainer(run, nan_at=1, iterations=8, log_every=4, checkpoint_every=8)
+    with pytest.raises(NonFiniteLossError, match=r"iteration 2 of 8") as info:
+        trainer.run()
+    assert info.value.iteration == 2 and trainer.iteration == 4
+    assert not (run / "checkpoints" / "latest.pt").exists()
+    assert not (run / "log.csv").exists() or len((run / "log.csv").read_text().splitlines()) <= 1
+
+
+def test_a_training_step_reads_nothing_back_from_the_device(tmp_path):
+    """Trainer.step queues its work without a host sync (``.item()``, ``bool(t)``): counted
+    with a dispatch mode; the log row's read happens in ``_log`` only. (Adam reads its step
+    counts, tensors that stay on the CPU in a GPU run too: not a device sync, not counted.)"""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Syncs(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            host = args and any(args[0] is s for s in steps)
+            if (
+                func.overloadpacket.__name__ in ("_local_scalar_dense", "nonzero", "equal")
+                and not host
+            ):
+                self.seen.append(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    trainer = toy_trainer(tmp_path / "run", grad_accum=2)
+    trainer.model.train()
+    trainer.step(0)  # Adam's state is created outside the counted step
+    steps = [state["step"] for state in trainer.optimizer.state.values()]
+    assert steps
+    mode = Syncs()
+    with mode:
+        sums = trainer.step(1)
+    assert mode.seen == []
+    assert float(sums[-1]) == 2 and bool(torch.isfinite(sums).all())
+
+
+def test_ddp_broadcasts_buffers_only_when_batchnorm_trains():
+    """Frozen BatchNorm (the authors' setting) never changes its buffers: DDP need not
+    re-broadcast them every step; a model whose BatchNorm trains still needs it."""
+    from gsfm.model import build_model
+    from gsfm.training.loop import _has_trained_buffers
+
+    frozen = build_model("stcn", "smoke").eval()  # smoke: freeze_bn=True
+    assert frozen.config.freeze_bn and not _has_trained_buffers(frozen)
+    assert not frozen.training  # the check leaves the mode as it was
+    trained = build_model("stcn", "cpu")  # cpu profile: freeze_bn=False
+    assert not trained.config.freeze_bn and _has_trained_buffers(trained)

@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "read and the aggregation stay float32",
     )
     parser.add_argument(
+        "--compile",
+        choices=("cuda-graphs", "torch"),
+        help="with --checkpoint: replay CUDA graphs of the network's fixed-shape parts "
+        "(cuda-graphs, CUDA only) or torch.compile them (torch); default eager",
+    )
+    parser.add_argument(
         "--protocol",
         default="davis",
         choices=("davis", "youtube"),
@@ -336,6 +342,7 @@ def run_checkpoint(args: argparse.Namespace) -> int:
             amp=args.amp,
             allow_missing_gt=args.allow_missing_gt,
             progress=not args.quiet,
+            compile=args.compile,
         )
 
     row = _write_predictions(pred, source, str(resolve_path(data)), evaluate_into)
@@ -396,7 +403,13 @@ def _youtube_submission(args: argparse.Namespace, data: str, pred: Path, source:
         source,
         str(resolve_path(data)),
         lambda tmp: predict_youtube(
-            model, data, tmp, short_side=args.short_side, progress=not args.quiet, amp=args.amp
+            model,
+            data,
+            tmp,
+            short_side=args.short_side,
+            progress=not args.quiet,
+            amp=args.amp,
+            compile=args.compile,
         ),
     )
     frames = sum(v["frames"] for v in summary.values())

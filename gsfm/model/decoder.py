@@ -22,9 +22,16 @@ Details-aware head (:class:`DetailsAwareHead`, ``boundary=True``), in the author
     boundary logits = predict_boundary_2(relu(predict_boundary_1(x_b)))
 
 Both logit maps are upsampled ×4 (bilinear, align_corners=False) to the input resolution.
+
+Inference needs the masks only: inside :func:`masks_only` the details-aware head skips the
+boundary output's two convolutions and its upsampling (the boundary branch itself still runs:
+it feeds the mask branch through ``fusion_2``), so the mask logits are unchanged.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -75,6 +82,7 @@ class DetailsAwareHead(STCNHead):
     two fusions between the mask and boundary branches. Returns (mask, boundary) logits."""
 
     has_boundary = True
+    boundary_output = True  # False inside :func:`masks_only`: the boundary logits are skipped
 
     def __init__(
         self, in_ch: int, f8_ch: int, f4_ch: int, dim: int = 256, hfm: nn.Module | None = None
@@ -102,8 +110,24 @@ class DetailsAwareHead(STCNHead):
         x_b = F.relu(self.boundary_3(self.boundary_2(x_b)))
         x_m = x_m + F.relu(self.fusion_2(x_b))  # boundary -> mask
         mask = self.pred(F.relu(self.predict_mask(x_m)))
+        if not self.boundary_output:
+            return upsample4(mask), None
         edge = self.predict_boundary_2(F.relu(self.predict_boundary_1(x_b)))
         return upsample4(mask), upsample4(edge)
+
+
+@contextlib.contextmanager
+def masks_only(decoder: nn.Module | None) -> Iterator[None]:
+    """Within the block, ``decoder`` returns no boundary logits (``None``): inference's
+    setting, which saves the boundary head's output convolutions. Restored on exit."""
+    if not isinstance(decoder, DetailsAwareHead):
+        yield
+        return
+    decoder.boundary_output = False
+    try:
+        yield
+    finally:
+        del decoder.boundary_output  # back to the class default
 
 
 def build_decoder(

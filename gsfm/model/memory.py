@@ -10,7 +10,8 @@ all K objects.
 * ``"dot"`` (STM): ``S = k·q / √CK``.
 
 Training uses the full softmax; inference keeps the top-k entries per query position (k = 50
-in GSFM, 20 in STCN). With ``chunk`` the query positions are processed in slices, so peak
+in GSFM, 20 in STCN) and gathers the k chosen memory values instead of multiplying by a dense
+weight matrix that is zero almost everywhere. With ``chunk`` the query positions are processed in slices, so peak
 memory is O(N · chunk) instead of O(N · M); every column is computed exactly as without
 chunking, so the output is the same (up to float rounding of the matmul blocking).
 """
@@ -43,8 +44,8 @@ def softmax_memory(logits: torch.Tensor) -> torch.Tensor:
     return e / e.sum(dim=1, keepdim=True)
 
 
-def topk_softmax(logits: torch.Tensor, k: int) -> torch.Tensor:
-    """Keep the k largest logits per query column, softmax them, zero everything else.
+def topk_weights(logits: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k largest logits per query column, softmaxed: weights and memory indices (B, k, M).
 
     The authors exponentiate the top-k values without subtracting the max; subtracting it
     (the top-1 value) gives the same weights and cannot overflow.
@@ -52,7 +53,13 @@ def topk_softmax(logits: torch.Tensor, k: int) -> torch.Tensor:
     k = min(k, logits.shape[1])
     values, idx = torch.topk(logits, k=k, dim=1)
     w = (values - values[:, :1]).exp()
-    w = w / w.sum(dim=1, keepdim=True)
+    return w / w.sum(dim=1, keepdim=True), idx
+
+
+def topk_softmax(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep the k largest logits per query column, softmax them, zero everything else: the
+    dense (B, N, M) form of :func:`topk_weights` (for analysis; the read gathers instead)."""
+    w, idx = topk_weights(logits, k)
     return torch.zeros_like(logits).scatter_(1, idx, w)
 
 
@@ -62,6 +69,44 @@ def memory_weights(
     """Normalised affinity W (B, N, M): full softmax, or top-k softmax when ``top_k`` is set."""
     s = affinity(mk, qk, kind)
     return softmax_memory(s) if top_k is None else topk_softmax(s, top_k)
+
+
+# elements of the gathered memory values (B, K, CV, k, columns) held at once by the top-k read
+GATHER_ELEMENTS = 2**24
+
+
+def gather_readout(mv: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Top-k readout (B, K, CV, M): per query column, the weighted sum of the k memory values
+    that ``idx`` (B, k, M) picks, with weights ``w`` (B, k, M).
+
+    Equal to ``mv @ W`` with the dense top-k W, without building W or multiplying by its
+    zeros: O(K·CV·k·M) work instead of O(K·CV·N·M). The products are in ``mv``'s dtype and
+    summed in float32. Query columns go in slices of at most :data:`GATHER_ELEMENTS` gathered
+    values.
+    """
+    b, n_obj, cv, _ = mv.shape
+    k, m = idx.shape[1:]
+    step = max(1, GATHER_ELEMENTS // max(b * n_obj * cv * k, 1))
+    w = w.to(mv.dtype)
+    parts = []
+    for start in range(0, m, step):
+        ix, wx = idx[..., start : start + step], w[..., start : start + step]
+        cols = ix.shape[-1]
+        picked = mv.gather(3, ix.reshape(b, 1, 1, k * cols).expand(b, n_obj, cv, k * cols))
+        picked = picked.view(b, n_obj, cv, k, cols) * wx.view(b, 1, 1, k, cols)
+        parts.append(picked.sum(dim=3, dtype=torch.float32).to(mv.dtype))
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+
+def _read(
+    mk: torch.Tensor, mv: torch.Tensor, qk: torch.Tensor, kind: str, top_k: int | None
+) -> torch.Tensor:
+    """Readout of one slice of query columns: full softmax and a matmul, or a top-k gather."""
+    s = affinity(mk, qk, kind)
+    if top_k is None:
+        return mv @ softmax_memory(s).to(mv.dtype).unsqueeze(1)
+    w, idx = topk_weights(s, top_k)
+    return gather_readout(mv, idx, w)
 
 
 def read_memory(
@@ -77,8 +122,12 @@ def read_memory(
 
     Args:
         mk: memory keys (B, CK, N); mv: memory values (B, K, CV, N); qk: query keys (B, CK, M).
-        kind: ``"l2"`` or ``"dot"``. top_k: None for the full softmax (training).
+        kind: ``"l2"`` or ``"dot"``. top_k: None for the full softmax (training); with top-k
+            the k chosen values are gathered (:func:`gather_readout`).
         chunk: if set, process at most this many query positions at a time (bounded memory).
+
+    The affinity and its softmax are computed in the keys' dtype; the product with the values
+    in the values' dtype (float32 keys with bfloat16 values: the engine's bf16 path).
     """
     if mk.dim() != 3 or qk.dim() != 3 or mv.dim() != 4:
         raise ValueError(
@@ -92,12 +141,11 @@ def read_memory(
         )
     m = qk.shape[-1]
     if chunk is None or chunk >= m:
-        return mv @ memory_weights(mk, qk, kind, top_k).unsqueeze(1)
+        return _read(mk, mv, qk, kind, top_k)
     if chunk < 1:
         raise ValueError(f"chunk must be a positive number of query positions, got {chunk}")
     out = mv.new_empty(*mv.shape[:3], m)
     for start in range(0, m, chunk):
         stop = min(start + chunk, m)
-        w = memory_weights(mk, qk[..., start:stop], kind, top_k)
-        out[..., start:stop] = mv @ w.unsqueeze(1)
+        out[..., start:stop] = _read(mk, mv, qk[..., start:stop], kind, top_k)
     return out

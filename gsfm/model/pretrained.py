@@ -21,6 +21,7 @@ downloaded there through ``torch.hub`` (hash-checked). Without either there is o
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,17 +97,29 @@ def imagenet_state_dict(
     return state
 
 
+# seconds a connection or a read of the download may wait before it fails (a machine without
+# network then falls back at once instead of hanging)
+DOWNLOAD_TIMEOUT_S = 30.0
+
+
 def _download(url: str, path: Path, progress: bool) -> str | None:
-    """Download ``url`` to ``path`` (hash-checked, atomic); None, or why it failed (one line)."""
+    """Download ``url`` to ``path`` (hash-checked, atomic); None, or why it failed (one line).
+
+    Every socket operation of the download times out after :data:`DOWNLOAD_TIMEOUT_S`
+    (``torch.hub`` sets none itself)."""
     match = _HASH.search(path.name)
+    before = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(
             url, str(path), hash_prefix=match[1] if match else None, progress=progress
         )
-    except Exception as exc:  # URLError, socket errors, hash mismatch, read-only cache, ...
+    except Exception as exc:  # URLError, socket timeouts, hash mismatch, read-only cache, ...
         text = str(exc).strip().splitlines()
         return f"downloading {url} failed ({type(exc).__name__}: {text[0] if text else ''})"
+    finally:
+        socket.setdefaulttimeout(before)
     return None
 
 

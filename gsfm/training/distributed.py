@@ -43,14 +43,6 @@ class DistContext:
         if self.enabled:
             dist.barrier()
 
-    def any_true(self, flag: bool) -> bool:
-        """Whether ``flag`` is true on at least one process."""
-        if not self.enabled:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=self._comm_device)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item() > 0)
-
     def mean(self, values: torch.Tensor) -> torch.Tensor:
         """The element-wise mean of ``values`` over processes."""
         if not self.enabled:

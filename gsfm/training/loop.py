@@ -1,12 +1,23 @@
 """The training loop shared by every profile and stage (``docs/paper_vs_code.md`` §4).
 
 One optimizer step ("iteration") draws ``grad_accum`` micro-batches of ``batch_size`` samples per
-process, runs ``model.forward_train`` and the loss on each (under fp16 autocast on CUDA when the
-config asks for AMP), back-propagates ``loss / grad_accum`` and then steps Adam and the
-per-iteration ``MultiStepLR``. With DDP the gradients are averaged over processes on the last
+process, runs ``model.forward_train`` and the loss on each (under autocast on CUDA when the
+config asks for AMP: bfloat16 where the GPU supports it, else float16 with a GradScaler),
+back-propagates ``loss / grad_accum`` and then steps Adam and the per-iteration
+``MultiStepLR``. With DDP the gradients are averaged over processes on the last
 micro-batch only (``no_sync`` before), so the effective batch is
 ``batch_size x grad_accum x world_size``. The loss receives the iteration so that its
 bootstrapped-CE warm-up follows the schedule.
+
+No host sync per step: the loss statistics are summed on the device and read only when a log row
+is written, so the CPU queues kernels ahead of the GPU. Finiteness is checked then too, and
+before every checkpoint: with float16 AMP the GradScaler has already skipped the steps whose
+gradients were not finite (their losses are left out of the row, and a warning says how many);
+without a scaler (float32, bfloat16) a non-finite loss or gradient stops the run there with
+:class:`NonFiniteLossError`, naming the first bad iteration, before anything is written, so the
+last checkpoint stays the last good one. On CUDA the trainer turns on cuDNN's autotuner and
+TF32 matmuls (:func:`gsfm.runtime.fast_cuda_kernels`) and uses the fused Adam, which takes
+the GradScaler's verdict on the device.
 
 Exact resume: a checkpoint holds the model, optimizer, scheduler and grad-scaler states, the
 iteration, the data position (batches consumed), the wall time so far, and per process the RNG
@@ -33,13 +44,13 @@ from torch.utils.data import Dataset
 from gsfm.checkpoint import save_checkpoint
 from gsfm.config import TrainConfig
 from gsfm.files import read_torch_file
-from gsfm.runtime import seed_everything
+from gsfm.runtime import fast_cuda_kernels, seed_everything
 from gsfm.training.data import BatchStream, to_device
 from gsfm.training.distributed import DistContext
 from gsfm.training.run_folder import RunFolder, provenance
 from gsfm.training.state import capture_rng, restore_rng
 
-__all__ = ["NonFiniteLossError", "TrainResult", "Trainer", "load_training_state"]
+__all__ = ["amp_dtype", "NonFiniteLossError", "TrainResult", "Trainer", "load_training_state"]
 
 LossFn = Callable[[Mapping[str, Any], Mapping[str, Any], int], Mapping[str, Any]]
 _STATS: tuple[str, ...] = ("total", "ce", "boundary", "iou", "p")
@@ -138,6 +149,8 @@ class Trainer:
         self.describe = dict(describe or {})
         self.progress = progress
         self.use_amp = bool(cfg.amp and self.device.type == "cuda")
+        self.amp_dtype = amp_dtype(self.device)
+        fast_cuda_kernels(self.device)
         self.stream = BatchStream(
             dataset,
             cfg,
@@ -151,22 +164,39 @@ class Trainer:
         if not params:
             raise ValueError("the model has no parameter that requires grad")
         self.params = params
-        self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.optimizer = torch.optim.Adam(
+            params,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            # CUDA: one fused kernel that also takes the GradScaler's verdict on the device;
+            # elsewhere the multi-tensor form (a few kernels for all parameters, not a sequence
+            # per parameter; the same update up to float rounding)
+            fused=True if self.device.type == "cuda" else None,
+            foreach=None if self.device.type == "cuda" else True,
+        )
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
             self.optimizer, milestones=list(cfg.lr_steps), gamma=cfg.lr_gamma
         )
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.scaler = torch.amp.GradScaler(
+            "cuda", enabled=self.use_amp and self.amp_dtype == torch.float16
+        )
         wrapped = _ForwardTrain(self.model)
         if self.ctx.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.forward: nn.Module = DistributedDataParallel(
-                wrapped, device_ids=ids, find_unused_parameters=find_unused_parameters
+                wrapped,
+                device_ids=ids,
+                find_unused_parameters=find_unused_parameters,
+                broadcast_buffers=_has_trained_buffers(self.model),
             )
         else:
             self.forward = wrapped
         self.iteration = 0
         self.elapsed = 0.0
-        self._pending = torch.zeros(len(_STATS) + 1, dtype=torch.float64)  # sums + count
+        # sums + count of the logging interval, on the device (read at log time only)
+        self._pending = torch.zeros(len(_STATS) + 1, dtype=torch.float64, device=self.device)
+        # non-finite micro-batches since the last check, and the first bad iteration (1-based)
+        self._bad = torch.zeros(2, dtype=torch.float64, device=self.device)
         self._interval_start: tuple[float, int] = (0.0, 0)  # (time_s, consumed)
 
     # --- configuration and checkpoints ---------------------------------------------------
@@ -180,7 +210,7 @@ class Trainer:
     def _state(self) -> dict[str, Any]:
         """Everything needed to continue the run exactly (collective: call on every rank)."""
         per_rank = self.ctx.gather_objects(
-            {"rng": capture_rng(self.device), "pending": self._pending.clone()}
+            {"rng": capture_rng(self.device), "pending": self._pending.cpu()}
         )
         return {
             "optimizer": self.optimizer.state_dict(),
@@ -199,6 +229,7 @@ class Trainer:
         }
 
     def _save(self, *paths: Path) -> None:
+        self.check_finite()  # never write a checkpoint of weights trained on a bad step
         state = self._state()
         if self.ctx.is_main:
             for path in paths:
@@ -230,7 +261,7 @@ class Trainer:
         if trainer["world_size"] == self.ctx.world_size:
             mine = ranks[self.ctx.rank]
             restore_rng(mine["rng"], self.device)
-            self._pending = mine["pending"].clone()
+            self._pending = mine["pending"].to(self.device, torch.float64)
         else:
             print(
                 f"warning: resuming a run of {trainer['world_size']} process(es) with "
@@ -243,14 +274,15 @@ class Trainer:
     # --- one optimizer step --------------------------------------------------------------
 
     def accumulate(self, micro_batches: list[Any], iteration: int) -> torch.Tensor:
-        """Forward + backward over the micro-batches of one step; returns their summed stats.
+        """Forward + backward over the micro-batches of one step; returns their summed stats
+        (on the device; non-finite micro-batches are counted in ``_bad``, not in the sums).
 
         Each micro-batch's loss is divided by the number of micro-batches, so the accumulated
-        gradient is that of the mean loss over the step's samples. Raises
-        :class:`NonFiniteLossError` (on every process) before any backward of a bad loss.
+        gradient is that of the mean loss over the step's samples. Nothing is read back from
+        the device: a bad loss is found by :meth:`check_finite`.
         """
         n = len(micro_batches)
-        sums = torch.zeros(len(_STATS) + 1, dtype=torch.float64)
+        sums = torch.zeros(len(_STATS) + 1, dtype=torch.float64, device=self.device)
         for i, batch in enumerate(micro_batches):
             batch = to_device(batch, self.device)
             last = i == n - 1
@@ -259,44 +291,69 @@ class Trainer:
             )
             with sync:
                 with torch.autocast(
-                    device_type=self.device.type, dtype=torch.float16, enabled=self.use_amp
+                    device_type=self.device.type, dtype=self.amp_dtype, enabled=self.use_amp
                 ):
                     out = self.forward(batch)
                     losses = self.loss_fn(out, batch, iteration)
-                stats = _stat_vector(losses)  # one device->host copy per micro-batch
-                finite = math.isfinite(float(stats[0]))
-                if self.ctx.any_true(not finite):
-                    self._nonfinite(iteration, losses)
+                stats = _stat_vector(losses, self.device)
                 self.scaler.scale(losses["total"] / n).backward()
-            sums += stats
+            finite = torch.isfinite(stats[0])
+            sums += torch.where(finite, stats, 0.0)
+            self._flag(~finite, iteration)
         return sums
 
     def step(self, iteration: int) -> torch.Tensor:
-        """One optimizer step (draws its micro-batches from the stream)."""
+        """One optimizer step (draws its micro-batches from the stream); its summed stats."""
         self.optimizer.zero_grad(set_to_none=True)
         sums = self.accumulate(self.stream.take(self.cfg.grad_accum), iteration)
-        if not self.use_amp:
+        if not self.scaler.is_enabled():  # the GradScaler checks its own gradients
             grads = [p.grad for p in self.params if p.grad is not None]
-            if grads and not torch.isfinite(torch.nn.utils.get_total_norm(grads)).item():
-                self._nonfinite(iteration, {"gradient norm": float("nan")})
+            if grads:
+                self._flag(~torch.isfinite(torch.nn.utils.get_total_norm(grads)), iteration)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
         return sums
 
-    def _nonfinite(self, iteration: int, losses: Mapping[str, Any]) -> None:
-        values = ", ".join(f"{k}={_as_float(v):.4g}" for k, v in losses.items() if _is_scalar(v))
+    def _flag(self, bad: torch.Tensor, iteration: int) -> None:
+        """Count a non-finite value (a 0-d bool tensor) on the device; remember where it was."""
+        first = torch.where(bad & (self._bad[1] == 0), iteration + 1, self._bad[1])
+        self._bad = torch.stack([self._bad[0] + bad, first])
+
+    def check_finite(self) -> None:
+        """Read the non-finite count (one sync; at log time and before a checkpoint).
+
+        Without a GradScaler any non-finite loss or gradient stops the run
+        (:class:`NonFiniteLossError`). With one, its skipped steps are only reported, unless
+        every micro-batch since the last row was bad: then training makes no progress and stops.
+        """
+        bad = self.ctx.mean(self._bad.clone()) * self.ctx.world_size
+        count, first = float(bad[0]), float(self._bad[1])
+        if count == 0:
+            return
+        if self.scaler.is_enabled() and float(self.ctx.mean(self._pending)[-1]) > 0:
+            if self.ctx.is_main:
+                print(
+                    f"warning: {count:g} micro-batch(es) with a non-finite loss or gradient "
+                    f"up to iteration {self.iteration}: the GradScaler skipped those steps",
+                    file=sys.stderr,
+                )
+            self._bad.zero_()
+            return
+        self._nonfinite(int(first) if first > 0 else self.iteration)
+
+    def _nonfinite(self, iteration: int) -> None:
         latest = self.folder.latest if self.folder.latest.exists() else None
         if latest is not None:
             kept = f"the last good checkpoint is kept: {latest}"
         else:
             kept = "no checkpoint had been written yet"
         msg = (
-            f"non-finite loss at iteration {iteration + 1} of {self.cfg.iterations} "
-            f"({values}); training stopped, {kept}. Try a lower learning rate, AMP off "
-            "(--no-amp), or resume from the checkpoint with another seed."
+            f"non-finite loss or gradient at iteration {iteration} of {self.cfg.iterations}; "
+            f"training stopped, {kept}. Try a lower learning rate, AMP off (--no-amp), or "
+            "resume from the checkpoint with another seed."
         )
-        raise NonFiniteLossError(msg, iteration + 1, latest)
+        raise NonFiniteLossError(msg, iteration, latest)
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -390,7 +447,8 @@ class Trainer:
 
     def _log(self, lr: float, bar: Any) -> None:
         """Average the interval's stats over micro-batches and processes; rank 0 writes a row."""
-        mean = self.ctx.mean(self._pending)
+        self.check_finite()
+        mean = self.ctx.mean(self._pending).cpu()  # the one read of the interval's stats
         count = max(float(mean[-1]), 1e-12)
         stats = {name: float(mean[i]) / count for i, name in enumerate(_STATS)}
         t_prev, consumed_prev = self._interval_start
@@ -419,22 +477,41 @@ def _is_scalar(v: Any) -> bool:
     return isinstance(v, (int, float)) or (isinstance(v, torch.Tensor) and v.numel() == 1)
 
 
-def _as_float(v: Any) -> float:
-    return float(v.detach().float().item()) if isinstance(v, torch.Tensor) else float(v)
-
-
-def _stat_vector(losses: Mapping[str, Any]) -> torch.Tensor:
-    """[total, ce, boundary, iou, p, 1] of one micro-batch on the CPU (missing entries: NaN)."""
+def _stat_vector(losses: Mapping[str, Any], device: torch.device) -> torch.Tensor:
+    """[total, ce, boundary, iou, p, 1] of one micro-batch, float64 on ``device`` (missing
+    entries: NaN); built without reading anything back from the device."""
     values: list[torch.Tensor] = []
-    device = losses["total"].device
     for k in _STATS:
         v = losses.get(k)
         if v is None or not _is_scalar(v):
-            values.append(torch.tensor(math.nan, dtype=torch.float64, device=device))
+            v = math.nan
+        if isinstance(v, torch.Tensor):
+            values.append(v.detach().reshape(()).to(device, torch.float64))
         else:
-            values.append(torch.as_tensor(v, device=device).detach().reshape(()).double())
+            values.append(torch.tensor(float(v), dtype=torch.float64, device=device))
     values.append(torch.ones((), dtype=torch.float64, device=device))
-    return torch.stack(values).cpu()
+    return torch.stack(values)
+
+
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """The autocast type on ``device``: bfloat16 where the GPU supports it (no GradScaler
+    needed), else float16."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
+
+
+def _has_trained_buffers(model: nn.Module) -> bool:
+    """Whether training changes a buffer (a BatchNorm in train mode): only then must DDP
+    broadcast the buffers from rank 0 at every step; frozen BatchNorm does not need it."""
+    was_training = model.training
+    model.train()
+    trained = any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training and m.track_running_stats
+        for m in model.modules()
+    )
+    model.train(was_training)
+    return trained
 
 
 def json_roundtrip(obj: Any) -> Any:

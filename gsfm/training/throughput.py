@@ -133,8 +133,10 @@ def step_rate(
     """Samples per second of ``profile``'s training step for ``model`` on ``device``.
 
     The model (random weights: speed does not depend on them) and :class:`gsfm.losses.GSFMLoss`
-    of the profile, Adam, and AMP with a GradScaler on CUDA when ``amp`` (default: the
-    profile's ``amp``) is on, as in :class:`~gsfm.training.Trainer`; one :func:`fixed_batch`
+    of the profile, Adam (fused on CUDA), and AMP on CUDA when ``amp`` (default: the
+    profile's ``amp``) is on (bfloat16 where supported, else float16 with a GradScaler), with
+    cuDNN's autotuner and TF32, and no host sync inside the timed steps, as in
+    :class:`~gsfm.training.Trainer`; one :func:`fixed_batch`
     moved to the device once and reused, ``warmup`` steps untimed, then ``steps`` timed with
     CUDA synchronised before and after. ``peak_memory_mb`` (CUDA only, else None) is the peak
     allocated during the timed steps: the warm-up, where cuDNN's autotuner tries algorithms
@@ -143,6 +145,8 @@ def step_rate(
     """
     from gsfm.losses import GSFMLoss
     from gsfm.model import build_model
+    from gsfm.runtime import fast_cuda_kernels
+    from gsfm.training.loop import amp_dtype
 
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps must be >= 1 and warmup >= 0, got {steps} and {warmup}")
@@ -154,17 +158,23 @@ def step_rate(
     net.train()
     loss_fn = GSFMLoss(cfg)
     params = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    cuda = dev.type == "cuda"
+    fast_cuda_kernels(dev)
+    optimizer = torch.optim.Adam(
+        params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True if cuda else None,
+        foreach=None if cuda else True,
+    )  # fmt: skip
+    dtype = amp_dtype(dev)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
     batch = to_device(fixed_batch(cfg), dev)
-    losses: list[float] = []
+    losses: list[torch.Tensor] = []
 
     def one_step(iteration: int) -> None:
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=use_amp):
+        with torch.autocast(device_type=dev.type, dtype=dtype, enabled=use_amp):
             out = net.forward_train(batch)
             total = loss_fn(out, batch, iteration)["total"]
-        losses.append(float(total.detach()))  # the trainer reads each loss too (a device sync)
+        losses.append(total.detach())  # read after the timing, as the trainer reads at log time
         scaler.scale(total).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -193,7 +203,8 @@ def step_rate(
         "warmup_steps": warmup,
         "seconds_per_step": round(per_step, 4),
         "samples_per_s": round(cfg.batch_size / per_step, 2),
-        "losses_finite": all(math.isfinite(v) for v in losses),
+        "amp_dtype": str(dtype).removeprefix("torch.") if use_amp else None,
+        "losses_finite": all(math.isfinite(float(v)) for v in losses),
         "peak_memory_mb": None if peak is None else round(peak, 1),
     }
 
