@@ -191,7 +191,8 @@ class SurgeryBench:
 
     frames: the lookalike clip's normalised frames (T, 3, H, W); target / distractors: (T, H,
     W) masks of the target and its lookalikes; query_frame, point: the query pixel; videos:
-    {name: (frames, ground-truth id maps)} scored with J&F (a few short videos: seconds).
+    {name: (frames, ground-truth id maps)} scored with J&F (a few short videos: seconds);
+    query_image / memory_image: the clip's query frame and frame 0 as pictures.
     """
 
     frames: torch.Tensor
@@ -200,6 +201,8 @@ class SurgeryBench:
     query_frame: int
     point: tuple[int, int]
     videos: dict[str, tuple[torch.Tensor, np.ndarray]]
+    query_image: np.ndarray  # (H, W, 3) uint8: the query frame, for the figures
+    memory_image: np.ndarray  # (H, W, 3) uint8: memory frame 0
     top_k: int | None = 20
     mem_every: int | None = None
     _cache: dict[tuple[int, Surgery, tuple[int, int]], SurgeryResult] = field(
@@ -244,7 +247,8 @@ class SurgeryBench:
         for v in chosen:
             vid = ds.video(ds.videos.index(v))
             scored[v] = (vid.rgb()[:n_frames], vid.masks()[0][:n_frames])
-        return cls(frames, target, look, query_frame, point, scored, top_k, mem_every)
+        images = (video.image(query_frame), video.image(0))
+        return cls(frames, target, look, query_frame, point, scored, *images, top_k, mem_every)
 
     def measure(
         self, model: nn.Module, surgery: Surgery = Surgery(), point: tuple[int, int] | None = None
