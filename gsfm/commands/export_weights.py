@@ -24,18 +24,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reproduces",
         metavar="STUDY:VARIANT",
-        help="the committed result row the run reproduces (default: components:GSFM for gsfm, "
-        "components:STCN for stcn)",
+        help="the committed result row the run reproduces (default: small_objects:GSFM for gsfm, "
+        "small_objects:STCN for stcn: the README's seed-0 rows)",
     )
     parser.add_argument(
         "--results", default="results/ablations", help="where the result tables are"
     )
     parser.add_argument("--force", action="store_true", help="replace weights already shipped")
+    parser.add_argument(
+        "--doc",
+        default="docs/weights.md",
+        help="regenerate this page's table of shipped weights ('' to skip; default: "
+        "docs/weights.md)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Export, then print the file, its size and its SHA-256."""
-    from gsfm.weights import export_weights, read_manifest
+    from gsfm.weights import export_weights, read_manifest, update_doc
 
     reproduces = None
     if args.reproduces:
@@ -48,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
     )  # fmt: skip
     entry = read_manifest(path.parent)["models"][args.name]
+    if args.doc:
+        print(f"table of shipped weights regenerated in {update_doc(args.doc, path.parent)}")
     print(
         f"{path}: {entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256']}; reproduces "
         f"{entry['reproduces']['study']}/{entry['reproduces']['variant']} "
