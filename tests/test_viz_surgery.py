@@ -59,7 +59,7 @@ def test_figures_and_the_static_widget(bench_and_net, tmp_path: Path) -> None:
     assert [a.get_title() for a in fig.axes[1:3]] == ["as trained", "LFM bypassed"]
     one = viz_surgery.plot_surgery(bench, base, other, tmp_path / "one.png")
     assert "after: LFM bypassed" in [a.get_title() for a in one.axes][2]
-    static = viz_surgery.surgery_widget(net, bench, interactive=False)  # no kernel: the figure
-    assert isinstance(static, Figure)
+    static = viz_surgery.surgery_widget(net, bench, interactive=False)  # no kernel: the picture
+    assert static.data.startswith(b"\x89PNG") and static.format == "png"
     with pytest.raises(ValueError, match="no surgery results"):
         viz_surgery.plot_surgery_grid(bench, [], None)

@@ -10,26 +10,41 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from gsfm.analysis.surgery import Surgery, SurgeryBench, SurgeryResult
+from gsfm.viz.figures import DPI, save_figure
+from gsfm.viz.matching import WEIGHT_COLORMAP, _outline, plot_matching
+from gsfm.viz.spectral import widgets_available
 
-from gsfm.analysis.surgery import Surgery, SurgeryBench, SurgeryResult  # noqa: E402
-from gsfm.viz.figures import save_figure  # noqa: E402
-from gsfm.viz.matching import WEIGHT_COLORMAP, _outline, plot_matching  # noqa: E402
-from gsfm.viz.spectral import widgets_available  # noqa: E402
-
-__all__ = ["SIGMA_CHOICES", "plot_surgery", "plot_surgery_grid", "readout_text", "surgery_widget"]
+__all__ = [
+    "SIGMA_CHOICES",
+    "as_image",
+    "plot_surgery",
+    "plot_surgery_grid",
+    "readout_text",
+    "surgery_widget",
+]
 
 #: the σ values the widget offers (bins or, in "relative" mode, a fraction of the map size)
 SIGMA_CHOICES: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0)
+
+
+def as_image(fig: Figure) -> Any:
+    """``fig`` as an IPython PNG image: it displays as a picture whatever matplotlib backend
+    the kernel ended up with (a bare Figure shows as ``<Figure ...>`` text under Agg)."""
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=DPI, format="png", facecolor="white")
+    return Image(data=buf.getvalue(), format="png")
 
 
 def readout_text(label: str, result: SurgeryResult, base: SurgeryResult) -> str:
@@ -132,7 +147,8 @@ def surgery_widget(
 ) -> Any:
     """Controls that apply a surgery to ``model`` and redraw :func:`plot_surgery` and the
     :func:`readout_text` line; without a Jupyter kernel or with ``interactive=False``, the
-    static :func:`plot_surgery` of ``start`` (default: the LFM bypassed).
+    static :func:`plot_surgery` of ``start`` (default: the LFM bypassed) as a PNG image
+    (:func:`as_image`).
 
     CSS classes (for browser tests): ``gsfm-surgery`` (the box), ``gsfm-surgery-lfm`` /
     ``-hfm`` (checkboxes), ``gsfm-surgery-sigma`` (slider), ``gsfm-surgery-readout`` (the
@@ -142,7 +158,7 @@ def surgery_widget(
     base = bench.measure(model)
     kw = dict(label=label)
     if not (interactive and widgets_available()):
-        return plot_surgery(bench, base, bench.measure(model, start), **kw)
+        return as_image(plot_surgery(bench, base, bench.measure(model, start), **kw))
 
     import ipywidgets as widgets
     from IPython.display import display
@@ -187,7 +203,7 @@ def surgery_widget(
         fig = plot_surgery(bench, base, result, None, **kw)
         with out:
             out.clear_output(wait=True)
-            display(fig)
+            display(as_image(fig))
 
     for w in (lfm, hfm, sigma, mode, action, band):
         w.observe(redraw, names="value")
