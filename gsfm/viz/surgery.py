@@ -198,7 +198,11 @@ def surgery_widget(
 
     def redraw(*_: Any) -> None:
         readout.value = "measuring ..."
-        result = bench.measure(model, current())
+        try:
+            result = bench.measure(model, current())
+        except ValueError as exc:  # a combination the modules refuse: say so, keep the figure
+            readout.value = f"not applied: {exc}"
+            return
         readout.value = readout_text(label, result, base)
         fig = plot_surgery(bench, base, result, None, **kw)
         with out:
