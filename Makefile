@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install chromium test test-numerics test-browser figures lint format bench clean
+.PHONY: install chromium test test-numerics test-browser test-weights figures lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ chromium:
 ## The browser test alone: JupyterLab + headless Chromium (Debian's chromium) move notebook 01's σ slider.
 test-browser: install chromium
 	$(BIN)/python -m pytest -q -m browser tests/test_browser.py
+
+## The shipped weights (weights/) scored on the whole synth-v1 val split against their committed
+## J&F rows (minutes per model; `make test` checks them on two videos only).
+test-weights: install
+	GSFM_TEST_SHIPPED_FULL=1 $(BIN)/python -m pytest -q tests/test_weights.py
 
 lint: install
 	$(BIN)/ruff check gsfm tests benchmarks

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "notebooks": "notebooks",
     "ablate": "ablate",
+    "export-weights": "export_weights",
 }
 
 

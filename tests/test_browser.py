@@ -56,6 +56,16 @@ def _free_port() -> int:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A JupyterLab server serving a smoke-profile copy of notebook 01; yields (url, log)."""
+    yield from serve_notebook(
+        tmp_path, NOTEBOOK, {"profile": "smoke", "figures_dir": str(tmp_path / "figures")}
+    )
+
+
+def serve_notebook(
+    tmp_path: Path, notebook: Path, parameters: dict[str, object]
+) -> Iterator[tuple[str, Path]]:
+    """Start JupyterLab on a copy of ``notebook`` with ``parameters`` injected (nothing run);
+    yield (url of the copy, server log); stop the server. Skips without Chromium/playwright."""
     if CHROMIUM is None:
         pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -64,9 +74,9 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     work = tmp_path / "lab"
     work.mkdir()
     papermill.execute_notebook(
-        str(NOTEBOOK),
+        str(notebook),
         str(work / "explorer.ipynb"),
-        parameters={"profile": "smoke", "figures_dir": str(tmp_path / "figures")},
+        parameters=parameters,
         prepare_only=True,  # parameters injected, nothing executed: the browser runs it
     )
     port, token = _free_port(), secrets.token_hex(16)

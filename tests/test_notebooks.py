@@ -31,6 +31,8 @@ SMOKE_EXTRA: dict[str, dict[str, object]] = {
     "06_small_objects_and_spectra": {
         "retrain": True, "seeds": [0], "from_runs": True, "reuse_from": [],
     },
+    # an untrained smoke network: one short video for J&F keeps each surgery to seconds
+    "07_spectral_surgery": {"n_videos": 1, "n_frames": 3},
 }  # fmt: skip
 
 

@@ -29,10 +29,30 @@ import pandas as pd
 import torch
 from torch import nn
 
-__all__ = ["N_BINS", "feature_spectra", "low_share", "radial_power", "recording_spectra"]
+__all__ = [
+    "N_BINS",
+    "feature_spectra",
+    "low_share",
+    "radial_bin_index",
+    "radial_power",
+    "recording_spectra",
+]
 
 N_BINS = 16  # radial bins from 0 to the corner (0.5·√2 cycles per pixel)
 _R_MAX = 0.5 * math.sqrt(2)
+
+
+def radial_bin_index(h: int, w: int, bins: int = N_BINS) -> torch.Tensor:
+    """(h, w) long: the radial bin of every position of an h×w ``fft2`` (unshifted) spectrum.
+
+    Bin ``i`` covers radii ``[i, i + 1) · r_max / bins`` cycles per pixel, ``r_max = 0.5·√2``
+    (the corner bin is closed); the DC term is in bin 0. The binning is symmetric under
+    ``f -> -f``, so keeping or removing whole bins keeps a real map real.
+    """
+    fy = torch.fft.fftfreq(h).view(h, 1)
+    fx = torch.fft.fftfreq(w).view(1, w)
+    radius = torch.sqrt(fy**2 + fx**2)
+    return torch.clamp((radius / _R_MAX * bins).long(), max=bins - 1)
 
 
 def radial_power(x: torch.Tensor, bins: int = N_BINS) -> np.ndarray:
@@ -47,11 +67,7 @@ def radial_power(x: torch.Tensor, bins: int = N_BINS) -> np.ndarray:
     xf = x.detach().float()
     xf = xf - xf.mean(dim=(-2, -1), keepdim=True)
     power = torch.fft.fft2(xf).abs().pow(2).mean(dim=(0, 1))  # (H, W)
-    h, w = power.shape
-    fy = torch.fft.fftfreq(h).view(h, 1)
-    fx = torch.fft.fftfreq(w).view(1, w)
-    radius = torch.sqrt(fy**2 + fx**2)
-    index = torch.clamp((radius / _R_MAX * bins).long(), max=bins - 1)
+    index = radial_bin_index(*power.shape, bins)
     out = torch.zeros(bins, dtype=torch.float64)
     out.index_add_(0, index.flatten(), power.flatten().double())
     total = out.sum()
