@@ -169,18 +169,19 @@ def load_shipped(
 
 def reference_row(
     name: str,
-    results_dir: str | os.PathLike[str] = "results/ablations",
+    results_dir: str | os.PathLike[str] | None = None,
     *,
     weights_dir: str | os.PathLike[str] | None = None,
     videos: bool = False,
 ) -> Any:
     """The committed result row that shipped ``name`` reproduces (a pandas Series), read now
-    from ``results_dir/<study>.csv``; ``videos=True``: its per-video rows (a DataFrame indexed
-    by sequence) from ``<study>_videos.csv``."""
+    from ``results_dir/<study>.csv`` (default: the folder the manifest names); ``videos=True``:
+    its per-video rows (a DataFrame indexed by sequence) from ``<study>_videos.csv``."""
     import pandas as pd
 
     ref = _entry(name, _folder(weights_dir))["reproduces"]
-    table = resolve_path(results_dir) / f"{ref['study']}{'_videos' if videos else ''}.csv"
+    folder = results_dir if results_dir is not None else ref.get("results", "results/ablations")
+    table = resolve_path(folder) / f"{ref['study']}{'_videos' if videos else ''}.csv"
     if not table.is_file():
         raise FileNotFoundError(f"results table not found: {table}")
     rows = pd.read_csv(table)
@@ -288,7 +289,17 @@ def _reference(
     return {
         "study": study, "variant": variant, "seed": seed, "split": "val", "profile": profile,
         "run": str(row["run"]), "inference": json.loads(row["inference"]), "JF": float(row["JF"]),
+        "results": _relative(results_dir), "data_hash": str(row.get("data_hash", "")),
     }  # fmt: skip
+
+
+def _relative(path: Path) -> str:
+    """``path`` relative to the project root where it lies inside it (as the manifest stores
+    it), else as given."""
+    try:
+        return str(path.resolve().relative_to(resolve_path(".").resolve()))
+    except ValueError:
+        return str(path)
 
 
 def export_weights(

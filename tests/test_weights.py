@@ -106,7 +106,7 @@ def test_export_stores_half_parameters_and_buffers_at_their_dtype(exported) -> N
 def test_manifest_records_digest_config_provenance_and_row(exported) -> None:
     import hashlib
 
-    run, _, weights = exported
+    run, results, weights = exported
     entry = read_manifest(weights)["models"]["gsfm"]
     data = (weights / "gsfm.safetensors").read_bytes()
     assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
@@ -118,6 +118,7 @@ def test_manifest_records_digest_config_provenance_and_row(exported) -> None:
     assert entry["reproduces"] == {
         "study": "small_objects", "variant": "GSFM", "seed": 0, "split": "val", "profile": "smoke",
         "run": "gsfm-run", "inference": {"mem_every": 3, "top_k": 50}, "JF": 41.5,
+        "results": str(results), "data_hash": "",
     }  # fmt: skip
     assert (weights / "gsfm.log.csv").read_bytes() == (run / "log.csv").read_bytes()
     assert shipped_names(weights) == ["gsfm"]
@@ -260,7 +261,7 @@ def test_shipped_weights_match_their_manifest_and_committed_videos(name: str, tm
     assert entry["config"]["profile"] == "cpu" and entry["config"]["train"]["seed"] == 0
     total = sum((ROOT / "weights" / e["file"]).stat().st_size for e in read_manifest(ROOT / "weights")["models"].values())  # fmt: skip
     assert total < 60e6
-    expected = reference_row(name, ROOT / "results" / "ablations", videos=True)["JF"]
+    expected = reference_row(name, videos=True)["JF"]  # the rows the manifest names
     # two of the first three videos (the second, a small object, scores 0 at seed 0): seconds
     videos = ["val_000_lookalike", "val_002_thin"]
     ev = _score_shipped(name, tmp_path, limit=3, videos=videos)
@@ -279,7 +280,7 @@ def test_shipped_weights_match_their_manifest_and_committed_videos(name: str, tm
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_weights_reproduce_the_committed_jf_on_all_of_val(name: str, tmp_path) -> None:
     """The whole synth-v1 val split (24 videos, minutes): J&F within 0.1 of the committed row."""
-    row = reference_row(name, ROOT / "results" / "ablations")
+    row = reference_row(name)
     ev = _score_shipped(name, tmp_path, limit=None)
     assert abs(100 * ev.jf - float(row["JF"])) <= 0.1, (
         f"{name}: {100 * ev.jf:.3f} vs {row['JF']:.3f}"
