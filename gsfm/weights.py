@@ -49,6 +49,7 @@ __all__ = [
     "manifest_markdown",
     "read_manifest",
     "reference_row",
+    "shipped_for",
     "shipped_names",
     "shipped_run",
     "update_doc",
@@ -97,6 +98,18 @@ def shipped_names(weights_dir: str | os.PathLike[str] | None = None) -> list[str
     folder = _folder(weights_dir)
     models = read_manifest(folder).get("models", {})
     return sorted(n for n, e in models.items() if (folder / e["file"]).is_file())
+
+
+def shipped_for(profile: str, seed: int, weights_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether GSFM and STCN are shipped for ``profile`` and training ``seed`` (the notebooks
+    ask this instead of testing the profile's name)."""
+    folder = _folder(weights_dir)
+    models = read_manifest(folder).get("models", {})
+    names = set(shipped_names(folder))
+    return {"gsfm", "stcn"} <= names and all(
+        models[n]["config"]["profile"] == profile and int(models[n]["config"]["train"]["seed"]) == int(seed)
+        for n in ("gsfm", "stcn")
+    )  # fmt: skip
 
 
 def _entry(name: str, folder: Path) -> dict[str, Any]:

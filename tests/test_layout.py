@@ -19,7 +19,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gsfm", "gsfm.config", "gsfm.runtime", "gsfm.files"),  # the root only holds lazy names
     ("gsfm.spectral", "gsfm.data"),
     ("gsfm.model", "gsfm.losses", "gsfm.metrics"),
-    ("gsfm.checkpoint", "gsfm.inference", "gsfm.prediction", "gsfm.baselines", "gsfm.training"),
+    (
+        "gsfm.checkpoint",
+        "gsfm.weights",
+        "gsfm.inference",
+        "gsfm.prediction",
+        "gsfm.baselines",
+        "gsfm.training",
+    ),
     ("gsfm.evaluation", "gsfm.agreement", "gsfm.analysis", "gsfm.viz"),
     (
         "gsfm.experiments",

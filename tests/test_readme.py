@@ -29,8 +29,12 @@ def _targets(text: str) -> set[str]:
 
 
 def _exists(base: Path, target: str) -> bool:
+    if "<" in target:  # a pattern such as figures/<profile>/: its fixed part must exist
+        target = target.split("<")[0]
     if any(c in target for c in "*?["):
         return any(base.glob(target))
+    if target.endswith("/") and target.startswith("figures/"):  # a folder commands create
+        return (base / target).parent.is_dir()
     return (base / target).exists()
 
 

@@ -200,9 +200,9 @@ def test_the_doc_table_is_generated_from_the_manifest(exported, tmp_path: Path) 
     assert "old table" not in text and text.startswith("# Weights") and text.endswith("After.\n")
     assert manifest_markdown(weights) in text
     assert "python -m gsfm train --model gsfm" in text  # the run's recorded command
-    (tmp_path / "bare.md").write_text("no block")
+    (tmp_path / "bare.txt").write_text("no block")
     with pytest.raises(ValueError, match="lacks the generated block"):
-        update_doc(tmp_path / "bare.md", weights)
+        update_doc(tmp_path / "bare.txt", weights)
     # the project's page holds exactly the table of what weights/ ships
     page = (ROOT / "docs" / "weights.md").read_text(encoding="utf-8")
     block = page.split(DOC_START, 1)[1].split(DOC_END, 1)[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
@@ -34,3 +35,15 @@ def save_figure(
         )
     plt.close(fig)
     return fig
+
+
+def figure_image(fig: Figure) -> Any:
+    """``fig`` as an IPython PNG image: it displays as a picture whatever matplotlib backend
+    the kernel ended up with (a bare Figure shows as ``<Figure ...>`` text under Agg)."""
+    import io
+
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=DPI, format="png", facecolor="white")
+    return Image(data=buf.getvalue(), format="png")

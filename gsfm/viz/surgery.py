@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from gsfm.analysis.surgery import Surgery, SurgeryBench, SurgeryResult
-from gsfm.viz.figures import DPI, save_figure
+from gsfm.viz.figures import figure_image, save_figure
 from gsfm.viz.matching import WEIGHT_COLORMAP, _outline, plot_matching
 from gsfm.viz.spectral import widgets_available
 
@@ -38,13 +37,8 @@ SIGMA_CHOICES: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14
 
 
 def as_image(fig: Figure) -> Any:
-    """``fig`` as an IPython PNG image: it displays as a picture whatever matplotlib backend
-    the kernel ended up with (a bare Figure shows as ``<Figure ...>`` text under Agg)."""
-    from IPython.display import Image
-
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=DPI, format="png", facecolor="white")
-    return Image(data=buf.getvalue(), format="png")
+    """``fig`` as an IPython PNG image (:func:`gsfm.viz.figures.figure_image`)."""
+    return figure_image(fig)
 
 
 def readout_text(label: str, result: SurgeryResult, base: SurgeryResult) -> str:
