@@ -21,7 +21,7 @@ from gsfm.runtime import project_root
 
 ROOT = project_root(Path(__file__).parent)
 NOTEBOOKS = [
-    p for p in list_notebooks(ROOT / "notebooks") if p.name[:2] in {f"{i:02d}" for i in range(1, 7)}
+    p for p in list_notebooks(ROOT / "notebooks") if p.name[:2] in {f"{i:02d}" for i in range(1, 8)}
 ]
 SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_solutions.ipynb"))
 KINDS = ("predict", "modify", "read", "implement")
@@ -110,6 +110,13 @@ def _radial_keeping_mean(x: torch.Tensor) -> np.ndarray:
     return _radial(x)
 
 
+def _keep_band_shifted(x: torch.Tensor, lo: int, hi: int, bins: int) -> torch.Tensor:
+    from gsfm.analysis.feature_spectra import radial_bin_index
+
+    index = torch.fft.fftshift(radial_bin_index(*x.shape[-2:], bins))
+    return torch.fft.ifft2(torch.fft.fft2(x) * ((index >= lo) & (index < hi))).real
+
+
 WRONG: dict[str, Any] = {
     "01.1": (0.368, 0.07),  # HFM's g(DC), not LFM's 1 − g(DC)
     "01.2": 0.37,  # the 24×24 share
@@ -138,13 +145,16 @@ WRONG: dict[str, Any] = {
     "06.2": (0, 1.0),  # "a checkerboard is low frequency"
     "06.3": [1, 1, 2],  # disjoint buckets
     "06.4": _radial_keeping_mean,  # keeps the channel means
+    "07.1": 1.0,  # the weight of all k positions together
+    "07.2": (True, True),  # thinks the HFM changes what the read compares
+    "07.3": _keep_band_shifted,  # the fftshift-ed radius on the unshifted spectrum
 }
 
 
 def test_every_exercise_has_a_checker_a_solution_and_a_wrong_answer() -> None:
     in_notebooks = sorted(ex for p in NOTEBOOKS for ex, _, _ in _notebook_exercises(p))
     ours = [ex for ex in exercise_ids() if ex[:2] in {p.name[:2] for p in NOTEBOOKS}]
-    assert in_notebooks == ours, "every exercise of notebooks 01-06 has exactly one checker"
+    assert in_notebooks == ours, "every exercise of notebooks 01-07 has exactly one checker"
     assert sorted(SOLVED) == ours, "every exercise has a reference solution in notebooks/solutions/"
     assert sorted(WRONG) == ours, "every exercise has a wrong answer in this test"
 

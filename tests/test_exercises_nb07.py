@@ -19,22 +19,22 @@ def reference_keep_band(x: torch.Tensor, lo: int, hi: int, bins: int) -> torch.T
     return torch.fft.ifft2(torch.fft.fft2(x) * keep).real
 
 
-def test_07_1_is_registered_and_the_reference_passes() -> None:
-    assert "07.1" in exercise_ids()
-    verdict = check("07.1", reference_keep_band)
+def test_07_3_is_registered_and_the_reference_passes() -> None:
+    assert "07.3" in exercise_ids()
+    verdict = check("07.3", reference_keep_band)
     assert verdict.right, verdict.message
 
 
-def test_07_1_rejects_wrong_answers_with_a_hint() -> None:
+def test_07_3_rejects_wrong_answers_with_a_hint() -> None:
     def shifted(x: torch.Tensor, lo: int, hi: int, bins: int) -> torch.Tensor:
         # a common mistake: the radius of the fftshift-ed grid used on the unshifted spectrum
         h, w = x.shape[-2:]
         index = torch.fft.fftshift(radial_bin_index(h, w, bins))
         return torch.fft.ifft2(torch.fft.fft2(x) * ((index >= lo) & (index < hi))).real
 
-    wrong = check("07.1", shifted)
+    wrong = check("07.3", shifted)
     assert not wrong.right and "power in bins" in wrong.message
-    assert not check("07.1", lambda x, lo, hi, bins: torch.fft.fft2(x)).right  # complex output
-    assert "shape" in check("07.1", lambda x, lo, hi, bins: x[..., :2, :]).message
-    assert "raised" in check("07.1", lambda x, lo, hi: x).message
-    assert not check("07.1", ...).right
+    assert not check("07.3", lambda x, lo, hi, bins: torch.fft.fft2(x)).right  # complex output
+    assert "shape" in check("07.3", lambda x, lo, hi, bins: x[..., :2, :]).message
+    assert "raised" in check("07.3", lambda x, lo, hi: x).message
+    assert not check("07.3", ...).right

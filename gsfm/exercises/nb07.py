@@ -1,6 +1,10 @@
 """Checkers of notebook 07 (spectral surgery).
 
-``07.1`` (implement, ★★): ``keep_band(x, lo, hi, bins)`` keeps only the radial frequency bins
+``07.1`` (predict, ★): the weight each of the k = 10 chosen memory positions gets when only
+radial bin 0 of 16 of the keys is kept (every key is then its channel means: a k-way tie).
+``07.2`` (modify, ★): whether bypassing the HFM changes the query pixel's matches, and whether
+it can change J&F.
+``07.3`` (implement, ★★): ``keep_band(x, lo, hi, bins)`` keeps only the radial frequency bins
 ``lo .. hi - 1`` of every channel of ``x`` (..., H, W) and returns a real tensor of the same
 shape. It is compared with :func:`gsfm.analysis.surgery.filter_band` on maps of even and odd
 sizes; the hints say what is off (shape, realness, which bins kept power) without the code.
@@ -33,10 +37,49 @@ def _bins_with_power(y: torch.Tensor, bins: int) -> set[int]:
 
 
 @checker("07.1")
+def tie_weight(answer: Any) -> str:
+    k = 10
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        raise NotYet("answer with one number: the weight of each chosen memory position") from None
+    if abs(value - 1.0) < 1e-6:
+        raise NotYet(
+            "that is the weight of all k positions together: the top-k softmax spreads it "
+            "over the positions it chose"
+        )
+    if abs(value - 1.0 / k) > 1e-6:
+        raise NotYet(
+            "what is left of each key when only its DC term is kept? Then compare the affinities "
+            "of the memory positions with one another, and share the softmax among k of them"
+        )
+    return "every key is its channel means, every affinity the same: a k-way tie, 1/k each"
+
+
+@checker("07.2")
+def hfm_bypass(answer: Any) -> str:
+    if not (
+        isinstance(answer, tuple) and len(answer) == 2 and all(isinstance(a, bool) for a in answer)
+    ):
+        raise NotYet("answer with two booleans: (matches_change, jf_can_change)")
+    matches_change, jf_can_change = answer
+    if matches_change:
+        raise NotYet(
+            "where does the HFM sit: before or after the memory read? The matches are computed "
+            "from the keys alone"
+        )
+    if not jf_can_change:
+        raise NotYet("the masks come from the decoder: which of its inputs did the bypass change?")
+    return (
+        "the HFM is in the decoder, after the read: same matches, but the masks (and J&F) can move"
+    )
+
+
+@checker("07.3")
 def keep_band(answer: Any) -> str:
     """``answer``: the learner's ``keep_band(x, lo, hi, bins)``."""
     if not isinstance(answer, Callable):  # type: ignore[arg-type]
-        raise NotYet("pass your function itself: check('07.1', keep_band)")
+        raise NotYet("pass your function itself: check('07.3', keep_band)")
     gen = torch.Generator().manual_seed(7)
     for shape, (lo, hi), bins in _CASES:
         x = torch.randn(shape, generator=gen, dtype=torch.float64)
