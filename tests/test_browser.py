@@ -23,6 +23,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -59,6 +60,18 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     yield from serve_notebook(
         tmp_path, NOTEBOOK, {"profile": "smoke", "figures_dir": str(tmp_path / "figures")}
     )
+
+
+def run_all_cells(browser: Any, url: str) -> Any:
+    """Open ``url`` (a notebook in JupyterLab) in a new page and run all its cells; the page."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    # the kernel must be up before "Run All", or the request is lost
+    page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=120_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    return page
 
 
 def serve_notebook(
@@ -143,13 +156,7 @@ def test_sigma_slider_redraws_the_explorer(lab: tuple[str, Path]) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(url)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-            # the kernel must be up before "Run All", or the request is lost
-            page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=120_000)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            page = run_all_cells(browser, url)
 
             # gsfm.viz.spectral.sigma_explorer tags its parts with gsfm-sigma-* classes
             explorer = page.locator(".gsfm-sigma-explorer").last

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _pixels, serve_notebook
+from test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _pixels, run_all_cells, serve_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -35,12 +35,7 @@ def test_lfm_switch_redraws_the_surgery_readout_and_figure(lab: tuple[str, Path]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(url)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-            page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=120_000)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            page = run_all_cells(browser, url)
 
             # gsfm.viz.surgery.surgery_widget tags its parts with gsfm-surgery-* classes
             box = page.locator(".gsfm-surgery").last

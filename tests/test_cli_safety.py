@@ -11,13 +11,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _cli import one_error, tree
 from PIL import Image
 
 from gsfm.cli import main
@@ -26,24 +26,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 SMALL = ["--limit", "1", "--height", "32", "--width", "48", "--quiet"]
 VIDEO = "val_000_lookalike"
-
-
-def _tree(root: Path) -> dict[str, str]:
-    """Relative path -> SHA-256 of every file under ``root`` (folders as "dir")."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        if p.is_file()
-        else "dir"
-        for p in sorted(root.rglob("*"))
-    }
-
-
-def _one_error(capsys, *needles: str) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 def _user_davis(root: Path) -> Path:
@@ -68,28 +50,28 @@ def gt(tmp_path_factory) -> Path:
 
 def test_synth_refuses_a_folder_holding_another_data_set(tmp_path, capsys):
     user = _user_davis(tmp_path / "davis")
-    before = _tree(user)
+    before = tree(user)
     assert main(["synth", "--out", str(user), *SMALL]) == 2
-    _one_error(capsys, str(user), "DAVIS-layout data set", "Annotations/480p", "--force")
-    assert _tree(user) == before
+    one_error(capsys, str(user), "DAVIS-layout data set", "Annotations/480p", "--force")
+    assert tree(user) == before
 
 
 def test_synth_refuses_another_split_or_size_of_synth(gt, tmp_path, capsys):
-    before = _tree(gt)
+    before = tree(gt)
     argv = ["synth", "--out", str(gt), "--limit", "1", "--height", "64", "--width", "96"]
     assert main([*argv, "--quiet"]) == 2
-    _one_error(capsys, "holds synth-v1 val (seed 0, 32x48, 1 video)", "64x96")
+    one_error(capsys, "holds synth-v1 val (seed 0, 32x48, 1 video)", "64x96")
     assert main(["synth", "--out", str(gt), "--split", "small", *SMALL]) == 2
-    _one_error(capsys, "synth-v1 small")
-    assert _tree(gt) == before
+    one_error(capsys, "synth-v1 small")
+    assert tree(gt) == before
 
 
 def test_synth_twice_with_the_same_settings_is_a_verified_no_op(gt, capsys):
-    before = _tree(gt)
+    before = tree(gt)
     mtimes = {p: p.stat().st_mtime_ns for p in gt.rglob("*")}
     assert main(["synth", "--out", str(gt), *SMALL]) == 0
     assert "complete and intact: nothing written" in capsys.readouterr().out
-    assert _tree(gt) == before
+    assert tree(gt) == before
     assert {p: p.stat().st_mtime_ns for p in gt.rglob("*")} == mtimes
 
 
@@ -100,7 +82,7 @@ def test_synth_same_split_with_a_missing_frame_is_reported_then_forced(gt, tmp_p
     (out / "JPEGImages/32p" / VIDEO / "00007.jpg").unlink()
     (out / "Annotations/32p" / VIDEO / "00003.png").write_bytes(b"")
     assert main(["synth", "--out", str(out), *SMALL]) == 2
-    _one_error(
+    one_error(
         capsys,
         "incomplete or damaged",
         f"JPEGImages/32p/{VIDEO}/00007.jpg is missing",
@@ -109,15 +91,15 @@ def test_synth_same_split_with_a_missing_frame_is_reported_then_forced(gt, tmp_p
     )
     assert main(["synth", "--out", str(out), *SMALL, "--force"]) == 0
     assert "replaced" in capsys.readouterr().out
-    assert _tree(out) == _tree(gt)  # repaired: the same bytes as a fresh write
+    assert tree(out) == tree(gt)  # repaired: the same bytes as a fresh write
 
 
 def test_synth_force_writes_beside_user_data_without_touching_it(tmp_path, capsys):
     user = _user_davis(tmp_path / "davis")
-    before = _tree(user)
+    before = tree(user)
     assert main(["synth", "--out", str(user), *SMALL, "--force"]) == 0
     assert "nothing else in the folder was changed" in capsys.readouterr().out
-    after = _tree(user)
+    after = tree(user)
     assert {k: after[k] for k in before} == before
     from gsfm.data.synthetic import split_problems, split_settings
 
@@ -154,16 +136,16 @@ def test_train_refuses_a_used_out_folder(tmp_path, capsys, content, needle):
     out.mkdir()
     for name, text in content.items():
         (out / name).write_text(text)
-    before = _tree(out)
+    before = tree(out)
     assert main(["train", "--profile", "smoke", "--out", str(out), "--no-progress"]) == 2
-    _one_error(capsys, str(out), needle)
-    assert _tree(out) == before
+    one_error(capsys, str(out), needle)
+    assert tree(out) == before
 
 
 def test_train_out_that_is_a_file(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert main(["train", "--profile", "smoke", "--out", str(tmp_path / "f")]) == 2
-    _one_error(capsys, "is not a folder")
+    one_error(capsys, "is not a folder")
 
 
 # --- eval ----------------------------------------------------------------------------------
@@ -182,11 +164,11 @@ def test_eval_baseline_refuses_someone_elses_predictions(gt, tmp_path, capsys):
     assert _eval(gt, "--pred", str(tmp_path / "p"), "--baseline", "copy-first") == 0
     (tmp_path / "p").rename(mine)
     (mine / "gsfm_eval.json").unlink()  # now they are the user's predictions
-    before = _tree(mine)
+    before = tree(mine)
     capsys.readouterr()
     assert _eval(gt, "--pred", str(mine), "--baseline", "empty") == 2
-    _one_error(capsys, str(mine), "not written by gsfm eval", "2 entries")
-    assert _tree(mine) == before
+    one_error(capsys, str(mine), "not written by gsfm eval", "2 entries")
+    assert tree(mine) == before
     _no_leftovers(tmp_path)
 
 
@@ -209,7 +191,7 @@ def test_eval_keeps_a_results_csv_that_is_not_ours(gt, tmp_path, capsys):
     (pred / "results.csv").write_text("my,notes\n1,2\n")
     capsys.readouterr()
     assert _eval(gt, "--pred", str(pred)) == 2
-    _one_error(capsys, str(pred / "results.csv"), "--csv")
+    one_error(capsys, str(pred / "results.csv"), "--csv")
     assert (pred / "results.csv").read_text() == "my,notes\n1,2\n"
     assert _eval(gt, "--pred", str(pred), "--csv", str(tmp_path / "t.csv")) == 0
     assert (tmp_path / "t.csv").read_text().startswith("sequence,object,J&F-Mean,")
@@ -228,10 +210,10 @@ def checkpoint(tmp_path_factory) -> Path:
 def test_eval_checkpoint_writes_predictions_safely(gt, checkpoint, tmp_path, capsys):
     ckpt = ["--checkpoint", str(checkpoint), "--data", str(gt), "--device", "cpu"]
     user = _user_davis(tmp_path / "user")
-    before = _tree(user)
+    before = tree(user)
     assert main(["eval", *ckpt, "--pred", str(user)]) == 2
-    _one_error(capsys, str(user), "not written by gsfm eval")
-    assert _tree(user) == before
+    one_error(capsys, str(user), "not written by gsfm eval")
+    assert tree(user) == before
     pred = tmp_path / "p"
     assert main(["eval", *ckpt, "--pred", str(pred)]) == 0
     assert str(pred) in capsys.readouterr().out  # the final folder, not the temporary one
@@ -250,7 +232,7 @@ def test_eval_with_a_bad_checkpoint_leaves_nothing_behind(gt, tmp_path, capsys):
     bad.write_bytes(b"\x00 not a checkpoint")
     pred = tmp_path / "new" / "pred"
     assert main(["eval", "--checkpoint", str(bad), "--data", str(gt), "--pred", str(pred)]) == 2
-    _one_error(capsys, str(bad))
+    one_error(capsys, str(bad))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.pt"]
 
 
@@ -261,19 +243,19 @@ def test_notebooks_out_must_not_hold_other_files(tmp_path, capsys):
     from gsfm.runtime import project_root
 
     assert main(["notebooks", "--out", str(project_root() / "notebooks"), "zz"]) == 2
-    _one_error(capsys, "the notebooks' own folder")
+    one_error(capsys, "the notebooks' own folder")
     out = tmp_path / "nb"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     (out / "01_x.ipynb").write_text(json.dumps({"cells": [], "metadata": {}}))
     assert main(["notebooks", "--out", str(out), "zz"]) == 2
-    _one_error(capsys, str(out), "2 entries that are not executed notebooks", "01_x.ipynb")
+    one_error(capsys, str(out), "2 entries that are not executed notebooks", "01_x.ipynb")
     assert (out / "notes.txt").read_text() == "mine"
     (out / "notes.txt").unlink()
     (out / "01_x.ipynb").write_text(json.dumps({"cells": [], "metadata": {"papermill": {}}}))
     (out / ".ipynb_checkpoints").mkdir()
     assert main(["notebooks", "--out", str(out), "zz"]) == 2  # accepted: no notebook "zz"
-    _one_error(capsys, "no notebook matches")
+    one_error(capsys, "no notebook matches")
 
 
 # --- bad checkpoint files ------------------------------------------------------------------
@@ -327,7 +309,7 @@ EXPECTED = {
 
 
 def _check_bad_checkpoint_error(capsys, path: Path, kind: str) -> None:
-    err = _one_error(capsys, str(path), EXPECTED[kind])
+    err = one_error(capsys, str(path), EXPECTED[kind])
     for advice in ("weights_only=False", "weights_only` set to `False", "trust", "safe_globals"):
         assert advice not in err
     assert "Traceback" not in err

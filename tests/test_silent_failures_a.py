@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _cli import one_error, tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -39,25 +39,6 @@ ROOT = project_root(Path(__file__).parent)
 COMMITTED = ROOT / "results" / "ablations"
 SMALL = ["--limit", "1", "--height", "32", "--width", "48", "--quiet"]
 VIDEO = "val_000_lookalike"
-
-
-def _tree(root: Path) -> dict[str, str]:
-    """Relative path -> SHA-256 of every file under ``root`` (folders as "dir")."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        if p.is_file()
-        else "dir"
-        for p in sorted(root.rglob("*"))
-    }
-
-
-def _one_error(capsys, *needles: str) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 def _parse_error(capsys, argv: list[str], *needles: str) -> str:
@@ -150,7 +131,7 @@ def test_notebooks_results_option_reaches_notebooks_05_and_06(recorded, tmp_path
 def test_notebooks_results_option_refuses_a_missing_folder(recorded, tmp_path, capsys):
     missing = tmp_path / "nothing-here"
     assert main(["notebooks", "05", "--results", str(missing), "--out", str(tmp_path)]) == 2
-    _one_error(capsys, str(missing))
+    one_error(capsys, str(missing))
     assert not recorded
 
 
@@ -199,7 +180,7 @@ def test_train_refuses_a_run_folder_another_process_trains(tmp_path, capsys):
     handle = _hold_lock(run)
     try:
         assert main(["train", "--out", str(run), *TRAIN]) == 2
-        _one_error(capsys, "another gsfm process is training in", str(run))
+        one_error(capsys, "another gsfm process is training in", str(run))
         assert not run.exists()
     finally:
         handle.close()
@@ -208,15 +189,15 @@ def test_train_refuses_a_run_folder_another_process_trains(tmp_path, capsys):
 def test_train_resume_refuses_a_run_folder_another_process_trains(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--out", str(run), *TRAIN]) == 0
-    before = _tree(run)
+    before = tree(run)
     capsys.readouterr()
     handle = _hold_lock(run)
     try:
         assert main(["train", "--out", str(run), "--resume", "--no-progress"]) == 2
-        _one_error(capsys, "another gsfm process is training in", str(run))
+        one_error(capsys, "another gsfm process is training in", str(run))
     finally:
         handle.close()
-    assert _tree(run) == before
+    assert tree(run) == before
     assert main(["train", "--out", str(run), "--resume", "--no-progress"]) == 0  # lock released
     assert pd.read_csv(run / "log.csv")["iteration"].is_unique
 
@@ -267,18 +248,18 @@ def test_truncated_results_refused_by_ablate_dry_run(tmp_path, capsys):
     before = path.read_bytes()
     argv = ["ablate", "--study", "sigma", "--seeds", "0", "--dry-run", "--quiet"]
     assert main([*argv, "--results", str(path.parent)]) == 2
-    _one_error(capsys, str(path))
+    one_error(capsys, str(path))
     assert path.read_bytes() == before
 
 
 def test_truncated_results_refused_by_ablate(tmp_path, capsys):
     path = _truncated_copy(tmp_path)
-    before = _tree(path.parent)
+    before = tree(path.parent)
     argv = ["ablate", "--study", "sigma", "--seeds", "0", "--quiet", "--time-limit", "0"]
     argv += ["--runs-dir", str(tmp_path / "runs"), "--data-dir", str(tmp_path / "data")]
     assert main([*argv, "--results", str(path.parent)]) == 2
-    _one_error(capsys, str(path))
-    assert _tree(path.parent) == before
+    one_error(capsys, str(path))
+    assert tree(path.parent) == before
     assert not (tmp_path / "runs").exists()
 
 
@@ -407,11 +388,11 @@ def test_eval_rerun_keeps_files_the_user_added_to_pred(gt, tmp_path, capsys):
     (pred / "my_notes.txt").write_text("keep me\n")
     (pred / "plots").mkdir()
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(pred / "plots" / "a.png")
-    before = _tree(pred)
+    before = tree(pred)
     capsys.readouterr()
     assert main([*base, "--baseline", "empty"]) == 2
-    _one_error(capsys, str(pred), "my_notes.txt", "plots/")
-    assert _tree(pred) == before
+    one_error(capsys, str(pred), "my_notes.txt", "plots/")
+    assert tree(pred) == before
     # without the user's files the folder is gsfm's own again and is replaced
     (pred / "my_notes.txt").unlink()
     shutil.rmtree(pred / "plots")
@@ -436,7 +417,7 @@ def test_eval_checkpoint_rerun_keeps_user_files(gt, checkpoint, tmp_path, capsys
     (pred / "my_notes.txt").write_text("keep me\n")
     capsys.readouterr()
     assert main([*argv, "--pred", str(pred), "--quiet"]) == 2
-    _one_error(capsys, "my_notes.txt")
+    one_error(capsys, "my_notes.txt")
     assert (pred / "my_notes.txt").read_text() == "keep me\n"
 
 
@@ -512,7 +493,7 @@ def test_full_disk_while_saving_a_checkpoint(tmp_path, capsys, monkeypatch):
     argv = ["train", "--out", str(run), "--profile", "smoke", "--iterations", "4"]
     argv += ["--set", "checkpoint_every=2", "--device", "cpu", "--no-progress"]
     assert main(argv) == 2
-    err = _one_error(capsys, "disk", str(run / "checkpoints"))
+    err = one_error(capsys, "disk", str(run / "checkpoints"))
     assert "full" in err and "ENOSPC" in err
     state = torch.load(latest, weights_only=True)  # the previous checkpoint is intact
     assert state["iteration"] == 2
