@@ -526,7 +526,8 @@ def _paired_units(
 ) -> dict[str, Any]:
     """Average each unit (video or object) over the seeds both tables have, then the paired
     difference a − b over units with its bootstrap interval, resampling videos (an object's
-    units are its video's cluster)."""
+    units are its video's cluster); and, from the same pairing, the calibrated estimate over
+    seeds and videos together (:func:`_calibrated`)."""
     seeds = sorted(set(ta["seed"]) & set(tb["seed"]))
     keys = ["seed", *units]
     ta, tb = ta[ta["seed"].isin(seeds)], tb[tb["seed"].isin(seeds)]
@@ -549,6 +550,7 @@ def _paired_units(
         "high": high,
         "method": method,
         "distinguishable": _excludes_zero(low, high),
+        **_calibrated(both, metric, confidence),
     }
 
 
@@ -571,19 +573,13 @@ CALIBRATED_COLUMNS = [
 _FAMILY_COLUMNS = ("p_holm", "seeds_for_mde_1", "seeds_for_mde_2", "paper_sign", "verdict")
 
 
-def _calibrated(
-    ta: pd.DataFrame, tb: pd.DataFrame, units: list[str], metric: str, confidence: float
-) -> dict[str, Any]:
-    """The calibrated estimate (:func:`gsfm.analysis.calibrated.estimate`) of a − b from the
-    (seed, video) table of paired differences over the seeds and videos both have; an object
-    table is first averaged per (seed, video), so that a video's objects count once."""
-    seeds = sorted(set(ta["seed"]) & set(tb["seed"]))
-    keys = ["seed", *units]
-    both = ta[ta["seed"].isin(seeds)][[*keys, metric]].merge(
-        tb[tb["seed"].isin(seeds)][[*keys, metric]], on=keys, suffixes=("_a", "_b")
-    )
-    both["d"] = both[f"{metric}_a"] - both[f"{metric}_b"]
-    table = both.groupby(["seed", "sequence"])["d"].mean().unstack("sequence").dropna(axis=1)
+def _calibrated(both: pd.DataFrame, metric: str, confidence: float) -> dict[str, Any]:
+    """The calibrated estimate (:func:`gsfm.analysis.calibrated.estimate`) of a − b from
+    ``both``, the paired (seed, unit) scores of :func:`_paired_units`; an object table is first
+    averaged per (seed, video), so that a video's objects count once."""
+    d = (both[f"{metric}_a"] - both[f"{metric}_b"]).rename("d")
+    per_video = pd.concat([both[["seed", "sequence"]], d], axis=1)
+    table = per_video.groupby(["seed", "sequence"])["d"].mean().unstack("sequence").dropna(axis=1)
     if table.shape[1] < MIN_UNITS:  # too few videos to estimate their variance
         keys = ("estimate", "est_low", "est_high", "est_df", "p", "mde", "var_seed", "var_video",
                 "var_residual")  # fmt: skip
@@ -731,7 +727,6 @@ def paired_differences(
                     **per_video,
                     "n_videos": n_units,
                     **seed_level,
-                    **_calibrated(va, vb, ["sequence"], metric, confidence),
                 }
             )
     columns = [
@@ -876,7 +871,6 @@ def bucket_differences(
                 res |= _seed_difference(
                     ta.groupby("seed")[metric].mean(), tb.groupby("seed")[metric].mean(), confidence
                 )
-                res |= _calibrated(ta, tb, ["sequence", "object"], metric, confidence)
                 out.append(
                     {
                         "study": str(o["study"].iloc[0]),
