@@ -25,7 +25,6 @@ from gsfm.viz.spectral import widgets_available
 
 __all__ = [
     "SIGMA_CHOICES",
-    "as_image",
     "plot_surgery",
     "plot_surgery_grid",
     "readout_text",
@@ -34,11 +33,6 @@ __all__ = [
 
 #: the σ values the widget offers (bins or, in "relative" mode, a fraction of the map size)
 SIGMA_CHOICES: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0)
-
-
-def as_image(fig: Figure) -> Any:
-    """``fig`` as an IPython PNG image (:func:`gsfm.viz.figures.figure_image`)."""
-    return figure_image(fig)
 
 
 def readout_text(label: str, result: SurgeryResult, base: SurgeryResult) -> str:
@@ -142,7 +136,7 @@ def surgery_widget(
     """Controls that apply a surgery to ``model`` and redraw :func:`plot_surgery` and the
     :func:`readout_text` line; without a Jupyter kernel or with ``interactive=False``, the
     static :func:`plot_surgery` of ``start`` (default: the LFM bypassed) as a PNG image
-    (:func:`as_image`).
+    (:func:`gsfm.viz.figures.figure_image`).
 
     CSS classes (for browser tests): ``gsfm-surgery`` (the box), ``gsfm-surgery-lfm`` /
     ``-hfm`` (checkboxes), ``gsfm-surgery-sigma`` (slider), ``gsfm-surgery-readout`` (the
@@ -152,7 +146,7 @@ def surgery_widget(
     base = bench.measure(model)
     kw = dict(label=label)
     if not (interactive and widgets_available()):
-        return as_image(plot_surgery(bench, base, bench.measure(model, start), **kw))
+        return figure_image(plot_surgery(bench, base, bench.measure(model, start), **kw))
 
     import ipywidgets as widgets
     from IPython.display import display
@@ -201,7 +195,7 @@ def surgery_widget(
         fig = plot_surgery(bench, base, result, None, **kw)
         with out:
             out.clear_output(wait=True)
-            display(as_image(fig))
+            display(figure_image(fig))
 
     for w in (lfm, hfm, sigma, mode, action, band):
         w.observe(redraw, names="value")
