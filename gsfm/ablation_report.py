@@ -29,6 +29,7 @@ __all__ = [
     "StudyReport",
     "feature_spectra_report",
     "smallest_objects_figure",
+    "split_notes",
     "study_report",
 ]
 
@@ -82,6 +83,25 @@ def _write_tables(path: Path, summary: pd.DataFrame, differences: pd.DataFrame) 
         if not table.empty:
             out = path.with_name(f"{path.stem}{suffix}.csv")
             atomic_write(out, lambda p, t=table: t.to_csv(p, index=False))
+
+
+def split_notes(study: str, profile: str) -> dict[str, str]:
+    """What each split label of ``study`` means at ``profile``, for a figure's caption:
+    ``{"val": "the val videos at 160×288", "val-240x432": "the same videos at 240×432 (1.5×)"}``."""
+    from gsfm.ablation import split_label, split_settings
+
+    out, first = {}, {}
+    for sp in STUDIES[study].splits:
+        s = split_settings(profile, sp)
+        size = f"{s['height']}×{s['width']}"
+        if sp.split in first:
+            out[split_label(profile, sp)] = f"the same videos at {size} ({sp.scale:g}×)"
+        else:
+            first[sp.split] = size
+            out[split_label(profile, sp)] = f"the {sp.split} videos at {size}" + (
+                " (the profile's size)" if sp.scale == 1.0 else f" ({sp.scale:g}× its size)"
+            )
+    return out
 
 
 def study_report(
@@ -138,7 +158,9 @@ def study_report(
             + ([stats.differences_text(diffs)] if not diffs.empty else [])
             + [stats.paper_ordering_text(diffs, study)]
         )
-        figure = viz.plot_sigma_sweep(rows, path)
+        figure = viz.plot_sigma_sweep(
+            rows, path, differences=diffs, split_notes=split_notes(study, profile)
+        )
     else:
         summary = stats.seed_summary(rows).merge(_fps(rows), on=["split", "variant"])
         speed = _speed(results_dir, study, profile, str(rows["device"].iloc[0]))

@@ -1,36 +1,46 @@
 """Figures of the ablation studies: the σ sweep (paper Fig. 6a), one figure per study of
 variants (Tables 3–5) and the small-object buckets (Table 6).
 
-* :func:`plot_sigma_sweep`: mean ± interval over seeds against σ, one panel per σ mode;
+* :func:`plot_sigma_sweep`: mean ± interval over seeds against σ with each seed's score, one
+  panel per σ mode on one y-range, and below them each σ's paired difference to the paper's σ;
 * :func:`plot_study`: per-variant means with their intervals over seeds, and each variant's
-  paired difference to the reference with its bootstrap interval over videos;
+  paired difference to the reference with its interval over seeds and videos;
 * :func:`plot_small_objects`: the paper's nested size buckets, each variant's score over seeds,
   the object count per bucket.
 
 Our numbers and the paper's are never drawn in one axis: the paper's sit in a panel of their
-own, titled as the paper's. Every point says how many seeds it averages ("n=3"; hollow markers
-and no bar for one seed, which gives no interval; in the σ sweep once per σ, along the top, since
-its two lines run close), and the footnote states profile, device and seeds per point from the
-CSV. The statistics come from :mod:`gsfm.analysis.ablation_stats`.
+own, titled as the paper's, its rows in our panel's order where they match our variants. Every
+mean says how many seeds it averages ("n=3"; no bar for one seed, which gives no interval; in
+the σ sweep once per σ, along the top, since its two lines run close), and the footnote states
+profile, device and seeds per point from the CSV.
+
+A paired difference's marker is its verdict on the paper's claim (:class:`~gsfm.analysis.
+calibrated.Verdict`, :data:`VERDICT_MARKERS`): its shape names the verdict, and it is filled
+when a verdict is reached (confirmed, contradicted, bounded) and hollow when none is
+(unresolved, or no claim of the paper's to judge); each difference panel's legend says so.
+The statistics come from :mod:`gsfm.analysis.ablation_stats`.
+
+The module draws with pyplot and leaves the backend to whoever runs it (a notebook's inline
+backend, ``MPLBACKEND``, or matplotlib's own choice: Agg without a display).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from gsfm.analysis.ablation_stats import (  # noqa: E402
+from gsfm.analysis.ablation_stats import (
     METRIC_LABELS,
     bucket_differences,
     bucket_scores,
@@ -43,29 +53,60 @@ from gsfm.analysis.ablation_stats import (  # noqa: E402
     sigma_table,
     size_buckets,
 )
-from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_rows  # noqa: E402
-from gsfm.analysis.wording import interval, signed  # noqa: E402
-from gsfm.viz.figures import save_figure  # noqa: E402
+from gsfm.analysis.calibrated import BOUND, Verdict
+from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_rows
+from gsfm.analysis.wording import interval, signed
+from gsfm.viz.figures import save_figure
 
-__all__ = ["GID_OURS", "GID_PAPER", "plot_sigma_sweep", "plot_small_objects", "plot_study"]
+__all__ = [
+    "GID_OURS",
+    "GID_PAPER",
+    "GID_SEEDS",
+    "NO_CLAIM",
+    "VERDICT_MARKERS",
+    "paper_order",
+    "plot_sigma_sweep",
+    "plot_small_objects",
+    "plot_study",
+    "verdict_kind",
+]
 
 GID_OURS = "ours"  # gid of every artist that draws our numbers (tests look for them)
 GID_PAPER = "paper"  # gid of every artist that draws the paper's numbers
+GID_SEEDS = "ours-seeds"  # gid of the points of single seeds (ours too)
 
 _BARS = "bars: 95 % Student-t interval over seeds; "
 _ONE_SEED = " (hollow, no bar: one seed, no interval)"
-_INTERVAL_NOTE = _BARS + "n = seeds per point" + _ONE_SEED
-# the difference panels: one marker per verdict (gsfm.analysis.calibrated.Verdict)
-_VERDICT_MARKERS = {"confirmed": "^", "contradicted": "v", "bounded": "s", "unresolved": "o"}
+_INTERVAL_NOTE = _BARS + "n = seeds per point" + _ONE_SEED  # Table 6's bars (pale for one seed)
+_MEANS_NOTE = _BARS + "n = seeds per point (n=1: no bar, one seed gives no interval)"
 _DIFFERENCE_NOTE = (
-    "Differences: ▲ confirmed, ▼ contradicted (the paper's / the opposite sign, interval excludes "
-    "0), ■ bounded (interval inside ±2), ● unresolved or no claim of the paper's; filled: the "
-    "interval excludes 0"
+    "Differences: marker = verdict on the paper's claim (legend); filled: a verdict reached, "
+    "hollow: none"
 )
-_SIGMA_INTERVAL_NOTE = (
-    _BARS + "n along the top = seeds behind each σ's points, per split in legend order when they "
-    "differ" + _ONE_SEED
+_SIGMA_NOTE = (
+    _BARS + "small dots: single seeds; n along the top = seeds behind each σ's points, per split "
+    "in legend order when they differ (n=1: no bar). Lower row: each σ minus the paper's σ of "
+    "the same mode, one 95 % interval over seeds and videos; marker = verdict (legend)"
 )
+
+NO_CLAIM = "no claim"  # the kind of a difference the paper claims nothing about: no verdict
+#: Marker of a paired difference per verdict: (marker, filled, legend text). Filled: a verdict
+#: is reached; hollow: none is (unresolved, or the paper claims nothing on the pair).
+VERDICT_MARKERS: dict[str, tuple[str, bool, str]] = {
+    Verdict.CONFIRMED.value: ("^", True, "confirmed: the paper's sign, interval excludes 0"),
+    Verdict.CONTRADICTED.value: ("v", True, "contradicted: the other sign, interval excludes 0"),
+    Verdict.BOUNDED.value: ("s", True, f"bounded: interval inside ±{BOUND:g}"),
+    Verdict.UNRESOLVED.value: ("o", False, "unresolved: none of these (hollow)"),
+    NO_CLAIM: ("D", False, "no claim of the paper's to judge (hollow)"),
+}
+
+
+def verdict_kind(value: Any) -> str:
+    """The key of :data:`VERDICT_MARKERS` for a ``verdict`` cell of a differences table: the
+    verdict, or :data:`NO_CLAIM` where it is empty (the paper claims nothing on the pair)."""
+    if isinstance(value, str) and value:
+        return Verdict(value).value  # an unknown word raises, naming it
+    return NO_CLAIM
 
 
 def _seed_note(n: int) -> str:
@@ -83,22 +124,77 @@ def _point(
     label: str | None = None,
     note: bool = True,
 ) -> None:
-    """One mean with its interval (none for one seed: a hollow marker) and, with ``note``, its
-    seed count beside it."""
+    """One mean (a filled circle) with its interval (no bar for one seed) and, with ``note``,
+    its seed count beside it ("n=1 (no interval)" for one seed)."""
     has = n > 1 and math.isfinite(err)
-    kw: dict[str, Any] = dict(
-        fmt="o",
-        color=colour,
-        capsize=3,
-        ms=5,
-        label=label,
-        gid=GID_OURS,
-        mfc=colour if has else "white",
-    )
     bar = {"xerr" if horizontal else "yerr": err if has else None}
-    ax.errorbar(x, y, **bar, **kw)
+    ax.errorbar(x, y, **bar, fmt="o", color=colour, capsize=3, ms=5, label=label, gid=GID_OURS)
     if note:
         _note(ax, _seed_note(n), (x, y), (6, 4) if horizontal else (4, 5))
+
+
+def _difference_point(
+    ax: Axes,
+    x: float,
+    y: float,
+    low: float,
+    high: float,
+    colour: Any,
+    kind: str,
+    horizontal: bool,
+) -> None:
+    """One paired difference with its interval (none when ``low`` is NaN), its marker that of
+    its verdict ``kind`` (:data:`VERDICT_MARKERS`): filled when a verdict is reached."""
+    marker, filled, _ = VERDICT_MARKERS[kind]
+    value, pos = (x, y) if horizontal else (y, x)
+    err = [[value - low], [high - value]] if math.isfinite(low) else None
+    ax.errorbar(
+        x,
+        y,
+        **{"xerr" if horizontal else "yerr": err},
+        fmt=marker,
+        color=colour,
+        mec=colour,
+        mfc=colour if filled else "white",
+        capsize=3,
+        ms=6,
+        gid=GID_OURS,
+        zorder=3,
+    )
+
+
+def _bounded_zone(ax: Axes, horizontal: bool) -> None:
+    """The ±BOUND band a bounded verdict's interval lies inside, and the zero line."""
+    span, line = (ax.axvspan, ax.axvline) if horizontal else (ax.axhspan, ax.axhline)
+    span(-BOUND, BOUND, color="0.92", zorder=0, lw=0)
+    line(0, color="0.3", lw=0.8)
+
+
+def _verdict_legend(ax: Axes, kinds: Sequence[str], **where: Any) -> None:
+    """The key of the difference markers: one entry per verdict kind drawn (in
+    :data:`VERDICT_MARKERS`' order) and the bounded zone."""
+    handles: list[Any] = [
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker=VERDICT_MARKERS[k][0],
+            ms=6,
+            color="0.25",
+            mfc="0.25" if VERDICT_MARKERS[k][1] else "white",
+            label=VERDICT_MARKERS[k][2],
+        )
+        for k in VERDICT_MARKERS
+        if k in set(kinds)
+    ]
+    handles.append(Patch(color="0.92", label=f"±{BOUND:g} J&F: a bounded verdict's zone"))
+    ax.legend(
+        handles=handles,
+        title="marker: verdict on the paper's claim (filled: reached)",
+        fontsize=7.5,
+        title_fontsize=7.5,
+        **where,
+    )
 
 
 def _seed_counts_on_top(ax: Axes, counts: dict[float, list[int]]) -> None:
@@ -114,20 +210,36 @@ def _seed_counts_on_top(ax: Axes, counts: dict[float, list[int]]) -> None:
             textcoords="offset points",
             ha="center",
             va="top",
-            fontsize=6.5,
+            fontsize=7,
             color="0.3",
             bbox={"fc": "white", "ec": "none", "pad": 0.5},  # above the σ = 7 line
             zorder=4,
         )
 
 
-def _note(ax: Axes, text: str, xy: tuple[float, float], offset: tuple[int, int] = (6, 4)) -> None:
+def _note(
+    ax: Axes,
+    text: str,
+    xy: tuple[float, float],
+    offset: tuple[int, int] = (6, 4),
+    fontsize: float = 7,
+    **kw: Any,
+) -> None:
     """A small grey label beside a point of ours (its seeds, its value)."""
-    ax.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=6.5, color="0.3")
+    ax.annotate(
+        text,
+        xy,
+        xytext=offset,
+        textcoords="offset points",
+        fontsize=fontsize,
+        color="0.3",
+        bbox={"fc": "white", "ec": "none", "pad": 0.3, "alpha": 0.8},  # over a grid line
+        **kw,
+    )
 
 
 def _footnote(fig: Figure, text: str) -> None:
-    fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=7.5, color="0.25")
+    fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=7.5, color="0.25", wrap=True)
 
 
 def _empty(ax: Axes, text: str) -> None:
@@ -185,81 +297,250 @@ def _paper_sigma_panel(ax: Axes, chosen: float = 7.0) -> None:
     )
 
 
+def _sigma_x(mode: str, sigma: float) -> float:
+    """Where σ of ``mode`` sits on the sweep's x axis: the relative σ on the paper's scale
+    (σ/24 of the map side drawn at 24·σ), the rest at σ."""
+    return float(sigma) * (PAPER_MAP_SIDE if mode == "relative" else 1)
+
+
+def _sigma_axis(ax: Axes, mode: str, chosen: float) -> None:
+    """x label, the paper's σ as ticks (one scale for both modes) and the chosen σ's line."""
+    side = PAPER_MAP_SIDE
+    ax.set_xlabel(
+        "σ (bins)"
+        if mode == "bins"
+        else f"σ (in {side}ths of the map side, the paper's bins at its maps)"
+        if mode == "relative"
+        else f"σ ({mode})",
+        fontsize=8.5,
+    )
+    if mode in ("bins", "relative"):
+        name = f"{chosen:g}" if mode == "bins" else f"{chosen:g}/{side}"
+        ax.axvline(chosen, color="C3", ls=":", lw=1, gid=f"the paper's σ = {name}")
+        ax.set_xticks(_PAPER_SIGMAS)
+        ax.set_xlim(min(_PAPER_SIGMAS) - 1.5, max(_PAPER_SIGMAS) + 1.5)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _sigma_means(
+    ax: Axes,
+    table: pd.DataFrame,
+    rows: pd.DataFrame,
+    mode: str,
+    splits: list[str],
+    dodge: np.ndarray,
+    metric: str,
+) -> None:
+    """One mode's means ± interval over seeds, each seed's score as a small dot beside its
+    mean (outwards, away from the other split's bar), one line per split."""
+    counts: dict[float, list[int]] = {}
+    for i, split in enumerate(splits):
+        g = table[(table["sigma_mode"] == mode) & (table["split"] == split)].sort_values("sigma")
+        if g.empty:
+            continue
+        xs = [_sigma_x(mode, s) + dodge[i] for s in g["sigma"]]
+        ax.plot(xs, g["mean"], "-", color=f"C{i}", lw=1, alpha=0.6, gid=GID_OURS)
+        side = -1.0 if i < len(splits) / 2 else 1.0
+        for j, (x, (_, r)) in enumerate(zip(xs, g.iterrows(), strict=True)):
+            counts.setdefault(round(x - dodge[i], 9), []).append(int(r["n_seeds"]))
+            _point(
+                ax,
+                x,
+                r["mean"],
+                r["ci95"],
+                int(r["n_seeds"]),
+                f"C{i}",
+                horizontal=False,
+                label=split if j == 0 else None,
+                note=False,
+            )
+            seeds = rows.loc[(rows["split"] == split) & (rows["variant"] == r["variant"]), metric]
+            ax.plot(
+                [x + side * 0.2] * len(seeds),
+                seeds.to_numpy(float),
+                ls="none",
+                marker="o",
+                ms=3,
+                alpha=0.55,
+                color=f"C{i}",
+                mec="none",
+                gid=GID_SEEDS,
+            )
+    _seed_counts_on_top(ax, counts)
+
+
+def _split_legend(
+    ax: Axes, source: Axes, chosen: float, split_notes: Mapping[str, str] | None
+) -> None:
+    """Below ``ax``: the colour of each split (``source``'s means, with what the split label
+    means from ``split_notes``), the seed dots and the paper's σ line."""
+    handles, labels = source.get_legend_handles_labels()
+    notes = split_notes or {}
+    labels = [f"{lb}: {notes[lb]}" if lb in notes else lb for lb in labels]
+    handles += [
+        Line2D([], [], ls="none", marker="o", ms=3, alpha=0.55, color="0.3", mec="none"),
+        Line2D([], [], color="C3", ls=":", lw=1),
+    ]
+    labels += [
+        "a single seed",
+        f"the paper's σ: {chosen:g} bins; {chosen:g}/{PAPER_MAP_SIDE} of the side, relative",
+    ]
+    ax.legend(
+        handles,
+        labels,
+        title="colour: split (mean ± 95 % interval over seeds)",
+        fontsize=7.5,
+        title_fontsize=7.5,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+    )
+
+
+def _sigma_differences(
+    ax: Axes,
+    diffs: pd.DataFrame,
+    mode_of: Mapping[str, tuple[str, float]],
+    splits: list[str],
+    dodge: np.ndarray,
+) -> list[str]:
+    """Each σ minus the paper's σ of the same mode (``diffs``' rows whose two variants share
+    the mode), at the σ's place, marker by verdict; returns the verdict kinds drawn."""
+    kinds = []
+    for i, split in enumerate(splits):
+        for _, r in diffs[diffs["split"] == split].iterrows():
+            mode, sigma = mode_of[r["variant"]]
+            est = r["estimate"] if math.isfinite(r["estimate"]) else r["diff"]
+            if not math.isfinite(est):
+                continue
+            kind = verdict_kind(r.get("verdict"))
+            kinds.append(kind)
+            x = _sigma_x(mode, sigma) + dodge[i]
+            _difference_point(
+                ax, x, est, r["est_low"], r["est_high"], f"C{i}", kind, horizontal=False
+            )
+    return kinds
+
+
+def _cross_mode_differences(
+    ax: Axes, diffs: pd.DataFrame, splits: list[str], dodge: np.ndarray
+) -> list[str]:
+    """Pairs across σ modes (7/24 relative − 7 bins): one column per pair, splits apart."""
+    names = list(
+        dict.fromkeys(
+            f"{a} − {b}" for a, b in zip(diffs["variant"], diffs["baseline"], strict=True)
+        )
+    )
+    kinds = []
+    for i, split in enumerate(splits):
+        for _, r in diffs[diffs["split"] == split].iterrows():
+            est = r["estimate"] if math.isfinite(r["estimate"]) else r["diff"]
+            if not math.isfinite(est):
+                continue
+            kind = verdict_kind(r.get("verdict"))
+            kinds.append(kind)
+            x = names.index(f"{r['variant']} − {r['baseline']}") + dodge[i]
+            _difference_point(
+                ax, x, est, r["est_low"], r["est_high"], f"C{i}", kind, horizontal=False
+            )
+    ax.set_xticks(range(len(names)), [n.replace(" − ", "\n− ") for n in names], fontsize=7.5)
+    ax.set_xlim(-0.8, len(names) - 0.2)
+    ax.set_title("ours: what the σ mode alone changes", fontsize=9)
+    ax.grid(alpha=0.3, axis="y")
+    ax.tick_params(axis="y", labelsize=8)
+    return kinds
+
+
 def plot_sigma_sweep(
     rows: pd.DataFrame,
     path: str | os.PathLike[str] | None = "figures/ablation_sigma.png",
     *,
     metric: str = "JF",
     chosen: float = 7.0,
+    differences: pd.DataFrame | None = None,
+    split_notes: Mapping[str, str] | None = None,
 ) -> Figure:
-    """Mean ± 95 % interval over seeds against σ, one panel per σ mode (``bins``, ``relative``:
-    their σ are on different scales), one line per split, the splits a little apart at each σ
-    so that no interval hides another; the paper's Fig. 6(a) in its own panel. ``rows``: a
-    ``sigma.csv`` table (:func:`~gsfm.analysis.ablation_stats.sigma_table`)."""
+    """Mean ± 95 % interval over seeds against σ and each seed's score, one panel per σ mode
+    (``bins``, ``relative``: their σ are on different scales, drawn on one scale and one
+    y-range), one line per split, the splits a little apart at each σ so that no interval hides
+    another; the paper's Fig. 6(a) in its own panel. With ``differences``
+    (:func:`~gsfm.analysis.ablation_stats.paired_differences` of the study's pairs) a lower row
+    draws each σ's paired difference to the paper's σ of its mode, and the pairs across modes
+    in a panel of their own, all on one y-range, the markers by verdict. ``split_notes``:
+    what each split label means ("val-240x432": the same videos at 240×432), written under
+    the title. ``rows``: a ``sigma.csv`` table
+    (:func:`~gsfm.analysis.ablation_stats.sigma_table`)."""
+    rows = check_rows(rows)
     table = sigma_table(rows, metric)
     table = table[table["sigma"].notna()]
     if table.empty:
         raise ValueError("sigma_table: no variant with a σ (only stcn rows?)")
     modes = list(dict.fromkeys(table["sigma_mode"]))
     splits = list(dict.fromkeys(table["split"]))
+    mode_of = {
+        str(v): (str(m), float(s))
+        for v, m, s in zip(table["variant"], table["sigma_mode"], table["sigma"], strict=True)
+    }
+    diffs = pd.DataFrame() if differences is None else differences
+    if not diffs.empty:
+        known = diffs["variant"].isin(mode_of) & diffs["baseline"].isin(mode_of)
+        diffs = diffs[known]
+    lower = not diffs.empty
     fig, axes = plt.subplots(
-        1,
+        1 + lower,
         len(modes) + 1,
-        figsize=(4.3 * len(modes) + 3.6, 3.9),
+        figsize=(4.6 * len(modes) + 3.8, 4.2 + 3.4 * lower),
         squeeze=False,
         gridspec_kw={"width_ratios": [4] * len(modes) + [3]},
     )
     label = METRIC_LABELS[metric]
-    dodge = _offsets(len(splits), 0.3)  # each split a little apart, so no bar hides another
-    for ax, mode in zip(axes[0], modes, strict=False):
-        counts: dict[float, list[int]] = {}
-        for i, split in enumerate(splits):
-            g = table[(table["sigma_mode"] == mode) & (table["split"] == split)].sort_values(
-                "sigma"
-            )
-            if g.empty:
-                continue
-            xs = g["sigma"] * (PAPER_MAP_SIDE if mode == "relative" else 1)
-            ax.plot(xs + dodge[i], g["mean"], "-", color=f"C{i}", lw=1, alpha=0.6, gid=GID_OURS)
-            for j, (x, (_, r)) in enumerate(zip(xs, g.iterrows(), strict=True)):
-                counts.setdefault(float(x), []).append(int(r["n_seeds"]))
-                _point(
-                    ax,
-                    x + dodge[i],
-                    r["mean"],
-                    r["ci95"],
-                    int(r["n_seeds"]),
-                    f"C{i}",
-                    horizontal=False,
-                    label=split if j == 0 else None,
-                    note=False,
-                )
-        _seed_counts_on_top(ax, counts)
-        side = PAPER_MAP_SIDE
-        if mode in ("bins", "relative"):
-            name = f"{chosen:g}" if mode == "bins" else f"{chosen:g}/{side}"
-            ax.axvline(chosen, color="C3", ls=":", lw=1, label=f"the paper's σ = {name}")
-        ax.set_xlabel(
-            "σ (bins)"
-            if mode == "bins"
-            else f"σ (in {side}ths of the map side, the paper's bins at its maps)"
-            if mode == "relative"
-            else f"σ ({mode})",
-            fontsize=8.5,
-        )
+    dodge = _offsets(len(splits), 0.5)  # each split a little apart, so no bar hides another
+    means = list(axes[0, : len(modes)])
+    for ax in means[1:]:
+        ax.sharey(means[0])  # one y-range for both modes
+    for ax, mode in zip(means, modes, strict=True):
+        _sigma_means(ax, table, rows, mode, splits, dodge, metric)
+        _sigma_axis(ax, mode, chosen)
         ax.set_ylabel(f"{label} (x100)", fontsize=8.5)
-        if mode in ("bins", "relative"):  # the paper's σ as ticks, one scale for both modes
-            ax.set_xticks(_PAPER_SIGMAS)
-            ax.set_xlim(min(_PAPER_SIGMAS) - 1.5, max(_PAPER_SIGMAS) + 1.5)
-        ax.set_title(f"ours: σ mode '{mode}'", fontsize=9)
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.3)
-        ax.margins(y=0.2)  # room for the seed counts along the top
-        ax.legend(fontsize=7.5, loc="best")
+        ax.set_title(f"ours: σ mode '{mode}', mean ± 95 % interval and each seed", fontsize=9)
+        ax.margins(y=0.12)  # room for the seed counts along the top
     _paper_sigma_panel(axes[0, -1], chosen)
-    fig.suptitle(f"σ sweep (the paper's Fig. 6a) — ours: {provenance(rows)}", fontsize=9.5)
-    _footnote(fig, _SIGMA_INTERVAL_NOTE)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    if lower:
+        same = [
+            mode_of[a][0] == mode_of[b][0]
+            for a, b in zip(diffs["variant"], diffs["baseline"], strict=True)
+        ]
+        same_mode = diffs[same]
+        lows = list(axes[1])
+        for ax in lows[1:]:
+            ax.sharey(lows[0])  # one y-range for every difference
+        kinds: list[str] = []
+        for ax, mode in zip(lows, modes, strict=False):
+            in_mode = [mode_of[v][0] == mode for v in same_mode["variant"]]
+            kinds += _sigma_differences(ax, same_mode[in_mode], mode_of, splits, dodge)
+            _bounded_zone(ax, horizontal=False)
+            _sigma_axis(ax, mode, chosen)
+            name = f"{chosen:g}" if mode == "bins" else f"{chosen:g}/{PAPER_MAP_SIDE}"
+            ax.set_ylabel(f"paired difference in {label} (x100)", fontsize=8.5)
+            ax.set_title(f"ours: each σ − σ = {name} ('{mode}'), paired", fontsize=9)
+        cross = diffs[[not s for s in same]]
+        last = lows[-1]
+        if cross.empty:
+            last.axis("off")
+        else:
+            kinds += _cross_mode_differences(last, cross, splits, dodge)
+            _bounded_zone(last, horizontal=False)
+        _verdict_legend(lows[0], kinds, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    _split_legend(
+        axes[1, 1] if lower and len(modes) > 1 else axes[-1, 0], means[0], chosen, split_notes
+    )
+    title = f"σ sweep (the paper's Fig. 6a) — ours: {provenance(rows)}"
+    notes = [f"{s}: {split_notes[s]}" for s in splits if split_notes and s in split_notes]
+    if notes:
+        title += "\n" + "; ".join(notes)
+    fig.suptitle(title, fontsize=9.5)
+    _footnote(fig, _SIGMA_NOTE if lower else _SIGMA_NOTE.split(". Lower row")[0])
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save_figure(fig, path, tight=True)
 
 
@@ -279,8 +560,20 @@ def _paper_values(study: str) -> pd.DataFrame:
     return paper[paper["JF"].notna() & paper["bucket"].isna()].reset_index(drop=True)
 
 
+def paper_order(paper: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
+    """The paper's rows in our panel's order: those whose ``variant`` is one of ``variants``
+    in the order of ``variants``, then the rest (no counterpart of ours) in the paper's own."""
+    rank = {v: i for i, v in enumerate(variants)}
+    key = [
+        (0, rank[v], i) if isinstance(v, str) and v in rank else (1, 0, i)
+        for i, v in enumerate(paper["variant"])
+    ]
+    order = sorted(range(len(paper)), key=lambda i: key[i])
+    return paper.iloc[order].reset_index(drop=True)
+
+
 def _paper_panel(ax: Axes, paper: pd.DataFrame) -> None:
-    """The paper's rows (:func:`_paper_values`) as points, in the paper's order."""
+    """The paper's rows (:func:`_paper_values`, in :func:`paper_order`) as points."""
     names = [
         p + ("" if not isinstance(v, str) or v in p else f"  [= {v}]")
         for p, v in zip(paper["paper_variant"], paper["variant"], strict=True)
@@ -295,25 +588,31 @@ def _paper_panel(ax: Axes, paper: pd.DataFrame) -> None:
             (v, yy),
             xytext=(5, 3),
             textcoords="offset points",
-            fontsize=7,
+            fontsize=7.5,
         )
-    ax.set_yticks(y, names, fontsize=7.5)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_ylim(-0.7, len(paper) - 0.3)
     lo, hi = float(paper["JF"].min()), float(paper["JF"].max())
     ax.set_xlim(lo - 1.0, hi + 1.5)
     ax.set_xlabel("J&F (x100)", fontsize=8.5)
     sources = ", ".join(dict.fromkeys(paper["source"]))
     ax.set_title(
-        f"the paper's numbers ({sources}, {paper['dataset'].iloc[0]};\n"
+        f"the paper's numbers ({sources}, {paper['dataset'].iloc[0]}; in our order;\n"
         "not comparable with ours; in brackets: vs its baseline)",
-        fontsize=8,
+        fontsize=8.5,
     )
-    ax.tick_params(axis="x", labelsize=7.5)
+    ax.tick_params(axis="x", labelsize=8)
     ax.grid(alpha=0.3, axis="x")
 
 
-def _speed_panel(ax: Axes, speed: pd.DataFrame) -> None:
+def _speed_panel(ax: Axes, speed: pd.DataFrame, variants: Sequence[str]) -> None:
     """Each variant's speed over the reference's, timed together: the median of the per-round
-    ratios, a bar from their min to their max, and the median FPS."""
+    ratios, a bar from their min to their max, and the median FPS; one row per variant in the
+    order of ``variants`` (the other panels'), any other timed variant after them."""
+    rank = {v: i for i, v in enumerate(variants)}
+    speed = speed.iloc[
+        sorted(range(len(speed)), key=lambda i: (rank.get(speed["variant"].iloc[i], len(rank)), i))
+    ].reset_index(drop=True)
     ref = speed.loc[speed["reference"].astype(bool), "variant"]
     y = np.arange(len(speed))[::-1]
     for yy, (_, r) in zip(y, speed.iterrows(), strict=True):
@@ -321,21 +620,75 @@ def _speed_panel(ax: Axes, speed: pd.DataFrame) -> None:
             continue
         err = [[r["ratio"] - r["ratio_min"]], [r["ratio_max"] - r["ratio"]]]
         ax.errorbar(r["ratio"], yy, xerr=err, fmt="s", color="C2", capsize=3, ms=5, gid=GID_OURS)
-        _note(ax, f"×{r['ratio']:.2f}, {r['fps']:.1f} FPS", (r["ratio"], yy))
+        _note(
+            ax, f"×{r['ratio']:.2f}, {r['fps']:.1f} FPS", (r["ratio"], yy), (0, 6), 8, ha="center"
+        )
     ax.axvline(1, color="0.3", lw=0.8)
-    ax.set_yticks(y, speed["variant"], fontsize=8)
+    ax.set_yticks(y, speed["variant"], fontsize=8.5)
     ax.set_ylim(-0.7, len(speed) - 0.3)
     ax.margins(x=0.3)
     first = speed.iloc[0]
     name = str(ref.iloc[0]) if len(ref) else "the reference"
-    ax.set_xlabel(f"FPS ÷ {name}'s", fontsize=8.5)
+    ax.set_xlabel(f"FPS ÷ {name}'s", fontsize=9)
     ax.set_title(
         f"ours: speed, all variants timed together ({first['device']})\n"
         f"median of {first['rounds']} rounds; bar: their range",
+        fontsize=9,
+    )
+    ax.grid(alpha=0.3, axis="x")
+    ax.tick_params(axis="x", labelsize=8.5)
+
+
+def _uniform(diffs: pd.DataFrame) -> str | None:
+    """ "n = 3 seeds × 24 videos" when every difference has the same design, else None."""
+    seeds, videos = set(diffs["n_seeds"].astype(int)), set(diffs["n_videos"].astype(int))
+    if len(seeds) == 1 and len(videos) == 1:
+        s, v = seeds.pop(), videos.pop()
+        return f"{s} seed{'s' if s != 1 else ''} × {v} videos"
+    return None
+
+
+def _differences_panel(
+    ax: Axes, diffs: pd.DataFrame, splits: list[str], offsets: np.ndarray, label: str
+) -> None:
+    """Each pair's paired difference, its interval over seeds and videos and its verdict
+    (marker, :data:`VERDICT_MARKERS`), the value and interval written above it."""
+    pair_names = list(
+        dict.fromkeys(
+            f"{a} − {b}" for a, b in zip(diffs["variant"], diffs["baseline"], strict=True)
+        )
+    )
+    y_pair = {n: len(pair_names) - 1 - i for i, n in enumerate(pair_names)}
+    design = _uniform(diffs)
+    kinds = []
+    for i, split in enumerate(splits):
+        for _, r in diffs[diffs["split"] == split].iterrows():
+            yy = y_pair[f"{r['variant']} − {r['baseline']}"] + offsets[i]
+            est = r["estimate"] if math.isfinite(r["estimate"]) else r["diff"]
+            if not math.isfinite(est):
+                continue
+            kind = verdict_kind(r.get("verdict"))
+            kinds.append(kind)
+            _difference_point(ax, est, yy, r["est_low"], r["est_high"], f"C{i}", kind, True)
+            has = math.isfinite(r["est_low"])
+            text = signed(est) + (f" {interval(r['est_low'], r['est_high'])}" if has else "")
+            if design is None:
+                n = int(r["n_seeds"])
+                text += f", n={n} seed{'s' if n != 1 else ''}, {int(r['n_videos'])} videos"
+            _note(ax, text, (est, yy), (0, 6), 7.5, ha="center")
+    _bounded_zone(ax, horizontal=True)
+    ax.margins(x=0.15)
+    ax.set_yticks([y_pair[n] for n in pair_names], pair_names, fontsize=8)
+    ax.set_ylim(-0.7, len(pair_names) - 0.3)
+    ax.set_xlabel(f"paired difference in {label} (x100)", fontsize=8.5)
+    ax.set_title(
+        "ours: paired difference, one 95 % interval over seeds and videos"
+        + (f"\n({design} per difference)" if design else ""),
         fontsize=8.5,
     )
     ax.grid(alpha=0.3, axis="x")
-    ax.tick_params(axis="x", labelsize=7.5)
+    ax.tick_params(axis="x", labelsize=8)
+    _verdict_legend(ax, kinds, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
 
 
 def plot_study(
@@ -354,12 +707,13 @@ def plot_study(
     """One study (placement, components, generalization): per-variant means with their 95 %
     interval over seeds (one marker per split); the paired differences of ``pairs`` (default:
     :func:`~gsfm.analysis.ablation_stats.comparison_pairs`, each variant against the reference,
-    then the paper's own comparisons) with their bootstrap interval over videos (filled: the
-    interval excludes 0), or ``differences`` when the caller has them already
-    (:func:`~gsfm.analysis.ablation_stats.paired_differences`: not bootstrapped twice); with
+    then the paper's own comparisons) with their interval over seeds and videos and a marker
+    per verdict (:data:`VERDICT_MARKERS`, explained in the panel's legend), or ``differences``
+    when the caller has them already
+    (:func:`~gsfm.analysis.ablation_stats.paired_differences`: not computed twice); with
     ``speed`` (:func:`gsfm.ablation_speed.variant_speed`'s table) each variant's speed
-    relative to the reference, timed together; the paper's numbers for the study in a last
-    panel, when it has any."""
+    relative to the reference, timed together, in the other panels' order; the paper's numbers
+    for the study in a last panel, when it has any, in our order (:func:`paper_order`)."""
     rows = check_rows(rows)
     study = str(rows["study"].iloc[0])
     summary = seed_summary(rows, metric)
@@ -380,12 +734,15 @@ def plot_study(
         )
     variants = list(dict.fromkeys(summary["variant"]))
     splits = list(dict.fromkeys(summary["split"]))
-    paper = _paper_values(study)
+    paper = paper_order(_paper_values(study), variants) if study in STUDIES else pd.DataFrame()
     timed = speed is not None and not speed.empty
     n_panels = 2 + timed + bool(len(paper))
-    height = 1.8 + 0.45 * max(len(variants), len(paper), len(speed) if timed else 0)
-    fig, axes = plt.subplots(1, n_panels, figsize=(5.0 * n_panels, height), squeeze=False)
-    axes = axes[0]
+    grid = (2, 2) if n_panels == 4 else (1, n_panels)  # four panels in a row read too small
+    height = 2.6 + 0.5 * max(len(variants), len(paper), len(speed) if timed else 0)
+    fig, axes = plt.subplots(
+        *grid, figsize=(5.6 * grid[1], height * grid[0] + 0.6 * (grid[0] - 1)), squeeze=False
+    )
+    axes = axes.ravel()
     label = METRIC_LABELS[metric]
 
     ax = axes[0]
@@ -407,70 +764,27 @@ def plot_study(
         f"{v} (reference)" if summary.loc[summary["variant"] == v, "reference"].any() else v
         for v in variants
     ]
-    ax.set_yticks([y_of[v] for v in variants], names, fontsize=8)
+    ax.set_yticks([y_of[v] for v in variants], names, fontsize=8.5)
     ax.set_ylim(-0.7, len(variants) - 0.3)
     ax.set_xlabel(f"{label} (x100)", fontsize=8.5)
     ax.set_title(f"ours: {label} per variant, mean ± 95 % interval over seeds", fontsize=8.5)
     ax.margins(x=0.2)
     ax.grid(alpha=0.3, axis="x")
-    ax.tick_params(axis="x", labelsize=7.5)
-    ax.legend(fontsize=7, title="split", title_fontsize=7, loc="best")
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend(fontsize=7.5, title="split", title_fontsize=7.5, loc="best")
 
-    ax = axes[1]
     if diffs.empty:
-        _empty(ax, problem or "no pair of variants shares a split")
+        _empty(axes[1], problem or "no pair of variants shares a split")
     else:
-        pair_names = list(
-            dict.fromkeys(
-                f"{a} − {b}" for a, b in zip(diffs["variant"], diffs["baseline"], strict=True)
-            )
-        )
-        y_pair = {n: len(pair_names) - 1 - i for i, n in enumerate(pair_names)}
-        for i, split in enumerate(splits):
-            for _, r in diffs[diffs["split"] == split].iterrows():
-                yy = y_pair[f"{r['variant']} − {r['baseline']}"] + offsets[i]
-                est = r["estimate"] if math.isfinite(r["estimate"]) else r["diff"]
-                if not math.isfinite(est):
-                    continue
-                has = math.isfinite(r["est_low"])
-                err = [[est - r["est_low"]], [r["est_high"] - est]] if has else None
-                ax.errorbar(
-                    est,
-                    yy,
-                    xerr=err,
-                    fmt=_VERDICT_MARKERS.get(str(r.get("verdict") or ""), "o"),
-                    color=f"C{i}",
-                    capsize=3,
-                    ms=5,
-                    mfc=f"C{i}" if has and (r["est_low"] > 0 or r["est_high"] < 0) else "white",
-                    gid=GID_OURS,
-                )
-                verdict = f", {r['verdict']}" if r.get("verdict") else ""
-                _note(
-                    ax,
-                    f"{signed(est)}, n={int(r['n_seeds'])} seed"
-                    f"{'s' if r['n_seeds'] != 1 else ''}, {int(r['n_videos'])} videos{verdict}",
-                    (est, yy),
-                )
-        ax.axvline(0, color="0.3", lw=0.8)
-        ax.margins(x=0.25)
-        ax.set_yticks([y_pair[n] for n in pair_names], pair_names, fontsize=8)
-        ax.set_ylim(-0.7, len(pair_names) - 0.3)
-        ax.set_xlabel(f"paired difference in {label} (x100)", fontsize=8.5)
-        ax.set_title(
-            "ours: paired difference, one 95 % interval over seeds and videos\n"
-            "(filled: excludes 0; marker: verdict on the paper's claim, see footnote)",
-            fontsize=8.5,
-        )
-        ax.grid(alpha=0.3, axis="x")
-        ax.tick_params(axis="x", labelsize=7.5)
+        _differences_panel(axes[1], diffs, splits, offsets, label)
     if timed:
-        _speed_panel(axes[2], speed)
+        _speed_panel(axes[2], speed, variants)
     if len(paper):
         _paper_panel(axes[-1], paper)
-    fig.suptitle(f"{title} — ours: {provenance(rows)}", fontsize=9.5)
-    _footnote(fig, f"{_INTERVAL_NOTE}. {_DIFFERENCE_NOTE}")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    wrap = 60 * len(axes[: grid[1]])  # characters per line of the title: the figure's width
+    fig.suptitle(f"{textwrap.fill(title, wrap)}\nours: {provenance(rows)}", fontsize=9.5)
+    _footnote(fig, f"{_MEANS_NOTE}. {_DIFFERENCE_NOTE}")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return save_figure(fig, path, tight=True)
 
 

@@ -6,15 +6,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from gsfm.data.io import DAVIS_PALETTE  # noqa: E402
-from gsfm.viz.figures import save_figure  # noqa: E402
+from gsfm.data.io import DAVIS_PALETTE
+from gsfm.viz.figures import save_figure
 
 __all__ = ["overlay", "plot_benchmark_examples", "small_object_boxes"]
 
