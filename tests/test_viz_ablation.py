@@ -190,15 +190,27 @@ def test_study_figure_without_reference_videos_or_paper(tmp_path: Path):
     check_png(fig, tmp_path / "c.png")
 
 
+SIGMA_VARIANTS = {"sigma=7": 0.0, "sigma=3": -2.0, "sigma=15": -1.0, "rel-0.29": 0.5}
+SIGMA_OVERRIDES = {
+    "sigma=3": {"sigma": 3},
+    "sigma=15": {"sigma": 15, "sigma_mode": "bins"},
+    "rel-0.29": {"sigma": 0.29, "sigma_mode": "relative"},
+}
+
+
+def is_difference(line) -> bool:
+    """A difference's marker (not its bar's caps)."""
+    markers = {m for m, _, _ in viz.VERDICT_MARKERS.values()}
+    return line.get_gid() == viz.GID_OURS and line.get_marker() in markers
+
+
+def seed_points(ax) -> list:
+    return [ln for ln in ax.get_lines() if ln.get_gid() == viz.GID_SEEDS]
+
+
 @pytest.mark.parametrize("seeds", [(0,), (0, 1, 2)])
 def test_sigma_sweep_figure(tmp_path: Path, seeds):
-    variants = {"sigma=7": 0.0, "sigma=3": -2.0, "sigma=15": -1.0, "rel-0.29": 0.5}
-    overrides = {
-        "sigma=3": {"sigma": 3},
-        "sigma=15": {"sigma": 15, "sigma_mode": "bins"},
-        "rel-0.29": {"sigma": 0.29, "sigma_mode": "relative"},
-    }
-    rows, _ = tables("sigma", variants, seeds, ("val", "val-240x432"), overrides)
+    rows, _ = tables("sigma", SIGMA_VARIANTS, seeds, ("val", "val-240x432"), SIGMA_OVERRIDES)
     out = tmp_path / "sigma.png"
     fig = viz.plot_sigma_sweep(rows, out)
     check_png(fig, out)
@@ -209,15 +221,14 @@ def test_sigma_sweep_figure(tmp_path: Path, seeds):
         ln for ln in bins.get_lines() if ln.get_gid() == viz.GID_OURS and len(ln.get_xdata()) == 3
     ]
     # at their σ, val a little left and val-240x432 a little right of it (no bar hides another)
-    assert sorted(val[0].get_xdata()) == pytest.approx([2.85, 6.85, 14.85])
-    assert sorted(val[1].get_xdata()) == pytest.approx([3.15, 7.15, 15.15])
+    assert sorted(val[0].get_xdata()) == pytest.approx([2.75, 6.75, 14.75])
+    assert sorted(val[1].get_xdata()) == pytest.approx([3.25, 7.25, 15.25])
     table = A.sigma_table(rows)
     want = table[(table["split"] == "val") & (table["sigma_mode"] == "bins")]["mean"]
     assert list(val[0].get_ydata()) == pytest.approx(list(want))
     # the relative σ on the paper's scale: 0.29 of the side is 6.96 of its 24 bins
     rel = [ln for ln in fig.axes[1].get_lines() if ln.get_gid() == viz.GID_OURS]
-    assert rel[0].get_xdata()[0] == pytest.approx(0.29 * 24 - 0.15)
-    assert "7/24" in fig.axes[1].get_legend_handles_labels()[1][0]
+    assert rel[0].get_xdata()[0] == pytest.approx(0.29 * 24 - 0.25)
     assert list(fig.axes[2].get_xticks()) == [3, 5, 7, 10, 15]  # Fig. 6(a)'s σ, once
     assert "values are not in the text" in fig.axes[2].get_title()
     n = len(seeds)
@@ -228,6 +239,9 @@ def test_sigma_sweep_figure(tmp_path: Path, seeds):
         assert [t.get_text() for t in notes] == [f"n={n}"] * len(xs)
         assert sorted(t.xy[0] for t in notes) == pytest.approx(xs)
     assert "n along the top" in texts(fig)
+    # one legend for the splits and the paper's σ in both modes, below the panels
+    legend = [t.get_text() for t in bins.get_legend().get_texts()]
+    assert legend[:2] == ["val", "val-240x432"] and "7/24" in legend[-1]
     # lines with different seed counts at one σ: both counts, in legend order (val first)
     one_seed = (rows["variant"] == "sigma=3") & (rows["split"] == "val") & (rows["seed"] > 0)
     fig = viz.plot_sigma_sweep(rows[~one_seed], None)
@@ -236,6 +250,64 @@ def test_sigma_sweep_figure(tmp_path: Path, seeds):
     # only one mode: one panel of ours
     fig = viz.plot_sigma_sweep(rows[rows["variant"] != "rel-0.29"], None)
     assert len(fig.axes) == 2
+
+
+def test_sigma_sweep_draws_every_seed_on_one_y_range():
+    rows, _ = tables("sigma", SIGMA_VARIANTS, (0, 1, 2), ("val", "val-240x432"), SIGMA_OVERRIDES)
+    rows.loc[(rows["variant"] == "rel-0.29") & (rows["seed"] == 2), "JF"] = 90.0  # far above
+    fig = viz.plot_sigma_sweep(rows, None)
+    bins, rel = fig.axes[0], fig.axes[1]
+    # each seed's score, per (split, variant): the rows' own numbers, beside the mean
+    drawn = sorted(float(y) for ax in (bins, rel) for ln in seed_points(ax) for y in ln.get_ydata())
+    assert drawn == pytest.approx(sorted(rows["JF"]))
+    # one y-range for both modes, wide enough for every seed, the 90 of the relative mode too
+    assert bins.get_ylim() == pytest.approx(rel.get_ylim())
+    assert bins.get_ylim()[1] > 90.0 > rows.loc[rows["variant"] != "rel-0.29", "JF"].max()
+
+
+def test_sigma_sweep_with_paired_differences_and_split_notes():
+    rows, vids = tables("sigma", SIGMA_VARIANTS, (0, 1, 2), ("val", "val-240x432"), SIGMA_OVERRIDES)
+    rows.loc[rows["variant"] == "rel-0.29", "overrides"] = json.dumps(
+        {"sigma": 7 / 24, "sigma_mode": "relative"}
+    )
+    rows.loc[rows["variant"] == "rel-0.29", "variant"] = "rel-7"
+    vids.loc[vids["variant"] == "rel-0.29", "variant"] = "rel-7"
+    pairs = [("sigma=3", "sigma=7"), ("sigma=15", "sigma=7"), ("rel-7", "sigma=7")]
+    diffs = A.paired_differences(rows, vids, pairs, n_resamples=99)
+    notes = {"val": "the val videos at 160×288", "val-240x432": "the same videos at 240×432"}
+    fig = viz.plot_sigma_sweep(rows, None, differences=diffs, split_notes=notes)
+    assert len(fig.axes) == 6  # bins, relative, the paper's; below: their differences, cross
+    top, low = fig.axes[:3], fig.axes[3:]
+    assert top[0].get_ylim() == pytest.approx(top[1].get_ylim())
+    assert low[0].get_ylim() == low[1].get_ylim() == low[2].get_ylim()  # one y-range
+    # the bins differences at their σ (splits apart), each at the calibrated estimate
+    marks = [ln for ln in low[0].get_lines() if is_difference(ln)]
+    same = diffs[(diffs["baseline"] == "sigma=7") & (diffs["variant"] != "rel-7")]
+    assert sorted((round(float(m.get_xdata()[0]), 2), round(float(m.get_ydata()[0]), 6))
+                  for m in marks) == sorted(
+        (round(float(s.split("=")[1]) + (-0.25 if sp == "val" else 0.25), 2), round(e, 6))
+        for s, sp, e in zip(same["variant"], same["split"], same["estimate"], strict=True)
+    )  # fmt: skip
+    # the pair across modes in its own panel, one column, the two splits
+    cross = [ln for ln in low[2].get_lines() if is_difference(ln)]
+    want = diffs[diffs["variant"] == "rel-7"]["estimate"]
+    assert sorted(float(m.get_ydata()[0]) for m in cross) == pytest.approx(sorted(want))
+    assert [t.get_text() for t in low[2].get_xticklabels()] == ["rel-7\n− sigma=7"]
+    # what "val-240x432" means: under the title and in the legend
+    assert "val-240x432: the same videos at 240×432" in fig.get_suptitle()
+    legend = [t.get_text() for t in low[1].get_legend().get_texts()]
+    assert "val-240x432: the same videos at 240×432" in legend
+    assert "verdict" in low[0].get_legend().get_title().get_text()
+
+
+def test_split_notes_say_what_a_scaled_split_is():
+    from gsfm.ablation_report import split_notes
+
+    notes = split_notes("sigma", "cpu")
+    assert notes == {
+        "val": "the val videos at 160×288 (the profile's size)",
+        "val-240x432": "the same videos at 240×432 (1.5×)",
+    }
 
 
 @pytest.mark.parametrize("seeds", [(0,), (0, 1, 2)])
@@ -289,3 +361,124 @@ def test_study_figure_with_the_speed_timed_together(tmp_path: Path):
     assert sorted(float(ln.get_xdata()[0]) for ln in squares) == [0.75, 1.0]
     assert "×0.75, 6.0 FPS" in texts(fig)
     assert "85.3 (+1.2), 8.9 FPS" in texts(fig)  # the paper's panel: its Table 5 FPS
+
+
+def difference_markers(ax) -> dict[str, tuple[str, bool]]:
+    """{pair label: (marker, filled)} of a study's difference panel (one split)."""
+    ticks = {round(t.get_position()[1]): t.get_text() for t in ax.get_yticklabels()}
+    out = {}
+    for ln in ax.get_lines():
+        if is_difference(ln):
+            filled = ln.get_markerfacecolor() != "white"
+            out[ticks[round(float(ln.get_ydata()[0]))]] = (ln.get_marker(), filled)
+    return out
+
+
+def test_difference_markers_follow_the_verdict(tmp_path: Path):
+    variants = {"STCN": 0.0, "+LFM": 1.0, "+HFM": -1.0, "+LFM+HFM": 0.5, "GSFM": 2.0}
+    rows, vids = tables("components", variants, (0, 1, 2))
+    diffs = A.paired_differences(rows, vids, n_resamples=99)
+    verdicts = ["confirmed", "contradicted", "bounded", None]  # None: no claim of the paper's
+    diffs = diffs.assign(verdict=verdicts)
+    fig = viz.plot_study(rows, vids, tmp_path / "c.png", "components", differences=diffs)
+    drawn = difference_markers(fig.axes[1])
+    for pair, v in zip(diffs["variant"] + " − " + diffs["baseline"], verdicts, strict=True):
+        marker, filled, _ = viz.VERDICT_MARKERS[v or viz.NO_CLAIM]
+        assert drawn[pair] == (marker, filled)
+    # filled exactly where a verdict is reached
+    assert [drawn[p][1] for p in diffs["variant"] + " − " + diffs["baseline"]] == [
+        True, True, True, False
+    ]  # fmt: skip
+    # the legend names the verdicts drawn, in the enum's order, and the bounded zone
+    legend = fig.axes[1].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert [lb.split(":")[0] for lb in labels[:-1]] == [
+        "confirmed", "contradicted", "bounded", "no claim of the paper's to judge (hollow)"
+    ]  # fmt: skip
+    assert "±2" in labels[-1] and "filled: reached" in legend.get_title().get_text()
+    for handle, kind in zip(legend.legend_handles[:-1], verdicts, strict=True):
+        marker, filled, _ = viz.VERDICT_MARKERS[kind or viz.NO_CLAIM]
+        assert handle.get_marker() == marker and (handle.get_markerfacecolor() != "white") == filled
+    # the footnote no longer gives "hollow" a second meaning (one seed is "no bar")
+    foot = texts(fig)
+    assert "hollow, no bar" not in foot and "filled: a verdict reached, hollow: none" in foot
+    # an unresolved one is hollow too, and a word that is no verdict is refused
+    assert viz.verdict_kind("unresolved") == "unresolved"
+    assert viz.VERDICT_MARKERS["unresolved"][1] is False
+    assert viz.verdict_kind(float("nan")) == viz.NO_CLAIM
+    with pytest.raises(ValueError, match="held"):
+        viz.verdict_kind("held")
+
+
+def test_one_seed_means_are_filled_without_a_bar(tmp_path: Path):
+    rows, vids = tables("placement", {"freqL+freqH": 0.0, "freqH+freqH": -3.0}, (0,))
+    fig = viz.plot_study(rows, vids, None, "placement", n_resamples=99)
+    means = [ln for ln in fig.axes[0].get_lines() if ln.get_gid() == viz.GID_OURS]
+    assert means and all(ln.get_markerfacecolor() != "white" for ln in means)
+    assert "n=1 (no interval)" in texts(fig)
+
+
+def test_paper_panel_in_our_order():
+    from gsfm.ablation import STUDIES
+
+    ours = [v.label for v in STUDIES["placement"].variants]
+    rows, vids = tables("placement", dict.fromkeys(reversed(ours), 0.0), (0,))
+    fig = viz.plot_study(rows, vids, None, "placement", n_resamples=99)
+    mine = [t.get_text().removesuffix(" (reference)") for t in fig.axes[0].get_yticklabels()]
+    paper = [t.get_text() for t in fig.axes[-1].get_yticklabels()]
+    # both panels list the same variants in the same order (tick labels top to bottom)
+    assert mine == list(reversed(ours))
+    assert [p.split("[= ")[-1].rstrip("]") for p in paper] == mine
+    assert any("(GSFM)" in p for p in paper)
+    # rows with no counterpart of ours keep the paper's order, after the matched ones
+    table = viz.paper_order(viz._paper_values("components"), ["GSFM", "+LFM", "STCN"])
+    assert list(table["paper_variant"]) == [
+        "LFM + HFM + boundary (GSFM)", "none (STCN)", "one module (row 2)",
+        "one module (row 3)", "two modules (row 4)", "two modules (row 5)",
+    ]  # fmt: skip
+
+
+def test_speed_panel_in_the_order_of_the_other_panels():
+    variants = {"STCN-read": 0.0, "STCN-read+freq": 2.0, "STM-read": -1.0, "STM-read+freq": 1.0}
+    rows, vids = tables("generalization", variants, (0, 1))
+    speed = pd.DataFrame(
+        {"variant": ["STM-read", "STM-read+freq", "STCN-read", "STCN-read+freq"],
+         "reference": [False, False, True, False], "device": "cpu, 1 thread", "rounds": 5,
+         "fps": [9.0, 7.1, 8.9, 7.1], "ratio": [1.16, 0.75, 1.0, 0.8],
+         "ratio_min": [0.83, 0.7, 1.0, 0.7], "ratio_max": [1.22, 0.95, 1.0, 0.92]}
+    )  # fmt: skip
+    fig = viz.plot_study(rows, vids, None, "generalization", speed=speed, n_resamples=99)
+    ax = next(a for a in fig.axes if a.get_title().startswith("ours: speed"))
+    order = [t.get_text() for t in ax.get_yticklabels()]  # top to bottom
+    assert order == list(variants)
+    mine = [t.get_text().removesuffix(" (reference)") for t in fig.axes[0].get_yticklabels()]
+    assert order == mine
+    # each ratio at its variant's row
+    y = {t.get_text(): round(t.get_position()[1]) for t in ax.get_yticklabels()}
+    squares = {
+        round(float(ln.get_ydata()[0])): float(ln.get_xdata()[0])
+        for ln in ax.get_lines()
+        if ln.get_gid() == viz.GID_OURS and ln.get_marker() == "s"
+    }
+    assert {v: squares[y[v]] for v in variants} == dict(
+        zip(speed["variant"], speed["ratio"], strict=True)
+    )
+    # fonts a reader can read: ticks and labels at 8 points or more
+    sizes = [t.get_fontsize() for t in ax.get_yticklabels() + ax.texts]
+    assert min(sizes) >= 8
+
+
+def test_plotting_modules_leave_the_backend_to_the_caller():
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib; matplotlib.use('svg'); "
+        "import gsfm.viz.ablation, gsfm.viz.training, gsfm.viz.data; "
+        "print(matplotlib.get_backend())"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "svg"
