@@ -298,6 +298,12 @@ def test_sigma_sweep_with_paired_differences_and_split_notes():
     legend = [t.get_text() for t in low[1].get_legend().get_texts()]
     assert "val-240x432: the same videos at 240×432" in legend
     assert "verdict" in low[0].get_legend().get_title().get_text()
+    # one mode only: both legends still there, each in its own panel
+    bins_only = rows[rows["variant"] != "rel-7"]
+    fig = viz.plot_sigma_sweep(bins_only, None, differences=diffs[diffs["variant"] != "rel-7"])
+    assert len(fig.axes) == 4 and not fig.axes[3].axison  # no pair across modes
+    titles = [ax.get_legend().get_title().get_text() for ax in fig.axes[2:]]
+    assert "verdict" in titles[0] and titles[1].startswith("colour: split")
 
 
 def test_split_notes_say_what_a_scaled_split_is():

@@ -531,9 +531,9 @@ def plot_sigma_sweep(
             kinds += _cross_mode_differences(last, cross, splits, dodge)
             _bounded_zone(last, horizontal=False)
         _verdict_legend(lows[0], kinds, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
-    _split_legend(
-        axes[1, 1] if lower and len(modes) > 1 else axes[-1, 0], means[0], chosen, split_notes
-    )
+    # below the second difference panel (the verdicts' key is below the first), else below
+    # the first panel of means
+    _split_legend(axes[1, 1] if lower else axes[0, 0], means[0], chosen, split_notes)
     title = f"σ sweep (the paper's Fig. 6a) — ours: {provenance(rows)}"
     notes = [f"{s}: {split_notes[s]}" for s in splits if split_notes and s in split_notes]
     if notes:
