@@ -28,7 +28,7 @@ from gsfm.agreement import (
     compare_on_folder,
     mask_agreement,
 )
-from gsfm.inference import InferenceEngine, check_amp
+from gsfm.inference import InferenceEngine, InferenceSettings, check_amp
 from gsfm.metrics import video_jf
 from gsfm.model import build_model
 from gsfm.runtime import project_root
@@ -133,16 +133,16 @@ def test_check_amp_values() -> None:
 
 def test_engine_refuses_bad_amp(model) -> None:
     with pytest.raises(ValueError, match="amp='fp16' needs a CUDA model"):
-        InferenceEngine(model, amp="fp16")
+        InferenceEngine(model, InferenceSettings(amp="fp16"))
     with pytest.raises(ValueError, match="amp must be"):
-        InferenceEngine(model, amp="half")  # type: ignore[arg-type]
+        InferenceEngine(model, InferenceSettings(amp="half"))  # type: ignore[arg-type]
 
 
 @pytest.mark.numerics
 def test_bf16_masks_agree_with_float32(fitted) -> None:
     model, frames, ids = fitted
     ref = InferenceEngine(model).propagate(frames, ids[0], return_probs=True)
-    engine = InferenceEngine(model, amp="bf16")
+    engine = InferenceEngine(model, InferenceSettings(amp="bf16"))
     fast = engine.propagate(frames, ids[0], return_probs=True)
     assert not np.array_equal(ref.probs, fast.probs)  # autocast did run in bfloat16
     agreement = mask_agreement(ref.masks[1:], fast.masks[1:])
@@ -169,7 +169,9 @@ def test_bf16_keeps_the_read_softmax_in_float32(model, monkeypatch, one_thread) 
 
     monkeypatch.setattr(memory, "topk_weights", spy)
     frames, anns = small_video()
-    InferenceEngine(model, amp="bf16", max_memory_chunk=5).propagate(frames, anns)
+    InferenceEngine(model, InferenceSettings(amp="bf16", max_memory_chunk=5)).propagate(
+        frames, anns
+    )
     assert seen and set(seen) == {torch.float32}
 
 
@@ -185,7 +187,7 @@ def test_gather_read_and_mask_only_decoder_keep_the_masks(fitted, monkeypatch, a
     from gsfm.model import memory
 
     model, frames, ids = fitted
-    new = InferenceEngine(model, amp=amp, max_memory_chunk=700).propagate(
+    new = InferenceEngine(model, InferenceSettings(amp=amp, max_memory_chunk=700)).propagate(
         frames, ids[0], return_probs=True
     )
     reads: list[int] = []
@@ -197,7 +199,7 @@ def test_gather_read_and_mask_only_decoder_keep_the_masks(fitted, monkeypatch, a
 
     monkeypatch.setattr(memory, "_read", dense_read)
     monkeypatch.setattr(inference, "masks_only", lambda decoder: contextlib.nullcontext())
-    old = InferenceEngine(model, amp=amp, max_memory_chunk=700).propagate(
+    old = InferenceEngine(model, InferenceSettings(amp=amp, max_memory_chunk=700)).propagate(
         frames, ids[0], return_probs=True
     )
     assert reads  # the reference path did run
@@ -214,11 +216,11 @@ def test_gather_read_and_mask_only_decoder_keep_the_masks(fitted, monkeypatch, a
 
 def test_compile_values_are_checked(model) -> None:
     with pytest.raises(ValueError, match="'cuda-graphs' records CUDA graphs and needs a CUDA"):
-        InferenceEngine(model, compile="cuda-graphs")
+        InferenceEngine(model, InferenceSettings(compile="cuda-graphs"))
     with pytest.raises(ValueError, match="compile must be False, 'cuda-graphs' or 'torch'"):
-        InferenceEngine(model, compile="inductor")  # type: ignore[arg-type]
+        InferenceEngine(model, InferenceSettings(compile="inductor"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="compile_options are only used with compile='torch'"):
-        InferenceEngine(model, compile_options={"backend": "eager"})
+        InferenceEngine(model, InferenceSettings(compile_options={"backend": "eager"}))
 
 
 def _record_by_rerun(fn, inputs):
@@ -239,10 +241,12 @@ def test_graph_replay_gives_the_eager_masks(model, monkeypatch, one_thread) -> N
     monkeypatch.setitem(inference._GRAPH_RECORDERS, "cpu", _record_by_rerun)
     frames, anns = small_video(t=7)
     for amp in (None, "bf16"):
-        ref = InferenceEngine(model, mem_every=1, amp=amp).propagate(
+        ref = InferenceEngine(model, InferenceSettings(mem_every=1, amp=amp)).propagate(
             frames, anns, return_probs=True
         )
-        engine = InferenceEngine(model, mem_every=1, amp=amp, compile="cuda-graphs")
+        engine = InferenceEngine(
+            model, InferenceSettings(mem_every=1, amp=amp, compile="cuda-graphs")
+        )
         res = engine.propagate(frames, anns, return_probs=True)
         assert np.array_equal(ref.masks, res.masks)
         np.testing.assert_array_equal(ref.probs, res.probs)
@@ -270,7 +274,9 @@ def test_torch_compile_wiring_with_a_cheap_backend(model, one_thread) -> None:
     frames, anns = small_video(t=4)
     anns = {0: anns[0]}  # two objects throughout: one compilation per part
     ref = InferenceEngine(model).propagate(frames, anns, return_probs=True)
-    engine = InferenceEngine(model, compile="torch", compile_options={"backend": backend})
+    engine = InferenceEngine(
+        model, InferenceSettings(compile="torch", compile_options={"backend": backend})
+    )
     res = engine.propagate(frames, anns, return_probs=True)
     assert len(graphs) >= 3  # key encoder, decoder, value encoder
     assert np.array_equal(ref.masks, res.masks)
@@ -381,10 +387,14 @@ def test_evaluation_records_the_autocast_setting(tmp_path, model, one_thread) ->
     frames, ids = moving_clip(n=5, h=48, w=64)
     _write_clip_folder(tmp_path / "data", frames, ids, "clip")
     fp32 = evaluate_model(model, tmp_path / "data", tmp_path / "fp32")
-    bf16 = evaluate_model(model, tmp_path / "data", tmp_path / "bf16", amp="bf16")
+    bf16 = evaluate_model(
+        model, tmp_path / "data", tmp_path / "bf16", settings=InferenceSettings(amp="bf16")
+    )
     assert fp32["amp"].iloc[0] is None and bf16["amp"].iloc[0] == "bf16"
     with pytest.raises(ValueError, match="fp16"):
-        evaluate_model(model, tmp_path / "data", tmp_path / "fp16", amp="fp16")  # CPU: no fp16
+        evaluate_model(
+            model, tmp_path / "data", tmp_path / "fp16", settings=InferenceSettings(amp="fp16")
+        )  # CPU: no fp16
 
 
 def test_the_eval_command_reaches_the_fast_path(tmp_path, capsys, one_thread) -> None:

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from gsfm.evaluation import default_eval_dir, evaluate_baseline, evaluate_checkpoint
+from gsfm.inference import InferenceSettings
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -39,7 +40,9 @@ def test_evaluate_a_training_checkpoint_and_the_baselines(tmp_path, tiny_val):
     for name in ("global.csv", "per_sequence.csv", "per_object.csv"):
         assert (out / name).is_file()
     assert list(out.glob("*/*.png"))  # the predictions are kept
-    again = evaluate_checkpoint(result.final, tiny_val, tmp_path / "e2", top_k=5, mem_every=2)
+    again = evaluate_checkpoint(
+        result.final, tiny_val, tmp_path / "e2", settings=InferenceSettings(top_k=5, mem_every=2)
+    )
     assert (again.iloc[0]["top_k"], again.iloc[0]["mem_every"]) == (5, 2)
 
     copy = evaluate_baseline(tiny_val, tmp_path / "copy", "copy-first").iloc[0]

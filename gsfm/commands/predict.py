@@ -178,9 +178,7 @@ def check_pred_target(pred: Path, option: str = "--out") -> None:
     )
 
 
-def _write_predictions(
-    pred: Path, provenance: dict[str, Any], write: Callable[[Path], Any]
-) -> Any:
+def _write_predictions(pred: Path, provenance: dict[str, Any], write: Callable[[Path], Any]) -> Any:
     """Run ``write(tmp)`` into a hidden temporary folder next to ``pred``, mark it with
     :data:`PRED_MARKER` (``provenance`` plus the list of the files written), then put it in
     the place of ``pred`` (whose old content, an earlier output of this command and nothing
@@ -316,9 +314,7 @@ def _predict_youtube(args: argparse.Namespace, settings: Any, data: Path, out: P
     summary = _write_predictions(
         out,
         _provenance(args, data, settings),
-        lambda tmp: predict_youtube(
-            model, data, tmp, settings=settings, progress=not args.quiet
-        ),
+        lambda tmp: predict_youtube(model, data, tmp, settings=settings, progress=not args.quiet),
     )
     print(
         f"YouTube-VOS (youtube protocol): {_summary_line(summary, out)}. The split's ground "
