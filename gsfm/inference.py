@@ -181,10 +181,11 @@ def check_amp(amp: Any, device: torch.device | str = "cpu") -> torch.dtype | Non
     return AMP_DTYPES[amp]
 
 
-def _positive_or_none(name: str, value: Any) -> None:
-    """One ValueError unless ``value`` is None or an integer >= 1."""
+def _positive_or_none(name: str, value: Any, also: str = "") -> None:
+    """One ValueError unless ``value`` is None or an integer >= 1 (``also``: what else the
+    message lists as allowed)."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+        raise ValueError(f"{name} must be {also}a positive integer or None, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ class InferenceSettings:
 
     def __post_init__(self) -> None:
         if self.top_k != "config":
-            _positive_or_none("top_k", self.top_k)
+            _positive_or_none("top_k", self.top_k, also="'config', ")
         _positive_or_none("mem_every", self.mem_every)
         _positive_or_none("max_memory_chunk", self.max_memory_chunk)
         check_protocol(self.protocol)

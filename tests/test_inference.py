@@ -146,8 +146,48 @@ def test_bad_input_errors(model) -> None:
     eng.step(frames[0], ann)
     with pytest.raises(ValueError, match="frame 1 has size"):
         eng.step(torch.randn(3, 20, 20))
-    with pytest.raises(ValueError, match="mem_every"):
-        InferenceEngine(model, InferenceSettings(mem_every=0))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("top_k", 0),
+        ("top_k", "all"),
+        ("mem_every", 0),
+        ("mem_every", True),
+        ("mem_every", 2.0),
+        ("max_memory_chunk", -1),
+        ("protocol", "ytvos"),
+        ("short_side", 0),
+        ("short_side", "480"),
+        ("amp", "half"),
+        ("compile", "inductor"),
+    ],
+)
+def test_inference_settings_refuse_each_bad_value(field, value) -> None:
+    """Every option is checked once, where the settings are made: one error naming it."""
+    with pytest.raises(ValueError, match=field) as exc:
+        InferenceSettings(**{field: value})
+    assert repr(value) in str(exc.value)
+
+
+def test_inference_settings_resolve_the_model_defaults() -> None:
+    """``"config"`` / None take the model's top-k and cadence; explicit values stay; the
+    settings are immutable, and the engine holds the resolved ones."""
+    gsfm, stcn = build_model("gsfm", "smoke"), build_model("stcn", "smoke")
+    default = InferenceSettings()
+    assert (default.resolved(gsfm.config).top_k, default.resolved(gsfm.config).mem_every) == (
+        50,
+        3,
+    )
+    assert default.resolved(stcn.config).top_k == 20
+    given = InferenceSettings(top_k=None, mem_every=7).resolved(stcn.config)
+    assert (given.top_k, given.mem_every) == (None, 7)
+    with pytest.raises(AttributeError):
+        default.top_k = 3  # type: ignore[misc]
+    engine = InferenceEngine(stcn, InferenceSettings(max_memory_chunk=4))
+    assert engine.settings == InferenceSettings(top_k=20, mem_every=5, max_memory_chunk=4)
+    assert engine.settings.provenance()["short_side"] is None  # davis: not used
 
 
 def _write_davis(root, videos: dict[str, tuple[int, int, int]]) -> None:
