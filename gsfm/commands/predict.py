@@ -34,15 +34,8 @@ HELP = "segment videos with a checkpoint (or a trivial baseline) and write the m
 PRED_MARKER = "gsfm_eval.json"  # written into every predictions folder this command fills
 # top-level files an output written before the marker listed its files may hold
 _OWN_TOP_FILES = (PRED_MARKER, "timing.json", "global.csv", "per_sequence.csv", "per_object.csv")
-# option -> its InferenceSettings field; these options need --checkpoint
-_INFERENCE_OPTIONS = {
-    "top_k": "top_k",
-    "mem_every": "mem_every",
-    "protocol": "protocol",
-    "short_side": "short_side",
-    "amp": "amp",
-    "compile": "compile",
-}
+# the options that are InferenceSettings fields of the same name (they need --checkpoint)
+_INFERENCE_OPTIONS = ("top_k", "mem_every", "protocol", "short_side", "amp", "compile")
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,11 +100,7 @@ def inference_settings(args: argparse.Namespace) -> Any:
     """The :class:`~gsfm.inference.InferenceSettings` of the command line (checked there)."""
     from gsfm.inference import InferenceSettings
 
-    given = {
-        field: getattr(args, option)
-        for option, field in _INFERENCE_OPTIONS.items()
-        if getattr(args, option) is not None
-    }
+    given = {o: getattr(args, o) for o in _INFERENCE_OPTIONS if getattr(args, o) is not None}
     return InferenceSettings(**given)
 
 
