@@ -10,9 +10,9 @@ to the predictions. :func:`evaluate_baseline` scores the trivial predictions (``
 
 How the network segments (top-k, memory cadence, protocol, autocast, compilation) is one
 :class:`~gsfm.inference.InferenceSettings`. Its ``protocol="davis"`` (default) runs the
-authors' DAVIS inference loop, ``protocol="youtube"`` their YouTube-VOS one (frames resized to a 480-px shorter side, memory cadence counted from the
-last memory frame, annotations edited into the aggregated probabilities; see
-:mod:`gsfm.inference`).
+authors' DAVIS inference loop, ``protocol="youtube"`` their YouTube-VOS one (frames resized
+to a 480-px shorter side, memory cadence counted from the last memory frame, annotations
+edited into the aggregated probabilities; see :mod:`gsfm.inference`).
 """
 
 from __future__ import annotations

@@ -273,8 +273,9 @@ def _provenance(args: argparse.Namespace, data: Path, settings: Any = None) -> d
 def _summary_line(summary: dict[str, dict[str, Any]], out: Path) -> str:
     frames = sum(v["frames"] for v in summary.values())
     seconds = sum(v["seconds"] for v in summary.values())
+    videos = f"{len(summary)} video{'s' if len(summary) != 1 else ''}"
     return (
-        f"{len(summary)} videos, {frames} frames propagated at "
+        f"{videos}, {frames} frames propagated at "
         f"{frames / max(seconds, 1e-9):.1f} FPS; predictions in {out}"
     )
 
