@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         "`python -m gsfm score --gt D --pred P`"
     )
     data = args.data or args.gt
+    if not data and args.baseline:
+        raise CLIError("--gt is required (the ground-truth folder)")
     if not data:
         raise CLIError("--checkpoint needs --data DIR (the DAVIS-layout folder to segment)")
     out = args.pred
