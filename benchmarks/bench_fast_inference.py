@@ -60,8 +60,10 @@ DEFAULT_MODES = {
 DEFAULT_FAST = {"cuda": "bf16+graphs", "cpu": "bf16"}
 
 
-def engine_options(mode: str, compile_backend: str = "inductor") -> dict[str, Any]:
-    """The :class:`~gsfm.inference.InferenceEngine` keyword arguments of ``mode``."""
+def engine_settings(mode: str, compile_backend: str = "inductor") -> Any:
+    """The :class:`~gsfm.inference.InferenceSettings` of ``mode``."""
+    from gsfm.inference import InferenceSettings
+
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
     precision, _, launch = mode.partition("+")
@@ -70,7 +72,7 @@ def engine_options(mode: str, compile_backend: str = "inductor") -> dict[str, An
         options["compile"] = LAUNCH[launch]
     if launch == "compile" and compile_backend != "inductor":
         options["compile_options"] = {"backend": compile_backend}
-    return options
+    return InferenceSettings(**options)
 
 
 def random_video(frames: int, height: int, width: int, seed: int = 0):
@@ -192,7 +194,7 @@ def _run_mode(
     video; returns (figures, the mask video's masks)."""
     from gsfm.inference import InferenceEngine
 
-    engine = InferenceEngine(model, **engine_options(mode, compile_backend))
+    engine = InferenceEngine(model, engine_settings(mode, compile_backend))
     start = time.perf_counter()
     engine.propagate(*speed_video)  # records the graphs / compiles; not timed
     warm_up_s = time.perf_counter() - start
@@ -201,7 +203,7 @@ def _run_mode(
     runs = [engine.propagate(*speed_video) for _ in range(repeats)]
     fps = [r.fps for r in runs]
     row = {
-        "settings": engine.settings,
+        "settings": engine.settings.provenance(),
         "fps": round(max(fps), 3),
         "fps_runs": [round(f, 3) for f in fps],
         "warm_up_s": round(warm_up_s, 2),
@@ -247,7 +249,7 @@ def fast_inference_check(
     if fast not in order:
         order.append(fast)
     for mode in order:
-        engine_options(mode, compile_backend)  # unknown modes fail before anything runs
+        engine_settings(mode, compile_backend)  # unknown modes fail before anything runs
     h, w = size
     speed_video = tuple(x.to(device) for x in random_video(frames, h, w))
     mask_video = moving_objects_video(frames, h, w)

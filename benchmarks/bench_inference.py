@@ -85,7 +85,7 @@ def _peak_rss_bytes() -> int:
 
 def worker(args: argparse.Namespace) -> dict:
     """Run one (model, chunk) configuration in this process and return its figures."""
-    from gsfm.inference import InferenceEngine
+    from gsfm.inference import InferenceEngine, InferenceSettings
     from gsfm.model import build_model
     from gsfm.runtime import resolve_device
 
@@ -97,7 +97,7 @@ def worker(args: argparse.Namespace) -> dict:
     model = build_model(args.model, "paper", **overrides).to(device).eval()
     video, ann = synthetic_video(args.frames, args.height, args.width, args.objects)
     chunk = args.chunk if args.bounded else None
-    engine = InferenceEngine(model, max_memory_chunk=chunk)
+    engine = InferenceEngine(model, InferenceSettings(max_memory_chunk=chunk))
     # warm-up on 2 frames (first-call allocations, cuDNN autotuning), not timed
     engine.propagate(video[:2].to(device), ann)
     if device.type == "cuda":

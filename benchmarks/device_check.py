@@ -334,11 +334,11 @@ def _report_path(args: argparse.Namespace, name: str) -> Path | None:
 
 def graphs_refusal(model_name: str = "gsfm", profile: str = "smoke") -> dict[str, Any]:
     """What the CUDA-graph inference path says on a CPU model: its one error, checked."""
-    from gsfm.inference import InferenceEngine
+    from gsfm.inference import InferenceEngine, InferenceSettings
     from gsfm.model import build_model
 
     try:
-        InferenceEngine(build_model(model_name, profile), compile="cuda-graphs")
+        InferenceEngine(build_model(model_name, profile), InferenceSettings(compile="cuda-graphs"))
     except ValueError as exc:
         return {"refused": True, "error": str(exc)}
     return {"refused": False, "error": None}

@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "GSFMNet": "gsfm.model",
     "GSFMLoss": "gsfm.losses",
     "InferenceEngine": "gsfm.inference",
+    "InferenceSettings": "gsfm.inference",
     "predict_folder": "gsfm.prediction",
     "train": "gsfm.training.api",
     "save_checkpoint": "gsfm.checkpoint",

@@ -101,7 +101,7 @@ def variant_speed(
     import torch
 
     from gsfm.ablation import _device_label
-    from gsfm.inference import InferenceEngine
+    from gsfm.inference import InferenceEngine, InferenceSettings
     from gsfm.model import build_model
     from gsfm.training.run_folder import provenance
 
@@ -123,9 +123,7 @@ def variant_speed(
     for v in chosen:
         torch.manual_seed(seed)
         net = build_model(v.model, profile, **dict(v.overrides)).to(dev)
-        engine = InferenceEngine(
-            net, top_k=v.inference.get("top_k", "config"), mem_every=v.inference.get("mem_every")
-        )
+        engine = InferenceEngine(net, InferenceSettings(**v.inference))
         with torch.inference_mode():
             engine.propagate(clips[0][0][:2], clips[0][1])  # first-call allocations, untimed
         engines[v.label] = engine

@@ -8,14 +8,14 @@ in ``benchmarks/``: a faster path counts only if it gives the float32 path's mas
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gsfm.inference import InferenceEngine
+from gsfm.inference import InferenceEngine, InferenceSettings
 from gsfm.metrics import video_jf
 
 if TYPE_CHECKING:
@@ -105,8 +105,8 @@ FAST_PATH_TOLERANCE = AgreementTolerance(min_pixels=0.995, max_jf_difference=0.0
 def compare_on_folder(
     model: GSFMNet,
     data_root: str | Path,
-    candidate: Mapping[str, Any],
-    reference: Mapping[str, Any] | None = None,
+    candidate: InferenceSettings,
+    reference: InferenceSettings | None = None,
     *,
     split: str = "val",
     videos: Sequence[str] | None = None,
@@ -115,8 +115,8 @@ def compare_on_folder(
 ) -> pd.DataFrame:
     """Segment every video of a DAVIS-layout folder with two engine settings and compare.
 
-    ``reference`` and ``candidate`` are :class:`InferenceEngine` keyword arguments (e.g. ``{}``
-    for float32 and ``{"amp": "bf16"}``). Each object is given at its first annotated frame
+    ``reference`` and ``candidate`` are :class:`~gsfm.inference.InferenceSettings` (e.g. the
+    default, float32, and ``InferenceSettings(amp="bf16")``). Each object is given at its first annotated frame
     (the ``"appearance"`` policy of :mod:`gsfm.prediction`). One row per video: ``video``,
     ``frames``, ``objects``, the :func:`mask_agreement` of the frames after the first
     annotation (``pixels``, ``iou_min``, ``iou_mean``), ``jf_reference``, ``jf_candidate`` and
@@ -128,7 +128,7 @@ def compare_on_folder(
     from gsfm.data.davis import DAVISEvalDataset
 
     data = DAVISEvalDataset(data_root, split, res=res, videos=videos)
-    engines = (InferenceEngine(model, **dict(reference or {})), InferenceEngine(model, **candidate))
+    engines = (InferenceEngine(model, reference), InferenceEngine(model, candidate))
     rows = []
     for i in range(len(data)):
         item = data[i]

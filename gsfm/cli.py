@@ -17,11 +17,13 @@ from collections.abc import Sequence
 # command name -> module under gsfm.commands
 COMMANDS: dict[str, str] = {
     "synth": "synth",
-    "eval": "evaluate",
+    "predict": "predict",
+    "score": "score",
     "train": "train",
     "notebooks": "notebooks",
     "ablate": "ablate",
     "export-weights": "export_weights",
+    "eval": "evaluate",  # deprecated alias of predict + score, kept for one release
 }
 
 

@@ -8,10 +8,11 @@ inference settings) and writes ``global.csv``, ``per_sequence.csv`` and ``per_ob
 to the predictions. :func:`evaluate_baseline` scores the trivial predictions (``empty``,
 ``copy-first``) the same way, so that trained models and baselines share one table.
 
-``protocol="davis"`` (default) runs the authors' DAVIS inference loop, ``protocol="youtube"``
-their YouTube-VOS one (frames resized to a 480-px shorter side, memory cadence counted from the
-last memory frame, annotations edited into the aggregated probabilities; see
-:mod:`gsfm.inference`).
+How the network segments (top-k, memory cadence, protocol, autocast, compilation) is one
+:class:`~gsfm.inference.InferenceSettings`. Its ``protocol="davis"`` (default) runs the
+authors' DAVIS inference loop, ``protocol="youtube"`` their YouTube-VOS one (frames resized
+to a 480-px shorter side, memory cadence counted from the last memory frame, annotations
+edited into the aggregated probabilities; see :mod:`gsfm.inference`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, Literal
 import pandas as pd
 import torch
 
+from gsfm.inference import InferenceSettings
 from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
@@ -134,16 +136,10 @@ def evaluate_model(
     res: str | None = None,
     annotations: Literal["first", "all", "appearance"] = "appearance",
     objects: str = "auto",
-    top_k: int | None | Literal["config"] = "config",
-    mem_every: int | None = None,
-    max_memory_chunk: int | None = None,
-    protocol: Literal["davis", "youtube"] = "davis",
-    short_side: int = 480,
+    settings: InferenceSettings | None = None,
     progress: bool = False,
     binary: bool = False,
-    amp: str | None = None,
     allow_missing_gt: bool = False,
-    compile: Literal["cuda-graphs", "torch"] | None = None,
 ) -> pd.DataFrame:
     """Segment every video of ``data_root`` with ``model`` into ``out_dir`` and score it.
 
@@ -158,28 +154,23 @@ def evaluate_model(
     ``annotations="appearance"`` (default) gives the model each object once, at its first
     annotated frame: the DAVIS protocol when every object is in frame 0, and the YouTube-VOS
     one for objects that enter later (see :func:`gsfm.prediction.predict_folder`).
-    ``protocol`` / ``short_side`` pick the inference loop
-    (:class:`gsfm.inference.InferenceEngine`).
-
-    ``amp`` ("bf16", or "fp16" on CUDA) runs the network under autocast and ``compile``
-    ("cuda-graphs" on CUDA, or "torch") replays or compiles its fixed-shape parts (the fast
-    path; :func:`gsfm.agreement.mask_agreement` compares it with float32).
+    ``settings`` (:class:`~gsfm.inference.InferenceSettings`) picks the inference loop
+    (``protocol``, ``short_side``), top-k and cadence, and the fast path: ``amp`` ("bf16", or
+    "fp16" on CUDA) runs the network under autocast and ``compile`` ("cuda-graphs" on CUDA, or
+    "torch") replays or compiles its fixed-shape parts (:func:`gsfm.agreement.mask_agreement`
+    compares it with float32).
 
     Returns one row: the global J&F table plus ``frames``, ``seconds`` and ``fps`` (propagation
     time without I/O, as :mod:`gsfm.inference` measures it), ``top_k``, ``mem_every``,
     ``protocol`` and ``amp`` (None: float32).
     """
-    from gsfm.inference import InferenceEngine
     from gsfm.prediction import predict_folder
 
     root, out = resolve_path(data_root), resolve_path(out_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"evaluation data folder not found: {root}")
     check_inputs(root, videos, res, binary, allow_missing_gt)
-    settings = InferenceEngine(  # resolves defaults, checks the options
-        model, top_k=top_k, mem_every=mem_every, protocol=protocol, short_side=short_side, amp=amp,
-        compile=compile or False,
-    )  # fmt: skip
+    settings = (settings or InferenceSettings()).resolved(model.config)
     summary = predict_folder(
         model,
         root,
@@ -187,15 +178,9 @@ def evaluate_model(
         videos=videos,
         res=res,
         annotations=annotations,
-        top_k=top_k,
-        mem_every=mem_every,
-        max_memory_chunk=max_memory_chunk,
-        protocol=protocol,
-        short_side=short_side,
+        settings=settings,
         progress=progress,
         binary=binary,
-        amp=amp,
-        compile=compile,
     )
     result = _score(root, out, videos, res, objects, binary, allow_missing_gt)
     row = result.global_scores.copy()
@@ -220,29 +205,27 @@ def evaluate_checkpoint(
     out_dir: str | Path | None = None,
     *,
     device: str | torch.device = "auto",
-    top_k: int | None | Literal["config"] = "config",
-    mem_every: int | None = None,
-    protocol: Literal["davis", "youtube"] = "davis",
+    settings: InferenceSettings | None = None,
     **kwargs: Any,
 ) -> pd.DataFrame:
     """Load ``checkpoint`` and :func:`evaluate_model` it on ``data_root``.
 
-    ``out_dir`` defaults to :func:`default_eval_dir`. ``top_k`` / ``mem_every`` override the
-    checkpoint's inference defaults (GSFM: 50 / 3, STCN: 20 / 5). ``protocol``: ``"davis"``
-    (default) or ``"youtube"`` for a YouTube-VOS folder. Other keyword arguments go
-    to :func:`evaluate_model`. The row gains ``checkpoint``, ``model`` (gsfm or stcn, from the
-    stored configuration) and ``iteration`` (for training checkpoints).
+    ``out_dir`` defaults to :func:`default_eval_dir`. ``settings``
+    (:class:`~gsfm.inference.InferenceSettings`): a ``top_k`` / ``mem_every`` given there
+    overrides the checkpoint's inference defaults (GSFM: 50 / 3, STCN: 20 / 5); ``protocol``
+    ``"davis"`` (default) or ``"youtube"`` for a YouTube-VOS folder. Other keyword arguments
+    go to :func:`evaluate_model`. The row gains ``checkpoint``, ``model`` (gsfm or stcn, from
+    the stored configuration) and ``iteration`` (for training checkpoints).
     """
     from gsfm.checkpoint import load_state, model_from_state
-    from gsfm.inference import check_protocol
 
-    check_protocol(protocol)
+    settings = settings or InferenceSettings()
     path = resolve_path(checkpoint)
     overrides: dict[str, Any] = {}
-    if top_k != "config":
-        overrides["top_k"] = top_k
-    if mem_every is not None:
-        overrides["mem_every"] = mem_every
+    if settings.top_k != "config":
+        overrides["top_k"] = settings.top_k
+    if settings.mem_every is not None:
+        overrides["mem_every"] = settings.mem_every
     dev = resolve_device(device)
     data = resolve_path(data_root)
     if data.is_dir():  # the inputs first: a bad file is named before the model is loaded
@@ -256,7 +239,7 @@ def evaluate_checkpoint(
     state = load_state(path, dev)
     model = model_from_state(state, path, dev, **overrides)
     out = resolve_path(out_dir) if out_dir is not None else default_eval_dir(path, data_root)
-    row = evaluate_model(model, data_root, out, protocol=protocol, **kwargs)
+    row = evaluate_model(model, data_root, out, settings=settings, **kwargs)
     iteration = state.get("iteration")
     row.insert(0, "checkpoint", str(path))
     row.insert(1, "model", model.config.name)

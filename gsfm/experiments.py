@@ -396,6 +396,7 @@ def evaluated_run(
     """
     from gsfm.data.layout import list_videos, resolve_layout
     from gsfm.evaluation import evaluate_checkpoint
+    from gsfm.inference import InferenceSettings
     from gsfm.training.run_folder import provenance
 
     run = resolve_path(run_dir)
@@ -439,8 +440,9 @@ def evaluated_run(
         print(f"re-evaluating {run.name}: {', '.join(changed) or 'no provenance'} changed")
 
     with atomic_folder(out) as tmp:
+        inference = InferenceSettings(top_k=top_k, mem_every=mem_every)
         row = evaluate_checkpoint(
-            ckpt, root, tmp, device=dev, top_k=top_k, mem_every=mem_every, videos=names, res=res
+            ckpt, root, tmp, device=dev, settings=inference, videos=names, res=res
         )
         row = row.drop(columns=["predictions"])
         row["checkpoint"] = str(ckpt)

@@ -91,7 +91,7 @@ import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -109,6 +109,7 @@ __all__ = [
     "COMPILE_MODES",
     "PROTOCOLS",
     "InferenceEngine",
+    "InferenceSettings",
     "VideoResult",
     "check_amp",
     "check_protocol",
@@ -180,24 +181,108 @@ def check_amp(amp: Any, device: torch.device | str = "cpu") -> torch.dtype | Non
     return AMP_DTYPES[amp]
 
 
-def _check_compile(
-    compile: Any, options: Mapping[str, Any] | None, device: torch.device
-) -> str | None:
-    """``compile`` as None (eager) or one of :data:`COMPILE_MODES`; one ValueError otherwise."""
-    if compile is False or compile is None:
-        if options:
+def _positive_or_none(name: str, value: Any, also: str = "") -> None:
+    """One ValueError unless ``value`` is None or an integer >= 1 (``also``: what else the
+    message lists as allowed)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be {also}a positive integer or None, got {value!r}")
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """How :class:`InferenceEngine` segments a video: one object from the command line (or a
+    caller) to the engine, checked once, here, when it is made.
+
+    Args:
+        top_k: memory entries kept per query position; ``"config"`` (default) takes
+            ``model.config.top_k`` (GSFM 50, STCN 20); ``None`` = full softmax.
+        mem_every: a memory frame every N frames; None (default) takes the config's (GSFM 3,
+            STCN 5). ``"davis"`` counts the absolute frame index, ``"youtube"`` the frames
+            since the last memory frame.
+        max_memory_chunk: query positions per affinity chunk (bounded peak memory), or None.
+        protocol: ``"davis"`` (default; frames at their own size, the authors' DAVIS loop) or
+            ``"youtube"`` (resize to ``short_side``, relative memory cadence, annotations
+            edited into the aggregated probabilities; the authors' YouTube-VOS loop). See the
+            module docstring.
+        short_side: with ``"youtube"``, the shorter side (pixels) frames are resized to
+            before inference (480 in the authors' evaluation); ignored by ``"davis"``.
+        amp: None (float32), ``"bf16"`` (CPU, CUDA) or ``"fp16"`` (CUDA): autocast for the
+            network's parts; see "Fast path" in the module docstring.
+        compile: None (eager; False is taken as None), ``"cuda-graphs"`` (CUDA only) or
+            ``"torch"`` (``torch.compile`` with ``compile_options``): fewer kernel launches
+            for the fixed-shape parts of a step.
+        compile_options: keyword arguments of ``torch.compile`` (``compile="torch"`` only).
+
+    What depends on the device (``fp16`` and ``cuda-graphs`` need CUDA) is checked by
+    :meth:`check_device`, which the engine calls with its model's device.
+    """
+
+    top_k: int | None | Literal["config"] = "config"
+    mem_every: int | None = None
+    max_memory_chunk: int | None = None
+    protocol: InferenceProtocol = "davis"
+    short_side: int = 480
+    amp: Literal["bf16", "fp16"] | None = None
+    compile: Literal["cuda-graphs", "torch"] | None = None
+    compile_options: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.top_k != "config":
+            _positive_or_none("top_k", self.top_k, also="'config', ")
+        _positive_or_none("mem_every", self.mem_every)
+        _positive_or_none("max_memory_chunk", self.max_memory_chunk)
+        check_protocol(self.protocol)
+        if (
+            isinstance(self.short_side, bool)
+            or not isinstance(self.short_side, int)
+            or self.short_side < 1
+        ):
+            raise ValueError(f"short_side must be a positive integer, got {self.short_side!r}")
+        if self.amp is not None and (not isinstance(self.amp, str) or self.amp not in AMP_DTYPES):
+            raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {self.amp!r}")
+        if self.compile is False:
+            object.__setattr__(self, "compile", None)
+        if self.compile is not None and (
+            not isinstance(self.compile, str) or self.compile not in COMPILE_MODES
+        ):
+            raise ValueError(
+                f"compile must be None, 'cuda-graphs' or 'torch', got {self.compile!r}"
+            )
+        if self.compile_options and self.compile != "torch":
             raise ValueError("compile_options are only used with compile='torch'")
-        return None
-    if not isinstance(compile, str) or compile not in COMPILE_MODES:
-        raise ValueError(f"compile must be False, 'cuda-graphs' or 'torch', got {compile!r}")
-    if compile == "cuda-graphs" and device.type not in _GRAPH_RECORDERS:
-        raise ValueError(
-            f"compile='cuda-graphs' records CUDA graphs and needs a CUDA model, the model is on "
-            f"{device.type}; on the CPU use compile='torch' or compile=False"
+
+    def check_device(self, device: torch.device | str) -> None:
+        """One ValueError if these settings cannot run on ``device`` (fp16 autocast and CUDA
+        graphs need CUDA)."""
+        check_amp(self.amp, device)
+        kind = torch.device(device).type
+        if self.compile == "cuda-graphs" and kind not in _GRAPH_RECORDERS:
+            raise ValueError(
+                f"compile='cuda-graphs' records CUDA graphs and needs a CUDA model, the model is "
+                f"on {kind}; on the CPU use compile='torch' or no compile"
+            )
+
+    def resolved(self, config: Any) -> InferenceSettings:
+        """These settings with ``top_k="config"`` and ``mem_every=None`` replaced by the
+        model configuration's values (``config.top_k``, ``config.mem_every``)."""
+        return replace(
+            self,
+            top_k=config.top_k if self.top_k == "config" else self.top_k,
+            mem_every=config.mem_every if self.mem_every is None else self.mem_every,
         )
-    if options and compile != "torch":
-        raise ValueError("compile_options are only used with compile='torch'")
-    return compile
+
+    def provenance(self) -> dict[str, Any]:
+        """The settings that can change the masks or the speed, for a results file
+        (``short_side`` only where the protocol uses it)."""
+        return {
+            "protocol": self.protocol,
+            "top_k": self.top_k,
+            "mem_every": self.mem_every,
+            "short_side": self.short_side if self.protocol == "youtube" else None,
+            "max_memory_chunk": self.max_memory_chunk,
+            "amp": self.amp,
+            "compile": self.compile,
+        }
 
 
 Recorder = Callable[
@@ -407,74 +492,36 @@ class InferenceEngine:
 
     Args:
         model: a :class:`~gsfm.model.GSFMNet` (put in eval mode here).
-        top_k: memory entries kept per query position; default: ``model.config.top_k``
-            (GSFM 50, STCN 20); ``None`` = full softmax.
-        mem_every: a memory frame every N frames; default from the config. ``"davis"`` counts
-            the absolute frame index, ``"youtube"`` the frames since the last memory frame.
-        max_memory_chunk: query positions per affinity chunk (bounded peak memory), or None.
-        protocol: ``"davis"`` (default; frames at their own size, the authors' DAVIS loop) or
-            ``"youtube"`` (resize to ``short_side``, relative memory cadence, annotations
-            edited into the aggregated probabilities; the authors' YouTube-VOS loop). See the
-            module docstring.
-        short_side: with ``"youtube"``, the shorter side (pixels) frames are resized to
-            before inference (480 in the authors' evaluation); ignored by ``"davis"``.
-        amp: None (float32), ``"bf16"`` (CPU, CUDA) or ``"fp16"`` (CUDA): autocast for the
-            network's parts; see "Fast path" in the module docstring.
-        compile: False, ``"cuda-graphs"`` (CUDA only) or ``"torch"`` (``torch.compile`` with
-            ``compile_options``): fewer kernel launches for the fixed-shape parts of a step.
+        settings: top-k, memory cadence, protocol, precision and compilation
+            (:class:`InferenceSettings`; default: the model's own top-k and cadence, the DAVIS
+            protocol, float32, eager). ``self.settings`` holds them with the model's defaults
+            filled in.
 
     Whole video: :meth:`propagate`. Frame by frame: :meth:`reset`, then :meth:`step` per frame.
     """
 
-    def __init__(
-        self,
-        model: GSFMNet,
-        *,
-        top_k: int | None | Literal["config"] = "config",
-        mem_every: int | None = None,
-        max_memory_chunk: int | None = None,
-        protocol: InferenceProtocol = "davis",
-        short_side: int = 480,
-        amp: Literal["bf16", "fp16"] | None = None,
-        compile: Literal[False, "cuda-graphs", "torch"] = False,
-        compile_options: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.protocol = check_protocol(protocol)
-        if isinstance(short_side, bool) or not isinstance(short_side, int) or short_side < 1:
-            raise ValueError(f"short_side must be a positive integer, got {short_side!r}")
-        self.short_side = short_side
+    def __init__(self, model: GSFMNet, settings: InferenceSettings | None = None) -> None:
+        settings = (settings or InferenceSettings()).resolved(model.config)
         self.model = model.eval()
-        self.top_k = model.config.top_k if top_k == "config" else top_k
-        self.mem_every = model.config.mem_every if mem_every is None else mem_every
-        if self.top_k is not None and self.top_k < 1:
-            raise ValueError(f"top_k must be positive or None, got {self.top_k}")
-        if self.mem_every < 1:
-            raise ValueError(f"mem_every must be >= 1, got {self.mem_every}")
-        if max_memory_chunk is not None and max_memory_chunk < 1:
-            raise ValueError(f"max_memory_chunk must be >= 1, got {max_memory_chunk}")
-        self.max_memory_chunk = max_memory_chunk
         self.device = next(model.parameters()).device
+        settings.check_device(self.device)
+        self.settings = settings
+        self.protocol: InferenceProtocol = settings.protocol
+        self.short_side = settings.short_side
+        self.top_k: int | None = settings.top_k  # type: ignore[assignment]
+        self.mem_every: int = settings.mem_every  # type: ignore[assignment]
+        self.max_memory_chunk = settings.max_memory_chunk
+        self.amp: str | None = settings.amp
+        self.compile: str | None = settings.compile
         fast_cuda_kernels(self.device)  # cuDNN autotuner and TF32 on a GPU
-        amp_dtype = check_amp(amp, self.device)
-        self.amp: str | None = amp
-        self.compile: str | None = _check_compile(compile, compile_options, self.device)
         self._parts = _NetworkParts(
-            self.model, self.device, amp_dtype, self.compile, compile_options
+            self.model,
+            self.device,
+            check_amp(settings.amp, self.device),
+            settings.compile,
+            settings.compile_options,
         )
         self.reset()
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The inference settings that can change the masks or the speed, for provenance."""
-        return {
-            "protocol": self.protocol,
-            "top_k": self.top_k,
-            "mem_every": self.mem_every,
-            "short_side": self.short_side if self.protocol == "youtube" else None,
-            "max_memory_chunk": self.max_memory_chunk,
-            "amp": self.amp,
-            "compile": self.compile,
-        }
 
     # --- frame-by-frame API ----------------------------------------------------------------
     def reset(self) -> None:

@@ -16,7 +16,7 @@ frames the edges wrap around and Decay becomes wrong (NaN at exactly 256 frames 
 :func:`statistics` keeps the edges in int64, which gives the same value as the toolkit below 256
 frames and the intended value above (``statistics(..., uint8_edges=True)`` reproduces the bug).
 
-Folders (:func:`score_folders`, used by ``python -m gsfm eval``): ground truth and predictions
+Folders (:func:`score_folders`, used by ``python -m gsfm score``): ground truth and predictions
 are palette PNGs ``<root>/<video>/<frame>.png``; the first and last frame of every sequence are
 dropped; GT label 255 (void) counts as background; every object of every sequence is one entry
 of the object-weighted dataset means; J&F = (J-Mean + F-Mean) / 2. Object sets:

@@ -34,7 +34,7 @@ from gsfm.data.io import DAVIS_PALETTE, list_frames, read_image, read_mask, writ
 from gsfm.data.layout import list_videos, resolve_layout
 from gsfm.data.transforms import normalize, to_chw_uint8
 from gsfm.files import atomic_write_text
-from gsfm.inference import InferenceEngine, InferenceProtocol, check_protocol
+from gsfm.inference import InferenceEngine, InferenceSettings
 from gsfm.model.network import GSFMNet
 
 __all__ = [
@@ -131,47 +131,33 @@ def predict_folder(
     videos: Sequence[str] | None = None,
     res: str | None = None,
     annotations: AnnotationPolicy = "first",
-    top_k: int | None | Literal["config"] = "config",
-    mem_every: int | None = None,
-    max_memory_chunk: int | None = None,
-    protocol: InferenceProtocol = "davis",
-    short_side: int = 480,
+    settings: InferenceSettings | None = None,
     progress: bool = False,
     binary: bool = False,
-    amp: str | None = None,
-    compile: Literal[False, "cuda-graphs", "torch"] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Segment every video of a DAVIS / YouTube-VOS folder and write palette PNGs.
 
-    ``binary=True``: DAVIS 2016 (0/255 masks, one object, written as id 1). ``amp``: autocast
-    ("bf16", or "fp16" on CUDA) for the network's forward parts; ``compile``: "cuda-graphs"
-    (CUDA) or "torch" for their launches (:class:`InferenceEngine`; None: eager).
+    ``binary=True``: DAVIS 2016 (0/255 masks, one object, written as id 1). ``settings``:
+    top-k, memory cadence, protocol, autocast and compilation of the engine
+    (:class:`~gsfm.inference.InferenceSettings`; default: the model's own, DAVIS protocol,
+    float32, eager).
 
     Reads ``data_root/JPEGImages[/<res>]/<video>/*.jpg`` and the annotations from
     ``data_root/Annotations[/<res>]/<video>/`` under the ``annotations`` policy (module
-    docstring). ``protocol`` picks the inference loop (:class:`InferenceEngine`): ``"davis"``
-    for DAVIS and the synthetic benchmark, ``"youtube"`` (frames resized to ``short_side``)
-    for YouTube-VOS, whose valid split is run with ``annotations="all", protocol="youtube"``.
+    docstring). ``settings.protocol`` picks the inference loop (:class:`InferenceEngine`):
+    ``"davis"`` for DAVIS and the synthetic benchmark, ``"youtube"`` (frames resized to
+    ``short_side``) for YouTube-VOS, whose valid split is run with ``annotations="all"`` and
+    ``InferenceSettings(protocol="youtube")``.
     Writes ``out_root/<video>/<frame>.png`` (palette "P" PNG of object ids, DAVIS palette, at
     each frame's original size in both protocols) for every frame from the first annotated
     one, and ``out_root/timing.json``. Returns {video: {"frames", "seconds", "fps", "objects"}}.
     """
     if annotations not in ANNOTATION_POLICIES:
         raise ValueError(f"annotations must be 'first', 'all' or 'appearance', got {annotations!r}")
-    check_protocol(protocol)
     img_root, ann_root = resolve_layout(data_root, res)
     names = list(videos) if videos is not None else list_videos(img_root)
     out_root = Path(out_root)
-    engine = InferenceEngine(
-        model,
-        top_k=top_k,
-        mem_every=mem_every,
-        max_memory_chunk=max_memory_chunk,
-        protocol=protocol,
-        short_side=short_side,
-        amp=amp,
-        compile=compile or False,
-    )
+    engine = InferenceEngine(model, settings)
     summary: dict[str, dict[str, Any]] = {}
     iterator: Any = names
     if progress:
@@ -222,15 +208,14 @@ def predict_youtube(
     split: str = "valid",
     all_frames_root: str | Path | None = None,
     videos: Sequence[str] | None = None,
-    top_k: int | None | Literal["config"] = "config",
-    mem_every: int | None = None,
-    max_memory_chunk: int | None = None,
-    short_side: int = 480,
+    settings: InferenceSettings | None = None,
     progress: bool = False,
-    amp: str | None = None,
-    compile: Literal[False, "cuda-graphs", "torch"] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Segment a YouTube-VOS split with the ``youtube`` protocol and write a submission folder.
+
+    ``settings`` (:class:`~gsfm.inference.InferenceSettings`; default: the model's top-k and
+    cadence, 480-px short side, float32, eager) must have ``protocol="youtube"``: the split is
+    refused with the ``davis`` loop rather than run with another protocol than asked.
 
     ``root`` is the data set folder holding ``<split>/`` (or the split folder itself);
     ``all_frames_root`` defaults to ``ROOT/all_frames/<split>_all_frames/JPEGImages`` when it
@@ -245,6 +230,11 @@ def predict_youtube(
 
     from gsfm.data.youtube import YouTubeVOSEvalDataset
 
+    settings = settings or InferenceSettings(protocol="youtube")
+    if settings.protocol != "youtube":
+        raise ValueError(
+            f"predict_youtube runs the youtube protocol, the settings ask for {settings.protocol!r}"
+        )
     data = YouTubeVOSEvalDataset(root, split, all_frames_root, videos)
     if data.frames_root == data.image_root:
         warnings.warn(
@@ -252,16 +242,7 @@ def predict_youtube(
             "(every 5th); the authors propagate over every frame (all_frames/<split>_all_frames)",
             stacklevel=2,
         )
-    engine = InferenceEngine(
-        model,
-        top_k=top_k,
-        mem_every=mem_every,
-        max_memory_chunk=max_memory_chunk,
-        protocol="youtube",
-        short_side=short_side,
-        amp=amp,
-        compile=compile or False,
-    )
+    engine = InferenceEngine(model, settings)
     out_root = Path(out_root)
     summary: dict[str, dict[str, Any]] = {}
     indices: Any = range(len(data))

@@ -3,8 +3,8 @@
 * ``synth``: a non-empty ``--out`` is refused unless it already holds the same split with the
   same settings (then verified, nothing written) or ``--force`` is given.
 * ``train --out``: a folder holding anything but a resumable run is refused.
-* ``eval``: predictions go only into a new/empty folder or an earlier ``gsfm eval`` output,
-  and a ``results.csv`` that is not ours is never overwritten.
+* ``predict``: predictions go only into a new/empty folder or an earlier ``gsfm predict``
+  output; ``score``: a ``results.csv`` that is not ours is never overwritten.
 * ``notebooks --out``: never the notebooks' folder, never a folder holding other files.
 * ``--checkpoint`` / ``--init`` with a corrupt or foreign file: one line naming the file, exit 2.
 """
@@ -148,52 +148,68 @@ def test_train_out_that_is_a_file(tmp_path, capsys):
     one_error(capsys, "is not a folder")
 
 
-# --- eval ----------------------------------------------------------------------------------
+# --- predict / score ------------------------------------------------------------------------
 
 
-def _eval(gt: Path, *argv: str) -> int:
-    return main(["eval", "--gt", str(gt), "--quiet", *argv])
+def _baseline(gt: Path, out: Path, kind: str) -> int:
+    return main(["predict", "--baseline", kind, "--data", str(gt), "--out", str(out), "--quiet"])
+
+
+def _score(gt: Path, pred: Path, *argv: str) -> int:
+    return main(["score", "--gt", str(gt), "--pred", str(pred), "--quiet", *argv])
 
 
 def _no_leftovers(folder: Path) -> None:
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
 
 
-def test_eval_baseline_refuses_someone_elses_predictions(gt, tmp_path, capsys):
+def test_predict_baseline_refuses_someone_elses_predictions(gt, tmp_path, capsys):
     mine = tmp_path / "mine"
-    assert _eval(gt, "--pred", str(tmp_path / "p"), "--baseline", "copy-first") == 0
+    assert _baseline(gt, tmp_path / "p", "copy-first") == 0
     (tmp_path / "p").rename(mine)
     (mine / "gsfm_eval.json").unlink()  # now they are the user's predictions
     before = tree(mine)
     capsys.readouterr()
-    assert _eval(gt, "--pred", str(mine), "--baseline", "empty") == 2
-    one_error(capsys, str(mine), "not written by gsfm eval", "2 entries")
+    assert _baseline(gt, mine, "empty") == 2
+    one_error(capsys, str(mine), "not written by gsfm predict", "1 entry: val_000_lookalike/")
     assert tree(mine) == before
     _no_leftovers(tmp_path)
 
 
-def test_eval_baseline_replaces_its_own_earlier_output(gt, tmp_path, capsys):
+def test_predict_baseline_replaces_its_own_earlier_output(gt, tmp_path, capsys):
     pred = tmp_path / "p"
-    assert _eval(gt, "--pred", str(pred), "--baseline", "copy-first") == 0
+    assert _baseline(gt, pred, "copy-first") == 0
     marker = json.loads((pred / "gsfm_eval.json").read_text())
     assert marker["source"] == "baseline copy-first"
-    assert _eval(gt, "--pred", str(pred), "--baseline", "empty") == 0
+    assert _score(gt, pred) == 0  # our results.csv beside the masks: still ours to replace
+    assert _baseline(gt, pred, "empty") == 0
     assert json.loads((pred / "gsfm_eval.json").read_text())["source"] == "baseline empty"
     mask = np.asarray(Image.open(pred / VIDEO / "00005.png"))
     assert not mask.any()  # the empty baseline, not a mix with copy-first
+    assert not (pred / "results.csv").exists()  # scores of the old masks went with them
     _no_leftovers(tmp_path)
 
 
-def test_eval_keeps_a_results_csv_that_is_not_ours(gt, tmp_path, capsys):
+def test_predict_baseline_refuses_inference_options(gt, tmp_path, capsys):
+    argv = ["predict", "--baseline", "empty", "--data", str(gt), "--out", str(tmp_path / "p")]
+    assert main([*argv, "--amp", "bf16"]) == 2
+    one_error(capsys, "--amp applies to --checkpoint")
+    assert main(["predict", "--data", str(gt), "--out", str(tmp_path / "p")]) == 2
+    one_error(capsys, "--checkpoint", "--baseline")
+    assert not (tmp_path / "p").exists()
+
+
+def test_score_keeps_a_results_csv_that_is_not_ours(gt, tmp_path, capsys):
     pred = tmp_path / "p"
-    assert _eval(gt, "--pred", str(pred), "--baseline", "empty") == 0
-    assert _eval(gt, "--pred", str(pred)) == 0  # our own results.csv: replaced
+    assert _baseline(gt, pred, "empty") == 0
+    assert _score(gt, pred) == 0
+    assert _score(gt, pred) == 0  # our own results.csv: replaced
     (pred / "results.csv").write_text("my,notes\n1,2\n")
     capsys.readouterr()
-    assert _eval(gt, "--pred", str(pred)) == 2
+    assert _score(gt, pred) == 2
     one_error(capsys, str(pred / "results.csv"), "--csv")
     assert (pred / "results.csv").read_text() == "my,notes\n1,2\n"
-    assert _eval(gt, "--pred", str(pred), "--csv", str(tmp_path / "t.csv")) == 0
+    assert _score(gt, pred, "--csv", str(tmp_path / "t.csv")) == 0
     assert (tmp_path / "t.csv").read_text().startswith("sequence,object,J&F-Mean,")
 
 
@@ -207,31 +223,35 @@ def checkpoint(tmp_path_factory) -> Path:
     return save_checkpoint(run / "checkpoints" / "final.pt", build_model("stcn", "smoke"))
 
 
-def test_eval_checkpoint_writes_predictions_safely(gt, checkpoint, tmp_path, capsys):
-    ckpt = ["--checkpoint", str(checkpoint), "--data", str(gt), "--device", "cpu"]
+def test_predict_checkpoint_writes_predictions_safely(gt, checkpoint, tmp_path, capsys):
+    ckpt = ["predict", "--checkpoint", str(checkpoint), "--data", str(gt), "--device", "cpu"]
     user = _user_davis(tmp_path / "user")
     before = tree(user)
-    assert main(["eval", *ckpt, "--pred", str(user)]) == 2
-    one_error(capsys, str(user), "not written by gsfm eval")
+    assert main([*ckpt, "--out", str(user)]) == 2
+    one_error(capsys, str(user), "not written by gsfm predict")
     assert tree(user) == before
     pred = tmp_path / "p"
-    assert main(["eval", *ckpt, "--pred", str(pred)]) == 0
-    assert str(pred) in capsys.readouterr().out  # the final folder, not the temporary one
+    assert main([*ckpt, "--out", str(pred), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert str(pred) in out  # the final folder, not the temporary one
+    assert f"gsfm score --gt {gt} --pred {pred}" in out  # what to run next
     assert (pred / "gsfm_eval.json").is_file() and (pred / VIDEO / "00005.png").is_file()
-    assert main(["eval", *ckpt, "--pred", str(pred)]) == 0  # its own output: replaced
+    (pred / "notes.txt").write_text("mine")
+    assert main([*ckpt, "--out", str(pred)]) == 2  # a file gsfm did not write: refused
+    one_error(capsys, str(pred), "notes.txt", "nothing was changed")
+    (pred / "notes.txt").unlink()
+    assert main([*ckpt, "--out", str(pred), "--quiet"]) == 0  # its own output: replaced
     _no_leftovers(tmp_path)
-    default = checkpoint.parent.parent / "eval" / f"{gt.name}-final"
-    for _ in range(2):  # the default folder is gsfm's own: an earlier evaluation is replaced
-        assert main(["eval", *ckpt]) == 0
-    assert (default / "gsfm_eval.json").is_file()
-    _no_leftovers(default.parent)
+    assert main(["predict", "--checkpoint", str(checkpoint), "--data", str(gt)]) == 2
+    one_error(capsys, "--out is required")
 
 
-def test_eval_with_a_bad_checkpoint_leaves_nothing_behind(gt, tmp_path, capsys):
+def test_predict_with_a_bad_checkpoint_leaves_nothing_behind(gt, tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x00 not a checkpoint")
     pred = tmp_path / "new" / "pred"
-    assert main(["eval", "--checkpoint", str(bad), "--data", str(gt), "--pred", str(pred)]) == 2
+    argv = ["predict", "--checkpoint", str(bad), "--data", str(gt), "--out", str(pred)]
+    assert main(argv) == 2
     one_error(capsys, str(bad))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.pt"]
 
@@ -316,9 +336,9 @@ def _check_bad_checkpoint_error(capsys, path: Path, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", BAD)
-def test_eval_checkpoint_bad_file_is_one_line(gt, checkpoint, tmp_path, capsys, kind):
+def test_predict_checkpoint_bad_file_is_one_line(gt, checkpoint, tmp_path, capsys, kind):
     path = _bad_file(kind, tmp_path, checkpoint)
-    argv = ["eval", "--checkpoint", str(path), "--data", str(gt), "--pred", str(tmp_path / "p")]
+    argv = ["predict", "--checkpoint", str(path), "--data", str(gt), "--out", str(tmp_path / "p")]
     assert main([*argv, "--device", "cpu"]) == 2
     _check_bad_checkpoint_error(capsys, path, kind)
     assert not (tmp_path / "p").exists()

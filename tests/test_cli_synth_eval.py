@@ -1,4 +1,4 @@
-"""``python -m gsfm synth`` and ``python -m gsfm eval`` end to end (in process)."""
+"""``python -m gsfm synth``, ``predict --baseline`` and ``score`` end to end (in process)."""
 
 from __future__ import annotations
 
@@ -52,55 +52,37 @@ def test_synth_twice_gives_identical_trees(synth_dir, tmp_path):
     assert _tree(out) == _tree(synth_dir)
 
 
-def test_eval_baselines_and_csv(synth_dir, tmp_path, capsys):
+def test_baselines_predicted_and_scored(synth_dir, tmp_path, capsys):
     csv = tmp_path / "scores.csv"
-    rc = main(
-        [
-            "eval",
-            "--gt",
-            str(synth_dir),
-            "--pred",
-            str(tmp_path / "copy"),
-            "--baseline",
-            "copy-first",
-            "--csv",
-            str(csv),
-            "--quiet",
-        ]
-    )
+    copy = tmp_path / "copy"
+    argv = ["predict", "--data", str(synth_dir), "--out", str(copy), "--quiet"]
+    assert main([*argv, "--baseline", "copy-first"]) == 0
+    assert f"gsfm score --gt {synth_dir} --pred {copy}" in capsys.readouterr().out
+    rc = main(["score", "--gt", str(synth_dir), "--pred", str(copy), "--csv", str(csv), "--quiet"])
     assert rc == 0
     out = capsys.readouterr().out
     assert "J&F-Mean" in out and "< 0.5%" in out
     table = pd.read_csv(csv)
     assert len(table) == len(pd.read_csv(synth_dir / "objects_val.csv"))
     assert table["J&F-Mean"].mean() < 0.5  # copying the first mask is poor: motion matters
-    rc = main(
-        [
-            "eval",
-            "--gt",
-            str(synth_dir),
-            "--pred",
-            str(tmp_path / "empty"),
-            "--baseline",
-            "empty",
-            "--split",
-            "val",
-            "--quiet",
-        ]
-    )
-    assert rc == 0
-    empty = pd.read_csv(tmp_path / "empty" / "results.csv")
-    assert empty["J&F-Mean"].mean() < table["J&F-Mean"].mean()
+    empty = tmp_path / "empty"
+    argv = ["--data", str(synth_dir), "--out", str(empty), "--split", "val", "--quiet"]
+    assert main(["predict", "--baseline", "empty", *argv]) == 0
+    assert main(["score", "--gt", str(synth_dir), "--pred", str(empty), "--split", "val"]) == 0
+    empty_table = pd.read_csv(empty / "results.csv")
+    assert empty_table["J&F-Mean"].mean() < table["J&F-Mean"].mean()
 
 
-def test_eval_bad_input_is_one_clear_error(synth_dir, tmp_path, capsys):
-    assert main(["eval", "--gt", str(tmp_path / "missing"), "--pred", str(tmp_path)]) == 2
+def test_score_bad_input_is_one_clear_error(synth_dir, tmp_path, capsys):
+    assert main(["score", "--gt", str(tmp_path / "missing"), "--pred", str(tmp_path)]) == 2
     assert "missing" in capsys.readouterr().err
     pred = tmp_path / "pred"
     pred.mkdir()
-    assert main(["eval", "--gt", str(synth_dir), "--pred", str(pred), "--quiet"]) == 2
+    assert main(["score", "--gt", str(synth_dir), "--pred", str(pred), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "val_000_lookalike" in err and err.count("\n") == 1
+    assert main(["score", "--pred", str(pred)]) == 2
+    assert capsys.readouterr().err == "error: --gt is required (the ground-truth folder)\n"
 
 
 def test_synth_bad_parameters(tmp_path, capsys):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from gsfm.inference import InferenceEngine, pad_to_multiple, unpad
+from gsfm.inference import InferenceEngine, InferenceSettings, pad_to_multiple, unpad
 from gsfm.model import build_model
 from gsfm.prediction import predict_folder
 
@@ -59,7 +59,7 @@ def test_first_frame_is_the_annotation_and_ids_are_kept(model) -> None:
 @pytest.mark.parametrize("mem_every, expected", [(3, [0, 3]), (2, [0, 2, 4]), (1, [0, 1, 2, 3, 4])])
 def test_memory_cadence_absolute_index_not_last_frame(model, mem_every, expected) -> None:
     frames, ann = video(t=6)
-    res = InferenceEngine(model, mem_every=mem_every).propagate(frames, ann)
+    res = InferenceEngine(model, InferenceSettings(mem_every=mem_every)).propagate(frames, ann)
     assert res.memory_frames == expected  # frame 5 (the last) never goes in
 
 
@@ -68,13 +68,15 @@ def test_defaults_come_from_config(model) -> None:
     assert eng.top_k == 50 and eng.mem_every == 3
     stcn = InferenceEngine(build_model("stcn", "smoke"))
     assert stcn.top_k == 20 and stcn.mem_every == 5
-    assert InferenceEngine(model, top_k=None).top_k is None
+    assert InferenceEngine(model, InferenceSettings(top_k=None)).top_k is None
 
 
 def test_bounded_memory_gives_same_output(model) -> None:
     frames, ann = video(t=8)
-    full = InferenceEngine(model, mem_every=1).propagate(frames, ann, return_probs=True)
-    chunked = InferenceEngine(model, mem_every=1, max_memory_chunk=3).propagate(
+    full = InferenceEngine(model, InferenceSettings(mem_every=1)).propagate(
+        frames, ann, return_probs=True
+    )
+    chunked = InferenceEngine(model, InferenceSettings(mem_every=1, max_memory_chunk=3)).propagate(
         frames, ann, return_probs=True
     )
     assert np.array_equal(full.masks, chunked.masks)
@@ -83,8 +85,12 @@ def test_bounded_memory_gives_same_output(model) -> None:
 
 def test_top_k_changes_the_readout(model) -> None:
     frames, ann = video(t=8)
-    a = InferenceEngine(model, top_k=1, mem_every=1).propagate(frames, ann, return_probs=True)
-    b = InferenceEngine(model, top_k=None, mem_every=1).propagate(frames, ann, return_probs=True)
+    a = InferenceEngine(model, InferenceSettings(top_k=1, mem_every=1)).propagate(
+        frames, ann, return_probs=True
+    )
+    b = InferenceEngine(model, InferenceSettings(top_k=None, mem_every=1)).propagate(
+        frames, ann, return_probs=True
+    )
     assert not np.allclose(a.probs[1:], b.probs[1:])
 
 
@@ -140,8 +146,48 @@ def test_bad_input_errors(model) -> None:
     eng.step(frames[0], ann)
     with pytest.raises(ValueError, match="frame 1 has size"):
         eng.step(torch.randn(3, 20, 20))
-    with pytest.raises(ValueError, match="mem_every"):
-        InferenceEngine(model, mem_every=0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("top_k", 0),
+        ("top_k", "all"),
+        ("mem_every", 0),
+        ("mem_every", True),
+        ("mem_every", 2.0),
+        ("max_memory_chunk", -1),
+        ("protocol", "ytvos"),
+        ("short_side", 0),
+        ("short_side", "480"),
+        ("amp", "half"),
+        ("compile", "inductor"),
+    ],
+)
+def test_inference_settings_refuse_each_bad_value(field, value) -> None:
+    """Every option is checked once, where the settings are made: one error naming it."""
+    with pytest.raises(ValueError, match=field) as exc:
+        InferenceSettings(**{field: value})
+    assert repr(value) in str(exc.value)
+
+
+def test_inference_settings_resolve_the_model_defaults() -> None:
+    """``"config"`` / None take the model's top-k and cadence; explicit values stay; the
+    settings are immutable, and the engine holds the resolved ones."""
+    gsfm, stcn = build_model("gsfm", "smoke"), build_model("stcn", "smoke")
+    default = InferenceSettings()
+    assert (default.resolved(gsfm.config).top_k, default.resolved(gsfm.config).mem_every) == (
+        50,
+        3,
+    )
+    assert default.resolved(stcn.config).top_k == 20
+    given = InferenceSettings(top_k=None, mem_every=7).resolved(stcn.config)
+    assert (given.top_k, given.mem_every) == (None, 7)
+    with pytest.raises(AttributeError):
+        default.top_k = 3  # type: ignore[misc]
+    engine = InferenceEngine(stcn, InferenceSettings(max_memory_chunk=4))
+    assert engine.settings == InferenceSettings(top_k=20, mem_every=5, max_memory_chunk=4)
+    assert engine.settings.provenance()["short_side"] is None  # davis: not used
 
 
 def _write_davis(root, videos: dict[str, tuple[int, int, int]]) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 import gsfm.inference as inference
 from gsfm.agreement import (
@@ -28,7 +29,7 @@ from gsfm.agreement import (
     compare_on_folder,
     mask_agreement,
 )
-from gsfm.inference import InferenceEngine, check_amp
+from gsfm.inference import InferenceEngine, InferenceSettings, check_amp
 from gsfm.metrics import video_jf
 from gsfm.model import build_model
 from gsfm.runtime import project_root
@@ -131,18 +132,21 @@ def test_check_amp_values() -> None:
         check_amp("bf16", "meta")
 
 
-def test_engine_refuses_bad_amp(model) -> None:
+def test_settings_and_engine_refuse_bad_amp(model) -> None:
+    """A bad value is refused where the settings are made; what the device cannot run (fp16
+    on the CPU), by the engine that knows the device."""
+    settings = InferenceSettings(amp="fp16")
     with pytest.raises(ValueError, match="amp='fp16' needs a CUDA model"):
-        InferenceEngine(model, amp="fp16")
+        InferenceEngine(model, settings)
     with pytest.raises(ValueError, match="amp must be"):
-        InferenceEngine(model, amp="half")  # type: ignore[arg-type]
+        InferenceSettings(amp="half")  # type: ignore[arg-type]
 
 
 @pytest.mark.numerics
 def test_bf16_masks_agree_with_float32(fitted) -> None:
     model, frames, ids = fitted
     ref = InferenceEngine(model).propagate(frames, ids[0], return_probs=True)
-    engine = InferenceEngine(model, amp="bf16")
+    engine = InferenceEngine(model, InferenceSettings(amp="bf16"))
     fast = engine.propagate(frames, ids[0], return_probs=True)
     assert not np.array_equal(ref.probs, fast.probs)  # autocast did run in bfloat16
     agreement = mask_agreement(ref.masks[1:], fast.masks[1:])
@@ -153,7 +157,7 @@ def test_bf16_masks_agree_with_float32(fitted) -> None:
     # the bank: float32 keys for the affinity, bfloat16 values for the bfloat16 readout
     (bank,) = engine._banks
     assert bank.keys.dtype == torch.float32 and bank.values.dtype == torch.bfloat16
-    assert engine.settings["amp"] == "bf16" and engine.settings["compile"] is None
+    assert engine.settings.amp == "bf16" and engine.settings.compile is None
 
 
 def test_bf16_keeps_the_read_softmax_in_float32(model, monkeypatch, one_thread) -> None:
@@ -169,7 +173,9 @@ def test_bf16_keeps_the_read_softmax_in_float32(model, monkeypatch, one_thread) 
 
     monkeypatch.setattr(memory, "topk_weights", spy)
     frames, anns = small_video()
-    InferenceEngine(model, amp="bf16", max_memory_chunk=5).propagate(frames, anns)
+    InferenceEngine(model, InferenceSettings(amp="bf16", max_memory_chunk=5)).propagate(
+        frames, anns
+    )
     assert seen and set(seen) == {torch.float32}
 
 
@@ -185,7 +191,7 @@ def test_gather_read_and_mask_only_decoder_keep_the_masks(fitted, monkeypatch, a
     from gsfm.model import memory
 
     model, frames, ids = fitted
-    new = InferenceEngine(model, amp=amp, max_memory_chunk=700).propagate(
+    new = InferenceEngine(model, InferenceSettings(amp=amp, max_memory_chunk=700)).propagate(
         frames, ids[0], return_probs=True
     )
     reads: list[int] = []
@@ -197,7 +203,7 @@ def test_gather_read_and_mask_only_decoder_keep_the_masks(fitted, monkeypatch, a
 
     monkeypatch.setattr(memory, "_read", dense_read)
     monkeypatch.setattr(inference, "masks_only", lambda decoder: contextlib.nullcontext())
-    old = InferenceEngine(model, amp=amp, max_memory_chunk=700).propagate(
+    old = InferenceEngine(model, InferenceSettings(amp=amp, max_memory_chunk=700)).propagate(
         frames, ids[0], return_probs=True
     )
     assert reads  # the reference path did run
@@ -214,11 +220,12 @@ def test_gather_read_and_mask_only_decoder_keep_the_masks(fitted, monkeypatch, a
 
 def test_compile_values_are_checked(model) -> None:
     with pytest.raises(ValueError, match="'cuda-graphs' records CUDA graphs and needs a CUDA"):
-        InferenceEngine(model, compile="cuda-graphs")
-    with pytest.raises(ValueError, match="compile must be False, 'cuda-graphs' or 'torch'"):
-        InferenceEngine(model, compile="inductor")  # type: ignore[arg-type]
+        InferenceEngine(model, InferenceSettings(compile="cuda-graphs"))
+    with pytest.raises(ValueError, match="compile must be None, 'cuda-graphs' or 'torch'"):
+        InferenceSettings(compile="inductor")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="compile_options are only used with compile='torch'"):
-        InferenceEngine(model, compile_options={"backend": "eager"})
+        InferenceSettings(compile_options={"backend": "eager"})
+    assert InferenceSettings(compile=False).compile is None  # type: ignore[arg-type]
 
 
 def _record_by_rerun(fn, inputs):
@@ -239,10 +246,12 @@ def test_graph_replay_gives_the_eager_masks(model, monkeypatch, one_thread) -> N
     monkeypatch.setitem(inference._GRAPH_RECORDERS, "cpu", _record_by_rerun)
     frames, anns = small_video(t=7)
     for amp in (None, "bf16"):
-        ref = InferenceEngine(model, mem_every=1, amp=amp).propagate(
+        ref = InferenceEngine(model, InferenceSettings(mem_every=1, amp=amp)).propagate(
             frames, anns, return_probs=True
         )
-        engine = InferenceEngine(model, mem_every=1, amp=amp, compile="cuda-graphs")
+        engine = InferenceEngine(
+            model, InferenceSettings(mem_every=1, amp=amp, compile="cuda-graphs")
+        )
         res = engine.propagate(frames, anns, return_probs=True)
         assert np.array_equal(ref.masks, res.masks)
         np.testing.assert_array_equal(ref.probs, res.probs)
@@ -270,12 +279,14 @@ def test_torch_compile_wiring_with_a_cheap_backend(model, one_thread) -> None:
     frames, anns = small_video(t=4)
     anns = {0: anns[0]}  # two objects throughout: one compilation per part
     ref = InferenceEngine(model).propagate(frames, anns, return_probs=True)
-    engine = InferenceEngine(model, compile="torch", compile_options={"backend": backend})
+    engine = InferenceEngine(
+        model, InferenceSettings(compile="torch", compile_options={"backend": backend})
+    )
     res = engine.propagate(frames, anns, return_probs=True)
     assert len(graphs) >= 3  # key encoder, decoder, value encoder
     assert np.array_equal(ref.masks, res.masks)
     np.testing.assert_allclose(ref.probs, res.probs, rtol=0, atol=1e-6)
-    assert engine.settings["compile"] == "torch"
+    assert engine.settings.compile == "torch"
 
 
 # --- agreement ------------------------------------------------------------------------------
@@ -325,12 +336,14 @@ def test_compare_on_folder_rows(tmp_path, model, one_thread) -> None:
     frames, ids = moving_clip(n=5, h=48, w=64)
     _write_clip_folder(tmp_path, frames, ids, "clip")
     _write_clip_folder(tmp_path, frames[:3].flip(-1), ids[:3].flip(-1), "short")
-    same = compare_on_folder(model, tmp_path, {})
+    same = compare_on_folder(model, tmp_path, InferenceSettings())
     assert list(same["video"]) == ["clip", "short"] and list(same["frames"]) == [5, 3]
     assert (same["pixels"] == 1.0).all() and (same["iou_min"] == 1.0).all()
     assert (same["jf_difference"] == 0.0).all() and same["within_tolerance"].all()
     assert same["jf_reference"].between(0, 1).all()
-    other = compare_on_folder(model, tmp_path, {"top_k": 1, "mem_every": 1}, {"top_k": None})
+    other = compare_on_folder(
+        model, tmp_path, InferenceSettings(top_k=1, mem_every=1), InferenceSettings(top_k=None)
+    )
     assert (other["pixels"] < 1.0).any()
     expected = [
         FAST_PATH_TOLERANCE.accepts(MaskAgreement(p, {}, 1), d)
@@ -381,16 +394,24 @@ def test_evaluation_records_the_autocast_setting(tmp_path, model, one_thread) ->
     frames, ids = moving_clip(n=5, h=48, w=64)
     _write_clip_folder(tmp_path / "data", frames, ids, "clip")
     fp32 = evaluate_model(model, tmp_path / "data", tmp_path / "fp32")
-    bf16 = evaluate_model(model, tmp_path / "data", tmp_path / "bf16", amp="bf16")
+    bf16 = evaluate_model(
+        model, tmp_path / "data", tmp_path / "bf16", settings=InferenceSettings(amp="bf16")
+    )
     assert fp32["amp"].iloc[0] is None and bf16["amp"].iloc[0] == "bf16"
     with pytest.raises(ValueError, match="fp16"):
-        evaluate_model(model, tmp_path / "data", tmp_path / "fp16", amp="fp16")  # CPU: no fp16
+        evaluate_model(
+            model, tmp_path / "data", tmp_path / "fp16", settings=InferenceSettings(amp="fp16")
+        )  # CPU: no fp16
 
 
-def test_the_eval_command_reaches_the_fast_path(tmp_path, capsys, one_thread) -> None:
-    """``gsfm eval --checkpoint`` passes ``--amp`` and ``--compile`` to the engine: bf16 runs
-    and is recorded in the row; CUDA graphs on a CPU model end in the engine's one clear
-    error (exit 2), with no prediction folder left behind."""
+def test_the_predict_command_reaches_the_fast_path(
+    tmp_path, capsys, monkeypatch, one_thread
+) -> None:
+    """``gsfm predict --checkpoint`` hands ``--amp`` and ``--compile`` to the engine in its
+    settings: bf16 runs and is recorded in the folder's marker; ``--compile cuda-graphs``
+    replays recorded graphs (a CPU stand-in for CUDA's recorder) and writes the eager masks;
+    without a recorder for the device it is the engine's one clear error (exit 2), with no
+    prediction folder left behind."""
     from _data_fixtures import write_davis2017
 
     from gsfm.checkpoint import save_checkpoint
@@ -399,15 +420,30 @@ def test_the_eval_command_reaches_the_fast_path(tmp_path, capsys, one_thread) ->
     data = write_davis2017(tmp_path / "davis", {"a": 4}, h=24, w=40)
     torch.manual_seed(0)
     ckpt = save_checkpoint(tmp_path / "m.pt", build_model("stcn", "smoke"))
-    argv = ["eval", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]
-    csv = tmp_path / "row.csv"
-    assert main([*argv, "--pred", str(tmp_path / "p"), "--amp", "bf16", "--csv", str(csv)]) == 0
-    import pandas as pd
-
-    assert pd.read_csv(csv)["amp"].iloc[0] == "bf16"
+    argv = ["predict", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]
+    assert main([*argv, "--out", str(tmp_path / "p"), "--amp", "bf16", "--quiet"]) == 0
+    marker = json.loads((tmp_path / "p" / "gsfm_eval.json").read_text())
+    assert marker["settings"]["amp"] == "bf16" and marker["settings"]["compile"] is None
     capsys.readouterr()
-    assert main([*argv, "--pred", str(tmp_path / "q"), "--compile", "cuda-graphs"]) == 2
+    assert main([*argv, "--out", str(tmp_path / "q"), "--compile", "cuda-graphs"]) == 2
     err = capsys.readouterr().err
     assert "compile='cuda-graphs' records CUDA graphs and needs a CUDA model" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "q").exists()
+
+    recorded: list[int] = []
+
+    def record(fn, inputs):
+        recorded.append(len(inputs))
+        return _record_by_rerun(fn, inputs)
+
+    monkeypatch.setitem(inference._GRAPH_RECORDERS, "cpu", record)
+    assert main([*argv, "--out", str(tmp_path / "eager"), "--quiet"]) == 0
+    assert not recorded
+    assert main([*argv, "--out", str(tmp_path / "graphs"), "--compile", "cuda-graphs"]) == 0
+    assert recorded  # the parts were recorded as graphs and replayed
+    marker = json.loads((tmp_path / "graphs" / "gsfm_eval.json").read_text())
+    assert marker["settings"]["compile"] == "cuda-graphs"
+    for png in sorted((tmp_path / "eager" / "a").glob("*.png")):
+        graphs = tmp_path / "graphs" / "a" / png.name
+        assert np.array_equal(np.asarray(Image.open(png)), np.asarray(Image.open(graphs)))

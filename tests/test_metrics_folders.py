@@ -174,6 +174,6 @@ def test_davis_2016_binary_masks_score_with_binary(tmp_path, capsys):
     result = score_folders(tmp_path / "gt", tmp_path / "pred", binary=True)
     row = result.per_object.iloc[0]
     assert row["object"] == 1 and row["J-Mean"] == pytest.approx((1 + 30 / 36 + 1) / 3)
-    argv = ["eval", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"), "--quiet"]
+    argv = ["score", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"), "--quiet"]
     assert main([*argv, "--binary", "--csv", str(tmp_path / "r.csv")]) == 0
     assert (tmp_path / "r.csv").is_file()

@@ -350,7 +350,7 @@ def test_cli_garbage_prediction_mask(tmp_path, capsys):
     shutil.copytree(root / "Annotations" / "480p", pred)
     bad = pred / "a" / "00002.png"
     bad.write_bytes(VALID_MASK[:40])
-    assert main(["eval", "--gt", str(root), "--pred", str(pred), "--quiet"]) == 2
+    assert main(["score", "--gt", str(root), "--pred", str(pred), "--quiet"]) == 2
     _one_line(capsys, bad)
     assert not (pred / "results.csv").exists()
 
@@ -368,7 +368,15 @@ def test_cli_garbage_jpeg_frame(tmp_path, capsys, smoke_checkpoint):
     bad = root / "JPEGImages" / "480p" / "a" / "00001.jpg"
     bad.write_bytes(b"\xff\xd8\xff garbage")
     pred = tmp_path / "pred"
-    argv = ["eval", "--checkpoint", str(smoke_checkpoint), "--data", str(root), "--pred", str(pred)]
+    argv = [
+        "predict",
+        "--checkpoint",
+        str(smoke_checkpoint),
+        "--data",
+        str(root),
+        "--out",
+        str(pred),
+    ]
     assert main([*argv, "--quiet"]) == 2
     _one_line(capsys, bad)
     assert not pred.exists() and not list(tmp_path.glob(".pred*"))
@@ -380,7 +388,8 @@ def test_cli_truncated_checkpoint(tmp_path, capsys, smoke_checkpoint):
     data = smoke_checkpoint.read_bytes()
     bad.write_bytes(data[: len(data) // 2])
     pred = tmp_path / "pred"
-    assert main(["eval", "--checkpoint", str(bad), "--data", str(root), "--pred", str(pred)]) == 2
+    argv = ["predict", "--checkpoint", str(bad), "--data", str(root), "--out", str(pred)]
+    assert main(argv) == 2
     _one_line(capsys, bad)
     assert not pred.exists()
 

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import errno
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -381,9 +382,9 @@ def gt(tmp_path_factory) -> Path:
     return out
 
 
-def test_eval_rerun_keeps_files_the_user_added_to_pred(gt, tmp_path, capsys):
+def test_predict_rerun_keeps_files_the_user_added_to_out(gt, tmp_path, capsys):
     pred = tmp_path / "p"
-    base = ["eval", "--gt", str(gt), "--quiet", "--pred", str(pred)]
+    base = ["predict", "--data", str(gt), "--quiet", "--out", str(pred)]
     assert main([*base, "--baseline", "copy-first"]) == 0
     (pred / "my_notes.txt").write_text("keep me\n")
     (pred / "plots").mkdir()
@@ -410,38 +411,42 @@ def checkpoint(tmp_path_factory) -> Path:
     return save_checkpoint(run / "checkpoints" / "final.pt", build_model("stcn", "smoke"))
 
 
-def test_eval_checkpoint_rerun_keeps_user_files(gt, checkpoint, tmp_path, capsys):
+def test_predict_checkpoint_rerun_keeps_user_files(gt, checkpoint, tmp_path, capsys):
     pred = tmp_path / "p"
-    argv = ["eval", "--checkpoint", str(checkpoint), "--data", str(gt), "--device", "cpu"]
-    assert main([*argv, "--pred", str(pred), "--quiet"]) == 0
+    argv = ["predict", "--checkpoint", str(checkpoint), "--data", str(gt), "--device", "cpu"]
+    assert main([*argv, "--out", str(pred), "--quiet"]) == 0
     (pred / "my_notes.txt").write_text("keep me\n")
     capsys.readouterr()
-    assert main([*argv, "--pred", str(pred), "--quiet"]) == 2
+    assert main([*argv, "--out", str(pred), "--quiet"]) == 2
     one_error(capsys, "my_notes.txt")
     assert (pred / "my_notes.txt").read_text() == "keep me\n"
 
 
-def test_eval_checkpoint_shows_progress_and_jf_times_100(gt, checkpoint, tmp_path, capsys):
+def test_predict_shows_progress_and_score_prints_jf_times_100(gt, checkpoint, tmp_path, capsys):
     pred = tmp_path / "p"
-    table = tmp_path / "row.csv"
-    argv = ["eval", "--checkpoint", str(checkpoint), "--data", str(gt), "--device", "cpu"]
-    assert main([*argv, "--pred", str(pred), "--csv", str(table)]) == 0
-    captured = capsys.readouterr()
-    assert "videos" in captured.err  # tqdm's bar, one step per video
-    row = pd.read_csv(table).iloc[0]
-    shown = f"{100 * row['J&F-Mean']:.2f}"
-    assert f"J&F-Mean {shown}" in captured.out, captured.out
-    assert "x100" in captured.out
-    assert main([*argv, "--pred", str(pred), "--quiet"]) == 0
+    argv = ["predict", "--checkpoint", str(checkpoint), "--data", str(gt), "--device", "cpu"]
+    assert main([*argv, "--out", str(pred)]) == 0
+    assert "videos" in capsys.readouterr().err  # tqdm's bar, one step per video
+    assert main([*argv, "--out", str(pred), "--quiet"]) == 0
     assert "videos" not in capsys.readouterr().err
+    assert main(["score", "--gt", str(gt), "--pred", str(pred), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(pred / "results.csv")
+    shown = re.search(r"Global \(object-weighted, x100\): J&F-Mean (\d+\.\d\d)", out)
+    assert shown, out
+    assert float(shown.group(1)) == pytest.approx(100 * table["J&F-Mean"].mean(), abs=0.006)
 
 
 # --- parse-time validation: nothing is written before a bad value is refused -----------------
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "ablate", "notebooks"])
+@pytest.mark.parametrize("command", ["train", "predict", "eval", "ablate", "notebooks"])
 def test_unknown_device_is_refused_at_parse_time(command, tmp_path, capsys):
-    extra = {"train": ["--out", str(tmp_path / "r")], "eval": ["--gt", str(tmp_path)]}
+    extra = {
+        "train": ["--out", str(tmp_path / "r")],
+        "predict": ["--data", str(tmp_path), "--out", str(tmp_path / "p")],
+        "eval": ["--gt", str(tmp_path)],
+    }
     _parse_error(capsys, [command, "--device", "tpu", *extra.get(command, [])], "--device", "tpu")
     assert sorted(tmp_path.iterdir()) == []
 

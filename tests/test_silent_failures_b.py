@@ -171,7 +171,7 @@ def test_missing_ground_truth_frame_is_refused(davis_perfect, capsys):
     with pytest.raises(MissingFileError) as exc:
         score_folders(root, pred)
     assert str(gt) in str(exc.value) and "'a'" in str(exc.value) and exc.value.path == str(gt)
-    assert main(["eval", "--gt", str(root), "--pred", str(pred), "--quiet"]) == 2
+    assert main(["score", "--gt", str(root), "--pred", str(pred), "--quiet"]) == 2
     err = _one_line_error(capsys)
     assert str(gt) in err and "--allow-missing-gt" in err
     assert not (pred / "results.csv").exists()
@@ -192,7 +192,7 @@ def test_allow_missing_gt_scores_the_rest_and_says_how_many(davis_perfect, capsy
     result = score_folders(root, pred, allow_missing_gt=True)
     assert [Path(p).name for p in result.missing_gt] == ["00003.png"]
     assert set(result.per_object["n_frames"]) == {3}  # 5 annotated frames, first and last dropped
-    rc = main(["eval", "--gt", str(root), "--pred", str(pred), "--quiet", "--allow-missing-gt"])
+    rc = main(["score", "--gt", str(root), "--pred", str(pred), "--quiet", "--allow-missing-gt"])
     assert rc == 0
     assert "1 frame without ground truth" in capsys.readouterr().out
 
@@ -263,27 +263,27 @@ def checkpoint(tmp_path) -> Path:
     return path
 
 
-def _eval_checkpoint(checkpoint: Path, data: Path, pred: Path, *more: str) -> int:
-    argv = ["eval", "--checkpoint", str(checkpoint), "--data", str(data), "--pred", str(pred)]
+def _predict(checkpoint: Path, data: Path, pred: Path, *more: str) -> int:
+    argv = ["predict", "--checkpoint", str(checkpoint), "--data", str(data), "--out", str(pred)]
     return main([*argv, "--quiet", *more])
 
 
-def test_eval_checkpoint_names_the_missing_jpeg(checkpoint, tmp_path, capsys):
+def test_predict_names_the_missing_jpeg(checkpoint, tmp_path, capsys):
     # was: "missing frame: <pred>/.pred.xxxx.tmp/a/00002.png", a deleted temporary file
     root = write_davis2017(tmp_path / "d", {"a": 5})
     jpg = root / "JPEGImages" / "480p" / "a" / "00002.jpg"
     jpg.unlink()
-    assert _eval_checkpoint(checkpoint, root, tmp_path / "pred") == 2
+    assert _predict(checkpoint, root, tmp_path / "pred") == 2
     err = _one_line_error(capsys)
     assert str(jpg) in err and ".tmp" not in err
     assert not (tmp_path / "pred").exists()
 
 
-def test_eval_checkpoint_names_a_first_frame_without_object(checkpoint, tmp_path, capsys):
+def test_predict_names_a_first_frame_without_object(checkpoint, tmp_path, capsys):
     root = write_davis2017(tmp_path / "d", {"a": 5})
     first = root / "Annotations" / "480p" / "a" / "00000.png"
     write_mask(first, np.zeros((24, 40), np.uint8))
-    assert _eval_checkpoint(checkpoint, root, tmp_path / "pred") == 2
+    assert _predict(checkpoint, root, tmp_path / "pred") == 2
     err = _one_line_error(capsys)
     assert str(first) in err and "no object" in err and ".tmp" not in err
 
@@ -295,7 +295,7 @@ def test_void_first_frame_is_void_for_inference_as_for_scoring(checkpoint, tmp_p
     for t in range(5):
         m = read_mask(ann / f"{t:05d}.png")
         write_mask(ann / f"{t:05d}.png", np.where(m > 0, 255, 0).astype(np.uint8))
-    assert _eval_checkpoint(checkpoint, root, tmp_path / "pred") == 2
+    assert _predict(checkpoint, root, tmp_path / "pred") == 2
     err = _one_line_error(capsys)
     assert str(ann / "00000.png") in err and "void" in err and "--binary" in err
     # the model is given no object 255, and with --binary (DAVIS 2016) the folder is fine

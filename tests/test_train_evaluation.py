@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+import torch
+from PIL import Image
 
 from gsfm.evaluation import default_eval_dir, evaluate_baseline, evaluate_checkpoint
+from gsfm.inference import InferenceSettings
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -39,7 +46,9 @@ def test_evaluate_a_training_checkpoint_and_the_baselines(tmp_path, tiny_val):
     for name in ("global.csv", "per_sequence.csv", "per_object.csv"):
         assert (out / name).is_file()
     assert list(out.glob("*/*.png"))  # the predictions are kept
-    again = evaluate_checkpoint(result.final, tiny_val, tmp_path / "e2", top_k=5, mem_every=2)
+    again = evaluate_checkpoint(
+        result.final, tiny_val, tmp_path / "e2", settings=InferenceSettings(top_k=5, mem_every=2)
+    )
     assert (again.iloc[0]["top_k"], again.iloc[0]["mem_every"]) == (5, 2)
 
     copy = evaluate_baseline(tiny_val, tmp_path / "copy", "copy-first").iloc[0]
@@ -57,25 +66,71 @@ def test_missing_data_folder_is_a_clear_error(tmp_path):
         evaluate_model(ToyVOS(), tmp_path / "nope", tmp_path / "out")
 
 
-def test_eval_command_with_a_checkpoint(tmp_path, tiny_val, capsys):
-    """``python -m gsfm eval --checkpoint FILE --data DIR`` segments, scores and prints."""
+def _masks(folder: Path) -> dict[str, bytes]:
+    """Every predicted PNG under ``folder`` (relative path -> decoded pixels)."""
+    return {
+        p.relative_to(folder).as_posix(): np.asarray(Image.open(p)).tobytes()
+        for p in sorted(folder.glob("*/*.png"))
+    }
+
+
+def test_predict_then_score_give_the_masks_and_scores_of_evaluate_checkpoint(
+    tmp_path, tiny_val, capsys
+):
+    """``gsfm predict`` + ``gsfm score`` are the library's evaluate_checkpoint split in two:
+    the same PNGs and the same J&F."""
     from gsfm.checkpoint import save_checkpoint
     from gsfm.cli import main
     from gsfm.model import build_model
 
+    torch.manual_seed(0)
     ckpt = save_checkpoint(tmp_path / "m.pt", build_model("stcn", "smoke"))
-    csv = tmp_path / "row.csv"
-    code = main(
-        ["eval", "--checkpoint", str(ckpt), "--data", str(tiny_val), "--pred", str(tmp_path / "p"),
-         "--device", "cpu", "--csv", str(csv)]
-    )  # fmt: skip
-    assert code == 0
-    out = capsys.readouterr().out
-    assert "J&F-Mean" in out and "stcn" in out
-    assert csv.is_file() and list((tmp_path / "p").glob("*/*.png"))
-    assert (
-        main(["eval", "--checkpoint", str(tmp_path / "missing.pt"), "--data", str(tiny_val)]) == 2
-    )
+    row = evaluate_checkpoint(ckpt, tiny_val, tmp_path / "lib", device="cpu").iloc[0]
+    pred = tmp_path / "p"
+    argv = ["--checkpoint", str(ckpt), "--data", str(tiny_val), "--device", "cpu", "--quiet"]
+    assert main(["predict", *argv, "--out", str(pred)]) == 0
+    assert main(["score", "--gt", str(tiny_val), "--pred", str(pred), "--quiet"]) == 0
+    assert _masks(pred) == _masks(tmp_path / "lib") and _masks(pred)
+    table = pd.read_csv(pred / "results.csv")
+    assert table["J&F-Mean"].mean() == pytest.approx(row["J&F-Mean"], abs=1e-12)
+    assert f"J&F-Mean {100 * row['J&F-Mean']:.2f}" in capsys.readouterr().out
+    marker = json.loads((pred / "gsfm_eval.json").read_text())
+    assert (marker["settings"]["top_k"], marker["settings"]["mem_every"]) == (20, 5)
+    assert main(["predict", "--checkpoint", str(tmp_path / "missing.pt"), "--data",
+                 str(tiny_val), "--out", str(tmp_path / "q")]) == 2  # fmt: skip
     assert "checkpoint not found" in capsys.readouterr().err
+    assert main(["predict", "--checkpoint", str(ckpt), "--out", str(tmp_path / "q")]) == 2
+    assert "--data is required" in capsys.readouterr().err
+    assert not (tmp_path / "q").exists()
+
+
+def test_eval_alias_names_the_new_commands_and_does_their_job(tmp_path, tiny_val, capsys):
+    """``gsfm eval`` (kept for one release) says on stderr which command to use, then runs
+    it: ``--checkpoint`` predicts and scores (into ``--pred`` or the default folder),
+    ``--gt --pred`` scores."""
+    from gsfm.checkpoint import save_checkpoint
+    from gsfm.cli import main
+    from gsfm.model import build_model
+
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "m.pt", build_model("stcn", "smoke"))
+    argv = ["--checkpoint", str(ckpt), "--data", str(tiny_val), "--device", "cpu", "--quiet"]
+    assert main(["predict", *argv, "--out", str(tmp_path / "new")]) == 0
+    capsys.readouterr()
+    pred = tmp_path / "old"
+    assert main(["eval", *argv, "--pred", str(pred)]) == 0
+    captured = capsys.readouterr()
+    assert "deprecated" in captured.err and "gsfm predict" in captured.err
+    assert "gsfm score --gt" in captured.err
+    assert "Global (object-weighted, x100): J&F-Mean" in captured.out
+    assert _masks(pred) == _masks(tmp_path / "new") and (pred / "results.csv").is_file()
+
+    assert main(["eval", "--gt", str(tiny_val), "--pred", str(pred), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "use `python -m gsfm score --gt" in captured.err and "predict" not in captured.err
+    assert "J&F-Mean" in captured.out
+
+    assert main(["eval", *argv]) == 0  # without --pred: the default folder, as before
+    assert (default_eval_dir(ckpt, tiny_val) / "results.csv").is_file()
     assert main(["eval", "--checkpoint", str(ckpt)]) == 2
-    assert "needs --data" in capsys.readouterr().err
+    assert "error: --checkpoint needs --data" in capsys.readouterr().err

@@ -4,10 +4,12 @@ Each test builds a small case where the two protocols behave differently and che
 ``youtube`` result against an expectation computed here: the memory cadence counted from the last
 memory frame, annotations edited into the aggregated probabilities and aggregated again, frames
 resized to a shorter side (and probabilities brought back to the original size), and the
-plumbing through ``predict_folder``, ``evaluate_checkpoint`` and ``python -m gsfm eval``.
+plumbing through ``predict_folder``, ``evaluate_checkpoint`` and ``python -m gsfm predict``.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from gsfm.inference import InferenceEngine, short_side_size, unpad
+from gsfm.inference import InferenceEngine, InferenceSettings, short_side_size, unpad
 from gsfm.model import build_model
 from gsfm.model.aggregate import aggregate
 from gsfm.prediction import is_youtube_split, predict_folder, predict_youtube
@@ -72,10 +74,10 @@ def test_memory_frames_absolute_for_davis_relative_for_youtube(model) -> None:
     late = torch.zeros(h, w, dtype=torch.long)
     late[2:10, 30:40] = 9
     anns = {0: _first_annotation(h, w), 4: late}
-    davis = InferenceEngine(model, mem_every=3).propagate(frames, anns)
-    youtube = InferenceEngine(model, mem_every=3, protocol="youtube", short_side=32).propagate(
-        frames, anns
-    )
+    davis = InferenceEngine(model, InferenceSettings(mem_every=3)).propagate(frames, anns)
+    youtube = InferenceEngine(
+        model, InferenceSettings(mem_every=3, protocol="youtube", short_side=32)
+    ).propagate(frames, anns)
     # davis: annotated frames 0, 4 + absolute multiples of 3 (9 included; 10 is the last)
     assert davis.memory_frames == [0, 3, 4, 6, 9]
     # youtube: 0 (annotated), 3 (3 - 0), 4 (annotated), 7 (7 - 4); frame 10 (10 - 7 = 3) is
@@ -89,10 +91,10 @@ def test_youtube_memory_cadence_restarts_at_each_annotation(model) -> None:
     frames = _frames(9, h, w, seed=1)
     late = torch.zeros(h, w, dtype=torch.long)
     late[20:28, 2:10] = 5
-    eng = InferenceEngine(model, mem_every=2, protocol="youtube", short_side=32)
+    eng = InferenceEngine(model, InferenceSettings(mem_every=2, protocol="youtube", short_side=32))
     res = eng.propagate(frames, {1: _first_annotation(h, w), 4: late})
     assert res.memory_frames == [1, 3, 4, 6]  # frame 8 is last; davis would give [1, 2, 4, 6]
-    assert InferenceEngine(model, mem_every=2).propagate(
+    assert InferenceEngine(model, InferenceSettings(mem_every=2)).propagate(
         frames, {1: _first_annotation(h, w), 4: late}
     ).memory_frames == [1, 2, 4, 6]
 
@@ -114,7 +116,7 @@ def test_mid_video_annotation_is_edited_into_aggregated_probabilities() -> None:
     for protocol in ("davis", "youtube"):
         net = _model()
         decoded = _record(net, "decode")
-        eng = InferenceEngine(net, mem_every=3, protocol=protocol, short_side=h)
+        eng = InferenceEngine(net, InferenceSettings(mem_every=3, protocol=protocol, short_side=h))
         res = eng.propagate(frames, anns, return_probs=True)
         assert res.labels == [3, 7, 9] and res.memory_frames == [0, 3]
         assert len(decoded) == 4  # frames 1..4 (frame 0 has no memory to read)
@@ -144,7 +146,7 @@ def test_mid_video_annotation_is_edited_into_aggregated_probabilities() -> None:
 def test_youtube_first_annotation_is_the_aggregated_masks(model) -> None:
     h, w = 32, 48
     ann = _first_annotation(h, w)
-    eng = InferenceEngine(model, protocol="youtube", short_side=32)
+    eng = InferenceEngine(model, InferenceSettings(protocol="youtube", short_side=32))
     prob = eng.step(_frames(1, h, w)[0], ann)
     expected = aggregate(torch.stack([(ann == 3).float(), (ann == 7).float()])[None])[0]
     torch.testing.assert_close(prob, expected, rtol=0, atol=0)
@@ -171,7 +173,7 @@ def test_youtube_resizes_frames_and_returns_the_original_size() -> None:
 
     net = _model()
     seen = _record(net, "encode_key")
-    res = InferenceEngine(net, protocol="youtube", short_side=24).propagate(
+    res = InferenceEngine(net, InferenceSettings(protocol="youtube", short_side=24)).propagate(
         frames, ann, return_probs=True
     )
     # 40x60 -> 24x36, padded to 32x48 (pads: 6 left/right, 4 top/bottom)
@@ -192,7 +194,9 @@ def test_youtube_resizes_frames_and_returns_the_original_size() -> None:
 
     net = _model()
     seen = _record(net, "encode_key")
-    davis = InferenceEngine(net, short_side=24).propagate(frames, ann)  # short_side ignored
+    davis = InferenceEngine(net, InferenceSettings(short_side=24)).propagate(
+        frames, ann
+    )  # short_side ignored
     assert [tuple(a[0].shape) for a, _ in seen] == [(1, 3, 48, 64)] * t  # native 40x60, padded
     assert davis.masks.shape == (t, h, w)
     assert np.array_equal(davis.masks[0], ann.numpy())
@@ -205,7 +209,11 @@ def test_predict_folder_youtube_writes_original_size(tmp_path) -> None:
     seen = _record(net, "encode_key")
     out = tmp_path / "out"
     summary = predict_folder(
-        net, root / "valid", out, annotations="all", protocol="youtube", short_side=16
+        net,
+        root / "valid",
+        out,
+        annotations="all",
+        settings=InferenceSettings(protocol="youtube", short_side=16),
     )
     assert summary["abc123"]["objects"] == [1, 2]
     assert {tuple(a[0].shape) for a, _ in seen} == {(1, 3, 16, 32)}  # 24x40 -> 16x26, padded
@@ -229,7 +237,9 @@ def test_predict_youtube_propagates_every_frame_and_writes_the_split_frames(tmp_
     net = _model()
     seen = _record(net, "encode_key")
     out = tmp_path / "sub"
-    summary = predict_youtube(net, root, out, short_side=16)
+    summary = predict_youtube(
+        net, root, out, settings=InferenceSettings(protocol="youtube", short_side=16)
+    )
     assert summary["abc123"]["frames"] == 15 and summary["abc123"]["objects"] == [1, 2]
     assert len(seen) >= 15  # one query key per frame (plus memory keys)
     names = sorted(p.name for p in (out / "abc123").iterdir())
@@ -248,7 +258,12 @@ def test_predict_youtube_without_all_frames_warns_and_uses_the_split_frames(tmp_
     root = write_youtube_valid(tmp_path / "yt", h=24, w=40)
     shutil.rmtree(root / "all_frames")
     with pytest.warns(UserWarning, match="every 5th"):
-        summary = predict_youtube(_model(), root, tmp_path / "sub", short_side=16)
+        summary = predict_youtube(
+            _model(),
+            root,
+            tmp_path / "sub",
+            settings=InferenceSettings(protocol="youtube", short_side=16),
+        )
     assert summary["abc123"]["frames"] == 3
 
 
@@ -256,10 +271,15 @@ def test_predict_youtube_names_a_frame_missing_from_all_frames(tmp_path) -> None
     root = write_youtube_valid(tmp_path / "yt", h=24, w=40)
     (root / "all_frames" / "valid_all_frames" / "JPEGImages" / "abc123" / "00005.jpg").unlink()
     with pytest.raises(ValueError, match=r"frame 00005 of .*valid/JPEGImages/abc123 is missing"):
-        predict_youtube(_model(), root, tmp_path / "sub", short_side=16)
+        predict_youtube(
+            _model(),
+            root,
+            tmp_path / "sub",
+            settings=InferenceSettings(protocol="youtube", short_side=16),
+        )
 
 
-def test_eval_command_writes_a_youtube_submission_without_scoring(tmp_path, capsys) -> None:
+def test_predict_command_writes_a_youtube_submission(tmp_path, capsys) -> None:
     from gsfm.checkpoint import save_checkpoint
     from gsfm.cli import main
 
@@ -267,31 +287,34 @@ def test_eval_command_writes_a_youtube_submission_without_scoring(tmp_path, caps
     torch.manual_seed(0)
     ckpt = save_checkpoint(tmp_path / "m.pt", build_model("stcn", "smoke"))
     pred = tmp_path / "pred"
-    argv = ["eval", "--checkpoint", str(ckpt), "--data", str(root), "--pred", str(pred),
+    argv = ["predict", "--checkpoint", str(ckpt), "--data", str(root), "--out", str(pred),
             "--device", "cpu", "--protocol", "youtube", "--short-side", "16", "--quiet"]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "nothing is scored" in out and "15 frames" in out and "J&F" not in out
+    assert "cannot be scored" in out and "15 frames" in out and "gsfm score" not in out
+    marker = json.loads((pred / "gsfm_eval.json").read_text())
+    assert marker["settings"]["protocol"] == "youtube" and marker["settings"]["short_side"] == 16
     assert sorted(p.name for p in (pred / "abc123").glob("*.png")) == [
         "00000.png", "00005.png", "00010.png"
     ]  # fmt: skip
     assert not (pred / "results.csv").exists()
 
 
-def test_bad_protocol_is_one_clear_error(tmp_path, model) -> None:
-    from gsfm.evaluation import evaluate_checkpoint
-
+def test_bad_protocol_is_one_clear_error() -> None:
+    """The protocol and short side are checked once, where the settings are made."""
     with pytest.raises(ValueError, match=r"protocol must be 'davis' or 'youtube', got 'yt'"):
-        InferenceEngine(model, protocol="yt")
-    with pytest.raises(ValueError, match="protocol must be"):
-        predict_folder(model, tmp_path / "missing", tmp_path / "out", protocol="YouTube")
-    with pytest.raises(ValueError, match="protocol must be"):
-        evaluate_checkpoint(tmp_path / "missing.pt", tmp_path, protocol="ytvos")
+        InferenceSettings(protocol="yt")
     with pytest.raises(ValueError, match="short_side"):
-        InferenceEngine(model, protocol="youtube", short_side=0)
+        InferenceSettings(protocol="youtube", short_side=0)
 
 
-def test_eval_command_with_protocol_youtube(tmp_path, capsys) -> None:
+def test_predict_youtube_refuses_the_davis_protocol(tmp_path, model) -> None:
+    with pytest.raises(ValueError, match="runs the youtube protocol"):
+        predict_youtube(model, tmp_path, tmp_path / "out", settings=InferenceSettings())
+    assert not (tmp_path / "out").exists()
+
+
+def test_predict_and_score_commands_with_protocol_youtube(tmp_path, capsys) -> None:
     from gsfm.checkpoint import save_checkpoint
     from gsfm.cli import main
 
@@ -300,18 +323,20 @@ def test_eval_command_with_protocol_youtube(tmp_path, capsys) -> None:
     ckpt = save_checkpoint(tmp_path / "m.pt", build_model("stcn", "smoke"))
     pred = tmp_path / "pred"
     code = main(
-        ["eval", "--checkpoint", str(ckpt), "--data", str(data), "--pred", str(pred),
+        ["predict", "--checkpoint", str(ckpt), "--data", str(data), "--out", str(pred),
          "--device", "cpu", "--protocol", "youtube", "--short-side", "16"]
     )  # fmt: skip
     assert code == 0
-    out = capsys.readouterr().out
-    assert "J&F-Mean" in out and "youtube" in out
+    marker = json.loads((pred / "gsfm_eval.json").read_text())
+    assert marker["settings"]["protocol"] == "youtube" and marker["settings"]["mem_every"] == 5
+    assert main(["score", "--gt", str(data), "--pred", str(pred)]) == 0
+    assert "J&F-Mean" in capsys.readouterr().out
     pngs = sorted((pred / "a").glob("*.png"))
     assert len(pngs) == 5
     assert {Image.open(p).size for p in pngs} == {(40, 24)}  # the original frame size
 
     with pytest.raises(SystemExit) as exc:
-        main(["eval", "--checkpoint", str(ckpt), "--data", str(data), "--protocol", "ytvos"])
+        main(["predict", "--checkpoint", str(ckpt), "--data", str(data), "--protocol", "ytvos"])
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--protocol" in err and "ytvos" in err

@@ -255,7 +255,7 @@ class SurgeryBench:
     ) -> SurgeryResult:
         """Apply ``surgery`` to ``model`` and measure (cached per model, surgery and pixel)."""
         from gsfm.analysis.matching import frame_keys, match_pixel, matching_shares
-        from gsfm.inference import InferenceEngine
+        from gsfm.inference import InferenceEngine, InferenceSettings
         from gsfm.metrics import video_jf
 
         point = tuple(point or self.point)
@@ -271,7 +271,7 @@ class SurgeryBench:
                 model, self.frames, self.target, self.distractors, self.query_frame, (0,),
                 top_k=self.top_k, keys=keys,
             )  # fmt: skip
-            engine = InferenceEngine(model, mem_every=self.mem_every)
+            engine = InferenceEngine(model, InferenceSettings(mem_every=self.mem_every))
             jf = {
                 name: 100 * video_jf(gt, engine.propagate(frames, gt[0]).masks)
                 for name, (frames, gt) in self.videos.items()

@@ -46,7 +46,7 @@ def baselines_on_a_static_video(answer: Any) -> str:
 @checker("04.2")
 def memorised_frames(answer: Any) -> str:
     """{3: [...], 5: [...]}: the frames a 10-frame clip puts into memory with mem_every 3, 5."""
-    from gsfm.inference import InferenceEngine
+    from gsfm.inference import InferenceEngine, InferenceSettings
     from gsfm.model import build_model
 
     if not isinstance(answer, dict) or set(answer) != {3, 5}:
@@ -62,7 +62,11 @@ def memorised_frames(answer: Any) -> str:
         except (TypeError, ValueError) as why:
             raise NotYet(f"answer[{every}] should be a list of frame indices") from why
         with torch.no_grad():
-            ref = InferenceEngine(net, mem_every=every).propagate(frames, first).memory_frames
+            ref = (
+                InferenceEngine(net, InferenceSettings(mem_every=every))
+                .propagate(frames, first)
+                .memory_frames
+            )
         if got != sorted(ref):
             extra = (
                 "Careful with the last frame of the clip." if 9 in got else "Start from frame 0."
