@@ -57,7 +57,6 @@ __all__ = [
     "get_studies",
     "load_study",
     "plan",
-    "read_results",
     "run_ablation",
     "upsert_rows",
 ]
@@ -430,18 +429,6 @@ def check_table(path: str | os.PathLike[str], kind: str = "") -> pd.DataFrame:
                 "table is damaged; restore it (e.g. from git) or move it away"
             )
     return table
-
-
-def read_results(results_dir: str | os.PathLike[str], study: str, kind: str = "") -> pd.DataFrame:
-    """``<study>.csv`` (``kind=""``), ``<study>_videos.csv`` or ``<study>_objects.csv``, checked
-    (:func:`check_table`) and typed as pandas reads it; an empty table when the file does not
-    exist yet."""
-    name = f"{study}_{kind}.csv" if kind else f"{study}.csv"
-    path = resolve_path(results_dir) / name
-    if not path.is_file():
-        return pd.DataFrame()
-    text = check_table(path, kind)
-    return pd.read_csv(io.StringIO(text.to_csv(index=False)))
 
 
 def load_study(

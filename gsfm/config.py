@@ -1,4 +1,4 @@
-"""Model and training configuration, and the three profiles (the one place that defines them).
+"""Model and training configuration, and the four profiles (the one place that defines them).
 
 Everything that depends on the profile is here: the network (:func:`model_config`), the
 training stages (:func:`train_config`) and the notebook / evaluation sizes
