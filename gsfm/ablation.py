@@ -42,6 +42,7 @@ import torch
 
 from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE
 from gsfm.config import model_config, profile_sizes
+from gsfm.data.synthetic import ensure_split, get_version
 from gsfm.files import Busy, atomic_write, exclusive, read_csv_table
 from gsfm.runtime import resolve_device, resolve_path
 
@@ -268,10 +269,8 @@ def _limited(study: Study, max_variants: int | None) -> tuple[Variant, ...]:
 
 
 def split_settings(profile: str, split: EvalSplit) -> dict[str, Any]:
-    """Keyword arguments of :func:`gsfm.experiments.ensure_synth_split` for ``split`` under
+    """Keyword arguments of :func:`gsfm.data.synthetic.ensure_split` for ``split`` under
     ``profile``: the profile's evaluation subset and size, scaled (sides rounded to 16)."""
-    from gsfm.data.synthetic import get_version
-
     sizes, v = profile_sizes(profile), get_version("v1")
     h, w = sizes.eval_height or v.height, sizes.eval_width or v.width
     if split.scale != 1.0:
@@ -544,7 +543,7 @@ def _rows_for(
     data_dir: Path,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Score ``run_dir`` on the task's splits: (rows, per-video rows, per-object rows)."""
-    from gsfm.experiments import ensure_synth_split, evaluated_run
+    from gsfm.experiments import evaluated_run
 
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     log = pd.read_csv(run_dir / "log.csv")
@@ -562,7 +561,7 @@ def _rows_for(
     device_label = _device_label(trained)  # where the run trained, the same for every split
     rows, videos, objects = [], [], []
     for sp in task.study.splits:
-        root = ensure_synth_split(data_dir, sp.split, **split_settings(profile, sp))
+        root = ensure_split(data_dir, sp.split, **split_settings(profile, sp))
         ev = evaluated_run(
             run_dir,
             root,
@@ -831,11 +830,9 @@ def run_ablation(
                 continue
             score(run_dir, tasks)
     else:
-        from gsfm.experiments import ensure_synth_split
-
         for study in chosen:  # written once here, not by two workers at the same time
             for sp in study.splits:
-                ensure_synth_split(data, sp.split, **split_settings(profile, sp))
+                ensure_split(data, sp.split, **split_settings(profile, sp))
         ctx = get_context("spawn")  # no forked torch / CUDA state in the workers
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             futures: dict[Future[tuple[str, list[tuple[pd.DataFrame, ...]]]], list[Task]] = {}

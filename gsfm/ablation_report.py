@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from gsfm.ablation import STUDIES, load_study
 from gsfm.ablation_speed import SPEED_STUDIES, read_speed
 from gsfm.analysis.wording import signed
+from gsfm.data.synthetic import ensure_split
 from gsfm.files import atomic_write
 from gsfm.runtime import resolve_path
 
@@ -189,12 +190,9 @@ def _seed_runs(tables: Any, seed: int, dirs: Sequence[str | os.PathLike[str]]) -
 def _split_roots(study: str, profile: str, data_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """{split label: validation folder} of a study's splits (written once if missing)."""
     from gsfm.ablation import split_label, split_settings
-    from gsfm.experiments import ensure_synth_split
 
     return {
-        split_label(profile, sp): ensure_synth_split(
-            data_dir, sp.split, **split_settings(profile, sp)
-        )
+        split_label(profile, sp): ensure_split(data_dir, sp.split, **split_settings(profile, sp))
         for sp in STUDIES[study].splits
     }
 

@@ -12,7 +12,6 @@ notebooks never redo work whose inputs did not change:
   predictions and tables are cached inside the run folder next to a ``provenance.json``
   (checkpoint SHA-256 and mtime, data fingerprint, inference settings, git commit, library
   versions, device) and are recomputed when any of those differ.
-* :func:`ensure_synth_split` writes a split of the synthetic benchmark once and reuses it.
 * :func:`trivial_baselines` scores the ``empty`` and ``copy-first`` predictions.
 """
 
@@ -40,7 +39,6 @@ from gsfm.config import (
     profile_sizes,
     train_config,
 )
-from gsfm.data.synthetic import ensure_split
 from gsfm.files import Busy, atomic_folder, exclusive
 from gsfm.runtime import resolve_device, resolve_path
 
@@ -48,7 +46,6 @@ __all__ = [
     "EvalRun",
     "data_fingerprint",
     "device_overrides",
-    "ensure_synth_split",
     "eval_split_settings",
     "finished_run",
     "evaluated_run",
@@ -257,18 +254,11 @@ def trained_run(
 
 def eval_split_settings(profile: str) -> dict[str, Any]:
     """The validation subset a notebook evaluates on under ``profile``, as keyword arguments of
-    :func:`ensure_synth_split`, from :func:`gsfm.config.profile_sizes` (smoke: the first 3
-    synth-v1 val videos at 64x112; otherwise the full split, 24 videos at 160x288)."""
+    :func:`gsfm.data.synthetic.ensure_split`, from :func:`gsfm.config.profile_sizes` (smoke: the
+    first 3 synth-v1 val videos at 64x112; otherwise the full split, 24 videos at 160x288)."""
     sizes = profile_sizes(profile)
     given = {"limit": sizes.eval_videos, "height": sizes.eval_height, "width": sizes.eval_width}
     return {k: v for k, v in given.items() if v is not None}
-
-
-#: The folder of a synthetic split under ``data_dir``, written only if not complete yet:
-#: ``data_dir/<split>`` for the official split, ``data_dir/<split>-<H>x<W>[-first<N>][-seed<S>]``
-#: for any other (:func:`gsfm.data.synthetic.ensure_split`, the one write-once step, which the
-#: ``synth-train`` training data uses too).
-ensure_synth_split = ensure_split
 
 
 # --- evaluation ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 from gsfm import experiments
 from gsfm.analysis import comparison
 from gsfm.checkpoint import save_checkpoint
+from gsfm.data.synthetic import ensure_split
 from gsfm.model import build_model
 
 # --- trained_run ---------------------------------------------------------------------------
@@ -124,17 +125,17 @@ def test_run_config_matches_what_the_trainer_saves(tmp_path: Path, monkeypatch) 
     )
 
 
-# --- ensure_synth_split, trivial_baselines --------------------------------------------------
+# --- ensure_split, trivial_baselines --------------------------------------------------
 
 SMALL = {"limit": 1, "height": 32, "width": 48}
 
 
 @pytest.fixture(scope="module")
 def split(tmp_path_factory) -> Path:
-    return experiments.ensure_synth_split(tmp_path_factory.mktemp("synth"), "val", **SMALL)
+    return ensure_split(tmp_path_factory.mktemp("synth"), "val", **SMALL)
 
 
-def test_ensure_synth_split_writes_once_and_repairs(split: Path, monkeypatch) -> None:
+def test_ensure_split_writes_once_and_repairs(split: Path, monkeypatch) -> None:
     assert split.name == "val-32x48-first1"
     video = (split / "ImageSets" / "synth-v1" / "val.txt").read_text().split()
     assert video == ["val_000_lookalike"]
@@ -146,14 +147,14 @@ def test_ensure_synth_split_writes_once_and_repairs(split: Path, monkeypatch) ->
 
     with monkeypatch.context() as m:
         m.setattr("gsfm.data.synthetic.splits.write_split", boom)
-        assert experiments.ensure_synth_split(split.parent, "val", **SMALL) == split
+        assert ensure_split(split.parent, "val", **SMALL) == split
     (frames / "00007.jpg").unlink()  # incomplete: written again
-    assert experiments.ensure_synth_split(split.parent, "val", **SMALL) == split
+    assert ensure_split(split.parent, "val", **SMALL) == split
     assert (frames / "00007.jpg").is_file()
     with pytest.raises(ValueError, match="limit"):
-        experiments.ensure_synth_split(split.parent, "val", limit=0)
+        ensure_split(split.parent, "val", limit=0)
     with pytest.raises(ValueError, match="unknown split"):
-        experiments.ensure_synth_split(split.parent, "nope")
+        ensure_split(split.parent, "nope")
 
 
 def test_trivial_baselines(split: Path, tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ and how to remove it (:func:`remove_split`). The manifest ``synth_<split>.json``
 SHA-256 of every file written (``"digests"``), so a check verifies content, not only presence: a
 mask replaced by a valid empty PNG is found. A split written before manifests held digests is
 complete when every file is there and readable, and :func:`split_unverified` says its content
-could not be verified (``python -m gsfm synth`` says so; ``--force`` rewrites it with digests). :func:`ensure_split` writes a split once under a
-data folder (:func:`synth_data_dir` by default) and completes it when a file is missing: the
-one step that the ``synth-train`` training data and :func:`gsfm.experiments.ensure_synth_split`
-share.
+could not be verified (``python -m gsfm synth`` says so; ``--force`` rewrites it with digests).
+:func:`ensure_split` writes a split once under a data folder (:func:`synth_data_dir` by default)
+and completes it when a file is missing: the one step that the ``synth-train`` training data,
+the notebooks and the ablations share.
 """
 
 from __future__ import annotations
