@@ -39,7 +39,7 @@ from gsfm.config import (
     profile_sizes,
     train_config,
 )
-from gsfm.files import Busy, atomic_folder, exclusive
+from gsfm.files import Busy, atomic_folder, atomic_write_json, exclusive
 from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
@@ -435,7 +435,7 @@ def evaluated_run(
         row = row.drop(columns=["predictions"])
         row["checkpoint"] = str(ckpt)
         row.to_csv(tmp / "scores.csv", index=False)
-        (tmp / PROVENANCE_FILE).write_text(json.dumps(expected, indent=1) + "\n")
+        atomic_write_json(tmp / PROVENANCE_FILE, expected)
     return EvalRun(
         run, out, *(pd.read_csv(out / f) for f in _TABLES), provenance=expected, reused=False
     )

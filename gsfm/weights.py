@@ -254,7 +254,7 @@ def shipped_run(
     log = _verified_bytes(entry, folder, key="log")
     config = {**entry["config"], "provenance": entry["provenance"], "shipped": entry["sha256"]}
     with atomic_folder(run_dir) as tmp:
-        (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        atomic_write_json(tmp / "config.json", config)
         (tmp / "log.csv").write_bytes(log)
         save_checkpoint(tmp / "checkpoints" / "final.pt", model)
     return run_dir

@@ -28,7 +28,7 @@ import pandas as pd
 from gsfm.data.io import image_size, write_image, write_mask
 from gsfm.data.synthetic.spec import _split_size, get_version, split_names
 from gsfm.data.synthetic.video import SyntheticVideo, generate_video, object_table
-from gsfm.files import atomic_folder, atomic_write, exclusive
+from gsfm.files import atomic_folder, atomic_write, atomic_write_json, exclusive
 from gsfm.runtime import resolve_path
 
 __all__ = [
@@ -144,10 +144,7 @@ def write_split(
         "parameters": asdict(v),
         DIGESTS: _digests(root, files),
     }
-    atomic_write(
-        root / f"synth_{split}.json",
-        lambda p: Path(p).write_text(json.dumps(meta, indent=1) + "\n"),
-    )
+    atomic_write_json(root / f"synth_{split}.json", meta)
     return root
 
 
@@ -446,10 +443,7 @@ def _complete(root: Path, identity: dict[str, Any], problems: list[str], progres
         if record is not None and isinstance(record.get(DIGESTS), dict):  # the new files' bytes
             files = [f for name in broken for f in _video_files(root, f"{h}p", name)]
             record[DIGESTS].update(_digests(root, files))
-            atomic_write(
-                root / f"synth_{split}.json",
-                lambda p: Path(p).write_text(json.dumps(record, indent=1) + "\n"),
-            )
+            atomic_write_json(root / f"synth_{split}.json", record)
         return
     if root.exists():
         print(f"{root}: {problems[0]}{more}; writing {what} there", file=sys.stderr)
