@@ -268,7 +268,7 @@ def _limited(study: Study, max_variants: int | None) -> tuple[Variant, ...]:
 # --- evaluation splits -----------------------------------------------------------------------
 
 
-def split_settings(profile: str, split: EvalSplit) -> dict[str, Any]:
+def split_arguments(profile: str, split: EvalSplit) -> dict[str, Any]:
     """Keyword arguments of :func:`gsfm.data.synthetic.ensure_split` for ``split`` under
     ``profile``: the profile's evaluation subset and size, scaled (sides rounded to 16)."""
     sizes, v = profile_sizes(profile), get_version("v1")
@@ -285,7 +285,7 @@ def split_label(profile: str, split: EvalSplit) -> str:
     """The ``split`` column: the split's name, plus its size when scaled (``val-240x432``)."""
     if split.scale == 1.0:
         return split.split
-    s = split_settings(profile, split)
+    s = split_arguments(profile, split)
     return f"{split.split}-{s['height']}x{s['width']}"
 
 
@@ -561,7 +561,7 @@ def _rows_for(
     device_label = _device_label(trained)  # where the run trained, the same for every split
     rows, videos, objects = [], [], []
     for sp in task.study.splits:
-        root = ensure_split(data_dir, sp.split, **split_settings(profile, sp))
+        root = ensure_split(data_dir, sp.split, **split_arguments(profile, sp))
         ev = evaluated_run(
             run_dir,
             root,
@@ -832,7 +832,7 @@ def run_ablation(
     else:
         for study in chosen:  # written once here, not by two workers at the same time
             for sp in study.splits:
-                ensure_split(data, sp.split, **split_settings(profile, sp))
+                ensure_split(data, sp.split, **split_arguments(profile, sp))
         ctx = get_context("spawn")  # no forked torch / CUDA state in the workers
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             futures: dict[Future[tuple[str, list[tuple[pd.DataFrame, ...]]]], list[Task]] = {}

@@ -112,7 +112,7 @@ def study_report(
         return StudyReport(study, None, empty, empty, text, None, None)
     rows, videos = tables.rows, tables.videos
     path = None if figures_dir is None else resolve_path(figures_dir) / FIGURE_NAMES[study]
-    where = f"Rows: {stats.provenance(rows)}."
+    where = f"Rows: {stats.provenance_note(rows)}."
     if tables.device_note:
         where += f" {tables.device_note}"
     spec = STUDIES[study]
@@ -189,10 +189,10 @@ def _seed_runs(tables: Any, seed: int, dirs: Sequence[str | os.PathLike[str]]) -
 
 def _split_roots(study: str, profile: str, data_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """{split label: validation folder} of a study's splits (written once if missing)."""
-    from gsfm.ablation import split_label, split_settings
+    from gsfm.ablation import split_arguments, split_label
 
     return {
-        split_label(profile, sp): ensure_split(data_dir, sp.split, **split_settings(profile, sp))
+        split_label(profile, sp): ensure_split(data_dir, sp.split, **split_arguments(profile, sp))
         for sp in STUDIES[study].splits
     }
 
@@ -254,7 +254,7 @@ def smallest_objects_figure(
     scores = object_scores(objects, picks, list(runs))
     from gsfm.analysis import ablation_stats as stats
 
-    note = f"{profile} profile, seed {seed}; {stats.provenance(tables.rows, seeds=False)}."
+    note = f"{profile} profile, seed {seed}; {stats.provenance_note(tables.rows, seeds=False)}."
     return plot_small_object_crops(
         crops, resolve_path(figures_dir) / "fig7_small_objects.png", scores=scores, note=note
     )

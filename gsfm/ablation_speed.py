@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from gsfm.ablation import STUDIES, EvalSplit, Study, split_settings, upsert_rows
+from gsfm.ablation import STUDIES, EvalSplit, Study, split_arguments, upsert_rows
 from gsfm.files import read_csv_table
 from gsfm.runtime import resolve_device, resolve_path
 
@@ -62,7 +62,7 @@ def _videos(profile: str, indices: Sequence[int]) -> tuple[list[tuple[Any, Any]]
     from gsfm.data.synthetic.video import generate_video
     from gsfm.data.transforms import normalize, to_chw_uint8
 
-    size = split_settings(profile, EvalSplit())
+    size = split_arguments(profile, EvalSplit())
     clips, names, objects = [], [], 0
     for index in indices:
         video = generate_video("val", index, height=size["height"], width=size["width"])

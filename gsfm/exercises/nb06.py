@@ -85,7 +85,7 @@ def nested_bucket_counts(answer: Any) -> str:
             "F": 50.0,
         }
     )
-    ref = ablation_stats.size_buckets(objects)["n_objects"].tolist()
+    ref = ablation_stats.bucket_counts(objects)["n_objects"].tolist()
     if got == ref:
         return "nested buckets share their smallest objects, so their scores are not independent"
     edges = [0.05, 0.01, 0.005, 0.0]

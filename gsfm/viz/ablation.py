@@ -32,18 +32,18 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from gsfm.analysis.ablation_stats import (  # noqa: E402
     METRIC_LABELS,
+    bucket_counts,
     bucket_differences,
     bucket_scores,
     check_rows,
     comparison_pairs,
     paired_differences,
-    provenance,
+    provenance_note,
     reference_variant,
     seed_summary,
     sigma_table,
-    size_buckets,
 )
-from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_rows  # noqa: E402
+from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, PAPER_STUDIES, paper_rows  # noqa: E402
 from gsfm.analysis.wording import interval, signed  # noqa: E402
 from gsfm.viz.figures import save_figure  # noqa: E402
 
@@ -257,7 +257,7 @@ def plot_sigma_sweep(
         ax.margins(y=0.2)  # room for the seed counts along the top
         ax.legend(fontsize=7.5, loc="best")
     _paper_sigma_panel(axes[0, -1], chosen)
-    fig.suptitle(f"σ sweep (the paper's Fig. 6a) — ours: {provenance(rows)}", fontsize=9.5)
+    fig.suptitle(f"σ sweep (the paper's Fig. 6a) — ours: {provenance_note(rows)}", fontsize=9.5)
     _footnote(fig, _SIGMA_INTERVAL_NOTE)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return save_figure(fig, path, tight=True)
@@ -273,7 +273,7 @@ def _offsets(n: int, width: float = 0.5) -> np.ndarray:
 def _paper_values(study: str) -> pd.DataFrame:
     """The paper's rows with a J&F for ``study`` (none for the σ sweep, whose values the text
     lacks, and none outside Table 6's buckets for the small-object study)."""
-    if study not in STUDIES:
+    if study not in PAPER_STUDIES:
         return pd.DataFrame()
     paper = paper_rows(study)
     return paper[paper["JF"].notna() & paper["bucket"].isna()].reset_index(drop=True)
@@ -468,7 +468,7 @@ def plot_study(
         _speed_panel(axes[2], speed)
     if len(paper):
         _paper_panel(axes[-1], paper)
-    fig.suptitle(f"{title} — ours: {provenance(rows)}", fontsize=9.5)
+    fig.suptitle(f"{title} — ours: {provenance_note(rows)}", fontsize=9.5)
     _footnote(fig, f"{_INTERVAL_NOTE}. {_DIFFERENCE_NOTE}")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save_figure(fig, path, tight=True)
@@ -493,7 +493,7 @@ def plot_small_objects(
     objects; one panel per split, the paper's Table 6 in its own panel. ``rows`` (the study's
     ``<study>.csv``) supplies profile and device for the title; the objects table has none."""
     scores = bucket_scores(objects, metric)
-    counts = size_buckets(objects)
+    counts = bucket_counts(objects)
     variants = list(dict.fromkeys(scores["variant"]))
     if reference is not None and reference not in variants:
         reference = None
@@ -617,7 +617,7 @@ def plot_small_objects(
     )
     ax.legend(fontsize=7.5, loc="upper right")
     where = (
-        provenance(rows, seeds=False)
+        provenance_note(rows, seeds=False)
         if rows is not None
         else "profile and device: not given (pass rows=)"
     )
