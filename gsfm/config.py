@@ -25,6 +25,7 @@ plain convs in the key encoder, STCN's inference defaults). Use :func:`model_con
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -372,3 +373,9 @@ def legacy_model_name(fields: dict[str, Any]) -> str:
 def to_dict(cfg: ModelConfig | TrainConfig | Profile) -> dict[str, Any]:
     """A JSON-friendly dict of a configuration (for run folders and provenance)."""
     return asdict(cfg)
+
+
+def json_roundtrip(obj: Any) -> Any:
+    """``obj`` as it reads back from JSON (tuples become lists), for comparing configurations
+    with the ones saved in run folders."""
+    return json.loads(json.dumps(obj, default=str))

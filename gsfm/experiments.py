@@ -34,6 +34,7 @@ from gsfm.config import (
     ModelConfig,
     TrainConfig,
     default_data,
+    json_roundtrip,
     legacy_model_name,
     model_config,
     profile_sizes,
@@ -94,7 +95,6 @@ def run_config(
     :class:`~gsfm.config.ModelConfig`, as they read back from JSON.
     """
     from gsfm.training.api import parse_data_spec
-    from gsfm.training.loop import json_roundtrip
 
     model_opts, train_opts = _split_overrides(overrides)
     data = default_data(profile) if data is None else data
@@ -132,8 +132,6 @@ def _upgraded(saved: dict[str, Any]) -> dict[str, Any]:
     :class:`~gsfm.config.ModelConfig` / :class:`~gsfm.config.TrainConfig` since the run was
     saved get their defaults (``name`` from the switches, as :func:`gsfm.checkpoint.load_model`
     does), so a finished run keeps being reused when nothing it was trained with changed."""
-    from gsfm.training.loop import json_roundtrip
-
     out = dict(saved)
     if isinstance(out.get("model"), dict):
         model = {**json_roundtrip(asdict(ModelConfig())), **out["model"]}
