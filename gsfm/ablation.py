@@ -44,7 +44,7 @@ from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE
 from gsfm.config import model_config, profile_sizes
 from gsfm.data.synthetic import ensure_split, get_version
 from gsfm.files import Busy, atomic_write, exclusive, read_csv_table
-from gsfm.runtime import resolve_device, resolve_path
+from gsfm.runtime import device_label, device_type, resolve_device, resolve_path
 
 __all__ = [
     "KEY",
@@ -520,12 +520,11 @@ def upsert_rows(path: Path, rows: pd.DataFrame, key: Sequence[str]) -> None:
 
 def _device_label(prov: Mapping[str, Any]) -> str:
     """Where a run trained or a timing ran, from its provenance
-    (:func:`gsfm.training.run_folder.provenance`): the CUDA device name, or ``cpu, N
-    thread(s)``."""
+    (:func:`gsfm.training.run_folder.provenance`, whose ``device`` is a
+    :func:`gsfm.runtime.device_label`): that label, with the torch threads on the CPU."""
     dev = str(prov.get("device", "unknown"))
-    if dev.startswith("cpu"):
-        n = prov.get("torch_threads")
-        return f"cpu, {n} thread{'s' if n != 1 else ''}" if n else "cpu"
+    if device_type(dev) == "cpu":
+        return device_label("cpu", prov.get("torch_threads"))
     return dev
 
 
@@ -558,7 +557,7 @@ def _rows_for(
         "seed": task.seed,
     }
     trained = config.get("provenance", {})
-    device_label = _device_label(trained)  # where the run trained, the same for every split
+    trained_on = _device_label(trained)  # where the run trained, the same for every split
     rows, videos, objects = [], [], []
     for sp in task.study.splits:
         root = ensure_split(data_dir, sp.split, **split_arguments(profile, sp))
@@ -576,10 +575,10 @@ def _rows_for(
                 **base,
                 "split": label,
                 "profile": profile,
-                "device": device_label,
+                "device": trained_on,
                 "eval_device": ev.provenance.get("device"),
                 "torch": torch.__version__,
-                "amp": bool(config["train"].get("amp")) and "cuda" in device_label,
+                "amp": bool(config["train"].get("amp")) and device_type(trained_on) == "cuda",
                 "cpu_capability": trained.get("cpu_capability"),
                 "git_commit": trained.get("git_commit"),
                 "eval_commit": ev.provenance.get("git_commit"),
@@ -637,26 +636,21 @@ def write_rows(results_dir: Path, task: Task, tables: tuple[pd.DataFrame, ...]) 
 # --- training (in this process or in workers) ------------------------------------------------
 
 
-def _device_type(label: str) -> str:
-    """``cpu`` or ``cuda`` from a row's ``device`` column (``cpu, 1 thread``, ``cuda:0 (...)``)."""
-    return "cpu" if str(label).startswith("cpu") else "cuda"
-
-
 def _check_one_device_type(
-    results: Path, studies: Sequence[Study], profile: str, device_type: str
+    results: Path, studies: Sequence[Study], profile: str, kind: str
 ) -> None:
     for study in studies:
         path = results / f"{study.name}.csv"
         if not path.is_file():
             continue
         rows = pd.read_csv(path, usecols=["profile", "device"], dtype=str)
-        other = {_device_type(d) for d in rows.loc[rows["profile"] == profile, "device"]}
-        other.discard(device_type)
+        other = {device_type(d) for d in rows.loc[rows["profile"] == profile, "device"]}
+        other.discard(kind)
         if other:
             raise ValueError(
                 f"{path} holds {profile}-profile rows trained on {sorted(other)[0]}, and this "
-                f"run would add {device_type} rows: comparisons must not mix devices; write them "
-                f"to another folder (--results results/ablations-{device_type})"
+                f"run would add {kind} rows: comparisons must not mix devices; write them "
+                f"to another folder (--results results/ablations-{kind})"
             )
 
 
@@ -690,9 +684,9 @@ def _find_run(
     profile: str,
     dirs: Sequence[Path],
     train_options: Mapping[str, Any],
-    device_type: str,
+    kind: str,
 ) -> Path | None:
-    """A finished run of the task's configuration trained on ``device_type`` (a CUDA run is
+    """A finished run of the task's configuration trained on a ``kind`` device (a CUDA run is
     not reused for CPU rows, nor the other way round), or None."""
     from gsfm.experiments import finished_run
 
@@ -701,7 +695,7 @@ def _find_run(
         found = finished_run(folder, expected)
         if found is not None:
             config = json.loads((found / "config.json").read_text(encoding="utf-8"))
-            if _device_type(_device_label(config.get("provenance", {}))) == device_type:
+            if device_type(_device_label(config.get("provenance", {}))) == kind:
                 return found
     return None
 
