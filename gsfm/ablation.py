@@ -32,19 +32,23 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
+from gsfm.analysis.ablation_stats import read_ablation
 from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE
 from gsfm.config import model_config, profile_sizes
 from gsfm.data.synthetic import ensure_split, get_version
+from gsfm.experiments import evaluated_run, finished_run, run_config, run_name, trained_run
 from gsfm.files import Busy, atomic_write, exclusive, read_csv_table
 from gsfm.runtime import device_label, device_type, resolve_device, resolve_path
+from gsfm.training.run_folder import provenance
 
 __all__ = [
     "KEY",
@@ -303,15 +307,11 @@ class Task:
     def run_config(self, profile: str, **train_options: Any) -> dict[str, Any]:
         """The configuration of the task's training run (``train_options``: extra
         :class:`~gsfm.config.TrainConfig` fields, e.g. ``num_workers``)."""
-        from gsfm.experiments import run_config
-
         overrides = {**self.variant.overrides, **train_options}
         return run_config(self.variant.model, profile, seed=self.seed, **overrides)
 
     def train_key(self, profile: str, **train_options: Any) -> str:
         """Identifies the training run (tasks of equal configuration share one)."""
-        from gsfm.experiments import run_name
-
         return run_name(self.run_config(profile, **train_options))
 
 
@@ -438,10 +438,6 @@ def load_study(
     AVX2 runs differ), so that a comparison never mixes devices: ``device`` if given, else the
     device with the most rows; then its most common recorded kernel set. ``device_note`` says
     what was left out. None when there are no such rows yet."""
-    from dataclasses import replace
-
-    from gsfm.analysis.ablation_stats import read_ablation
-
     get_studies(study)
     path = resolve_path(results_dir) / f"{study}.csv"
     if not path.is_file():
@@ -529,8 +525,6 @@ def _device_label(prov: Mapping[str, Any]) -> str:
 
 
 def _git_commit() -> str | None:
-    from gsfm.training.run_folder import provenance
-
     return provenance(torch.device("cpu"), 0, 1)["git_commit"]
 
 
@@ -542,8 +536,6 @@ def _rows_for(
     data_dir: Path,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Score ``run_dir`` on the task's splits: (rows, per-video rows, per-object rows)."""
-    from gsfm.experiments import evaluated_run
-
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     log = pd.read_csv(run_dir / "log.csv")
     inference = dict(task.variant.inference)
@@ -656,8 +648,6 @@ def _check_one_device_type(
 
 def _train(kwargs: dict[str, Any]) -> str:
     """Train (or reuse) one run; a top-level function so that worker processes can run it."""
-    from gsfm.experiments import trained_run
-
     threads = kwargs.pop("threads", None)
     if threads:
         torch.set_num_threads(int(threads))
@@ -688,8 +678,6 @@ def _find_run(
 ) -> Path | None:
     """A finished run of the task's configuration trained on a ``kind`` device (a CUDA run is
     not reused for CPU rows, nor the other way round), or None."""
-    from gsfm.experiments import finished_run
-
     expected = task.run_config(profile, **train_options)
     for folder in dirs:
         found = finished_run(folder, expected)
@@ -744,8 +732,6 @@ def run_ablation(
     ``profile`` trained on another device type (CPU vs CUDA), nothing runs and the error says
     to write elsewhere (``results_dir``), so that no comparison mixes devices.
     """
-    from tqdm.auto import tqdm
-
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     chosen = get_studies(studies)

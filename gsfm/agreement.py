@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
+from gsfm.data.davis import DAVISEvalDataset
 from gsfm.inference import InferenceEngine
 from gsfm.metrics import video_jf
 
@@ -123,10 +125,6 @@ def compare_on_folder(
     ``jf_difference`` (candidate − reference; NaN unless every frame has a ground-truth PNG),
     ``fps_reference``, ``fps_candidate`` and ``within_tolerance``.
     """
-    import pandas as pd
-
-    from gsfm.data.davis import DAVISEvalDataset
-
     data = DAVISEvalDataset(data_root, split, res=res, videos=videos)
     engines = (InferenceEngine(model, **dict(reference or {})), InferenceEngine(model, **candidate))
     rows = []

@@ -344,6 +344,7 @@ def auto_profile(profile: str, device: str | Any = "auto") -> str:
     if profile != "auto":
         _check(profile, PROFILE_NAMES, "profile")
         return profile
+    # imported here: config stays stdlib-only, as the CLI's parser reads it
     from gsfm.runtime import resolve_device
 
     return "gpu" if resolve_device(device).type == "cuda" else "cpu"

@@ -27,9 +27,11 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy
 import pandas as pd
 import torch
 
+from gsfm import __version__
 from gsfm.config import (
     ModelConfig,
     TrainConfig,
@@ -40,8 +42,12 @@ from gsfm.config import (
     profile_sizes,
     train_config,
 )
+from gsfm.data.layout import list_videos, resolve_layout
+from gsfm.evaluation import evaluate_baseline, evaluate_checkpoint
 from gsfm.files import Busy, atomic_folder, atomic_write_json, exclusive
 from gsfm.runtime import resolve_device, resolve_path
+from gsfm.training.api import parse_data_spec, train
+from gsfm.training.run_folder import provenance
 
 __all__ = [
     "EvalRun",
@@ -94,8 +100,6 @@ def run_config(
     specifications (default: the profile's, :func:`gsfm.config.default_data`), the resolved :class:`~gsfm.config.TrainConfig` (with ``seed``) and
     :class:`~gsfm.config.ModelConfig`, as they read back from JSON.
     """
-    from gsfm.training.api import parse_data_spec
-
     model_opts, train_opts = _split_overrides(overrides)
     data = default_data(profile) if data is None else data
     cfg = {
@@ -197,8 +201,6 @@ def trained_run(
     second ``python -m gsfm ablate``), this raises :class:`gsfm.files.Busy` at once instead of
     resuming or deleting the run under the other's feet.
     """
-    from gsfm.training.api import train
-
     data = default_data(profile) if data is None else data
     expected = run_config(model, profile, seed=seed, data=data, **overrides)
     model_opts, train_opts = _split_overrides(overrides)
@@ -300,8 +302,6 @@ def _file_sha256(path: Path) -> str:
 
 def data_fingerprint(root: Path, videos: Sequence[str], res: str | None = None) -> str:
     """SHA-256 over the names and bytes of every frame and annotation of ``videos``."""
-    from gsfm.data.layout import resolve_layout
-
     img_root, ann_root = resolve_layout(root, res)
     h = hashlib.sha256()
     for video in videos:
@@ -316,10 +316,6 @@ def data_fingerprint(root: Path, videos: Sequence[str], res: str | None = None) 
 
 
 def _library_versions() -> dict[str, str]:
-    import numpy
-
-    from gsfm import __version__
-
     return {"gsfm": __version__, "torch": torch.__version__, "numpy": numpy.__version__}
 
 
@@ -382,10 +378,6 @@ def evaluated_run(
     (and ``recompute`` is False); otherwise they are recomputed into a temporary folder that
     replaces the old one only when complete.
     """
-    from gsfm.data.layout import list_videos, resolve_layout
-    from gsfm.evaluation import evaluate_checkpoint
-    from gsfm.training.run_folder import provenance
-
     run = resolve_path(run_dir)
     ckpt = run / "checkpoints" / f"{checkpoint}.pt"
     if not ckpt.is_file():
@@ -450,8 +442,6 @@ def trivial_baselines(
 
     The predictions are written to ``out_dir/<kind>`` (or a temporary folder, then deleted).
     """
-    from gsfm.evaluation import evaluate_baseline
-
     rows = []
     with tempfile.TemporaryDirectory(prefix="gsfm-baselines-") as tmp:
         base = resolve_path(out_dir) if out_dir is not None else Path(tmp)

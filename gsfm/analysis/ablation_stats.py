@@ -443,6 +443,7 @@ def _paired_interval(
     so the interval is that value (scipy's BCa is undefined there). Where BCa cannot be
     computed for other data the percentile interval is used; ``method`` says which.
     """
+    # imported here: scipy.stats takes about 2 s to import
     from scipy import stats
 
     d = a - b

@@ -125,6 +125,7 @@ def write_split(
     names: list[str] = []
     iterator = range(n_videos)
     if progress:
+        # imported here: python -m gsfm --help reads this package; tqdm is not needed there
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, desc=f"synth-{version} {split}", unit="video")
