@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import safetensors.torch
 import torch
 from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
 from gsfm.checkpoint import load_model, model_from_state, save_checkpoint
 from gsfm.files import (
@@ -152,7 +153,7 @@ def _verified_bytes(entry: Mapping[str, Any], folder: Path, key: str = "file") -
 
 def _state_from_bytes(data: bytes, source: str) -> dict[str, torch.Tensor]:
     try:
-        state = safetensors.torch.load(data)
+        state = load_safetensors(data)
     except (SafetensorError, ValueError) as exc:
         raise WeightsError(f"{source} is not a readable safetensors file ({exc})") from None
     # stored float16 parameters run in float32, as the network was trained
@@ -352,7 +353,7 @@ def export_weights(
     model = load_model(final)
     state = _half_state(model)
     meta = {"format": FORMAT, "name": name, "model": json.dumps(asdict(model.config))}
-    data = safetensors.torch.save(state, metadata=meta)
+    data = save_safetensors(state, metadata=meta)
     iterations = int(config["train"]["iterations"])
     entry = {
         "file": target.name,
