@@ -296,10 +296,11 @@ def _training_log(log_csv: Path) -> dict[str, Any]:
 
 def scoring_check(work: Path, profile: str, device: torch.device, data_dir: Path) -> dict[str, Any]:
     """J&F and FPS of both trained checkpoints on synth-v1 val (the profile's subset)."""
+    from gsfm.data.synthetic import ensure_split
     from gsfm.evaluation import evaluate_checkpoint
-    from gsfm.experiments import ensure_synth_split, eval_split_settings
+    from gsfm.experiments import eval_split_settings
 
-    val = ensure_synth_split(data_dir, "val", **eval_split_settings(profile))
+    val = ensure_split(data_dir, "val", **eval_split_settings(profile))
     out: dict[str, Any] = {"data": str(val.name)}
     for name in ("gsfm", "stcn"):
         ckpt = work / name / "checkpoints" / "final.pt"

@@ -34,6 +34,7 @@ import torch
 
 from gsfm import experiments
 from gsfm.checkpoint import load_state
+from gsfm.data.synthetic import ensure_split
 from gsfm.files import atomic_write
 from gsfm.training.run_folder import provenance
 
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             args.model, args.profile, seed=args.seed, runs_dir=runs, device="cpu", progress=False
         )
     log = pd.read_csv(run / "log.csv")
-    val = experiments.ensure_synth_split(args.data_dir, "val", limit=args.limit)
+    val = ensure_split(args.data_dir, "val", limit=args.limit)
     ev = experiments.evaluated_run(run, val, device="cpu")
     s = ev.scores.iloc[0]
     prov = provenance(torch.device("cpu"), 0, 1)

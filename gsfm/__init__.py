@@ -25,8 +25,6 @@ _LAZY: dict[str, str] = {
     "train": "gsfm.training.api",
     "save_checkpoint": "gsfm.checkpoint",
     "load_model": "gsfm.checkpoint",
-    "PROFILES": "gsfm.config",
-    "get_profile": "gsfm.config",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -32,18 +32,23 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
+from gsfm.analysis.ablation_stats import read_ablation
 from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE
 from gsfm.config import model_config, profile_sizes
+from gsfm.data.synthetic import ensure_split, get_version
+from gsfm.experiments import evaluated_run, finished_run, run_config, run_name, trained_run
 from gsfm.files import Busy, atomic_write, exclusive, read_csv_table
-from gsfm.runtime import resolve_device, resolve_path
+from gsfm.runtime import device_label, device_type, resolve_device, resolve_path
+from gsfm.training.run_folder import provenance
 
 __all__ = [
     "KEY",
@@ -57,7 +62,6 @@ __all__ = [
     "get_studies",
     "load_study",
     "plan",
-    "read_results",
     "run_ablation",
     "upsert_rows",
 ]
@@ -268,11 +272,9 @@ def _limited(study: Study, max_variants: int | None) -> tuple[Variant, ...]:
 # --- evaluation splits -----------------------------------------------------------------------
 
 
-def split_settings(profile: str, split: EvalSplit) -> dict[str, Any]:
-    """Keyword arguments of :func:`gsfm.experiments.ensure_synth_split` for ``split`` under
+def split_arguments(profile: str, split: EvalSplit) -> dict[str, Any]:
+    """Keyword arguments of :func:`gsfm.data.synthetic.ensure_split` for ``split`` under
     ``profile``: the profile's evaluation subset and size, scaled (sides rounded to 16)."""
-    from gsfm.data.synthetic import get_version
-
     sizes, v = profile_sizes(profile), get_version("v1")
     h, w = sizes.eval_height or v.height, sizes.eval_width or v.width
     if split.scale != 1.0:
@@ -287,7 +289,7 @@ def split_label(profile: str, split: EvalSplit) -> str:
     """The ``split`` column: the split's name, plus its size when scaled (``val-240x432``)."""
     if split.scale == 1.0:
         return split.split
-    s = split_settings(profile, split)
+    s = split_arguments(profile, split)
     return f"{split.split}-{s['height']}x{s['width']}"
 
 
@@ -305,15 +307,11 @@ class Task:
     def run_config(self, profile: str, **train_options: Any) -> dict[str, Any]:
         """The configuration of the task's training run (``train_options``: extra
         :class:`~gsfm.config.TrainConfig` fields, e.g. ``num_workers``)."""
-        from gsfm.experiments import run_config
-
         overrides = {**self.variant.overrides, **train_options}
         return run_config(self.variant.model, profile, seed=self.seed, **overrides)
 
     def train_key(self, profile: str, **train_options: Any) -> str:
         """Identifies the training run (tasks of equal configuration share one)."""
-        from gsfm.experiments import run_name
-
         return run_name(self.run_config(profile, **train_options))
 
 
@@ -432,18 +430,6 @@ def check_table(path: str | os.PathLike[str], kind: str = "") -> pd.DataFrame:
     return table
 
 
-def read_results(results_dir: str | os.PathLike[str], study: str, kind: str = "") -> pd.DataFrame:
-    """``<study>.csv`` (``kind=""``), ``<study>_videos.csv`` or ``<study>_objects.csv``, checked
-    (:func:`check_table`) and typed as pandas reads it; an empty table when the file does not
-    exist yet."""
-    name = f"{study}_{kind}.csv" if kind else f"{study}.csv"
-    path = resolve_path(results_dir) / name
-    if not path.is_file():
-        return pd.DataFrame()
-    text = check_table(path, kind)
-    return pd.read_csv(io.StringIO(text.to_csv(index=False)))
-
-
 def load_study(
     results_dir: str | os.PathLike[str], study: str, profile: str, device: str | None = None
 ) -> Any:
@@ -452,10 +438,6 @@ def load_study(
     AVX2 runs differ), so that a comparison never mixes devices: ``device`` if given, else the
     device with the most rows; then its most common recorded kernel set. ``device_note`` says
     what was left out. None when there are no such rows yet."""
-    from dataclasses import replace
-
-    from gsfm.analysis.ablation_stats import read_ablation
-
     get_studies(study)
     path = resolve_path(results_dir) / f"{study}.csv"
     if not path.is_file():
@@ -534,18 +516,15 @@ def upsert_rows(path: Path, rows: pd.DataFrame, key: Sequence[str]) -> None:
 
 def _device_label(prov: Mapping[str, Any]) -> str:
     """Where a run trained or a timing ran, from its provenance
-    (:func:`gsfm.training.run_folder.provenance`): the CUDA device name, or ``cpu, N
-    thread(s)``."""
+    (:func:`gsfm.training.run_folder.provenance`, whose ``device`` is a
+    :func:`gsfm.runtime.device_label`): that label, with the torch threads on the CPU."""
     dev = str(prov.get("device", "unknown"))
-    if dev.startswith("cpu"):
-        n = prov.get("torch_threads")
-        return f"cpu, {n} thread{'s' if n != 1 else ''}" if n else "cpu"
+    if device_type(dev) == "cpu":
+        return device_label("cpu", prov.get("torch_threads"))
     return dev
 
 
 def _git_commit() -> str | None:
-    from gsfm.training.run_folder import provenance
-
     return provenance(torch.device("cpu"), 0, 1)["git_commit"]
 
 
@@ -557,8 +536,6 @@ def _rows_for(
     data_dir: Path,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Score ``run_dir`` on the task's splits: (rows, per-video rows, per-object rows)."""
-    from gsfm.experiments import ensure_synth_split, evaluated_run
-
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     log = pd.read_csv(run_dir / "log.csv")
     inference = dict(task.variant.inference)
@@ -572,10 +549,10 @@ def _rows_for(
         "seed": task.seed,
     }
     trained = config.get("provenance", {})
-    device_label = _device_label(trained)  # where the run trained, the same for every split
+    trained_on = _device_label(trained)  # where the run trained, the same for every split
     rows, videos, objects = [], [], []
     for sp in task.study.splits:
-        root = ensure_synth_split(data_dir, sp.split, **split_settings(profile, sp))
+        root = ensure_split(data_dir, sp.split, **split_arguments(profile, sp))
         ev = evaluated_run(
             run_dir,
             root,
@@ -590,10 +567,10 @@ def _rows_for(
                 **base,
                 "split": label,
                 "profile": profile,
-                "device": device_label,
+                "device": trained_on,
                 "eval_device": ev.provenance.get("device"),
                 "torch": torch.__version__,
-                "amp": bool(config["train"].get("amp")) and "cuda" in device_label,
+                "amp": bool(config["train"].get("amp")) and device_type(trained_on) == "cuda",
                 "cpu_capability": trained.get("cpu_capability"),
                 "git_commit": trained.get("git_commit"),
                 "eval_commit": ev.provenance.get("git_commit"),
@@ -651,33 +628,26 @@ def write_rows(results_dir: Path, task: Task, tables: tuple[pd.DataFrame, ...]) 
 # --- training (in this process or in workers) ------------------------------------------------
 
 
-def _device_type(label: str) -> str:
-    """``cpu`` or ``cuda`` from a row's ``device`` column (``cpu, 1 thread``, ``cuda:0 (...)``)."""
-    return "cpu" if str(label).startswith("cpu") else "cuda"
-
-
 def _check_one_device_type(
-    results: Path, studies: Sequence[Study], profile: str, device_type: str
+    results: Path, studies: Sequence[Study], profile: str, kind: str
 ) -> None:
     for study in studies:
         path = results / f"{study.name}.csv"
         if not path.is_file():
             continue
         rows = pd.read_csv(path, usecols=["profile", "device"], dtype=str)
-        other = {_device_type(d) for d in rows.loc[rows["profile"] == profile, "device"]}
-        other.discard(device_type)
+        other = {device_type(d) for d in rows.loc[rows["profile"] == profile, "device"]}
+        other.discard(kind)
         if other:
             raise ValueError(
                 f"{path} holds {profile}-profile rows trained on {sorted(other)[0]}, and this "
-                f"run would add {device_type} rows: comparisons must not mix devices; write them "
-                f"to another folder (--results results/ablations-{device_type})"
+                f"run would add {kind} rows: comparisons must not mix devices; write them "
+                f"to another folder (--results results/ablations-{kind})"
             )
 
 
 def _train(kwargs: dict[str, Any]) -> str:
     """Train (or reuse) one run; a top-level function so that worker processes can run it."""
-    from gsfm.experiments import trained_run
-
     threads = kwargs.pop("threads", None)
     if threads:
         torch.set_num_threads(int(threads))
@@ -704,18 +674,16 @@ def _find_run(
     profile: str,
     dirs: Sequence[Path],
     train_options: Mapping[str, Any],
-    device_type: str,
+    kind: str,
 ) -> Path | None:
-    """A finished run of the task's configuration trained on ``device_type`` (a CUDA run is
+    """A finished run of the task's configuration trained on a ``kind`` device (a CUDA run is
     not reused for CPU rows, nor the other way round), or None."""
-    from gsfm.experiments import finished_run
-
     expected = task.run_config(profile, **train_options)
     for folder in dirs:
         found = finished_run(folder, expected)
         if found is not None:
             config = json.loads((found / "config.json").read_text(encoding="utf-8"))
-            if _device_type(_device_label(config.get("provenance", {}))) == device_type:
+            if device_type(_device_label(config.get("provenance", {}))) == kind:
                 return found
     return None
 
@@ -764,8 +732,6 @@ def run_ablation(
     ``profile`` trained on another device type (CPU vs CUDA), nothing runs and the error says
     to write elsewhere (``results_dir``), so that no comparison mixes devices.
     """
-    from tqdm.auto import tqdm
-
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     chosen = get_studies(studies)
@@ -844,11 +810,9 @@ def run_ablation(
                 continue
             score(run_dir, tasks)
     else:
-        from gsfm.experiments import ensure_synth_split
-
         for study in chosen:  # written once here, not by two workers at the same time
             for sp in study.splits:
-                ensure_synth_split(data, sp.split, **split_settings(profile, sp))
+                ensure_split(data, sp.split, **split_arguments(profile, sp))
         ctx = get_context("spawn")  # no forked torch / CUDA state in the workers
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             futures: dict[Future[tuple[str, list[tuple[pd.DataFrame, ...]]]], list[Task]] = {}

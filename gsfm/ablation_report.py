@@ -18,11 +18,17 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gsfm.ablation import STUDIES, load_study
+from gsfm.ablation import STUDIES, find_run_folder, load_study, split_arguments, split_label
 from gsfm.ablation_speed import SPEED_STUDIES, read_speed
+from gsfm.analysis import ablation_stats as stats
+from gsfm.analysis.feature_spectra import feature_spectra, low_share
+from gsfm.analysis.small_objects import object_crops, smallest_objects
 from gsfm.analysis.wording import signed
+from gsfm.checkpoint import load_model
+from gsfm.data.synthetic import ensure_split
+from gsfm.experiments import evaluated_run
 from gsfm.files import atomic_write
-from gsfm.runtime import resolve_path
+from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
     "FIGURE_NAMES",
@@ -88,11 +94,9 @@ def _write_tables(path: Path, summary: pd.DataFrame, differences: pd.DataFrame) 
 def split_notes(study: str, profile: str) -> dict[str, str]:
     """What each split label of ``study`` means at ``profile``, for a figure's caption:
     ``{"val": "the val videos at 160×288", "val-240x432": "the same videos at 240×432 (1.5×)"}``."""
-    from gsfm.ablation import split_label, split_settings
-
     out, first = {}, {}
     for sp in STUDIES[study].splits:
-        s = split_settings(profile, sp)
+        s = split_arguments(profile, sp)
         size = f"{s['height']}×{s['width']}"
         if sp.split in first:
             out[split_label(profile, sp)] = f"the same videos at {size} ({sp.scale:g}×)"
@@ -115,7 +119,7 @@ def study_report(
     """Statistics, sentences and the figure of ``study`` from the rows of ``profile`` (and
     ``device``, default: the device with the most rows). The figure and its tables (summary
     and paired differences as CSV, same stem) go to ``figures_dir`` unless it is None."""
-    from gsfm.analysis import ablation_stats as stats
+    # imported here: gsfm.viz modules load matplotlib (and select its Agg backend)
     from gsfm.viz import ablation as viz
 
     if study not in STUDIES:
@@ -131,7 +135,7 @@ def study_report(
         return StudyReport(study, None, empty, empty, text, None, None)
     rows, videos = tables.rows, tables.videos
     path = None if figures_dir is None else resolve_path(figures_dir) / FIGURE_NAMES[study]
-    where = f"Rows: {stats.provenance(rows)}."
+    where = f"Rows: {stats.provenance_note(rows)}."
     if tables.device_note:
         where += f" {tables.device_note}"
     spec = STUDIES[study]
@@ -188,8 +192,6 @@ def study_report(
 
 def _seed_runs(tables: Any, seed: int, dirs: Sequence[str | os.PathLike[str]]) -> dict[str, Path]:
     """{variant: run folder} of the rows of ``seed`` (a run folder missing here raises)."""
-    from gsfm.ablation import find_run_folder
-
     rows = tables.rows[tables.rows["seed"].astype(int) == int(seed)]
     if rows.empty:
         raise ValueError(f"no {tables.study} rows for seed {seed}")
@@ -210,13 +212,8 @@ def _seed_runs(tables: Any, seed: int, dirs: Sequence[str | os.PathLike[str]]) -
 
 def _split_roots(study: str, profile: str, data_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """{split label: validation folder} of a study's splits (written once if missing)."""
-    from gsfm.ablation import split_label, split_settings
-    from gsfm.experiments import ensure_synth_split
-
     return {
-        split_label(profile, sp): ensure_synth_split(
-            data_dir, sp.split, **split_settings(profile, sp)
-        )
+        split_label(profile, sp): ensure_split(data_dir, sp.split, **split_arguments(profile, sp))
         for sp in STUDIES[study].splits
     }
 
@@ -252,8 +249,7 @@ def smallest_objects_figure(
     """Fig. 7 on our data from the small-objects rows of ``seed``: the ``n`` smallest objects
     (:func:`gsfm.analysis.small_objects.smallest_objects`) cropped from every split with each
     variant's prediction (the run's cached evaluation, recomputed if stale)."""
-    from gsfm.analysis.small_objects import object_crops, smallest_objects
-    from gsfm.experiments import evaluated_run
+    # imported here: gsfm.viz modules load matplotlib (and select its Agg backend)
     from gsfm.viz.small_objects import plot_small_object_crops
 
     tables = load_study(results_dir, "small_objects", profile)
@@ -276,9 +272,8 @@ def smallest_objects_figure(
         }  # fmt: skip
         crops += object_crops(roots[str(split)], preds, group)
     scores = object_scores(objects, picks, list(runs))
-    from gsfm.analysis import ablation_stats as stats
 
-    note = f"{profile} profile, seed {seed}; {stats.provenance(tables.rows, seeds=False)}."
+    note = f"{profile} profile, seed {seed}; {stats.provenance_note(tables.rows, seeds=False)}."
     return plot_small_object_crops(
         crops, resolve_path(figures_dir) / "fig7_small_objects.png", scores=scores, note=note
     )
@@ -304,9 +299,7 @@ def feature_spectra_report(
     the HFM (:mod:`gsfm.analysis.feature_spectra`): computed from the small-objects runs of
     ``seed`` and saved to ``results_dir/feature_spectra.csv`` when ``from_runs``, else read
     from there. Returns (table, figure or None, sentences)."""
-    from gsfm.analysis.feature_spectra import feature_spectra, low_share
-    from gsfm.checkpoint import load_model
-    from gsfm.runtime import resolve_device
+    # imported here: gsfm.viz modules load matplotlib (and select its Agg backend)
     from gsfm.viz.feature_spectra import plot_feature_spectra
 
     out = resolve_path(results_dir) / SPECTRA_FILE

@@ -16,6 +16,7 @@ objects come from the first mask. So speed is measured before, and without, trai
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 from collections.abc import Sequence
@@ -23,10 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 
-from gsfm.ablation import STUDIES, EvalSplit, Study, split_settings, upsert_rows
+from gsfm.ablation import STUDIES, EvalSplit, Study, _device_label, split_arguments, upsert_rows
+from gsfm.data.synthetic.video import generate_video
+from gsfm.data.transforms import normalize, to_chw_uint8
 from gsfm.files import read_csv_table
+from gsfm.inference import InferenceEngine, InferenceSettings
+from gsfm.model import build_model
 from gsfm.runtime import resolve_device, resolve_path
+from gsfm.training.run_folder import provenance
 
 __all__ = [
     "SPEED_COLUMNS",
@@ -57,12 +64,7 @@ def speed_path(results_dir: str | os.PathLike[str], study: str) -> Path:
 def _videos(profile: str, indices: Sequence[int]) -> tuple[list[tuple[Any, Any]], dict[str, Any]]:
     """Videos ``indices`` of the synthetic validation split at the size the rows are scored
     at: [(normalised frames, first-frame id map)] and their description."""
-    import torch
-
-    from gsfm.data.synthetic.video import generate_video
-    from gsfm.data.transforms import normalize, to_chw_uint8
-
-    size = split_settings(profile, EvalSplit())
+    size = split_arguments(profile, EvalSplit())
     clips, names, objects = [], [], 0
     for index in indices:
         video = generate_video("val", index, height=size["height"], width=size["width"])
@@ -96,15 +98,6 @@ def variant_speed(
     ``eval_fps``), after one untimed warm-up each. One row per variant
     (:data:`SPEED_COLUMNS`): the median, min and max FPS over the rounds, and the per-round
     ratio to the study's reference (when it is timed too) as median, min and max."""
-    import json
-
-    import torch
-
-    from gsfm.ablation import _device_label
-    from gsfm.inference import InferenceEngine, InferenceSettings
-    from gsfm.model import build_model
-    from gsfm.training.run_folder import provenance
-
     spec = STUDIES[study] if isinstance(study, str) else study
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"rounds must be a positive integer, got {rounds!r}")

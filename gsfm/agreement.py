@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
+from gsfm.data.davis import DAVISEvalDataset
 from gsfm.inference import InferenceEngine, InferenceSettings
 from gsfm.metrics import video_jf
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from gsfm.model import GSFMNet
 
 __all__ = [
@@ -123,10 +123,6 @@ def compare_on_folder(
     ``jf_difference`` (candidate − reference; NaN unless every frame has a ground-truth PNG),
     ``fps_reference``, ``fps_candidate`` and ``within_tolerance``.
     """
-    import pandas as pd
-
-    from gsfm.data.davis import DAVISEvalDataset
-
     data = DAVISEvalDataset(data_root, split, res=res, videos=videos)
     engines = (InferenceEngine(model, reference), InferenceEngine(model, candidate))
     rows = []

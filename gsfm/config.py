@@ -1,4 +1,4 @@
-"""Model and training configuration, and the three profiles (the one place that defines them).
+"""Model and training configuration, and the four profiles (the one place that defines them).
 
 Everything that depends on the profile is here: the network (:func:`model_config`), the
 training stages (:func:`train_config`) and the notebook / evaluation sizes
@@ -25,6 +25,7 @@ plain convs in the key encoder, STCN's inference defaults). Use :func:`model_con
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -343,6 +344,7 @@ def auto_profile(profile: str, device: str | Any = "auto") -> str:
     if profile != "auto":
         _check(profile, PROFILE_NAMES, "profile")
         return profile
+    # imported here: config stays stdlib-only, as the CLI's parser reads it
     from gsfm.runtime import resolve_device
 
     return "gpu" if resolve_device(device).type == "cuda" else "cpu"
@@ -372,3 +374,9 @@ def legacy_model_name(fields: dict[str, Any]) -> str:
 def to_dict(cfg: ModelConfig | TrainConfig | Profile) -> dict[str, Any]:
     """A JSON-friendly dict of a configuration (for run folders and provenance)."""
     return asdict(cfg)
+
+
+def json_roundtrip(obj: Any) -> Any:
+    """``obj`` as it reads back from JSON (tuples become lists), for comparing configurations
+    with the ones saved in run folders."""
+    return json.loads(json.dumps(obj, default=str))

@@ -12,7 +12,6 @@ notebooks never redo work whose inputs did not change:
   predictions and tables are cached inside the run folder next to a ``provenance.json``
   (checkpoint SHA-256 and mtime, data fingerprint, inference settings, git commit, library
   versions, device) and are recomputed when any of those differ.
-* :func:`ensure_synth_split` writes a split of the synthetic benchmark once and reuses it.
 * :func:`trivial_baselines` scores the ``empty`` and ``copy-first`` predictions.
 """
 
@@ -28,27 +27,33 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy
 import pandas as pd
 import torch
 
+from gsfm import __version__
 from gsfm.config import (
     ModelConfig,
     TrainConfig,
     default_data,
+    json_roundtrip,
     legacy_model_name,
     model_config,
     profile_sizes,
     train_config,
 )
-from gsfm.data.synthetic import ensure_split
-from gsfm.files import Busy, atomic_folder, exclusive
+from gsfm.data.layout import list_videos, resolve_layout
+from gsfm.evaluation import evaluate_baseline, evaluate_checkpoint
+from gsfm.files import Busy, atomic_folder, atomic_write_json, exclusive
+from gsfm.inference import InferenceSettings
 from gsfm.runtime import resolve_device, resolve_path
+from gsfm.training.api import parse_data_spec, train
+from gsfm.training.run_folder import provenance
 
 __all__ = [
     "EvalRun",
     "data_fingerprint",
     "device_overrides",
-    "ensure_synth_split",
     "eval_split_settings",
     "finished_run",
     "evaluated_run",
@@ -96,9 +101,6 @@ def run_config(
     specifications (default: the profile's, :func:`gsfm.config.default_data`), the resolved :class:`~gsfm.config.TrainConfig` (with ``seed``) and
     :class:`~gsfm.config.ModelConfig`, as they read back from JSON.
     """
-    from gsfm.training.api import parse_data_spec
-    from gsfm.training.loop import json_roundtrip
-
     model_opts, train_opts = _split_overrides(overrides)
     data = default_data(profile) if data is None else data
     cfg = {
@@ -135,8 +137,6 @@ def _upgraded(saved: dict[str, Any]) -> dict[str, Any]:
     :class:`~gsfm.config.ModelConfig` / :class:`~gsfm.config.TrainConfig` since the run was
     saved get their defaults (``name`` from the switches, as :func:`gsfm.checkpoint.load_model`
     does), so a finished run keeps being reused when nothing it was trained with changed."""
-    from gsfm.training.loop import json_roundtrip
-
     out = dict(saved)
     if isinstance(out.get("model"), dict):
         model = {**json_roundtrip(asdict(ModelConfig())), **out["model"]}
@@ -202,8 +202,6 @@ def trained_run(
     second ``python -m gsfm ablate``), this raises :class:`gsfm.files.Busy` at once instead of
     resuming or deleting the run under the other's feet.
     """
-    from gsfm.training.api import train
-
     data = default_data(profile) if data is None else data
     expected = run_config(model, profile, seed=seed, data=data, **overrides)
     model_opts, train_opts = _split_overrides(overrides)
@@ -257,18 +255,11 @@ def trained_run(
 
 def eval_split_settings(profile: str) -> dict[str, Any]:
     """The validation subset a notebook evaluates on under ``profile``, as keyword arguments of
-    :func:`ensure_synth_split`, from :func:`gsfm.config.profile_sizes` (smoke: the first 3
-    synth-v1 val videos at 64x112; otherwise the full split, 24 videos at 160x288)."""
+    :func:`gsfm.data.synthetic.ensure_split`, from :func:`gsfm.config.profile_sizes` (smoke: the
+    first 3 synth-v1 val videos at 64x112; otherwise the full split, 24 videos at 160x288)."""
     sizes = profile_sizes(profile)
     given = {"limit": sizes.eval_videos, "height": sizes.eval_height, "width": sizes.eval_width}
     return {k: v for k, v in given.items() if v is not None}
-
-
-#: The folder of a synthetic split under ``data_dir``, written only if not complete yet:
-#: ``data_dir/<split>`` for the official split, ``data_dir/<split>-<H>x<W>[-first<N>][-seed<S>]``
-#: for any other (:func:`gsfm.data.synthetic.ensure_split`, the one write-once step, which the
-#: ``synth-train`` training data uses too).
-ensure_synth_split = ensure_split
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -312,8 +303,6 @@ def _file_sha256(path: Path) -> str:
 
 def data_fingerprint(root: Path, videos: Sequence[str], res: str | None = None) -> str:
     """SHA-256 over the names and bytes of every frame and annotation of ``videos``."""
-    from gsfm.data.layout import resolve_layout
-
     img_root, ann_root = resolve_layout(root, res)
     h = hashlib.sha256()
     for video in videos:
@@ -328,10 +317,6 @@ def data_fingerprint(root: Path, videos: Sequence[str], res: str | None = None) 
 
 
 def _library_versions() -> dict[str, str]:
-    import numpy
-
-    from gsfm import __version__
-
     return {"gsfm": __version__, "torch": torch.__version__, "numpy": numpy.__version__}
 
 
@@ -394,11 +379,6 @@ def evaluated_run(
     (and ``recompute`` is False); otherwise they are recomputed into a temporary folder that
     replaces the old one only when complete.
     """
-    from gsfm.data.layout import list_videos, resolve_layout
-    from gsfm.evaluation import evaluate_checkpoint
-    from gsfm.inference import InferenceSettings
-    from gsfm.training.run_folder import provenance
-
     run = resolve_path(run_dir)
     ckpt = run / "checkpoints" / f"{checkpoint}.pt"
     if not ckpt.is_file():
@@ -447,7 +427,7 @@ def evaluated_run(
         row = row.drop(columns=["predictions"])
         row["checkpoint"] = str(ckpt)
         row.to_csv(tmp / "scores.csv", index=False)
-        (tmp / PROVENANCE_FILE).write_text(json.dumps(expected, indent=1) + "\n")
+        atomic_write_json(tmp / PROVENANCE_FILE, expected)
     return EvalRun(
         run, out, *(pd.read_csv(out / f) for f in _TABLES), provenance=expected, reused=False
     )
@@ -464,8 +444,6 @@ def trivial_baselines(
 
     The predictions are written to ``out_dir/<kind>`` (or a temporary folder, then deleted).
     """
-    from gsfm.evaluation import evaluate_baseline
-
     rows = []
     with tempfile.TemporaryDirectory(prefix="gsfm-baselines-") as tmp:
         base = resolve_path(out_dir) if out_dir is not None else Path(tmp)

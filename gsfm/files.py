@@ -23,6 +23,7 @@ the layers.
 
 from __future__ import annotations
 
+import csv
 import errno
 import io
 import json
@@ -105,8 +106,6 @@ def _check_complete_rows(path: Path, text: str, what: str) -> None:
     """One ``ValueError`` naming ``path`` unless ``text`` is a header and complete rows: every
     row has the header's number of fields and the file ends with a newline (a truncated file
     ends inside its last row)."""
-    import csv
-
     if not text.strip():
         raise ValueError(f"{path}: not a readable {what} (the file is empty)")
     if not text.endswith("\n"):
@@ -208,6 +207,7 @@ def atomic_save(path: str | os.PathLike[str], payload: Any) -> Path:
     """``torch.save(payload)`` to ``path`` atomically (checkpoints). The payload goes through a
     file object of ours, so that a full disk is Python's ``OSError(ENOSPC)`` (then
     :class:`DiskFullError`) rather than PyTorch's own writer's message, which names no disk."""
+    # imported here: the CLI's parser imports this module; torch is slow to load
     import torch
 
     def write(tmp: Path) -> None:
@@ -281,6 +281,7 @@ def read_torch_file(
     ``"cannot read <what> <path>: not <expected>, or corrupt (<reason>)"``. The content is
     returned as it is; callers check that it is what they need.
     """
+    # imported here: the CLI's parser imports this module; torch is slow to load
     import torch
 
     path = Path(path)

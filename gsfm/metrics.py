@@ -54,7 +54,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
+from gsfm.data.io import read_mask
+from gsfm.data.layout import list_videos, resolve_layout
 from gsfm.errors import DataError, MissingFileError
 
 __all__ = [
@@ -218,8 +221,6 @@ def load_sequence_masks(
 ) -> np.ndarray:
     """Stack ``folder/<frame>`` id maps into ``(T, H, W)`` uint8; errors name the file (as
     ``what``: "annotation" for ground truth, "prediction")."""
-    from gsfm.data.io import read_mask
-
     out: np.ndarray | None = None
     first_path: Path | None = None
     for t, name in enumerate(frames):
@@ -365,8 +366,6 @@ def _resolve_roots(root: Path, res: str | None) -> tuple[Path | None, Path]:
     if not root.is_dir():
         raise MissingFileError(f"folder not found: {root}", root)
     if (root / "Annotations").is_dir():
-        from gsfm.data.layout import resolve_layout
-
         return resolve_layout(root, res)
     return None, root
 
@@ -429,8 +428,6 @@ def score_folders(
     if not pred_dir.is_dir():
         raise MissingFileError(f"prediction folder not found: {pred_dir}", pred_dir)
     if sequences is None:
-        from gsfm.data.layout import list_videos
-
         sequences = list_videos(gt_dir)
     sequences = list(sequences)
     if not sequences:
@@ -439,8 +436,6 @@ def score_folders(
     skipped: list[str] = []
     iterator = sequences
     if progress:
-        from tqdm.auto import tqdm
-
         iterator = tqdm(sequences, desc="scoring", unit="video")
     for seq in iterator:
         gdir, pdir = gt_dir / seq, pred_dir / seq

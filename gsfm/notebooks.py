@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gsfm.files import atomic_write_text
 from gsfm.runtime import project_root
 
 __all__ = [
@@ -76,6 +77,7 @@ def list_notebooks(folder: str | Path | None = None) -> list[Path]:
 
 def notebook_parameters(path: str | Path) -> dict[str, Any]:
     """The parameters declared in the notebook's ``parameters`` cell, with their defaults."""
+    # imported here: papermill and nbconvert take seconds to import
     import papermill
 
     path = Path(path)
@@ -102,6 +104,7 @@ def execute_notebook(
     failing cell's traceback can be read there: :class:`NotebookFailed` names that copy.
     ``progress``: papermill's bar, one step per cell.
     """
+    # imported here: papermill and nbconvert take seconds to import
     import papermill
     import papermill.exceptions
 
@@ -139,10 +142,9 @@ def execute_notebook(
 
 def export_html(notebook: str | Path, html: str | Path) -> Path:
     """Write an executed notebook as one self-contained HTML page (figures embedded)."""
+    # imported here: papermill and nbconvert take seconds to import
     import nbformat
     from nbconvert import HTMLExporter
-
-    from gsfm.files import atomic_write_text
 
     notebook = Path(notebook)
     if not notebook.is_file():

@@ -18,7 +18,9 @@ if TYPE_CHECKING:  # imported where used: light callers (the CLI's parser) need 
     import torch
 
 __all__ = [
+    "device_label",
     "device_name",
+    "device_type",
     "figures_dir",
     "project_root",
     "resolve_device",
@@ -72,15 +74,31 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
-def device_name(device: str | torch.device = "auto") -> str:
-    """A label for figures and tables: the CUDA device's name, or ``cpu (N threads)``."""
+def device_label(device: str | torch.device, threads: int | None = None) -> str:
+    """The one device label of run provenance, results tables and figures:
+    ``cuda:0 (<GPU name>)`` on CUDA; on the CPU ``cpu, N thread(s)`` with ``threads``, else
+    ``cpu`` (a run's provenance records its threads apart). :func:`device_type` reads it back."""
     import torch
 
-    dev = resolve_device(device)
+    dev = torch.device(device)
     if dev.type == "cuda":
-        return torch.cuda.get_device_name(dev)
-    n = torch.get_num_threads()
-    return f"{dev.type} ({n} thread{'s' if n != 1 else ''})"
+        return f"{dev} ({torch.cuda.get_device_name(dev)})"
+    if threads:
+        return f"{dev.type}, {threads} thread{'s' if threads != 1 else ''}"
+    return dev.type
+
+
+def device_type(label: str) -> str:
+    """``"cpu"`` or ``"cuda"`` from a :func:`device_label` (as results tables hold it)."""
+    return "cpu" if str(label).startswith("cpu") else "cuda"
+
+
+def device_name(device: str | torch.device = "auto") -> str:
+    """The :func:`device_label` of ``device`` as this process uses it (with its torch threads
+    on the CPU), for figure captions."""
+    import torch
+
+    return device_label(resolve_device(device), torch.get_num_threads())
 
 
 def fast_cuda_kernels(device: str | torch.device) -> None:

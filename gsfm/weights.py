@@ -29,8 +29,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
+from gsfm.checkpoint import load_model, model_from_state, save_checkpoint
 from gsfm.files import (
     CheckpointError,
     atomic_folder,
@@ -147,11 +152,8 @@ def _verified_bytes(entry: Mapping[str, Any], folder: Path, key: str = "file") -
 
 
 def _state_from_bytes(data: bytes, source: str) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load
-
     try:
-        state = load(data)
+        state = load_safetensors(data)
     except (SafetensorError, ValueError) as exc:
         raise WeightsError(f"{source} is not a readable safetensors file ({exc})") from None
     # stored float16 parameters run in float32, as the network was trained
@@ -170,8 +172,6 @@ def load_shipped(
     refused with one line naming it. The network is rebuilt from the stored configuration
     (the run's ``ModelConfig``), so it is exactly the architecture that was trained.
     """
-    from gsfm.checkpoint import model_from_state
-
     folder = _folder(weights_dir)
     entry = _entry(name, folder)
     path = folder / entry["file"]
@@ -190,8 +190,6 @@ def reference_row(
     """The committed result row that shipped ``name`` reproduces (a pandas Series), read now
     from ``results_dir/<study>.csv`` (default: the folder the manifest names); ``videos=True``:
     its per-video rows (a DataFrame indexed by sequence) from ``<study>_videos.csv``."""
-    import pandas as pd
-
     ref = _entry(name, _folder(weights_dir))["reproduces"]
     folder = results_dir if results_dir is not None else ref.get("results", "results/ablations")
     table = resolve_path(folder) / f"{ref['study']}{'_videos' if videos else ''}.csv"
@@ -232,8 +230,6 @@ def shipped_run(
     when the shipped file changed; a folder there that is not a shipped run is never touched
     (an error says so).
     """
-    from gsfm.checkpoint import save_checkpoint
-
     folder = _folder(weights_dir)
     entry = _entry(name, folder)
     run_dir = resolve_path(runs_dir) / (folder_name or entry["reproduces"]["run"])
@@ -254,7 +250,7 @@ def shipped_run(
     log = _verified_bytes(entry, folder, key="log")
     config = {**entry["config"], "provenance": entry["provenance"], "shipped": entry["sha256"]}
     with atomic_folder(run_dir) as tmp:
-        (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        atomic_write_json(tmp / "config.json", config)
         (tmp / "log.csv").write_bytes(log)
         save_checkpoint(tmp / "checkpoints" / "final.pt", model)
     return run_dir
@@ -279,8 +275,6 @@ def _reference(
     config: Mapping[str, Any], study: str, variant: str, results_dir: Path
 ) -> dict[str, Any]:
     """The committed row of ``study``/``variant`` with this run's profile and seed on val."""
-    import pandas as pd
-
     table = results_dir / f"{study}.csv"
     if not table.is_file():
         raise FileNotFoundError(f"results table not found: {table}")
@@ -332,10 +326,6 @@ def export_weights(
     written atomically; existing shipped weights of ``name`` are refused unless ``force``.
     Returns the weights file.
     """
-    from safetensors.torch import save
-
-    from gsfm.checkpoint import load_model
-
     run = resolve_path(run_dir)
     final = run / "checkpoints" / "final.pt"
     if not final.is_file():
@@ -363,7 +353,7 @@ def export_weights(
     model = load_model(final)
     state = _half_state(model)
     meta = {"format": FORMAT, "name": name, "model": json.dumps(asdict(model.config))}
-    data = save(state, metadata=meta)
+    data = save_safetensors(state, metadata=meta)
     iterations = int(config["train"]["iterations"])
     entry = {
         "file": target.name,

@@ -24,8 +24,8 @@ from gsfm.ablation import (
     get_studies,
     plan,
     run_ablation,
+    split_arguments,
     split_label,
-    split_settings,
     write_rows,
 )
 from gsfm.cli import main
@@ -101,8 +101,8 @@ def test_the_components_extra_pair_differs_only_in_the_key_conv_biases() -> None
 
 
 def test_split_sizes_scale_with_the_profile() -> None:
-    assert split_settings("smoke", EvalSplit()) == {"height": 64, "width": 112, "limit": 3}
-    assert split_settings("cpu", EvalSplit("val", 1.5)) == {"height": 240, "width": 432}
+    assert split_arguments("smoke", EvalSplit()) == {"height": 64, "width": 112, "limit": 3}
+    assert split_arguments("cpu", EvalSplit("val", 1.5)) == {"height": 240, "width": 432}
     assert split_label("cpu", EvalSplit("val", 1.5)) == "val-240x432"
     assert split_label("cpu", EvalSplit("small")) == "small"
 

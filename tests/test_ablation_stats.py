@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from gsfm.ablation import STUDIES
 from gsfm.analysis import ablation_stats as A
-from gsfm.analysis.paper_ablations import PAPER_ABLATIONS, STUDIES, paper_pairs, paper_rows
+from gsfm.analysis.paper_ablations import PAPER_STUDIES, paper_pairs, paper_rows
 
 VIDEOS = [f"v{i:02d}" for i in range(8)]
 BASE = np.array([31.0, 44.5, 52.0, 60.25, 38.0, 71.5, 47.0, 55.0])  # per-video reference scores
@@ -463,8 +464,8 @@ def object_rows(gain: dict[str, float], seeds=(0, 1, 2)) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def test_size_buckets_are_the_papers_nested_buckets():
-    counts = A.size_buckets(object_rows({"STCN": 0.0, "GSFM": 1.0})).set_index("bucket")
+def test_bucket_counts_are_the_papers_nested_buckets():
+    counts = A.bucket_counts(object_rows({"STCN": 0.0, "GSFM": 1.0})).set_index("bucket")
     # under 5 %: a-e (0.05 itself is not under 5 %); under 1 %: a-c; under 0.5 %: a, b
     assert counts["n_objects"].to_dict() == {"<5%": 5, "<1%": 3, "<0.5%": 2}
     assert counts["n_total"].unique().tolist() == [7]
@@ -547,7 +548,7 @@ def test_objects_must_agree_on_their_area():
     objects = object_rows({"STCN": 0.0, "GSFM": 1.0})
     objects.loc[(objects["variant"] == "GSFM") & (objects["object"] == "c"), "area"] = 0.2
     with pytest.raises(ValueError, match="object c of v2 .* different areas"):
-        A.size_buckets(objects)
+        A.bucket_counts(objects)
     with pytest.raises(ValueError, match="reference 'STM' is not a variant"):
         A.bucket_differences(object_rows({"STCN": 0.0}), "STM")
 
@@ -663,7 +664,7 @@ def test_paper_ablations_match_the_papers_printed_deltas():
     assert sigma["direction"].tolist()[:5] == sigma["direction"].tolist()[5:]
     assert sigma["baseline"].dropna().unique().tolist() == ["sigma=7", "sigma=7/24 relative"]
     assert sigma["paper_variant"].iloc[5] == "σ = 3 (as 3/24 of the map side)"
-    assert set(PAPER_ABLATIONS["study"]) == set(STUDIES)
+    assert set(PAPER_STUDIES) == set(STUDIES)  # the paper has rows for each of our studies
     assert paper_pairs("generalization") == [("STM-read+freq", "STM-read")]
     assert paper_pairs("small_objects") == [("GSFM", "STCN")]
     with pytest.raises(ValueError, match="unknown ablation study 'colour'"):

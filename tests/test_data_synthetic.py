@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from gsfm.data.shapes import SHAPE_KINDS, perturb, render_shape, sample_shape
 from gsfm.data.synthetic import (
     CASES,
     VERSIONS,
@@ -17,6 +16,7 @@ from gsfm.data.synthetic import (
     object_table,
     split_names,
 )
+from gsfm.data.synthetic.shapes import SHAPE_KINDS, perturb, render_shape, sample_shape
 
 # sha256 of the decoded masks of two val videos of synth-v1 (seed 0). If this fails, the
 # generator changed: v1 must stay frozen, so add a v2 instead of editing v1.

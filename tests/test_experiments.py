@@ -16,6 +16,7 @@ import pytest
 from gsfm import experiments
 from gsfm.analysis import comparison
 from gsfm.checkpoint import save_checkpoint
+from gsfm.data.synthetic import ensure_split
 from gsfm.model import build_model
 
 # --- trained_run ---------------------------------------------------------------------------
@@ -42,7 +43,7 @@ def _fake_train(calls: list[dict]):
 
 def test_trained_run_trains_once_then_reuses(tmp_path: Path, monkeypatch) -> None:
     calls: list[dict] = []
-    monkeypatch.setattr("gsfm.training.api.train", _fake_train(calls))
+    monkeypatch.setattr("gsfm.experiments.train", _fake_train(calls))
     run = experiments.trained_run("stcn", "smoke", seed=3, runs_dir=tmp_path, device="cpu")
     assert run.parent == tmp_path and run.name.startswith("stcn-smoke-seed3-")
     assert len(calls) == 1 and calls[0]["seed"] == 3 and not calls[0]["resume"]
@@ -62,7 +63,7 @@ def test_trained_run_reuses_a_run_saved_before_fields_were_added(
     """A finished run whose config.json predates ModelConfig.name / TrainConfig.dice (so its
     folder has another hash) is reused when nothing it was trained with changed."""
     calls: list[dict] = []
-    monkeypatch.setattr("gsfm.training.api.train", _fake_train(calls))
+    monkeypatch.setattr("gsfm.experiments.train", _fake_train(calls))
     run = experiments.trained_run("stcn", "smoke", seed=3, runs_dir=tmp_path, device="cpu")
     config = json.loads((run / "config.json").read_text())
     del config["model"]["name"], config["train"]["dice"]  # as an earlier version wrote it
@@ -81,7 +82,7 @@ def test_trained_run_resumes_an_interrupted_run_and_replaces_a_foreign_one(
     tmp_path: Path, monkeypatch
 ) -> None:
     calls: list[dict] = []
-    monkeypatch.setattr("gsfm.training.api.train", _fake_train(calls))
+    monkeypatch.setattr("gsfm.experiments.train", _fake_train(calls))
     run = experiments.trained_run("gsfm", "smoke", seed=0, runs_dir=tmp_path, device="cpu")
     (run / "checkpoints" / "final.pt").unlink()  # as if stopped after a checkpoint
     experiments.trained_run("gsfm", "smoke", seed=0, runs_dir=tmp_path, device="cpu")
@@ -115,7 +116,7 @@ def test_run_config_matches_what_the_trainer_saves(tmp_path: Path, monkeypatch) 
     def boom(*args, **kwargs):
         raise AssertionError("a finished run must not be trained again")
 
-    monkeypatch.setattr("gsfm.training.api.train", boom)
+    monkeypatch.setattr("gsfm.experiments.train", boom)
     assert (
         experiments.trained_run(
             "stcn", "smoke", seed=1, runs_dir=tmp_path, device="cpu", iterations=1
@@ -124,17 +125,17 @@ def test_run_config_matches_what_the_trainer_saves(tmp_path: Path, monkeypatch) 
     )
 
 
-# --- ensure_synth_split, trivial_baselines --------------------------------------------------
+# --- ensure_split, trivial_baselines --------------------------------------------------
 
 SMALL = {"limit": 1, "height": 32, "width": 48}
 
 
 @pytest.fixture(scope="module")
 def split(tmp_path_factory) -> Path:
-    return experiments.ensure_synth_split(tmp_path_factory.mktemp("synth"), "val", **SMALL)
+    return ensure_split(tmp_path_factory.mktemp("synth"), "val", **SMALL)
 
 
-def test_ensure_synth_split_writes_once_and_repairs(split: Path, monkeypatch) -> None:
+def test_ensure_split_writes_once_and_repairs(split: Path, monkeypatch) -> None:
     assert split.name == "val-32x48-first1"
     video = (split / "ImageSets" / "synth-v1" / "val.txt").read_text().split()
     assert video == ["val_000_lookalike"]
@@ -146,14 +147,14 @@ def test_ensure_synth_split_writes_once_and_repairs(split: Path, monkeypatch) ->
 
     with monkeypatch.context() as m:
         m.setattr("gsfm.data.synthetic.splits.write_split", boom)
-        assert experiments.ensure_synth_split(split.parent, "val", **SMALL) == split
+        assert ensure_split(split.parent, "val", **SMALL) == split
     (frames / "00007.jpg").unlink()  # incomplete: written again
-    assert experiments.ensure_synth_split(split.parent, "val", **SMALL) == split
+    assert ensure_split(split.parent, "val", **SMALL) == split
     assert (frames / "00007.jpg").is_file()
     with pytest.raises(ValueError, match="limit"):
-        experiments.ensure_synth_split(split.parent, "val", limit=0)
+        ensure_split(split.parent, "val", limit=0)
     with pytest.raises(ValueError, match="unknown split"):
-        experiments.ensure_synth_split(split.parent, "nope")
+        ensure_split(split.parent, "nope")
 
 
 def test_trivial_baselines(split: Path, tmp_path: Path) -> None:
@@ -188,7 +189,7 @@ def test_evaluated_run_caches_and_recomputes_on_change(
             )
         return pd.DataFrame([{"J&F-Mean": 0.5, "fps": 10.0, "predictions": str(out)}])
 
-    monkeypatch.setattr("gsfm.evaluation.evaluate_checkpoint", fake_eval)
+    monkeypatch.setattr("gsfm.experiments.evaluate_checkpoint", fake_eval)
     run = _run_with_checkpoint(tmp_path / "run")
     first = experiments.evaluated_run(run, split, device="cpu")
     assert not first.reused and first.jf == 0.5 and first.fps == 10.0
@@ -211,7 +212,7 @@ def test_evaluated_run_caches_and_recomputes_on_change(
 
     real = run_folder.provenance
     monkeypatch.setattr(  # another commit that leaves the inference code alone: still reused
-        "gsfm.training.run_folder.provenance", lambda *a: {**real(*a), "git_commit": "f" * 40}
+        "gsfm.experiments.provenance", lambda *a: {**real(*a), "git_commit": "f" * 40}
     )
     assert experiments.evaluated_run(run, split, device="cpu").reused and len(calls) == 4
     monkeypatch.setattr(experiments, "inference_code_digest", lambda: "0" * 64)  # code changed
@@ -239,7 +240,7 @@ def test_evaluated_run_failure_leaves_no_half_written_cache(
         (Path(out) / "partial.png").write_bytes(b"x")
         raise RuntimeError("inference crashed")
 
-    monkeypatch.setattr("gsfm.evaluation.evaluate_checkpoint", failing)
+    monkeypatch.setattr("gsfm.experiments.evaluate_checkpoint", failing)
     run = _run_with_checkpoint(tmp_path / "run")
     with pytest.raises(RuntimeError, match="crashed"):
         experiments.evaluated_run(run, split, device="cpu")

@@ -326,6 +326,8 @@ def test_build_model_configs() -> None:
         build_model("stm", "smoke")
     with pytest.raises(ValueError, match="unknown model option"):
         build_model("gsfm", "smoke", nonsense=1)
+    with pytest.raises(ValueError, match=r"unknown model option\(s\) \['config'\]"):
+        build_model("gsfm", "smoke", config=gsfm.config)  # a ModelConfig: GSFMNet(config)
 
 
 @pytest.mark.parametrize(

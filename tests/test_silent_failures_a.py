@@ -265,13 +265,13 @@ def test_truncated_results_refused_by_ablate(tmp_path, capsys):
 
 
 def test_truncated_results_refused_by_the_notebook_readers(tmp_path):
-    from gsfm.ablation import load_study, read_results
+    from gsfm.ablation import check_table, load_study
     from gsfm.ablation_report import study_report
 
     path = _truncated_copy(tmp_path)
     for read in (
         lambda: load_study(path.parent, "sigma", "cpu"),
-        lambda: read_results(path.parent, "sigma"),
+        lambda: check_table(path),
         lambda: study_report("sigma", "cpu", results_dir=path.parent, figures_dir=None),
     ):
         with pytest.raises(ValueError, match=str(path)):
@@ -282,7 +282,7 @@ def test_truncated_results_refused_by_the_notebook_readers(tmp_path):
 
 
 def test_results_row_with_a_wrong_type_is_refused(tmp_path):
-    from gsfm.ablation import read_results
+    from gsfm.ablation import check_table
 
     folder = tmp_path / "results"
     shutil.copytree(COMMITTED, folder)
@@ -290,20 +290,20 @@ def test_results_row_with_a_wrong_type_is_refused(tmp_path):
     table.loc[3, "JF"] = "lots"
     table.to_csv(folder / "sigma.csv", index=False)
     with pytest.raises(ValueError, match=r"sigma\.csv.*JF"):
-        read_results(folder, "sigma")
+        check_table(folder / "sigma.csv")
     table.loc[3, "JF"] = "47.1"
     table.loc[2, "seed"] = ""
     table.to_csv(folder / "sigma.csv", index=False)
     with pytest.raises(ValueError, match=r"sigma\.csv.*seed"):
-        read_results(folder, "sigma")
+        check_table(folder / "sigma.csv")
 
 
 def test_committed_results_tables_pass_the_check():
-    from gsfm.ablation import STUDIES, read_results
+    from gsfm.ablation import STUDIES, check_table
 
     for study in STUDIES:
-        assert len(read_results(COMMITTED, study)) > 0
-        assert len(read_results(COMMITTED, study, "videos")) > 0
+        assert len(check_table(COMMITTED / f"{study}.csv")) > 0
+        assert len(check_table(COMMITTED / f"{study}_videos.csv", "videos")) > 0
 
 
 def test_ablate_dry_run_with_nothing_to_do_is_a_sentence(capsys):
@@ -362,10 +362,10 @@ def test_fuzz_results_table_reader_at_the_cli(data, tmp_path_factory, capsys):
     assert path.read_bytes() == content
     assert sorted(p.name for p in folder.iterdir()) == ["sigma.csv"]
     if rc == 0:
-        from gsfm.ablation import read_results
+        from gsfm.ablation import check_table
 
-        table = read_results(folder, "sigma")  # what was accepted is a complete, typed table
-        assert table["seed"].dtype.kind == "i" and table["JF"].dtype.kind == "f"
+        table = check_table(path)  # what was accepted is a complete table of typed cells
+        assert table["seed"].astype(int).ge(0).all() and table["JF"].astype(float).notna().all()
     else:
         assert rc == 2
         lines = err.strip().splitlines()

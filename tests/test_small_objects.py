@@ -10,7 +10,7 @@ import pytest
 
 from gsfm.analysis.small_objects import object_crops, smallest_objects
 from gsfm.data.layout import resolve_layout
-from gsfm.experiments import ensure_synth_split
+from gsfm.data.synthetic import ensure_split
 from gsfm.viz.small_objects import plot_small_object_crops
 
 
@@ -32,7 +32,7 @@ def test_smallest_objects_are_one_per_video_by_mean_area() -> None:
 
 
 def test_crops_hold_the_object_and_methods_see_the_same_box(tmp_path: Path) -> None:
-    root = ensure_synth_split(tmp_path, "small", limit=2, height=64, width=112)
+    root = ensure_split(tmp_path, "small", limit=2, height=64, width=112)
     ann_root = resolve_layout(root)[1]
     seq = sorted(p.name for p in ann_root.iterdir())[0]
     picks = pd.DataFrame({"split": ["small"], "sequence": [seq], "object": [1], "area": [0.01]})

@@ -11,16 +11,15 @@ import torch
 from matplotlib.figure import Figure
 
 from gsfm.analysis.surgery import Surgery, SurgeryBench
-from gsfm.experiments import ensure_synth_split, eval_split_settings
+from gsfm.data.synthetic import ensure_split
+from gsfm.experiments import eval_split_settings
 from gsfm.model import build_model
 from gsfm.viz import surgery as viz_surgery
 
 
 @pytest.fixture(scope="module")
 def bench_and_net(tmp_path_factory: pytest.TempPathFactory) -> tuple[SurgeryBench, torch.nn.Module]:
-    root = ensure_synth_split(
-        tmp_path_factory.mktemp("data"), "val", **eval_split_settings("smoke")
-    )
+    root = ensure_split(tmp_path_factory.mktemp("data"), "val", **eval_split_settings("smoke"))
     bench = SurgeryBench.from_split(root, n_videos=1, n_frames=3, query_frame=5, top_k=5)
     torch.manual_seed(0)
     return bench, build_model("gsfm", "smoke").eval()

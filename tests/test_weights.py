@@ -239,12 +239,13 @@ def _score_shipped(
 ) -> EvalRun:
     """Shipped ``name`` scored on synth-v1 val (its first ``limit`` videos, of them
     ``videos``) with the inference settings of the row it reproduces."""
-    from gsfm.experiments import ensure_synth_split, eval_split_settings, evaluated_run
+    from gsfm.data.synthetic import ensure_split
+    from gsfm.experiments import eval_split_settings, evaluated_run
 
     entry = read_manifest(ROOT / "weights")["models"][name]
     ref = entry["reproduces"]
     split = eval_split_settings(ref["profile"]) | ({"limit": limit} if limit else {})
-    root = ensure_synth_split(data_dir, "val", **split)
+    root = ensure_split(data_dir, "val", **split)
     run = shipped_run(name, data_dir / "runs", weights_dir=ROOT / "weights")
     ev = evaluated_run(run, root, device="cpu", top_k=ref["inference"].get("top_k", "config"),
                        mem_every=ref["inference"].get("mem_every"), videos=videos)  # fmt: skip

@@ -19,7 +19,7 @@ and computes
   pairs (a fixed ``random_state``) for a 95 % interval; "distinguishable" means that interval
   excludes 0. Beside it, the seed-level difference of the means with its Student-t interval
   (over the per-seed differences of the seeds both variants have);
-* :func:`size_buckets`, :func:`bucket_scores`, :func:`bucket_differences`: the paper's Table 6
+* :func:`bucket_counts`, :func:`bucket_scores`, :func:`bucket_differences`: the paper's Table 6
   buckets (objects under 5 %, 1 %, 0.5 % of the frame, nested), object counts, and scores;
 * sentences for the notebooks: :func:`summary_text`, :func:`differences_text`,
   :func:`paper_ordering_text`, :func:`sigma_text`, :func:`small_objects_text`, all computed
@@ -44,7 +44,7 @@ from gsfm.analysis import calibrated
 from gsfm.analysis.comparison import seed_interval
 from gsfm.analysis.paper_ablations import (
     PAPER_MAP_SIDE,
-    STUDIES,
+    PAPER_STUDIES,
     paper_pairs,
     paper_rows,
     paper_sign,
@@ -61,6 +61,7 @@ __all__ = [
     "SIZE_BUCKETS",
     "VIDEO_COLUMNS",
     "AblationTables",
+    "bucket_counts",
     "bucket_differences",
     "bucket_scores",
     "check_objects",
@@ -70,14 +71,13 @@ __all__ = [
     "differences_text",
     "paired_differences",
     "paper_ordering_text",
-    "provenance",
+    "provenance_note",
     "read_ablation",
     "reference_variant",
     "seed_summary",
     "sigma_label",
     "sigma_table",
     "sigma_text",
-    "size_buckets",
     "small_objects_text",
     "speed_text",
     "summary_text",
@@ -443,6 +443,7 @@ def _paired_interval(
     so the interval is that value (scipy's BCa is undefined there). Where BCa cannot be
     computed for other data the percentile interval is used; ``method`` says which.
     """
+    # imported here: scipy.stats takes about 2 s to import
     from scipy import stats
 
     d = a - b
@@ -658,7 +659,7 @@ def comparison_pairs(
         if v != reference and base in present and base != v:
             pairs.append((v, base))
     study = str(rows["study"].iloc[0])
-    more = [*extra, *(paper_pairs(study) if study in STUDIES else ())]
+    more = [*extra, *(paper_pairs(study) if study in PAPER_STUDIES else ())]
     pairs += [(str(a), str(b)) for a, b in more if a in present and b in present]
     return list(dict.fromkeys(pairs))
 
@@ -765,7 +766,7 @@ def _buckets(buckets: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
     return out
 
 
-def size_buckets(
+def bucket_counts(
     objects: pd.DataFrame, buckets: Sequence[tuple[str, float]] = SIZE_BUCKETS
 ) -> pd.DataFrame:
     """Per split and bucket: ``n_objects`` (distinct objects with ``area`` under the
@@ -894,7 +895,7 @@ def _seeds_phrase(lo: int, hi: int) -> str:
     return f"{n} seed{'s' if hi != 1 else ''}"
 
 
-def provenance(rows: pd.DataFrame, seeds: bool = True) -> str:
+def provenance_note(rows: pd.DataFrame, seeds: bool = True) -> str:
     """Where the numbers come from, for figure titles: profile, device, torch and (``seeds``)
     the number of seeds per point (per variant and split)."""
     rows = check_rows(rows)
@@ -995,7 +996,7 @@ def speed_text(
             )
         parts.append(text)
     lines.append("; ".join(parts) + ".")
-    paper = paper_rows(study) if study in STUDIES else pd.DataFrame()
+    paper = paper_rows(study) if study in PAPER_STUDIES else pd.DataFrame()
     if len(paper) and "FPS" in paper:
         timed = paper[paper["FPS"].notna() & paper["variant"].notna() & paper["baseline"].notna()]
         base = paper.set_index("paper_variant")["FPS"]

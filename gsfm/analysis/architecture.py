@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from gsfm.model import build_model
 from gsfm.spectral import FrequencyModule
 
 __all__ = [
@@ -131,8 +132,6 @@ def _out_shape(out: object) -> Shape | tuple[Shape | None, ...]:
 
 def _reference(profile: str) -> nn.Module:
     """STCN under ``profile``, built on the meta device: names only, no memory, no init cost."""
-    from gsfm.model import build_model
-
     with torch.device("meta"):
         return build_model("stcn", profile)
 
@@ -151,8 +150,6 @@ def trace_architecture(
     the paper's ResNet-50 at 384² on one core. ``reference`` is the STCN model whose module
     names define what is GSFM's (default: ``build_model("stcn", "paper")`` on the meta device).
     """
-    from gsfm.model import build_model
-
     h, w = size
     if h % 16 or w % 16 or h < 16 or w < 16:
         raise ValueError(f"frame size must be a positive multiple of 16, got {size}")

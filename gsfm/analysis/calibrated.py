@@ -219,6 +219,7 @@ def seeds_needed(
 def holm(p_values: list[float] | np.ndarray) -> np.ndarray:
     """Holm's step-down adjustment of ``p_values`` (one family, e.g. one study's comparisons);
     NaN stays NaN and is left out of the family."""
+    # imported here: statsmodels takes about 2 s to import; only Holm needs it
     from statsmodels.stats.multitest import multipletests
 
     p = np.asarray(p_values, dtype=float)

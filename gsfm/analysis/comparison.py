@@ -12,6 +12,7 @@ for display beside ours, always labelled as the paper's.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from gsfm.analysis.wording import signed
+from gsfm.data.io import list_frames, read_image, read_mask
+from gsfm.data.layout import resolve_layout
 
 __all__ = [
     "PAPER_RESULTS",
@@ -54,8 +57,6 @@ def results_table(
     the seed is read from the run's ``config.json`` when present. baselines: the rows of
     :func:`gsfm.experiments.trivial_baselines` (method from their ``model`` column; no FPS).
     """
-    import json
-
     rows: list[dict[str, Any]] = []
     for method, evals in runs.items():
         for ev in evals:
@@ -96,6 +97,7 @@ def seed_interval(values: Any, confidence: float = 0.95) -> tuple[float, float]:
 
     The half-width is NaN for fewer than two values: one run gives no spread.
     """
+    # imported here: scipy.stats takes about 2 s to import
     from scipy import stats
 
     x = np.asarray(values, dtype=float)
@@ -223,9 +225,6 @@ def qualitative_frames(
 ) -> list[QualitativeVideo]:
     """Load ``n_frames`` evenly spaced frames of each video
     with the GT and every method's predicted masks (``pred_dirs``: {method: folder})."""
-    from gsfm.data.io import list_frames, read_image, read_mask
-    from gsfm.data.layout import resolve_layout
-
     if n_frames < 1:
         raise ValueError(f"n_frames must be >= 1, got {n_frames}")
     img_root, ann_root = resolve_layout(val_root, res)

@@ -29,9 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["PAPER_ABLATIONS", "PAPER_MAP_SIDE", "STUDIES", "paper_pairs", "paper_rows"]
-
-STUDIES: tuple[str, ...] = ("sigma", "placement", "components", "generalization", "small_objects")
+__all__ = ["PAPER_ABLATIONS", "PAPER_MAP_SIDE", "PAPER_STUDIES", "paper_pairs", "paper_rows"]
 
 _COLUMNS = (
     "study", "source", "paper_variant", "variant", "bucket", "J", "F", "JF", "FPS",
@@ -195,12 +193,14 @@ def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 PAPER_ABLATIONS: pd.DataFrame = _table(_ROWS)
+#: the studies (of :data:`gsfm.ablation.STUDIES`) that the paper has rows for
+PAPER_STUDIES: tuple[str, ...] = tuple(dict.fromkeys(PAPER_ABLATIONS["study"]))
 
 
 def paper_rows(study: str) -> pd.DataFrame:
-    """The paper's rows for ``study`` (one of :data:`STUDIES`), in the paper's order."""
-    if study not in STUDIES:
-        raise ValueError(f"unknown ablation study {study!r}; choose one of {STUDIES}")
+    """The paper's rows for ``study`` (one of :data:`PAPER_STUDIES`), in the paper's order."""
+    if study not in PAPER_STUDIES:
+        raise ValueError(f"unknown ablation study {study!r}; choose one of {PAPER_STUDIES}")
     return PAPER_ABLATIONS[PAPER_ABLATIONS["study"] == study].reset_index(drop=True)
 
 

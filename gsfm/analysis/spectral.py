@@ -31,8 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import skimage.data
 import torch
 import torch.nn.functional as F
+from skimage.color import rgb2gray
+from skimage.transform import resize
 from torch import nn
 
 from gsfm.spectral import BANDS, FrequencyModule, band_filter, gaussian_at_nyquist
@@ -109,10 +112,6 @@ def load_image(name: str, size: int | None = None, gray: bool = True) -> np.ndar
     Returns:
         (H, W) if ``gray`` or the image is grey, else (H, W, 3).
     """
-    import skimage.data
-    from skimage.color import rgb2gray
-    from skimage.transform import resize
-
     loader = getattr(skimage.data, name, None)
     if loader is None or not callable(loader) or name.startswith("_"):
         raise ValueError(f"unknown scikit-image sample image {name!r}; try one of {IMAGE_NAMES}")
@@ -424,6 +423,7 @@ def resnet_features(
     random (seeded), so the maps show image structure passed through random filters, not
     learned semantics. Returns (1, C, H/s, W/s) float32.
     """
+    # imported here: torchvision.models is slow to import; notebook 01 never needs it
     from torchvision.models import resnet18
 
     layers = ("layer1", "layer2", "layer3", "layer4")

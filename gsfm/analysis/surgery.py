@@ -33,6 +33,17 @@ import torch
 from torch import nn
 
 from gsfm.analysis.feature_spectra import radial_bin_index
+from gsfm.analysis.matching import (
+    frame_keys,
+    lookalike_masks,
+    match_pixel,
+    matching_shares,
+    pick_query_point,
+)
+from gsfm.data.davis import DAVISEvalDataset
+from gsfm.data.synthetic import generate_video
+from gsfm.inference import InferenceEngine, InferenceSettings, pad_to_multiple
+from gsfm.metrics import video_jf
 from gsfm.spectral import FrequencyModule, sigma_in_bins
 
 __all__ = [
@@ -225,11 +236,6 @@ class SurgeryBench:
         """Prepare from a synth-v1 split: the first lookalike video as the clip (its query
         pixel: :func:`~gsfm.analysis.matching.pick_query_point` on the target) and the first
         ``n_videos`` videos, cut to their first ``n_frames`` frames, for J&F."""
-        from gsfm.analysis.matching import lookalike_masks, pick_query_point
-        from gsfm.data.davis import DAVISEvalDataset
-        from gsfm.data.synthetic import generate_video
-        from gsfm.inference import pad_to_multiple
-
         ds = DAVISEvalDataset(val_root, split="val")
         name = clip or next((v for v in ds.videos if v.endswith("_lookalike")), ds.videos[0])
         video = ds.video(ds.videos.index(name))
@@ -254,10 +260,6 @@ class SurgeryBench:
         self, model: nn.Module, surgery: Surgery = Surgery(), point: tuple[int, int] | None = None
     ) -> SurgeryResult:
         """Apply ``surgery`` to ``model`` and measure (cached per model, surgery and pixel)."""
-        from gsfm.analysis.matching import frame_keys, match_pixel, matching_shares
-        from gsfm.inference import InferenceEngine, InferenceSettings
-        from gsfm.metrics import video_jf
-
         point = tuple(point or self.point)
         key = (id(model), surgery, point)
         if key in self._cache:

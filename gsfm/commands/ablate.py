@@ -18,10 +18,12 @@ after a kill it picks up where it stopped (interrupted trainings resume from the
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
-from gsfm.cli import device_arg, positive_int, seed_arg
+from gsfm.cli import CLIError, device_arg, positive_int, seed_arg
 from gsfm.config import PROFILE_NAMES
+from gsfm.files import DiskFullError
 
 HELP = "run the ablation studies (σ, placement, components, generalization, small objects)"
 
@@ -85,11 +87,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the missing tasks and say what was done."""
-    import time
-
-    from gsfm.cli import CLIError
-    from gsfm.files import DiskFullError
-
     studies = args.study or ["all"]
     names = "all" if "all" in studies else list(dict.fromkeys(studies))
     if args.max_variants is not None and args.max_variants < 1:
@@ -120,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_ablation(args: argparse.Namespace, names: str | list[str]) -> list[Any]:
     """:func:`gsfm.ablation.run_ablation` with the command's options."""
+    # imported here: every command module is imported to build the parser; keeps --help fast
     from gsfm.ablation import run_ablation
 
     return run_ablation(
@@ -143,6 +141,7 @@ def _run_ablation(args: argparse.Namespace, names: str | list[str]) -> list[Any]
 
 def _speed(args: argparse.Namespace, names: str | list[str]) -> int:
     """``--speed``: time each study's variants together and write ``<study>_speed.csv``."""
+    # imported here: every command module is imported to build the parser; keeps --help fast
     import torch
 
     from gsfm.ablation import get_studies

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from gsfm.cli import device_arg
@@ -46,8 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
+    # imported here: every command module is imported to build the parser; keeps --help fast
     from gsfm.notebooks import NotebookFailed, execute_all
     from gsfm.runtime import resolve_path
 

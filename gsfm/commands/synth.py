@@ -16,6 +16,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gsfm.cli import CLIError
+
 HELP = "write the synthetic VOS benchmark (synth-v1) in the DAVIS layout"
 
 
@@ -39,6 +41,7 @@ def _int_at_least(low: int, what: str) -> Any:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ``synth`` command."""
+    # imported here: every command module is imported to build the parser; keeps --help fast
     from gsfm.data.synthetic import SPLITS, VERSIONS
 
     parser.add_argument(
@@ -88,6 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _holdings(root: Path) -> str:
     """What a non-empty folder holds: synth splits, a DAVIS layout, other entries."""
+    # imported here: every command module is imported to build the parser; keeps --help fast
     from gsfm.data.io import describe_folder
     from gsfm.data.synthetic import describe_split, read_split_record
 
@@ -117,7 +121,7 @@ def _relative(paths: list[Path], root: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the split (or verify an existing one); print what happened."""
-    from gsfm.cli import CLIError
+    # imported here: every command module is imported to build the parser; keeps --help fast
     from gsfm.data.io import describe_folder
     from gsfm.data.synthetic import (
         describe_split,

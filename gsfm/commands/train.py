@@ -17,8 +17,9 @@ import ast
 import sys
 from typing import Any
 
-from gsfm.cli import device_arg, positive_int, seed_arg
+from gsfm.cli import CLIError, device_arg, positive_int, seed_arg
 from gsfm.config import ENCODER_INITS, MODEL_NAMES, PROFILE_NAMES, default_data
+from gsfm.files import Busy, DiskFullError
 
 HELP = f"train GSFM or the STCN baseline (profiles {'|'.join(PROFILE_NAMES)}; torchrun for DDP)"
 
@@ -143,6 +144,7 @@ def train_overrides(args: argparse.Namespace) -> dict[str, Any]:
 def model_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ModelConfig options named on the command line (local encoder weight files are
     made absolute, so that config.json names them wherever the run is resumed from)."""
+    # imported here: every command module is imported to build the parser; keeps --help fast
     from gsfm.runtime import resolve_path
 
     options: dict[str, Any] = dict(args.model_option)
@@ -154,15 +156,13 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gsfm.cli import CLIError
-    from gsfm.files import Busy, DiskFullError
+    # imported here: every command module is imported to build the parser; keeps --help fast
     from gsfm.model import PretrainedWeightsError
     from gsfm.training import NonFiniteLossError
-    from gsfm.training.api import train
+    from gsfm.training.api import saved_run_settings, train
 
     if args.num_workers is not None and args.num_workers < 0:
         raise CLIError(f"--num-workers must be >= 0, got {args.num_workers}")
-    from gsfm.training.api import saved_run_settings
 
     settings: dict[str, Any] = {
         "model": "gsfm",

@@ -1,7 +1,7 @@
 """Data: the synthetic benchmark, DAVIS / YouTube-VOS readers, training triplets, augmentation.
 
 Modules: :mod:`.io` (frames and palette PNGs), :mod:`.layout` (folder layouts),
-:mod:`.synthetic` (+ :mod:`.shapes`, :mod:`.textures`: the ``synth-v1`` benchmark and the
+:mod:`.synthetic` (the ``synth-v1`` benchmark, its shapes and textures, and the
 in-memory training stream), :mod:`.triplets` (frame / object sampling, max-skip curriculum,
 the VOS triplet dataset), :mod:`.static` (images -> pseudo-videos), :mod:`.transforms`
 (torchvision v2 augmentation), :mod:`.davis` and :mod:`.youtube` (evaluation readers),

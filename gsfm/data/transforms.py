@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import cv2
 import numpy as np
 import torch
 from torchvision import tv_tensors
@@ -149,8 +150,6 @@ def tps_warp(
     call the ``thinplate`` package): the TPS is solved so that it maps destination control
     points to source points, then the source is sampled with ``cv2.remap``.
     """
-    import cv2
-
     h, w = mask.shape[:2]
     dst = rng.random((n_points, 2))
     src = dst + rng.normal(0.0, sigma, size=(n_points, 2))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -231,8 +232,6 @@ class VOSTripletDataset(Dataset):
 
     def _decode_all(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Every video decoded (threads: Pillow decodes without holding the GIL)."""
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
             arrays = list(pool.map(self._decode_video, self.videos))
         return dict(zip(self.videos, arrays, strict=True))

@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
+import gsfm
+from gsfm import spectral
+from gsfm.analysis import spectral as sa
 from gsfm.exercises import NotYet, checker
 from gsfm.exercises._answers import as_number, as_numbers, call, close_to, first_match, is_close
 
@@ -19,8 +22,6 @@ SIDE_2 = 128  # exercise 01.2: a map size the text does not tabulate
 def lfm_gain_at_sigma_12(answer: Any) -> str:
     """(LFM's gain on DC, share of bins where LFM's gain is above ½) on 24×24 with σ = 12
     (a σ that neither the text nor Fig. 6b tabulates)."""
-    from gsfm.analysis import spectral as sa
-
     dc, share = as_numbers(answer, 2, ("gain on DC", "share of bins above ½"))
     ref = sa.band_gain(24, 24, SIGMA_1, "low")
     if share > 1:
@@ -47,8 +48,6 @@ def lfm_gain_at_sigma_12(answer: Any) -> str:
 @checker("01.2")
 def hfm_share_on_128(answer: Any) -> str:
     """Share of a 128×128 spectrum's bins where HFM's g exceeds ½, σ = 7 bins."""
-    from gsfm.analysis import spectral as sa
-
     share = as_number(answer, "the share")
     ref = sa.band_gain(SIDE_2, SIDE_2, 7.0, "high")["above_half"]
     if share > 1:
@@ -67,8 +66,6 @@ def hfm_share_on_128(answer: Any) -> str:
 
 
 def _mistakes(h: int, w: int, sigma: float) -> dict[str, Any]:
-    from gsfm import spectral
-
     ref = spectral.band_filter(h, w, sigma, "low", dtype=torch.float64)[0, 0].numpy()
     g = spectral.band_filter(h, w, sigma, "high", dtype=torch.float64)[0, 0].numpy()
     return {
@@ -114,9 +111,6 @@ def implement_lfm_filter(fn: Any) -> str:
 
 def _statement_truths() -> tuple[bool, bool, bool, bool]:
     """Measure the four statements of 01.4 (small maps, seeded)."""
-    import gsfm
-    from gsfm.analysis import spectral as sa
-
     one_bin = np.zeros((24, 24), dtype=complex)
     one_bin[3, 5] = 1.0
     every_pixel = bool((np.abs(np.fft.ifft2(one_bin)) > 0).all())

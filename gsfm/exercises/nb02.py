@@ -9,8 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
+import gsfm
+from gsfm.analysis import spectral as sa
+from gsfm.analysis.architecture import trace_architecture
 from gsfm.exercises import NotYet, checker
 from gsfm.exercises._answers import as_number, as_numbers, call, close_to, first_match, is_close
+from gsfm.model import build_model, count_parameters
 
 PIXEL, SIDE = (4, 5), 12  # exercise 02.1: output pixel (4, 5) of a 12×12 map
 
@@ -19,9 +23,6 @@ PIXEL, SIDE = (4, 5), 12  # exercise 02.1: output pixel (4, 5) of a 12×12 map
 def linear_receptive_field(answer: Any) -> str:
     """The set of input pixels (row, col) that output pixel (4, 5) of a 12×12 map sees through
     a frequency module with no filter (band "all") and no ReLU."""
-    import gsfm
-    from gsfm.analysis import spectral as sa
-
     try:
         seen = {(int(r), int(c)) for r, c in answer}
     except (TypeError, ValueError) as why:
@@ -49,8 +50,6 @@ def linear_receptive_field(answer: Any) -> str:
 def relative_sigma_at_480p(answer: Any) -> str:
     """(share of 30×54 bins where LFM's gain is below ½ with σ = 7 bins, the same with
     σ = 7/24 relative)."""
-    from gsfm.analysis import spectral as sa
-
     bins, rel = as_numbers(answer, 2, ("σ = 7 bins", "σ = 7/24 relative"))
     if max(bins, rel) > 1:
         raise NotYet("give shares as fractions between 0 and 1, not percentages")
@@ -81,9 +80,6 @@ def relative_sigma_at_480p(answer: Any) -> str:
 def implement_frequency_module(fn: Any) -> str:
     """``fn(x, module)`` computes a frequency module's output (Fig. 4, the authors' code) from
     the module's weights, for LFM and HFM."""
-    import gsfm
-    from gsfm.analysis import spectral as sa
-
     gen = torch.Generator().manual_seed(7)
     for cls, c, (h, w) in ((gsfm.LFM, 3, (8, 8)), (gsfm.LFM, 5, (6, 10)), (gsfm.HFM, 4, (7, 9))):
         torch.manual_seed(c)
@@ -126,9 +122,6 @@ def implement_frequency_module(fn: Any) -> str:
 
 def _module_feeding_hfm() -> str:
     """The decoder module whose output is the HFM's input, found by hooks on a smoke model."""
-    from gsfm.analysis.architecture import trace_architecture
-    from gsfm.model import build_model
-
     model = build_model("gsfm", "smoke").eval()
     produced: list[tuple[str, Any]] = []  # the tensors themselves: ids of freed ones recur
     fed: list[Any] = []
@@ -150,8 +143,6 @@ def _module_feeding_hfm() -> str:
 def what_feeds_the_hfm(answer: Any) -> str:
     """(name of the decoder module right before the HFM, parameters GSFM adds to STCN at the
     paper profile)."""
-    from gsfm.model import build_model, count_parameters
-
     if isinstance(answer, str) or not isinstance(answer, list | tuple) or len(answer) != 2:
         raise NotYet("answer with two values: (module name, number of parameters)")
     name, added = str(answer[0]).removeprefix("decoder."), as_number(answer[1], "the count")

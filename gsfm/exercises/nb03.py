@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from gsfm.config import train_config
 from gsfm.exercises import NotYet, checker
 from gsfm.exercises._answers import (
     as_array,
@@ -18,6 +19,8 @@ from gsfm.exercises._answers import (
     first_match,
     is_close,
 )
+from gsfm.losses import bootstrap_p, dice_loss
+from gsfm.model.memory import affinity, softmax_memory, topk_softmax
 
 AFFINITIES = [2.0, 1.0, 0.0, -1.0, 3.0]  # exercise 03.1: one query, five memory positions
 
@@ -25,8 +28,6 @@ AFFINITIES = [2.0, 1.0, 0.0, -1.0, 3.0]  # exercise 03.1: one query, five memory
 @checker("03.1")
 def top2_weights(answer: Any) -> str:
     """The five weights top-2 filtering gives the affinities S = [2, 1, 0, −1, 3]."""
-    from gsfm.model.memory import softmax_memory, topk_softmax
-
     w = as_array(answer, (5,), "your weights")
     s = torch.tensor(AFFINITIES, dtype=torch.float64).view(1, 5, 1)
     ref = topk_softmax(s, 2)[0, :, 0].numpy()
@@ -46,8 +47,6 @@ def top2_weights(answer: Any) -> str:
 def implement_l2_topk(fn: Any) -> str:
     """``fn(mk, qk, k)`` returns the top-k softmax weights (B, N, M) of the L2 affinity between
     memory keys ``mk`` (B, C_k, N) and query keys ``qk`` (B, C_k, M)."""
-    from gsfm.model.memory import affinity, softmax_memory, topk_softmax
-
     gen = torch.Generator().manual_seed(3)
     for b, ck, n, m, k in ((1, 4, 12, 5, 3), (2, 16, 40, 30, 7), (2, 64, 50, 20, 20)):
         mk = torch.randn(b, ck, n, generator=gen, dtype=torch.float64)
@@ -92,8 +91,6 @@ def implement_l2_topk(fn: Any) -> str:
 def implement_dice(fn: Any) -> str:
     """``fn(p, t)`` returns the authors' Dice loss of probabilities ``p`` against a binary
     target ``t`` (one number over all elements)."""
-    from gsfm.losses import dice_loss
-
     gen = torch.Generator().manual_seed(5)
     for shape in ((1, 1, 8, 8), (2, 1, 16, 24), (3, 40)):
         p = torch.rand(shape, generator=gen, dtype=torch.float64)
@@ -132,8 +129,6 @@ def perfect_dice(sharp: float, side: int = 100, boundary: int = 100) -> float:
     """The Dice loss of a prediction with the right shape and |logit| = ``sharp`` on a
     ``side``×``side`` frame whose target has ``boundary`` pixels (where they lie does not
     matter)."""
-    from gsfm.losses import dice_loss
-
     t = torch.zeros(side * side, dtype=torch.float64)
     t[:boundary] = 1
     return dice_loss(torch.sigmoid(sharp * (2 * t - 1)), t).item()
@@ -166,9 +161,6 @@ def dice_of_a_confident_prediction(answer: Any) -> str:
 @checker("03.5")
 def bootstrap_fractions(answer: Any) -> str:
     """p of the bootstrapped CE at iterations 2,999, 9,000 and 20,000 of the paper profile."""
-    from gsfm.config import train_config
-    from gsfm.losses import bootstrap_p
-
     got = as_numbers(answer, 3, ("p at 2,999", "p at 9,000", "p at 20,000"))
     cfg = train_config("paper")
     for it, value in zip((2_999, 9_000, 20_000), got, strict=True):

@@ -8,8 +8,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from gsfm.config import train_config
 from gsfm.exercises import NotYet, checker
 from gsfm.exercises._answers import as_number, as_numbers, call, close_to
+from gsfm.inference import InferenceEngine, InferenceSettings
+from gsfm.losses import bootstrapped_ce
+from gsfm.metrics import jaccard, video_jf
+from gsfm.model import build_model
+from gsfm.training.schedule import lr_at
 
 
 def _static_video(frames: int = 6, side: int = 48) -> np.ndarray:
@@ -22,8 +28,6 @@ def _static_video(frames: int = 6, side: int = 48) -> np.ndarray:
 @checker("04.1")
 def baselines_on_a_static_video(answer: Any) -> str:
     """(copy-first J&F, empty J&F), ×100, on a video whose annotation never changes."""
-    from gsfm.metrics import video_jf
-
     copy_jf, empty_jf = as_numbers(answer, 2, ("copy-first J&F", "empty J&F"))
     gt = _static_video()
     ref_copy = 100 * video_jf(gt, np.repeat(gt[:1], len(gt), axis=0))
@@ -46,9 +50,6 @@ def baselines_on_a_static_video(answer: Any) -> str:
 @checker("04.2")
 def memorised_frames(answer: Any) -> str:
     """{3: [...], 5: [...]}: the frames a 10-frame clip puts into memory with mem_every 3, 5."""
-    from gsfm.inference import InferenceEngine, InferenceSettings
-    from gsfm.model import build_model
-
     if not isinstance(answer, dict) or set(answer) != {3, 5}:
         raise NotYet("answer with a dict {3: [frame indices], 5: [frame indices]}")
     torch.manual_seed(0)
@@ -78,8 +79,6 @@ def memorised_frames(answer: Any) -> str:
 @checker("04.3")
 def implement_j(fn: Any) -> str:
     """``fn(pred, gt)`` returns J, the region similarity of two boolean (H, W) masks."""
-    from gsfm.metrics import jaccard
-
     rng = np.random.default_rng(11)
     cases = [(rng.random((20, 30)) < 0.3, rng.random((20, 30)) < 0.4) for _ in range(3)]
     empty = np.zeros((12, 12), dtype=bool)
@@ -103,8 +102,6 @@ def implement_j(fn: Any) -> str:
 @checker("04.4")
 def loss_as_p_shrinks(answer: Any) -> str:
     """ "up", "down" or "same": the bootstrapped CE of fixed predictions as p goes 1 → 0.15."""
-    from gsfm.losses import bootstrapped_ce
-
     if answer not in ("up", "down", "same"):
         raise NotYet('answer with one of "up", "down", "same"')
     gen = torch.Generator().manual_seed(0)
@@ -121,9 +118,6 @@ def loss_as_p_shrinks(answer: Any) -> str:
 @checker("04.5")
 def learning_rate_at_25000(answer: Any) -> str:
     """The learning rate of the optimizer step of iteration 25,000, paper profile."""
-    from gsfm.config import train_config
-    from gsfm.training.schedule import lr_at
-
     value = as_number(answer, "your learning rate")
     paper = train_config("paper")
     ref = lr_at(25_000, paper)

@@ -8,7 +8,13 @@ import tempfile
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from scipy import stats
 
+from gsfm import ablation
+from gsfm.analysis import ablation_stats
+from gsfm.analysis.comparison import seed_interval
+from gsfm.analysis.spectral import filter_stats
 from gsfm.exercises import NotYet, checker
 from gsfm.exercises._answers import as_number, as_numbers, call, close_to
 
@@ -17,10 +23,6 @@ from gsfm.exercises._answers import as_number, as_numbers, call, close_to
 def interval_half_widths(answer: Any) -> str:
     """(half-width of the 95 % Student-t interval of the mean of 40, 44, 48; the same spread,
     standard deviation 4, over 10 seeds)."""
-    from scipy import stats
-
-    from gsfm.analysis.comparison import seed_interval
-
     h3, h10 = as_numbers(answer, 2, ("3 seeds", "10 seeds"))
     ref3 = seed_interval([40.0, 44.0, 48.0])[1]
     ref10 = float(stats.t.ppf(0.975, 9)) * 4 / math.sqrt(10)
@@ -42,8 +44,6 @@ def interval_half_widths(answer: Any) -> str:
 @checker("05.2")
 def implement_seed_interval(fn: Any) -> str:
     """``fn(values)`` returns (mean, half-width of the 95 % Student-t interval of the mean)."""
-    from gsfm.analysis.comparison import seed_interval
-
     rng = np.random.default_rng(2)
     for n in (2, 3, 5, 10):
         values = list(rng.normal(45, 3, n))
@@ -67,11 +67,6 @@ def implement_seed_interval(fn: Any) -> str:
 def _paired_demo() -> tuple[bool, bool]:
     """(paired difference distinguishable, the two means' intervals over videos overlap) for
     24 videos from 10 to 90 J&F where B = A + 0.5 on every video."""
-    import pandas as pd
-
-    from gsfm.analysis import ablation_stats
-    from gsfm.analysis.comparison import seed_interval
-
     a = np.linspace(10, 90, 24)
     blank = dict.fromkeys(ablation_stats.RUN_COLUMNS, "-")
     rows = pd.DataFrame(
@@ -144,8 +139,6 @@ def paired_versus_unpaired(answer: Any) -> str:
 def shares_on_8x8(answer: Any) -> str:
     """(share of an 8×8 map's bins where LFM's 1 − g keeps at least half, σ = 7 bins; the same
     for σ = 7/24 relative)."""
-    from gsfm.analysis.spectral import filter_stats
-
     bins, rel = as_numbers(answer, 2, ("σ = 7 bins", "σ = 7/24 relative"))
     if max(bins, rel) > 1:
         raise NotYet("give shares as fractions between 0 and 1, not percentages")
@@ -172,8 +165,6 @@ def shares_on_8x8(answer: Any) -> str:
 def placement_tasks(answer: Any) -> str:
     """How many tasks the placement study still has at the smoke profile, seed 5, in an empty
     results folder (a dry run trains nothing)."""
-    from gsfm import ablation
-
     n = as_number(answer, "the number of tasks")
     with tempfile.TemporaryDirectory() as tmp:
         todo = ablation.run_ablation(

@@ -4,21 +4,24 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
+from gsfm.analysis import ablation_stats
+from gsfm.analysis.feature_spectra import N_BINS, low_share, radial_power
 from gsfm.exercises import NotYet, checker
 from gsfm.exercises._answers import as_array, as_numbers, call, first_match, is_close
+from gsfm.model import build_model
 
 AREAS = (0.06, 0.03, 0.008, 0.004, 0.001)  # exercise 06.3: mean areas, shares of the frame
 
 
 def _key_stride() -> int:
     """The key features' stride, read from a model (1/16 of the frame)."""
-    from gsfm.model import build_model
-
     net = build_model("stcn", "smoke").eval()
     with torch.no_grad():
         key = net.encode_key(torch.zeros(1, 3, 64, 64)).key
@@ -48,8 +51,6 @@ def cells_of_a_small_object(answer: Any) -> str:
 def checkerboard_spectrum(answer: Any) -> str:
     """(the radial bin of radial_power holding all the power of a one-pixel checkerboard, the
     share of its power below 0.125 cycles per pixel)."""
-    from gsfm.analysis.feature_spectra import low_share, radial_power
-
     index, share = as_numbers(answer, 2, ("bin index", "share below 0.125"))
     y, x = torch.meshgrid(torch.arange(16), torch.arange(16), indexing="ij")
     spectrum = radial_power(((-1.0) ** (x + y)).expand(1, 4, 16, 16))
@@ -66,10 +67,6 @@ def checkerboard_spectrum(answer: Any) -> str:
 @checker("06.3")
 def nested_bucket_counts(answer: Any) -> str:
     """[objects under 5 %, under 1 %, under 0.5 %] for mean areas 6, 3, 0.8, 0.4, 0.1 %."""
-    import pandas as pd
-
-    from gsfm.analysis import ablation_stats
-
     got = as_numbers(answer, 3, ("under 5 %", "under 1 %", "under 0.5 %"))
     objects = pd.DataFrame(
         {
@@ -85,7 +82,7 @@ def nested_bucket_counts(answer: Any) -> str:
             "F": 50.0,
         }
     )
-    ref = ablation_stats.size_buckets(objects)["n_objects"].tolist()
+    ref = ablation_stats.bucket_counts(objects)["n_objects"].tolist()
     if got == ref:
         return "nested buckets share their smallest objects, so their scores are not independent"
     edges = [0.05, 0.01, 0.005, 0.0]
@@ -103,8 +100,6 @@ def nested_bucket_counts(answer: Any) -> str:
 def implement_radial_power(fn: Any) -> str:
     """``fn(x)`` returns the 16-bin radial power spectrum of features ``x`` (N, C, H, W), as
     :func:`gsfm.analysis.feature_spectra.radial_power` defines it (read its docstring)."""
-    from gsfm.analysis.feature_spectra import N_BINS, radial_power
-
     gen = torch.Generator().manual_seed(4)
     for shape in ((1, 3, 16, 16), (2, 5, 12, 20), (1, 2, 9, 7)):
         x = torch.randn(shape, generator=gen) + 3.0  # a mean to remove
@@ -141,10 +136,6 @@ def _radial(
     x: torch.Tensor, power: int = 2, shifted: bool = False, normalise: bool = True
 ) -> np.ndarray:
     """radial_power with one known mistake switched on (for the hints of 06.4)."""
-    import math
-
-    from gsfm.analysis.feature_spectra import N_BINS
-
     p = torch.fft.fft2(x.double()).abs().pow(power).mean(dim=(0, 1))
     h, w = p.shape
     if shifted:

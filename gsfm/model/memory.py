@@ -22,7 +22,7 @@ import math
 
 import torch
 
-AFFINITIES: tuple[str, ...] = ("l2", "dot")
+from gsfm.config import AFFINITIES
 
 
 def affinity(mk: torch.Tensor, qk: torch.Tensor, kind: str = "l2") -> torch.Tensor:

@@ -262,13 +262,7 @@ def build_model(name: str = "gsfm", /, profile: str = "paper", **overrides: Any)
     """Build ``"gsfm"`` or ``"stcn"`` under ``profile`` ("smoke", "cpu", "paper").
 
     ``overrides`` are :class:`~gsfm.config.ModelConfig` fields, e.g. ``lfm="attention"``,
-    ``boundary=False``, ``sigma=5``, or ``name="gsfm-sigma5"`` to label a variant. A ``ModelConfig`` can be passed as ``config=...`` instead.
+    ``boundary=False``, ``sigma=5``, or ``name="gsfm-sigma5"`` to label a variant; anything
+    else is a ``ValueError``. A network of a given ``ModelConfig`` is ``GSFMNet(config)``.
     """
-    config = overrides.pop("config", None)
-    if config is not None:
-        if overrides:
-            raise ValueError("pass either config=... or field overrides, not both")
-        if not isinstance(config, ModelConfig):
-            raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
-        return GSFMNet(config)
     return GSFMNet(model_config(name, profile, **overrides))

@@ -28,7 +28,7 @@ import torch
 
 from gsfm.config import ModelConfig, model_config
 
-__all__ = ["from_official", "is_official_layout", "official_config", "to_official"]
+__all__ = ["from_official", "is_official_layout", "official_config"]
 
 # (authors' prefix, our prefix)
 _RENAMES: tuple[tuple[str, str], ...] = (
@@ -43,11 +43,11 @@ _RENAMES: tuple[tuple[str, str], ...] = (
 _VALUE_CONV1 = "value_encoder.conv1.weight"
 
 
-def _rename(name: str, forward: bool) -> str:
+def _rename(name: str) -> str:
+    """An authors' parameter name -> ours."""
     for theirs, ours in _RENAMES:
-        src, dst = (theirs, ours) if forward else (ours, theirs)
-        if name.startswith(src):
-            return dst + name[len(src) :]
+        if name.startswith(theirs):
+            return ours + name[len(theirs) :]
     return name
 
 
@@ -65,16 +65,11 @@ def is_official_layout(state: Mapping[str, Any]) -> bool:
 
 def from_official(state: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     """The authors' state dict → ours (renames; 4-channel value conv1 padded with zeros)."""
-    out = {_rename(k, forward=True): v for k, v in _strip_module(state).items()}
+    out = {_rename(k): v for k, v in _strip_module(state).items()}
     w = out.get(_VALUE_CONV1)
     if isinstance(w, torch.Tensor) and w.dim() == 4 and w.shape[1] == 4:
         out[_VALUE_CONV1] = torch.cat([w, torch.zeros_like(w[:, :1])], dim=1)
     return out
-
-
-def to_official(state: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-    """Our state dict → the authors' names (for comparison or export)."""
-    return {_rename(k, forward=False): v for k, v in state.items()}
 
 
 def official_config(state: Mapping[str, Any], **overrides: Any) -> ModelConfig:

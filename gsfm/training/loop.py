@@ -42,7 +42,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 
 from gsfm.checkpoint import save_checkpoint
-from gsfm.config import TrainConfig
+from gsfm.config import TrainConfig, json_roundtrip
 from gsfm.files import read_torch_file
 from gsfm.runtime import fast_cuda_kernels, seed_everything
 from gsfm.training.data import BatchStream, to_device
@@ -512,13 +512,6 @@ def _has_trained_buffers(model: nn.Module) -> bool:
     )
     model.train(was_training)
     return trained
-
-
-def json_roundtrip(obj: Any) -> Any:
-    """``obj`` as it reads back from JSON (tuples become lists), for comparing configurations."""
-    import json
-
-    return json.loads(json.dumps(obj, default=str))
 
 
 def _diff_keys(a: Mapping[str, Any], b: Mapping[str, Any], prefix: str = "") -> list[str]:

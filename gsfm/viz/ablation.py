@@ -42,19 +42,19 @@ from matplotlib.patches import Patch
 
 from gsfm.analysis.ablation_stats import (
     METRIC_LABELS,
+    bucket_counts,
     bucket_differences,
     bucket_scores,
     check_rows,
     comparison_pairs,
     paired_differences,
-    provenance,
+    provenance_note,
     reference_variant,
     seed_summary,
     sigma_table,
-    size_buckets,
 )
 from gsfm.analysis.calibrated import BOUND, Verdict
-from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, STUDIES, paper_rows
+from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, PAPER_STUDIES, paper_rows
 from gsfm.analysis.wording import interval, signed
 from gsfm.viz.figures import save_figure
 
@@ -534,7 +534,7 @@ def plot_sigma_sweep(
     # below the second difference panel (the verdicts' key is below the first), else below
     # the first panel of means
     _split_legend(axes[1, 1] if lower else axes[0, 0], means[0], chosen, split_notes)
-    title = f"σ sweep (the paper's Fig. 6a) — ours: {provenance(rows)}"
+    title = f"σ sweep (the paper's Fig. 6a) — ours: {provenance_note(rows)}"
     notes = [f"{s}: {split_notes[s]}" for s in splits if split_notes and s in split_notes]
     if notes:
         title += "\n" + "; ".join(notes)
@@ -554,7 +554,7 @@ def _offsets(n: int, width: float = 0.5) -> np.ndarray:
 def _paper_values(study: str) -> pd.DataFrame:
     """The paper's rows with a J&F for ``study`` (none for the σ sweep, whose values the text
     lacks, and none outside Table 6's buckets for the small-object study)."""
-    if study not in STUDIES:
+    if study not in PAPER_STUDIES:
         return pd.DataFrame()
     paper = paper_rows(study)
     return paper[paper["JF"].notna() & paper["bucket"].isna()].reset_index(drop=True)
@@ -734,7 +734,9 @@ def plot_study(
         )
     variants = list(dict.fromkeys(summary["variant"]))
     splits = list(dict.fromkeys(summary["split"]))
-    paper = paper_order(_paper_values(study), variants) if study in STUDIES else pd.DataFrame()
+    paper = (
+        paper_order(_paper_values(study), variants) if study in PAPER_STUDIES else pd.DataFrame()
+    )
     timed = speed is not None and not speed.empty
     n_panels = 2 + timed + bool(len(paper))
     grid = (2, 2) if n_panels == 4 else (1, n_panels)  # four panels in a row read too small
@@ -782,7 +784,7 @@ def plot_study(
     if len(paper):
         _paper_panel(axes[-1], paper)
     wrap = 60 * len(axes[: grid[1]])  # characters per line of the title: the figure's width
-    fig.suptitle(f"{textwrap.fill(title, wrap)}\nours: {provenance(rows)}", fontsize=9.5)
+    fig.suptitle(f"{textwrap.fill(title, wrap)}\nours: {provenance_note(rows)}", fontsize=9.5)
     _footnote(fig, f"{_MEANS_NOTE}. {_DIFFERENCE_NOTE}")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return save_figure(fig, path, tight=True)
@@ -807,7 +809,7 @@ def plot_small_objects(
     objects; one panel per split, the paper's Table 6 in its own panel. ``rows`` (the study's
     ``<study>.csv``) supplies profile and device for the title; the objects table has none."""
     scores = bucket_scores(objects, metric)
-    counts = size_buckets(objects)
+    counts = bucket_counts(objects)
     variants = list(dict.fromkeys(scores["variant"]))
     if reference is not None and reference not in variants:
         reference = None
@@ -931,7 +933,7 @@ def plot_small_objects(
     )
     ax.legend(fontsize=7.5, loc="upper right")
     where = (
-        provenance(rows, seeds=False)
+        provenance_note(rows, seeds=False)
         if rows is not None
         else "profile and device: not given (pass rows=)"
     )

@@ -1,8 +1,8 @@
 """Plots for notebooks 01 and 02: spectra, band filters, LFM step by step, receptive fields.
 
 Every function builds one figure, writes it to ``out_path`` when given (atomically, at
-:data:`DPI`), closes it in pyplot so that long notebooks do not accumulate open figures, and
-returns it: the last expression of a notebook cell still displays a closed figure. The
+:data:`gsfm.viz.figures.DPI`), closes it in pyplot so that long notebooks do not accumulate open
+figures, and returns it: the last expression of a notebook cell still displays a closed figure. The
 numbers come from :mod:`gsfm.analysis.spectral`; nothing here computes what a notebook asserts.
 
 Convention used in every spectrum panel: **unshifted** (as the authors' code sees it), DC at the
@@ -39,7 +39,6 @@ from gsfm.spectral import band_filter
 from gsfm.viz.figures import save_figure
 
 __all__ = [
-    "DPI",
     "explorer_frame",
     "explorer_title",
     "map_size_explorer",
@@ -54,9 +53,6 @@ __all__ = [
     "plot_spectra",
     "sigma_explorer",
 ]
-
-#: Resolution of every saved figure.
-DPI: int = 110
 
 _BAND_LABEL = {"low": "LFM band 1−g", "high": "HFM band g", "all": "all-pass 1"}
 

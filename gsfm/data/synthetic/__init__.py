@@ -14,7 +14,7 @@ measurement. So the videos are small enough for a CPU and hard in the paper's wa
   frame and come back;
 * camera pan and zoom, rotation, scale change and shear deformation, noise and blur;
 * real photographic textures from scikit-image plus procedural textures
-  (:mod:`gsfm.data.textures`).
+  (:mod:`gsfm.data.synthetic.textures`).
 
 Each video of the val split has a primary *case* (one of :data:`CASES`, cycled over videos)
 and samples the other factors at base rates. Every factor is recorded per object in the
@@ -22,6 +22,8 @@ metadata table written next to the videos (:func:`object_table`).
 
 Modules, each importing only those above it:
 
+* :mod:`.shapes` and :mod:`.textures`: the object silhouettes and the photographic and
+  procedural textures the scenes are drawn with;
 * :mod:`.spec`: the versions (:data:`VERSIONS`, :func:`get_version`), splits, cases and video
   names, and the scene dataclasses :class:`VideoSpec` / :class:`ObjectSpec`;
 * :mod:`.sampling`: :func:`sample_video`, drawing a scene from a seeded generator;

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from gsfm.data.shapes import render_shape
+from gsfm.data.synthetic.shapes import render_shape
 from gsfm.data.synthetic.spec import ObjectSpec, VideoSpec
-from gsfm.data.textures import get_texture
+from gsfm.data.synthetic.textures import get_texture
 
 __all__ = ["render_frames"]
 

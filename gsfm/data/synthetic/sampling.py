@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from gsfm.data.shapes import perturb, sample_shape
+from gsfm.data.synthetic.shapes import perturb, sample_shape
 from gsfm.data.synthetic.spec import CASES, ObjectSpec, SynthVersion, VideoSpec
-from gsfm.data.textures import get_texture, n_textures
+from gsfm.data.synthetic.textures import get_texture, n_textures
 
 __all__ = ["sample_video"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gsfm.data.shapes import ShapeParams
+from gsfm.data.synthetic.shapes import ShapeParams
 
 __all__ = [
     "CASES",

@@ -5,10 +5,10 @@ and how to remove it (:func:`remove_split`). The manifest ``synth_<split>.json``
 SHA-256 of every file written (``"digests"``), so a check verifies content, not only presence: a
 mask replaced by a valid empty PNG is found. A split written before manifests held digests is
 complete when every file is there and readable, and :func:`split_unverified` says its content
-could not be verified (``python -m gsfm synth`` says so; ``--force`` rewrites it with digests). :func:`ensure_split` writes a split once under a
-data folder (:func:`synth_data_dir` by default) and completes it when a file is missing: the
-one step that the ``synth-train`` training data and :func:`gsfm.experiments.ensure_synth_split`
-share.
+could not be verified (``python -m gsfm synth`` says so; ``--force`` rewrites it with digests).
+:func:`ensure_split` writes a split once under a data folder (:func:`synth_data_dir` by default)
+and completes it when a file is missing: the one step that the ``synth-train`` training data,
+the notebooks and the ablations share.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pandas as pd
 from gsfm.data.io import image_size, write_image, write_mask
 from gsfm.data.synthetic.spec import _split_size, get_version, split_names
 from gsfm.data.synthetic.video import SyntheticVideo, generate_video, object_table
-from gsfm.files import atomic_folder, atomic_write, exclusive
+from gsfm.files import atomic_folder, atomic_write, atomic_write_json, exclusive
 from gsfm.runtime import resolve_path
 
 __all__ = [
@@ -125,6 +125,7 @@ def write_split(
     names: list[str] = []
     iterator = range(n_videos)
     if progress:
+        # imported here: python -m gsfm --help reads this package; tqdm is not needed there
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, desc=f"synth-{version} {split}", unit="video")
@@ -144,10 +145,7 @@ def write_split(
         "parameters": asdict(v),
         DIGESTS: _digests(root, files),
     }
-    atomic_write(
-        root / f"synth_{split}.json",
-        lambda p: Path(p).write_text(json.dumps(meta, indent=1) + "\n"),
-    )
+    atomic_write_json(root / f"synth_{split}.json", meta)
     return root
 
 
@@ -446,10 +444,7 @@ def _complete(root: Path, identity: dict[str, Any], problems: list[str], progres
         if record is not None and isinstance(record.get(DIGESTS), dict):  # the new files' bytes
             files = [f for name in broken for f in _video_files(root, f"{h}p", name)]
             record[DIGESTS].update(_digests(root, files))
-            atomic_write(
-                root / f"synth_{split}.json",
-                lambda p: Path(p).write_text(json.dumps(record, indent=1) + "\n"),
-            )
+            atomic_write_json(root / f"synth_{split}.json", record)
         return
     if root.exists():
         print(f"{root}: {problems[0]}{more}; writing {what} there", file=sys.stderr)

@@ -25,7 +25,7 @@ from gsfm.data.synthetic.spec import (
     _video_name,
     get_version,
 )
-from gsfm.data.textures import PHOTO_NAMES
+from gsfm.data.synthetic.textures import PHOTO_NAMES
 
 __all__ = ["SyntheticVideo", "generate_video", "object_table"]
 

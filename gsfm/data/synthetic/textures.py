@@ -52,6 +52,7 @@ PROC_SIZE = 256
 
 @functools.cache
 def _photo(name: str) -> np.ndarray:
+    # imported here: python -m gsfm --help reads this package; skimage is not needed there
     from skimage import data
 
     img = np.asarray(getattr(data, name)())

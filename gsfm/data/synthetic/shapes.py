@@ -96,6 +96,7 @@ def _fill(canvas: np.ndarray, pts: np.ndarray) -> None:
 
 @functools.lru_cache(maxsize=4)
 def _horse(size: int) -> np.ndarray:
+    # imported here: python -m gsfm --help reads this package; skimage is not needed there
     from skimage import data
 
     h = (~data.horse()).astype(np.uint8) * 255  # True = background in skimage's horse
