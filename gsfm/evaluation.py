@@ -21,10 +21,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import torch
 
+from gsfm.baselines import write_baseline
+from gsfm.checkpoint import load_state, model_from_state
+from gsfm.data.checks import check_video
+from gsfm.data.io import read_mask
+from gsfm.data.layout import list_videos, resolve_layout
+from gsfm.errors import DataError, MissingFileError
+from gsfm.files import atomic_write
 from gsfm.inference import InferenceSettings
+from gsfm.metrics import missing_gt_error, score_folders
+from gsfm.prediction import predict_folder
 from gsfm.runtime import resolve_device, resolve_path
 
 __all__ = [
@@ -46,7 +56,6 @@ def default_eval_dir(checkpoint: str | Path, data_root: str | Path) -> Path:
 
 
 def _write_tables(result: Any, out_dir: Path) -> None:
-    from gsfm.files import atomic_write
 
     for name, table in (
         ("global.csv", result.global_scores),
@@ -65,8 +74,6 @@ def _score(
     binary: bool = False,
     allow_missing_gt: bool = False,
 ) -> Any:
-    from gsfm.metrics import score_folders
-
     result = score_folders(
         data_root,
         pred_dir,
@@ -93,14 +100,6 @@ def check_inputs(
     sizes that differ, or a first frame without an object. Void (255) is background here as
     in scoring (``docs/evaluation.md``): a 0/255 first frame holds no object unless ``binary``
     (DAVIS 2016), where every non-zero pixel is object 1."""
-    import numpy as np
-
-    from gsfm.data.checks import check_video
-    from gsfm.data.io import read_mask
-    from gsfm.data.layout import list_videos, resolve_layout
-    from gsfm.errors import DataError, MissingFileError
-    from gsfm.metrics import missing_gt_error
-
     img_root, ann_root = resolve_layout(data_root, res)
     for video in list(videos) if videos is not None else list_videos(img_root):
         stems, anns = check_video(img_root / video, ann_root / video, dense=False)
@@ -164,8 +163,6 @@ def evaluate_model(
     time without I/O, as :mod:`gsfm.inference` measures it), ``top_k``, ``mem_every``,
     ``protocol`` and ``amp`` (None: float32).
     """
-    from gsfm.prediction import predict_folder
-
     root, out = resolve_path(data_root), resolve_path(out_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"evaluation data folder not found: {root}")
@@ -217,8 +214,6 @@ def evaluate_checkpoint(
     go to :func:`evaluate_model`. The row gains ``checkpoint``, ``model`` (gsfm or stcn, from
     the stored configuration) and ``iteration`` (for training checkpoints).
     """
-    from gsfm.checkpoint import load_state, model_from_state
-
     settings = settings or InferenceSettings()
     path = resolve_path(checkpoint)
     overrides: dict[str, Any] = {}
@@ -257,8 +252,6 @@ def evaluate_baseline(
     objects: str = "auto",
 ) -> pd.DataFrame:
     """Write and score a trivial prediction (``empty`` or ``copy-first``); one row like above."""
-    from gsfm.baselines import write_baseline
-
     root, out = resolve_path(data_root), resolve_path(out_dir)
     write_baseline(root, out, kind, sequences=videos, res=res)
     row = _score(root, out, videos, res, objects).global_scores.copy()

@@ -23,17 +23,19 @@ Annotation policies (``annotations=``):
 
 from __future__ import annotations
 
-import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from gsfm.data.io import DAVIS_PALETTE, list_frames, read_image, read_mask, write_mask
 from gsfm.data.layout import list_videos, resolve_layout
 from gsfm.data.transforms import normalize, to_chw_uint8
-from gsfm.files import atomic_write_text
+from gsfm.data.youtube import YouTubeVOSEvalDataset
+from gsfm.files import atomic_write_json
 from gsfm.inference import InferenceEngine, InferenceSettings
 from gsfm.model.network import GSFMNet
 
@@ -161,8 +163,6 @@ def predict_folder(
     summary: dict[str, dict[str, Any]] = {}
     iterator: Any = names
     if progress:
-        from tqdm.auto import tqdm
-
         iterator = tqdm(names, desc="videos")
     for video in iterator:
         stems, images = read_video_frames(img_root / video)
@@ -191,7 +191,7 @@ def _write_timing(out_root: Path, summary: dict[str, dict[str, Any]]) -> None:
         "fps": total_frames / total_seconds if total_seconds > 0 else None,
     }
     out_root.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_root / "timing.json", json.dumps(timing, indent=2))
+    atomic_write_json(out_root / "timing.json", timing)
 
 
 def is_youtube_split(root: str | Path, split: str = "valid") -> bool:
@@ -226,10 +226,6 @@ def predict_youtube(
     ``valid`` / ``test``: the server scores the zipped folder. Returns the per-video summary of
     :func:`predict_folder`.
     """
-    import warnings
-
-    from gsfm.data.youtube import YouTubeVOSEvalDataset
-
     settings = settings or InferenceSettings(protocol="youtube")
     if settings.protocol != "youtube":
         raise ValueError(
@@ -247,8 +243,6 @@ def predict_youtube(
     summary: dict[str, dict[str, Any]] = {}
     indices: Any = range(len(data))
     if progress:
-        from tqdm.auto import tqdm
-
         indices = tqdm(indices, desc="videos")
     for i in indices:
         item = data[i]
