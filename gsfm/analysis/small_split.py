@@ -1,0 +1,329 @@
+"""Table 6 on enough small objects: the shipped GSFM and STCN scored on ``synth-small-v1``.
+
+synth-v1's val and ``small`` splits hold too few small objects to compare the models on them
+(the objects under 0.5 % of the frame are a handful in three videos, and half of them score
+the same for both models because neither finds them). ``synth-small-v1`` is a scoring-only
+split of 120 videos (12 frames, 320x576) whose every object covers 0.1–5 % of the frame on
+average and at least one stride-16 key-feature cell (16x16 pixels, 0.139 % of the frame) in
+every annotated frame (:data:`gsfm.data.synthetic.VERSIONS` ``["small-v1"]``).
+
+:func:`score_small_split` scores the shipped weights (:mod:`gsfm.weights`: training seed 0,
+the only seed shipped) on it with each model's own inference settings and writes the rows with
+the ablation writer (:func:`gsfm.ablation.write_rows`) into ``results/small_split/``: the
+``small_objects`` study's three files, each row with its provenance (data hash, the weights'
+SHA-256, the code commit, the device), and per object a ``model_independent`` flag (both
+models score it the same in every run: the object says nothing about which is better).
+:func:`split_differences` compares the models per size bucket with the calibrated estimator
+(:mod:`gsfm.analysis.calibrated`); with one seed that is its video term alone (an interval over
+videos), and :func:`split_text` says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gsfm.runtime import resolve_path
+
+__all__ = [
+    "INTERVAL_OVER_SEEDS",
+    "INTERVAL_OVER_VIDEOS",
+    "LABEL",
+    "RESULTS_DIR",
+    "SPLIT",
+    "VERSION",
+    "model_independent",
+    "read_split_tables",
+    "score_small_split",
+    "split_differences",
+    "split_label",
+    "split_text",
+]
+
+VERSION = "small-v1"  # the benchmark version (synth-small-v1)
+SPLIT = "small"  # its one split
+LABEL = f"synth-{VERSION}"  # the rows' ``split`` column for the whole split
+RESULTS_DIR = "results/small_split"  # where the committed rows live
+STUDY = "small_objects"  # the study whose variants (STCN, GSFM) and files the rows use
+SEED = 0  # the training seed of the shipped weights
+INTERVAL_OVER_SEEDS = "seeds and videos"
+INTERVAL_OVER_VIDEOS = "videos only (one seed)"
+_SAME = 1e-9  # J&F points: two scores closer than this are the same
+
+
+def split_label(
+    limit: int | None = None, height: int | None = None, width: int | None = None
+) -> str:
+    """The ``split`` column for the split at these settings: ``synth-small-v1`` for the whole
+    split at its own size, else e.g. ``synth-small-v1-64x112-first2``."""
+    from gsfm.data.synthetic import get_version, split_names
+
+    v = get_version(VERSION)
+    h, w = height or v.height, width or v.width
+    n = len(split_names(SPLIT, VERSION))
+    label = LABEL
+    if (h, w) != (v.height, v.width) or (limit is not None and limit < n):
+        label += f"-{h}x{w}" + (f"-first{limit}" if limit is not None and limit < n else "")
+    return label
+
+
+def model_independent(objects: pd.DataFrame, metric: str = "JF") -> pd.Series:
+    """Per row of a per-object table: whether every variant scores that object (split,
+    sequence, object) the same in every seed, all variants present. Such an object (found by
+    none, or perfectly by all) cannot tell the models apart."""
+    keys = ["split", "sequence", "object"]
+    n_variants = objects.groupby(keys)["variant"].transform("nunique")
+    spread = objects.groupby([*keys, "seed"])[metric].transform(lambda s: s.max() - s.min())
+    runs = objects.groupby([*keys, "seed"])["variant"].transform("nunique")
+    same = (spread <= _SAME) & (runs == n_variants)
+    all_seeds = same.groupby([objects[k] for k in keys]).transform("all")
+    return (all_seeds & (n_variants >= 2)).rename("model_independent")
+
+
+def _rows(
+    name: str, run_dir: Any, ev: Any, label: str, weights: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One model's rows in the ablation schema (:data:`gsfm.ablation.TABLE_SCHEMAS`)."""
+    import torch
+
+    from gsfm.ablation import STUDIES, _device_label
+
+    variant = next(v for v in STUDIES[STUDY].variants if v.model == name)
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    log = pd.read_csv(run_dir / "log.csv")
+    trained = config.get("provenance", {})
+    s = ev.scores.iloc[0]
+    keys = {"study": STUDY, "variant": variant.label, "seed": SEED, "split": label}
+    profile = str(config["profile"])
+    row = {
+        **keys,
+        "reference": variant.reference,
+        "model": variant.model,
+        "overrides": json.dumps(dict(variant.overrides), sort_keys=True),
+        "inference": json.dumps(dict(variant.inference), sort_keys=True),
+        "profile": profile,
+        "device": _device_label(trained),
+        "eval_device": ev.provenance.get("device"),
+        "torch": torch.__version__,
+        "amp": False,
+        "cpu_capability": trained.get("cpu_capability"),
+        "git_commit": trained.get("git_commit"),
+        "eval_commit": ev.provenance.get("git_commit"),
+        "eval_dirty": ev.provenance.get("git_dirty"),
+        "config_hash": str(weights["run"]).rsplit("-", 1)[-1],
+        "data_hash": ev.provenance["data_sha256"][:16],
+        "weights_sha256": weights["sha256"],
+        "train_s": round(float(log["time_s"].iloc[-1]), 1),
+        "eval_fps": round(float(s["fps"]), 3),
+        "top_k": s["top_k"],
+        "mem_every": s["mem_every"],
+        "JF": 100 * float(s["J&F-Mean"]),
+        "J": 100 * float(s["J-Mean"]),
+        "F": 100 * float(s["F-Mean"]),
+        "objects": int(s["n_objects"]),
+        "frames": int(s["frames"]),
+        "run": f"shipped:{name}",
+    }
+    names = {"J&F-Mean": "JF", "J-Mean": "J", "F-Mean": "F", "area_share": "area"}
+    videos = ev.per_sequence.rename(columns=names)[["sequence", "JF", "J", "F"]]
+    objects = ev.per_object.rename(columns=names)[["sequence", "object", "area", "JF", "J", "F"]]
+    front = [*keys, "profile"]
+    out = []
+    for t in (videos, objects):
+        t = t.copy()
+        t[["JF", "J", "F"]] *= 100
+        t = t.assign(**keys, profile=profile)
+        out.append(t[front + [c for c in t.columns if c not in front]])
+    return pd.DataFrame([row]), out[0], out[1]
+
+
+def score_small_split(
+    results_dir: str | os.PathLike[str] = RESULTS_DIR,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    runs_dir: str | os.PathLike[str] = "runs/shipped",
+    limit: int | None = None,
+    height: int | None = None,
+    width: int | None = None,
+    device: str = "cpu",
+    weights_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Score the shipped STCN and GSFM on synth-small-v1 (written once under ``data_dir``,
+    default :func:`gsfm.data.synthetic.synth_data_dir`) and write their rows into
+    ``results_dir`` (``small_objects.csv``, ``_videos.csv``, ``_objects.csv``; rows of the
+    same key are replaced). ``limit``, ``height``, ``width``: a smaller version (tests); its
+    rows carry their own ``split`` label (:func:`split_label`). Predictions are cached in the
+    run folders under ``runs_dir`` (:func:`gsfm.experiments.evaluated_run`). Returns the
+    per-object rows written, with ``model_independent``."""
+    from gsfm.ablation import STUDIES, Task, write_rows
+    from gsfm.data.synthetic import ensure_split
+    from gsfm.experiments import evaluated_run
+    from gsfm.weights import read_manifest, shipped_run
+
+    manifest = read_manifest(weights_dir)
+    root = ensure_split(data_dir, SPLIT, limit=limit, height=height, width=width, version=VERSION)
+    label = split_label(limit, height, width)
+    tables = {}
+    for name in ("stcn", "gsfm"):
+        run_dir = shipped_run(name, runs_dir, weights_dir=weights_dir)
+        ev = evaluated_run(run_dir, root, device=device)
+        tables[name] = _rows(name, run_dir, ev, label, manifest["models"][name])
+    objects = pd.concat([t[2] for t in tables.values()], ignore_index=True)
+    objects["model_independent"] = model_independent(objects)
+    out = resolve_path(results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    study = STUDIES[STUDY]
+    for name, (rows, videos, _) in tables.items():
+        variant = next(v for v in study.variants if v.model == name)
+        mine = objects[objects["variant"] == variant.label]
+        write_rows(out, Task(study, variant, SEED), (rows, videos, mine))
+    return objects
+
+
+def read_split_tables(
+    results_dir: str | os.PathLike[str] = RESULTS_DIR, profile: str = "cpu"
+) -> Any:
+    """The committed rows of the split (:func:`gsfm.ablation.load_study` on ``results_dir``):
+    ``rows``, ``videos``, ``objects`` (with ``model_independent``); None when there are none."""
+    from gsfm.ablation import load_study
+
+    return load_study(results_dir, STUDY, profile)
+
+
+def _over_videos(per_video: np.ndarray, confidence: float) -> dict[str, float]:
+    """The calibrated estimator's video term alone, for one seed: the mean of the per-video
+    differences with a Student-t interval on ``V − 1`` degrees of freedom (its variance
+    ``MS_video / V`` is the estimator's with no seed to resample), its p and MDE."""
+    from scipy import stats
+
+    from gsfm.analysis import calibrated
+
+    d = np.asarray(per_video, dtype=float)
+    v, mean = d.size, float(d.mean())
+    se = float(d.std(ddof=1) / math.sqrt(v))
+    df = float(v - 1)
+    if se == 0.0:
+        return {"estimate": mean, "est_low": mean, "est_high": mean, "est_df": df,
+                "p": 0.0 if mean else 1.0, "mde": 0.0}  # fmt: skip
+    t = float(stats.t.ppf(0.5 + confidence / 2, df))
+    return {
+        "estimate": mean,
+        "est_low": mean - t * se,
+        "est_high": mean + t * se,
+        "est_df": df,
+        "p": float(2 * stats.t.sf(abs(mean) / se, df)),
+        "mde": calibrated.minimum_detectable_effect(se, df),
+    }
+
+
+def split_differences(
+    objects: pd.DataFrame, reference: str = "STCN", confidence: float = 0.95
+) -> pd.DataFrame:
+    """Per split and size bucket, each variant against ``reference``
+    (:func:`gsfm.analysis.ablation_stats.bucket_differences`: paired over objects, the
+    calibrated estimate over seeds and videos, Holm within each bucket, the verdict), where the
+    rows have one seed the estimate over videos alone (:func:`_over_videos`: objects averaged
+    per video first, as the calibrated estimator does). Adds ``interval_over`` (which of the
+    two), ``n_independent`` (the bucket's model-independent objects) and
+    ``n_informative_videos`` (videos with an object the models score differently)."""
+    from gsfm.analysis import ablation_stats as stats
+    from gsfm.analysis import calibrated
+
+    diffs = stats.bucket_differences(objects, reference, confidence=confidence)
+    if diffs.empty:
+        return diffs
+    flags = (
+        objects
+        if "model_independent" in objects
+        else objects.assign(model_independent=model_independent(objects))
+    )
+    diffs["interval_over"] = INTERVAL_OVER_SEEDS
+    diffs["n_independent"] = 0
+    diffs["n_informative_videos"] = 0
+    for i, r in diffs.iterrows():
+        o = flags[(flags["split"] == r["split"]) & (flags["area"] < r["threshold"])]
+        unique = o.drop_duplicates(["sequence", "object"])
+        diffs.loc[i, "n_independent"] = int(unique["model_independent"].sum())
+        diffs.loc[i, "n_informative_videos"] = int(
+            unique.loc[~unique["model_independent"].astype(bool), "sequence"].nunique()
+        )
+        if int(r["n_seeds"]) != 1:
+            continue
+        a = o[o["variant"] == r["variant"]].set_index(["sequence", "object"])["JF"]
+        b = o[o["variant"] == r["baseline"]].set_index(["sequence", "object"])["JF"]
+        d = (a - b).dropna().groupby(level="sequence").mean()
+        if len(d) < stats.MIN_UNITS:
+            continue
+        for key, value in _over_videos(d.to_numpy(), confidence).items():
+            diffs.loc[i, key] = value
+        diffs.loc[i, "interval_over"] = INTERVAL_OVER_VIDEOS
+    for _, idx in diffs.groupby(["study", "split", "bucket"], sort=False).groups.items():
+        diffs.loc[idx, "p_holm"] = calibrated.holm(diffs.loc[idx, "p"].to_numpy(dtype=float))
+    diffs["verdict"] = [
+        "" if pd.isna(sign) else calibrated.verdict(lo, hi, int(sign)).value
+        for lo, hi, sign in zip(diffs["est_low"], diffs["est_high"], diffs["paper_sign"], strict=True)
+    ]  # fmt: skip
+    return diffs
+
+
+_VERDICT_WORDS = {
+    "confirmed": "the paper's direction, the interval excludes 0",
+    "contradicted": "the opposite of the paper's direction, the interval excludes 0",
+    "bounded": "any difference is smaller than {bound:g} J&F",
+    "unresolved": "the interval includes 0 and reaches beyond ±{bound:g} J&F",
+}
+
+
+def split_text(scores: pd.DataFrame, diffs: pd.DataFrame, counts: pd.DataFrame) -> str:
+    """The split's Table 6 in sentences, from numbers: per bucket its objects and videos, the
+    model-independent objects, each model's mean, and the difference with its interval, what
+    it is taken over, its MDE and its verdict (:class:`gsfm.analysis.calibrated.Verdict`)."""
+    from gsfm.analysis.calibrated import BOUND
+    from gsfm.analysis.wording import interval, signed
+
+    lines = []
+    for split in dict.fromkeys(scores["split"]):
+        parts = []
+        for _, c in counts[counts["split"] == split].iterrows():
+            bucket = c["bucket"]
+            s = scores[(scores["split"] == split) & (scores["bucket"] == bucket)]
+            n, nv = int(c["n_objects"]), int(c["n_videos"])
+            if n == 0:
+                parts.append(f"{bucket}: no object of this size")
+                continue
+            means = ", ".join(
+                f"{r['variant']} {r['mean']:.1f}" for _, r in s.iterrows() if r["n_seeds"] > 0
+            )
+            text = f"{bucket}: {n} objects in {nv} videos; {means}"
+            d = diffs[(diffs["split"] == split) & (diffs["bucket"] == bucket)]
+            for _, r in d.iterrows():
+                text += (
+                    f"; {r['variant']} − {r['baseline']} {signed(r['estimate'])}"
+                    if math.isfinite(r["estimate"])
+                    else f"; {r['variant']} − {r['baseline']} {signed(r['diff'])}"
+                )
+                if math.isfinite(r["est_low"]):
+                    text += (
+                        f" {interval(r['est_low'], r['est_high'])} (95 % interval over "
+                        f"{r['interval_over']}; minimum detectable effect {r['mde']:.1f})"
+                    )
+                else:
+                    text += " (no interval: objects in fewer than 5 videos)"
+                if r["verdict"] and math.isfinite(r["est_low"]):
+                    why = _VERDICT_WORDS[str(r["verdict"])].format(bound=BOUND)
+                    text += f": {r['verdict']} ({why})"
+                k = int(r["n_independent"])
+                nv = int(r["n_informative_videos"])
+                text += (
+                    f"; {k} of the {n} objects score the same for both models "
+                    f"(model-independent), so {n - k} in {nv} video{'s' if nv != 1 else ''} "
+                    "tell them apart"
+                )
+            parts.append(text)
+        lines.append(f"{split}, J&F of objects by size (nested buckets): " + "; ".join(parts) + ".")
+    return "\n".join(lines)
