@@ -3,8 +3,8 @@
 synth-v1's val and ``small`` splits hold too few small objects to compare the models on them
 (the objects under 0.5 % of the frame are a handful in three videos, and half of them score
 the same for both models because neither finds them). ``synth-small-v1`` is a scoring-only
-split of 120 videos (12 frames, 320x576) whose every object covers 0.1–5 % of the frame on
-average and at least one stride-16 key-feature cell (16x16 pixels, 0.139 % of the frame) in
+split of 100 videos (10 frames, 240x432) whose every object covers 0.1–5 % of the frame on
+average and at least one stride-16 key-feature cell (16x16 pixels, 0.247 % of the frame) in
 every annotated frame (:data:`gsfm.data.synthetic.VERSIONS` ``["small-v1"]``).
 
 :func:`score_small_split` scores the shipped weights (:mod:`gsfm.weights`: training seed 0,
