@@ -28,6 +28,8 @@ __all__ = [
     "FIGURE_NAMES",
     "StudyReport",
     "feature_spectra_report",
+    "small_objects_report",
+    "small_split_figure",
     "smallest_objects_figure",
     "study_report",
 ]
@@ -335,3 +337,148 @@ def feature_spectra_report(
         table, resolve_path(figures_dir) / "feature_spectra.png", note=note
     )
     return table, figure, "\n".join(lines)
+
+
+# --- Table 6 and Fig. 7 on synth-small-v1 (notebook 06) -------------------------------------
+
+
+def _split_titles(objects: pd.DataFrame, rows: pd.DataFrame, new_splits: Sequence[str]) -> dict:
+    """{split: what its rows are} for Table 6's panel titles: the videos behind each split and
+    whether its rows are the shipped weights (one seed) or the study's runs (their seeds)."""
+    titles = {}
+    for split, o in objects.groupby("split", sort=False):
+        n = o["sequence"].nunique()
+        seeds = rows.loc[rows["split"] == split, "seed"].nunique()
+        if split in new_splits:
+            titles[split] = f"{split}, {n} videos; shipped weights, seed 0"
+        else:
+            runs = f"{seeds} seed{'s' if seeds != 1 else ''}"
+            titles[split] = f"synth-v1 {split}, {n} videos; ablation runs, {runs}"
+    return titles
+
+
+def small_objects_report(
+    profile: str,
+    *,
+    results_dir: str | os.PathLike[str] = "results/ablations",
+    split_dir: str | os.PathLike[str] = "results/small_split",
+    figures_dir: str | os.PathLike[str] | None = "figures",
+    rescore: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    runs_dir: str | os.PathLike[str] = "runs/shipped",
+    device: str = "cpu",
+    weights_dir: str | os.PathLike[str] | None = None,
+) -> StudyReport:
+    """Table 6 on synth-small-v1 (:mod:`gsfm.analysis.small_split`: the shipped GSFM and STCN,
+    one seed) beside the ``small_objects`` study's rows of ``profile`` on synth-v1 val and
+    ``small`` (labelled as such): per split and size bucket the scores, the comparison
+    (:func:`~gsfm.analysis.small_split.split_differences`), the sentences and the figure
+    (``table6_small_objects.png`` with its CSV tables). ``rescore``: score the split first
+    (minutes; at ``profile``'s evaluation size and video count,
+    :func:`gsfm.config.profile_sizes`), else read the committed rows of ``split_dir``."""
+    from gsfm.analysis import ablation_stats as stats
+    from gsfm.analysis import small_split
+    from gsfm.config import profile_sizes
+    from gsfm.viz import ablation as viz
+
+    if rescore:
+        sizes = profile_sizes(profile)
+        small_split.score_small_split(
+            split_dir, data_dir=data_dir, runs_dir=runs_dir, limit=sizes.eval_videos,
+            height=sizes.eval_height, width=sizes.eval_width, device=device,
+            weights_dir=weights_dir,
+        )  # fmt: skip
+    new = small_split.read_split_tables(split_dir)
+    old = load_study(results_dir, "small_objects", profile)
+    parts = [t for t in (new, old) if t is not None and t.objects is not None]
+    empty = pd.DataFrame()
+    if not parts:
+        text = (
+            f"No small-object rows in {resolve_path(split_dir)} nor {profile}-profile rows in "
+            f"{resolve_path(results_dir)}: run with rescore=True (minutes)."
+        )
+        return StudyReport("small_objects", None, empty, empty, text, None, None)
+    objects = pd.concat([t.objects for t in parts], ignore_index=True)
+    objects["model_independent"] = small_split.model_independent(objects)
+    rows = pd.concat([t.rows for t in parts], ignore_index=True)
+    new_splits = list(dict.fromkeys(new.rows["split"])) if new is not None else []
+    summary = stats.bucket_scores(objects)
+    diffs = small_split.split_differences(objects)
+    text = small_split.split_text(summary, diffs, stats.size_buckets(objects))
+    where = [f"{s}: {stats.provenance(rows[rows['split'] == s])}" for s in dict.fromkeys(rows["split"])]  # fmt: skip
+    if old is not None and old.device_note:
+        where.append(old.device_note)
+    path = (
+        None if figures_dir is None else resolve_path(figures_dir) / FIGURE_NAMES["small_objects"]
+    )
+    figure = viz.plot_small_objects(
+        objects, path, rows=rows, differences=diffs,
+        split_titles=_split_titles(objects, rows, new_splits),
+    )  # fmt: skip
+    if path is not None:
+        _write_tables(path, summary, diffs)
+    tables = new if new is not None else old
+    return StudyReport(
+        "small_objects", tables, summary, diffs, "\n".join([*where, text]), figure, path
+    )
+
+
+def small_split_figure(
+    profile: str,
+    *,
+    split_dir: str | os.PathLike[str] = "results/small_split",
+    data_dir: str | os.PathLike[str] | None = None,
+    runs_dir: str | os.PathLike[str] = "runs/shipped",
+    figures_dir: str | os.PathLike[str] = "figures",
+    n: int = 3,
+    informative: int = 3,
+    device: str = "cpu",
+    weights_dir: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Fig. 7 on synth-small-v1 from its rows at ``profile``'s evaluation size and video count:
+    the ``n`` smallest objects and the ``informative`` smallest that the models score
+    differently (:func:`gsfm.analysis.small_objects.smallest_objects`), cropped with the shipped
+    models' predictions (their picked videos segmented again: seconds)."""
+    from gsfm.analysis import small_split
+    from gsfm.analysis.small_objects import object_crops, smallest_objects
+    from gsfm.config import profile_sizes
+    from gsfm.data.synthetic import ensure_split
+    from gsfm.experiments import evaluated_run
+    from gsfm.viz.small_objects import plot_small_object_crops
+    from gsfm.weights import shipped_run
+
+    sizes = profile_sizes(profile)
+    settings = {"limit": sizes.eval_videos, "height": sizes.eval_height, "width": sizes.eval_width}
+    label = small_split.split_label(**settings)
+    tables = small_split.read_split_tables(split_dir)
+    objects = None if tables is None else tables.objects[tables.objects["split"] == label]
+    if objects is None or objects.empty:
+        raise FileNotFoundError(
+            f"no {label} rows in {resolve_path(split_dir)}: score the split first "
+            "(gsfm.ablation_report.small_objects_report(..., rescore=True))"
+        )
+    root = ensure_split(data_dir, small_split.SPLIT, version=small_split.VERSION, **settings)
+    objects = objects.assign(model_independent=small_split.model_independent(objects))
+    picks = smallest_objects(objects, n, informative)
+    variants = tables.rows.drop_duplicates("variant").set_index("variant")["model"]
+    preds = {
+        variant: evaluated_run(
+            shipped_run(model, runs_dir, weights_dir=weights_dir), root, device=device,
+            videos=sorted(set(picks["sequence"])),
+        ).pred_dir
+        for variant, model in variants.items()
+    }  # fmt: skip
+    crops = object_crops(root, preds, picks)
+    flags = objects.groupby(["sequence", "object"])["model_independent"].all()
+    independent = {(str(s), int(o)) for (s, o), f in flags.items() if f}
+    k = len(picks) - int(picks["informative"].sum())
+    note = (
+        f"{label}: the shipped weights (training seed 0), each model at its own inference "
+        f"settings. The first {k} rows: the smallest objects (one per video); the others: the "
+        "smallest objects the two models score differently."
+    )
+    return plot_small_object_crops(
+        crops, resolve_path(figures_dir) / "fig7_small_objects.png",
+        scores=object_scores(objects, picks, list(variants.index)), note=note,
+        independent=independent,
+    )  # fmt: skip

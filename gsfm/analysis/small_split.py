@@ -186,12 +186,18 @@ def score_small_split(
 
 
 def read_split_tables(
-    results_dir: str | os.PathLike[str] = RESULTS_DIR, profile: str = "cpu"
+    results_dir: str | os.PathLike[str] = RESULTS_DIR, profile: str | None = None
 ) -> Any:
-    """The committed rows of the split (:func:`gsfm.ablation.load_study` on ``results_dir``):
-    ``rows``, ``videos``, ``objects`` (with ``model_independent``); None when there are none."""
-    from gsfm.ablation import load_study
+    """The rows of the split in ``results_dir`` (:func:`gsfm.ablation.load_study`): ``rows``,
+    ``videos``, ``objects`` (with ``model_independent``) of ``profile``, by default the
+    profile of the shipped weights that the rows score; None when there are none."""
+    from gsfm.ablation import check_table, load_study
 
+    path = resolve_path(results_dir) / f"{STUDY}.csv"
+    if not path.is_file():
+        return None
+    if profile is None:
+        profile = str(check_table(path)["profile"].value_counts().index[0])
     return load_study(results_dir, STUDY, profile)
 
 
@@ -318,11 +324,11 @@ def split_text(scores: pd.DataFrame, diffs: pd.DataFrame, counts: pd.DataFrame) 
                     why = _VERDICT_WORDS[str(r["verdict"])].format(bound=BOUND)
                     text += f": {r['verdict']} ({why})"
                 k = int(r["n_independent"])
-                nv = int(r["n_informative_videos"])
+                nv, m = int(r["n_informative_videos"]), n - k
                 text += (
                     f"; {k} of the {n} objects score the same for both models "
-                    f"(model-independent), so {n - k} in {nv} video{'s' if nv != 1 else ''} "
-                    "tell them apart"
+                    f"(model-independent), so {m} object{'s' if m != 1 else ''} in {nv} "
+                    f"video{'s' if nv != 1 else ''} {'tells' if m == 1 else 'tell'} them apart"
                 )
             parts.append(text)
         lines.append(f"{split}, J&F of objects by size (nested buckets): " + "; ".join(parts) + ".")
