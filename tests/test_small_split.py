@@ -197,3 +197,46 @@ def test_the_committed_rows_cover_the_split_with_consistent_flags() -> None:
     assert objects["area"].between(cell, 0.05, inclusive="left").all()
     recomputed = S.model_independent(objects)
     assert (objects["model_independent"].astype(bool) == recomputed).all()
+
+
+# --- the docs' numbers come from the rows --------------------------------------------------
+
+
+def test_update_docs_rewrites_only_the_marked_block_and_the_readme_bullet(tmp_path: Path) -> None:
+    objects = _objects({v: [1.0 + i] for i, v in enumerate("abcdef")})
+    diffs = S.split_differences(objects)
+    from gsfm.analysis import ablation_stats as A
+
+    scores = A.bucket_scores(objects)
+    md, readme = tmp_path / "results.md", tmp_path / "README.md"
+    md.write_text(f"# R\n\nbefore\n{S.DOC_BEGIN}\nold\n{S.DOC_END}\nafter\n", encoding="utf-8")
+    readme.write_text(
+        f"- **Other**: x\n{S.README_BULLET}: old words\n  continued\n- **Next**: y\n",
+        encoding="utf-8",
+    )
+    S.update_docs(scores, diffs, md, readme)
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("# R\n\nbefore\n") and text.endswith(f"{S.DOC_END}\nafter\n")
+    assert "old" not in text and "| synth-small-v1, < 5 % | 6 (6) | 0 |" in text
+    assert "On synth-small-v1, GSFM − STCN is confirmed in every bucket" in text
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "- **Other**: x" and lines[2] == "- **Next**: y" and len(lines) == 3
+    assert lines[1] == S.readme_line(diffs)
+    assert "one seed, interval over videos) confirmed in every bucket" in lines[1]
+    md.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="lacks the markers"):
+        S.update_docs(scores, diffs, md, readme)
+
+
+@pytest.mark.skipif(not (COMMITTED / "small_objects.csv").is_file(), reason="no committed rows")
+def test_the_docs_give_the_small_object_numbers_of_the_committed_rows() -> None:
+    """docs/results.md's block and README's Table 6 bullet are what the committed rows give
+    (regenerate them with gsfm.analysis.small_split.update_docs after new rows)."""
+    from gsfm.ablation_report import small_objects_report
+
+    report = small_objects_report("cpu", results_dir=ROOT / "results/ablations", split_dir=COMMITTED, figures_dir=None)  # fmt: skip
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    block = text.split(S.DOC_BEGIN, 1)[1].split(S.DOC_END, 1)[0].strip("\n")
+    assert block == S.docs_markdown(report.summary, report.differences)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert S.readme_bullet(readme) == S.readme_line(report.differences)
