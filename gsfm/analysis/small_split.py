@@ -228,6 +228,15 @@ def _over_videos(per_video: np.ndarray, confidence: float) -> dict[str, float]:
     }
 
 
+def _as_bool(flags: pd.Series) -> pd.Series:
+    """A ``model_independent`` column as booleans, whether typed or read as text."""
+    text = flags.astype(str).str.strip().str.lower()
+    bad = ~text.isin(["true", "false"])
+    if bad.any():
+        raise ValueError(f"model_independent must be True or False, got {flags[bad].iloc[0]!r}")
+    return text == "true"
+
+
 def split_differences(
     objects: pd.DataFrame, reference: str = "STCN", confidence: float = 0.95
 ) -> pd.DataFrame:
@@ -255,9 +264,10 @@ def split_differences(
     for i, r in diffs.iterrows():
         o = flags[(flags["split"] == r["split"]) & (flags["area"] < r["threshold"])]
         unique = o.drop_duplicates(["sequence", "object"])
-        diffs.loc[i, "n_independent"] = int(unique["model_independent"].sum())
+        same = _as_bool(unique["model_independent"])
+        diffs.loc[i, "n_independent"] = int(same.sum())
         diffs.loc[i, "n_informative_videos"] = int(
-            unique.loc[~unique["model_independent"].astype(bool), "sequence"].nunique()
+            unique.loc[~same.to_numpy(), "sequence"].nunique()
         )
         if int(r["n_seeds"]) != 1:
             continue
