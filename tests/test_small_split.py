@@ -138,7 +138,7 @@ def test_the_sentences_say_what_the_interval_is_over_and_count_independent_objec
     )
     diffs = S.split_differences(objects)
     text = S.split_text(A.bucket_scores(objects), diffs, A.size_buckets(objects))
-    assert "95 % interval over videos only (one seed)" in text
+    assert "95 % interval over videos only, one seed;" in text
     assert ": confirmed (" in text
     assert "1 of the 7 objects score the same for both models" in text
     few = _objects({"a": [1.0], "b": [2.0]})

@@ -53,7 +53,7 @@ RESULTS_DIR = "results/small_split"  # where the committed rows live
 STUDY = "small_objects"  # the study whose variants (STCN, GSFM) and files the rows use
 SEED = 0  # the training seed of the shipped weights
 INTERVAL_OVER_SEEDS = "seeds and videos"
-INTERVAL_OVER_VIDEOS = "videos only (one seed)"
+INTERVAL_OVER_VIDEOS = "videos only, one seed"
 _SAME = 1e-9  # J&F points: two scores closer than this are the same
 
 
