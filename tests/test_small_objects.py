@@ -65,6 +65,7 @@ def test_crops_hold_the_object_and_methods_see_the_same_box(tmp_path: Path) -> N
     y0, y1, x0, x1 = crop.box
     assert y1 - y0 == x1 - x0 >= 24 and y0 >= 0 and y1 <= 64 and x0 >= 0 and x1 <= 112
     assert (crop.masks["GT"] == 1).any()  # the object is inside its crop
+    assert set(np.unique(crop.masks["GT"])) <= {0, 1}  # and the masks show it alone
     np.testing.assert_array_equal(crop.masks["GT"], crop.masks["GT copy"])
     assert not crop.masks["empty"].any()
     assert crop.crop.shape[0] >= 96 - (y1 - y0) and crop.crop.shape[:2] == crop.masks["GT"].shape

@@ -9,7 +9,7 @@ frame is the middle one of the frames after its first annotation (the one given 
 where the object is annotated and at least one method's mask marks it; when no method ever
 marks it, the middle annotated frame, and the crop says so. The crop is the object's box grown
 ``context`` times around its centre (at least ``min_side`` pixels), enlarged without
-interpolation so that single pixels stay visible.
+interpolation so that single pixels stay visible; each mask shows that object only.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class ObjectCrop:
     box: tuple[int, int, int, int]  # y0, y1, x0, x1 in the frame
     image: np.ndarray  # the whole frame (H, W, 3) uint8
     crop: np.ndarray  # enlarged crop of the frame
-    masks: dict[str, np.ndarray]  # enlarged crops of the masks
+    masks: dict[str, np.ndarray]  # enlarged crops of the masks, this object's pixels only
     marked_by: tuple[str, ...] = ()  # the methods whose mask marks the object in this frame
     ever_marked: bool = True  # whether any method marks it in any frame after its first
 
@@ -139,7 +139,10 @@ def object_crops(
                 (y0, y1, x0, x1),
                 image,
                 _enlarge(image[y0:y1, x0:x1], size),
-                {k: _enlarge(m[y0:y1, x0:x1], size) for k, m in masks.items()},
+                {
+                    k: _enlarge(np.where(m == obj, m, 0)[y0:y1, x0:x1], size)
+                    for k, m in masks.items()
+                },
                 _marking(pred_dirs, seq, stem, obj),
                 bool(marked),
             )  # fmt: skip
