@@ -9,6 +9,7 @@ how to produce them instead of drawing an empty figure.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ __all__ = [
     "FIGURE_NAMES",
     "StudyReport",
     "feature_spectra_report",
+    "read_split_tables",
+    "score_small_split",
     "small_objects_report",
     "small_split_figure",
     "smallest_objects_figure",
@@ -342,6 +345,131 @@ def feature_spectra_report(
 # --- Table 6 and Fig. 7 on synth-small-v1 (notebook 06) -------------------------------------
 
 
+def _rows(
+    name: str, run_dir: Any, ev: Any, label: str, weights: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One model's rows in the ablation schema (:data:`gsfm.ablation.TABLE_SCHEMAS`)."""
+    import torch
+
+    from gsfm.ablation import _device_label
+    from gsfm.analysis import small_split
+
+    variant = next(v for v in STUDIES[small_split.STUDY].variants if v.model == name)
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    log = pd.read_csv(run_dir / "log.csv")
+    trained = config.get("provenance", {})
+    s = ev.scores.iloc[0]
+    keys = {
+        "study": small_split.STUDY, "variant": variant.label, "seed": small_split.SEED,
+        "split": label,
+    }  # fmt: skip
+    profile = str(config["profile"])
+    row = {
+        **keys,
+        "reference": variant.reference,
+        "model": variant.model,
+        "overrides": json.dumps(dict(variant.overrides), sort_keys=True),
+        "inference": json.dumps(dict(variant.inference), sort_keys=True),
+        "profile": profile,
+        "device": _device_label(trained),
+        "eval_device": ev.provenance.get("device"),
+        "torch": torch.__version__,
+        "amp": False,
+        "cpu_capability": trained.get("cpu_capability"),
+        "git_commit": trained.get("git_commit"),
+        "eval_commit": ev.provenance.get("git_commit"),
+        "eval_dirty": ev.provenance.get("git_dirty"),
+        "config_hash": str(weights["run"]).rsplit("-", 1)[-1],
+        "data_hash": ev.provenance["data_sha256"][:16],
+        "weights_sha256": weights["sha256"],
+        "train_s": round(float(log["time_s"].iloc[-1]), 1),
+        "eval_fps": round(float(s["fps"]), 3),
+        "top_k": s["top_k"],
+        "mem_every": s["mem_every"],
+        "JF": 100 * float(s["J&F-Mean"]),
+        "J": 100 * float(s["J-Mean"]),
+        "F": 100 * float(s["F-Mean"]),
+        "objects": int(s["n_objects"]),
+        "frames": int(s["frames"]),
+        "run": f"shipped:{name}",
+    }
+    names = {"J&F-Mean": "JF", "J-Mean": "J", "F-Mean": "F", "area_share": "area"}
+    videos = ev.per_sequence.rename(columns=names)[["sequence", "JF", "J", "F"]]
+    objects = ev.per_object.rename(columns=names)[["sequence", "object", "area", "JF", "J", "F"]]
+    front = [*keys, "profile"]
+    out = []
+    for t in (videos, objects):
+        t = t.copy()
+        t[["JF", "J", "F"]] *= 100
+        t = t.assign(**keys, profile=profile)
+        out.append(t[front + [c for c in t.columns if c not in front]])
+    return pd.DataFrame([row]), out[0], out[1]
+
+
+def score_small_split(
+    results_dir: str | os.PathLike[str] = "results/small_split",
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    runs_dir: str | os.PathLike[str] = "runs/shipped",
+    limit: int | None = None,
+    height: int | None = None,
+    width: int | None = None,
+    device: str = "cpu",
+    weights_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Score the shipped STCN and GSFM on synth-small-v1 (written once under ``data_dir``,
+    default :func:`gsfm.data.synthetic.synth_data_dir`) and write their rows into
+    ``results_dir`` (``small_objects.csv``, ``_videos.csv``, ``_objects.csv``; rows of the
+    same key are replaced). ``limit``, ``height``, ``width``: a smaller version (tests); its
+    rows carry their own ``split`` label (:func:`split_label`). Predictions are cached in the
+    run folders under ``runs_dir`` (:func:`gsfm.experiments.evaluated_run`). Returns the
+    per-object rows written, with ``model_independent``."""
+    from gsfm.ablation import Task, write_rows
+    from gsfm.analysis import small_split
+    from gsfm.data.synthetic import ensure_split
+    from gsfm.experiments import evaluated_run
+    from gsfm.weights import read_manifest, shipped_run
+
+    manifest = read_manifest(weights_dir)
+    root = ensure_split(
+        data_dir, small_split.SPLIT, limit=limit, height=height, width=width,
+        version=small_split.VERSION,
+    )  # fmt: skip
+    label = small_split.split_label(limit, height, width)
+    tables = {}
+    for name in ("stcn", "gsfm"):
+        run_dir = shipped_run(name, runs_dir, weights_dir=weights_dir)
+        ev = evaluated_run(run_dir, root, device=device)
+        tables[name] = _rows(name, run_dir, ev, label, manifest["models"][name])
+    objects = pd.concat([t[2] for t in tables.values()], ignore_index=True)
+    objects["model_independent"] = small_split.model_independent(objects)
+    out = resolve_path(results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    study = STUDIES[small_split.STUDY]
+    for name, (rows, videos, _) in tables.items():
+        variant = next(v for v in study.variants if v.model == name)
+        mine = objects[objects["variant"] == variant.label]
+        write_rows(out, Task(study, variant, small_split.SEED), (rows, videos, mine))
+    return objects
+
+
+def read_split_tables(
+    results_dir: str | os.PathLike[str] = "results/small_split", profile: str | None = None
+) -> Any:
+    """The rows of the split in ``results_dir`` (:func:`gsfm.ablation.load_study`): ``rows``,
+    ``videos``, ``objects`` (with ``model_independent``) of ``profile``, by default the
+    profile of the shipped weights that the rows score; None when there are none."""
+    from gsfm.ablation import check_table
+    from gsfm.analysis.small_split import STUDY
+
+    path = resolve_path(results_dir) / f"{STUDY}.csv"
+    if not path.is_file():
+        return None
+    if profile is None:
+        profile = str(check_table(path)["profile"].value_counts().index[0])
+    return load_study(results_dir, STUDY, profile)
+
+
 def _split_titles(objects: pd.DataFrame, rows: pd.DataFrame, new_splits: Sequence[str]) -> dict:
     """{split: what its rows are} for Table 6's panel titles: the videos behind each split and
     whether its rows are the shipped weights (one seed) or the study's runs (their seeds)."""
@@ -383,12 +511,12 @@ def small_objects_report(
 
     if rescore:
         sizes = profile_sizes(profile)
-        small_split.score_small_split(
+        score_small_split(
             split_dir, data_dir=data_dir, runs_dir=runs_dir, limit=sizes.eval_videos,
             height=sizes.eval_height, width=sizes.eval_width, device=device,
             weights_dir=weights_dir,
         )  # fmt: skip
-    new = small_split.read_split_tables(split_dir)
+    new = read_split_tables(split_dir)
     old = load_study(results_dir, "small_objects", profile)
     parts = [t for t in (new, old) if t is not None and t.objects is not None]
     empty = pd.DataFrame()
@@ -450,7 +578,7 @@ def small_split_figure(
     sizes = profile_sizes(profile)
     settings = {"limit": sizes.eval_videos, "height": sizes.eval_height, "width": sizes.eval_width}
     label = small_split.split_label(**settings)
-    tables = small_split.read_split_tables(split_dir)
+    tables = read_split_tables(split_dir)
     objects = None if tables is None else tables.objects[tables.objects["split"] == label]
     if objects is None or objects.empty:
         raise FileNotFoundError(

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from gsfm import ablation_report as R
 from gsfm.analysis import calibrated
 from gsfm.analysis import small_split as S
 from gsfm.data.synthetic import VERSIONS, generate_video, split_names
@@ -154,7 +155,7 @@ def test_scoring_a_tiny_version_writes_checked_rows_with_provenance(tmp_path: Pa
     from gsfm.weights import read_manifest
 
     kwargs = dict(data_dir=tmp_path / "data", runs_dir=tmp_path / "runs", limit=2, height=64, width=112)  # fmt: skip
-    objects = S.score_small_split(tmp_path / "res", **kwargs)
+    objects = R.score_small_split(tmp_path / "res", **kwargs)
     label = "synth-small-v1-64x112-first2"
     assert S.split_label(2, 64, 112) == label and S.split_label() == S.LABEL
     rows = check_table(tmp_path / "res" / "small_objects.csv")
@@ -169,10 +170,10 @@ def test_scoring_a_tiny_version_writes_checked_rows_with_provenance(tmp_path: Pa
     assert set(written["model_independent"]) <= {"True", "False"}
     assert len(written) == len(objects)
     assert (written.groupby(["sequence", "object"])["variant"].nunique() == 2).all()
-    tables = S.read_split_tables(tmp_path / "res")
+    tables = R.read_split_tables(tmp_path / "res")
     assert tables is not None and len(tables.objects) == len(objects)
     # scored again (the predictions are cached): the rows are replaced, not added
-    S.score_small_split(tmp_path / "res", **kwargs)
+    R.score_small_split(tmp_path / "res", **kwargs)
     assert len(check_table(tmp_path / "res" / "small_objects.csv")) == 2
 
 
@@ -189,7 +190,7 @@ def test_the_committed_rows_cover_the_split_with_consistent_flags() -> None:
     shipped = read_manifest()["models"]
     assert all(r["weights_sha256"] == shipped[r["model"]]["sha256"] for _, r in rows.iterrows())
     assert rows["data_hash"].nunique() == 1
-    tables = S.read_split_tables(COMMITTED)
+    tables = R.read_split_tables(COMMITTED)
     objects = tables.objects
     n_videos = len(split_names("small", "small-v1"))
     assert objects.groupby("variant")["sequence"].nunique().to_dict() == {"GSFM": n_videos, "STCN": n_videos}  # fmt: skip

@@ -1,4 +1,4 @@
-"""Table 6 on enough small objects: the shipped GSFM and STCN scored on ``synth-small-v1``.
+"""Table 6 on enough small objects: the statistics and sentences of ``synth-small-v1``.
 
 synth-v1's val and ``small`` splits hold too few small objects to compare the models on them
 (the objects under 0.5 % of the frame are a handful in three videos, and half of them score
@@ -7,24 +7,19 @@ split of 100 videos (10 frames, 240x432) whose every object covers 0.1–5 % of 
 average and at least one stride-16 key-feature cell (16x16 pixels, 0.247 % of the frame) in
 every annotated frame (:data:`gsfm.data.synthetic.VERSIONS` ``["small-v1"]``).
 
-:func:`score_small_split` scores the shipped weights (:mod:`gsfm.weights`: training seed 0,
-the only seed shipped) on it with each model's own inference settings and writes the rows with
-the ablation writer (:func:`gsfm.ablation.write_rows`) into ``results/small_split/``: the
-``small_objects`` study's three files, each row with its provenance (data hash, the weights'
-SHA-256, the code commit, the device), and per object a ``model_independent`` flag (both
-models score it the same in every run: the object says nothing about which is better).
-:func:`split_differences` compares the models per size bucket with the calibrated estimator
-(:mod:`gsfm.analysis.calibrated`); with one seed that is its video term alone (an interval over
-videos), and :func:`split_text` says so.
+:func:`gsfm.ablation_report.score_small_split` scores the shipped weights on it and writes the
+rows into ``results/small_split/``; this module holds what is computed from rows:
+:func:`model_independent` (both models score an object the same in every run, so it says
+nothing about which is better), :func:`split_differences` (the models per size bucket with the
+calibrated estimator of :mod:`gsfm.analysis.calibrated`; with one seed its video term alone,
+an interval over videos) and the sentences and doc blocks rendered from them.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,12 +30,11 @@ __all__ = [
     "INTERVAL_OVER_SEEDS",
     "INTERVAL_OVER_VIDEOS",
     "LABEL",
+    "README_BULLET",
     "RESULTS_DIR",
     "SPLIT",
     "VERSION",
     "model_independent",
-    "read_split_tables",
-    "score_small_split",
     "split_differences",
     "split_label",
     "split_text",
@@ -84,122 +78,6 @@ def model_independent(objects: pd.DataFrame, metric: str = "JF") -> pd.Series:
     same = (spread <= _SAME) & (runs == n_variants)
     all_seeds = same.groupby([objects[k] for k in keys]).transform("all")
     return (all_seeds & (n_variants >= 2)).rename("model_independent")
-
-
-def _rows(
-    name: str, run_dir: Any, ev: Any, label: str, weights: dict[str, Any]
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """One model's rows in the ablation schema (:data:`gsfm.ablation.TABLE_SCHEMAS`)."""
-    import torch
-
-    from gsfm.ablation import STUDIES, _device_label
-
-    variant = next(v for v in STUDIES[STUDY].variants if v.model == name)
-    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    log = pd.read_csv(run_dir / "log.csv")
-    trained = config.get("provenance", {})
-    s = ev.scores.iloc[0]
-    keys = {"study": STUDY, "variant": variant.label, "seed": SEED, "split": label}
-    profile = str(config["profile"])
-    row = {
-        **keys,
-        "reference": variant.reference,
-        "model": variant.model,
-        "overrides": json.dumps(dict(variant.overrides), sort_keys=True),
-        "inference": json.dumps(dict(variant.inference), sort_keys=True),
-        "profile": profile,
-        "device": _device_label(trained),
-        "eval_device": ev.provenance.get("device"),
-        "torch": torch.__version__,
-        "amp": False,
-        "cpu_capability": trained.get("cpu_capability"),
-        "git_commit": trained.get("git_commit"),
-        "eval_commit": ev.provenance.get("git_commit"),
-        "eval_dirty": ev.provenance.get("git_dirty"),
-        "config_hash": str(weights["run"]).rsplit("-", 1)[-1],
-        "data_hash": ev.provenance["data_sha256"][:16],
-        "weights_sha256": weights["sha256"],
-        "train_s": round(float(log["time_s"].iloc[-1]), 1),
-        "eval_fps": round(float(s["fps"]), 3),
-        "top_k": s["top_k"],
-        "mem_every": s["mem_every"],
-        "JF": 100 * float(s["J&F-Mean"]),
-        "J": 100 * float(s["J-Mean"]),
-        "F": 100 * float(s["F-Mean"]),
-        "objects": int(s["n_objects"]),
-        "frames": int(s["frames"]),
-        "run": f"shipped:{name}",
-    }
-    names = {"J&F-Mean": "JF", "J-Mean": "J", "F-Mean": "F", "area_share": "area"}
-    videos = ev.per_sequence.rename(columns=names)[["sequence", "JF", "J", "F"]]
-    objects = ev.per_object.rename(columns=names)[["sequence", "object", "area", "JF", "J", "F"]]
-    front = [*keys, "profile"]
-    out = []
-    for t in (videos, objects):
-        t = t.copy()
-        t[["JF", "J", "F"]] *= 100
-        t = t.assign(**keys, profile=profile)
-        out.append(t[front + [c for c in t.columns if c not in front]])
-    return pd.DataFrame([row]), out[0], out[1]
-
-
-def score_small_split(
-    results_dir: str | os.PathLike[str] = RESULTS_DIR,
-    *,
-    data_dir: str | os.PathLike[str] | None = None,
-    runs_dir: str | os.PathLike[str] = "runs/shipped",
-    limit: int | None = None,
-    height: int | None = None,
-    width: int | None = None,
-    device: str = "cpu",
-    weights_dir: str | os.PathLike[str] | None = None,
-) -> pd.DataFrame:
-    """Score the shipped STCN and GSFM on synth-small-v1 (written once under ``data_dir``,
-    default :func:`gsfm.data.synthetic.synth_data_dir`) and write their rows into
-    ``results_dir`` (``small_objects.csv``, ``_videos.csv``, ``_objects.csv``; rows of the
-    same key are replaced). ``limit``, ``height``, ``width``: a smaller version (tests); its
-    rows carry their own ``split`` label (:func:`split_label`). Predictions are cached in the
-    run folders under ``runs_dir`` (:func:`gsfm.experiments.evaluated_run`). Returns the
-    per-object rows written, with ``model_independent``."""
-    from gsfm.ablation import STUDIES, Task, write_rows
-    from gsfm.data.synthetic import ensure_split
-    from gsfm.experiments import evaluated_run
-    from gsfm.weights import read_manifest, shipped_run
-
-    manifest = read_manifest(weights_dir)
-    root = ensure_split(data_dir, SPLIT, limit=limit, height=height, width=width, version=VERSION)
-    label = split_label(limit, height, width)
-    tables = {}
-    for name in ("stcn", "gsfm"):
-        run_dir = shipped_run(name, runs_dir, weights_dir=weights_dir)
-        ev = evaluated_run(run_dir, root, device=device)
-        tables[name] = _rows(name, run_dir, ev, label, manifest["models"][name])
-    objects = pd.concat([t[2] for t in tables.values()], ignore_index=True)
-    objects["model_independent"] = model_independent(objects)
-    out = resolve_path(results_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    study = STUDIES[STUDY]
-    for name, (rows, videos, _) in tables.items():
-        variant = next(v for v in study.variants if v.model == name)
-        mine = objects[objects["variant"] == variant.label]
-        write_rows(out, Task(study, variant, SEED), (rows, videos, mine))
-    return objects
-
-
-def read_split_tables(
-    results_dir: str | os.PathLike[str] = RESULTS_DIR, profile: str | None = None
-) -> Any:
-    """The rows of the split in ``results_dir`` (:func:`gsfm.ablation.load_study`): ``rows``,
-    ``videos``, ``objects`` (with ``model_independent``) of ``profile``, by default the
-    profile of the shipped weights that the rows score; None when there are none."""
-    from gsfm.ablation import check_table, load_study
-
-    path = resolve_path(results_dir) / f"{STUDY}.csv"
-    if not path.is_file():
-        return None
-    if profile is None:
-        profile = str(check_table(path)["profile"].value_counts().index[0])
-    return load_study(results_dir, STUDY, profile)
 
 
 def _over_videos(per_video: np.ndarray, confidence: float) -> dict[str, float]:
