@@ -5,6 +5,11 @@ sentences and the figure (with the tables beside it as CSV).
 one profile, one training device), computes what :mod:`gsfm.analysis.ablation_stats` offers for
 that kind of study and draws the figure with :mod:`gsfm.viz.ablation`. With no rows yet it says
 how to produce them instead of drawing an empty figure.
+
+Table 6 and Fig. 7 of notebook 06 read ``synth-small-v1`` too: :func:`score_small_split`
+scores the shipped weights on it into ``results/small_split/``, :func:`small_objects_report`
+puts those rows beside the study's synth-v1 rows (each split labelled), and
+:func:`small_split_figure` draws Fig. 7 from them (:mod:`gsfm.analysis.small_split`).
 """
 
 from __future__ import annotations
