@@ -5,10 +5,16 @@ sentences and the figure (with the tables beside it as CSV).
 one profile, one training device), computes what :mod:`gsfm.analysis.ablation_stats` offers for
 that kind of study and draws the figure with :mod:`gsfm.viz.ablation`. With no rows yet it says
 how to produce them instead of drawing an empty figure.
+
+Table 6 and Fig. 7 of notebook 06 read ``synth-small-v1`` too: :func:`score_small_split`
+scores the shipped weights on it into ``results/small_split/``, :func:`small_objects_report`
+puts those rows beside the study's synth-v1 rows (each split labelled), and
+:func:`small_split_figure` draws Fig. 7 from them (:mod:`gsfm.analysis.small_split`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +40,10 @@ __all__ = [
     "FIGURE_NAMES",
     "StudyReport",
     "feature_spectra_report",
+    "read_split_tables",
+    "score_small_split",
+    "small_objects_report",
+    "small_split_figure",
     "smallest_objects_figure",
     "split_notes",
     "study_report",
@@ -350,3 +360,273 @@ def feature_spectra_report(
         table, resolve_path(figures_dir) / "feature_spectra.png", note=note
     )
     return table, figure, "\n".join(lines)
+
+
+# --- Table 6 and Fig. 7 on synth-small-v1 (notebook 06) -------------------------------------
+
+
+def _rows(
+    name: str, run_dir: Any, ev: Any, label: str, weights: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One model's rows in the ablation schema (:data:`gsfm.ablation.TABLE_SCHEMAS`)."""
+    import torch
+
+    from gsfm.ablation import _device_label
+    from gsfm.analysis import small_split
+
+    variant = next(v for v in STUDIES[small_split.STUDY].variants if v.model == name)
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    log = pd.read_csv(run_dir / "log.csv")
+    trained = config.get("provenance", {})
+    s = ev.scores.iloc[0]
+    keys = {
+        "study": small_split.STUDY, "variant": variant.label, "seed": small_split.SEED,
+        "split": label,
+    }  # fmt: skip
+    profile = str(config["profile"])
+    row = {
+        **keys,
+        "reference": variant.reference,
+        "model": variant.model,
+        "overrides": json.dumps(dict(variant.overrides), sort_keys=True),
+        "inference": json.dumps(dict(variant.inference), sort_keys=True),
+        "profile": profile,
+        "device": _device_label(trained),
+        "eval_device": ev.provenance.get("device"),
+        "torch": torch.__version__,
+        "amp": False,
+        "cpu_capability": trained.get("cpu_capability"),
+        "git_commit": trained.get("git_commit"),
+        "eval_commit": ev.provenance.get("git_commit"),
+        "eval_dirty": ev.provenance.get("git_dirty"),
+        "config_hash": str(weights["run"]).rsplit("-", 1)[-1],
+        "data_hash": ev.provenance["data_sha256"][:16],
+        "weights_sha256": weights["sha256"],
+        "train_s": round(float(log["time_s"].iloc[-1]), 1),
+        "eval_fps": round(float(s["fps"]), 3),
+        "top_k": s["top_k"],
+        "mem_every": s["mem_every"],
+        "JF": 100 * float(s["J&F-Mean"]),
+        "J": 100 * float(s["J-Mean"]),
+        "F": 100 * float(s["F-Mean"]),
+        "objects": int(s["n_objects"]),
+        "frames": int(s["frames"]),
+        "run": f"shipped:{name}",
+    }
+    names = {"J&F-Mean": "JF", "J-Mean": "J", "F-Mean": "F", "area_share": "area"}
+    videos = ev.per_sequence.rename(columns=names)[["sequence", "JF", "J", "F"]]
+    objects = ev.per_object.rename(columns=names)[["sequence", "object", "area", "JF", "J", "F"]]
+    front = [*keys, "profile"]
+    out = []
+    for t in (videos, objects):
+        t = t.copy()
+        t[["JF", "J", "F"]] *= 100
+        t = t.assign(**keys, profile=profile)
+        out.append(t[front + [c for c in t.columns if c not in front]])
+    return pd.DataFrame([row]), out[0], out[1]
+
+
+def score_small_split(
+    results_dir: str | os.PathLike[str] = "results/small_split",
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    runs_dir: str | os.PathLike[str] = "runs/shipped",
+    limit: int | None = None,
+    height: int | None = None,
+    width: int | None = None,
+    device: str = "cpu",
+    weights_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Score the shipped STCN and GSFM on synth-small-v1 (written once under ``data_dir``,
+    default :func:`gsfm.data.synthetic.synth_data_dir`) and write their rows into
+    ``results_dir`` (``small_objects.csv``, ``_videos.csv``, ``_objects.csv``; rows of the
+    same key are replaced). ``limit``, ``height``, ``width``: a smaller version (tests); its
+    rows carry their own ``split`` label (:func:`split_label`). Predictions are cached in the
+    run folders under ``runs_dir`` (:func:`gsfm.experiments.evaluated_run`). Returns the
+    per-object rows written, with ``model_independent``."""
+    from gsfm.ablation import Task, write_rows
+    from gsfm.analysis import small_split
+    from gsfm.data.synthetic import ensure_split
+    from gsfm.experiments import evaluated_run
+    from gsfm.weights import read_manifest, shipped_run
+
+    manifest = read_manifest(weights_dir)
+    root = ensure_split(
+        data_dir, small_split.SPLIT, limit=limit, height=height, width=width,
+        version=small_split.VERSION,
+    )  # fmt: skip
+    label = small_split.split_label(limit, height, width)
+    tables = {}
+    for name in ("stcn", "gsfm"):
+        run_dir = shipped_run(name, runs_dir, weights_dir=weights_dir)
+        ev = evaluated_run(run_dir, root, device=device)
+        tables[name] = _rows(name, run_dir, ev, label, manifest["models"][name])
+    objects = pd.concat([t[2] for t in tables.values()], ignore_index=True)
+    objects["model_independent"] = small_split.model_independent(objects)
+    out = resolve_path(results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    study = STUDIES[small_split.STUDY]
+    for name, (rows, videos, _) in tables.items():
+        variant = next(v for v in study.variants if v.model == name)
+        mine = objects[objects["variant"] == variant.label]
+        write_rows(out, Task(study, variant, small_split.SEED), (rows, videos, mine))
+    return objects
+
+
+def read_split_tables(
+    results_dir: str | os.PathLike[str] = "results/small_split", profile: str | None = None
+) -> Any:
+    """The rows of the split in ``results_dir`` (:func:`gsfm.ablation.load_study`): ``rows``,
+    ``videos``, ``objects`` (with ``model_independent``) of ``profile``, by default the
+    profile of the shipped weights that the rows score; None when there are none."""
+    from gsfm.ablation import check_table
+    from gsfm.analysis.small_split import STUDY
+
+    path = resolve_path(results_dir) / f"{STUDY}.csv"
+    if not path.is_file():
+        return None
+    if profile is None:
+        profile = str(check_table(path)["profile"].value_counts().index[0])
+    return load_study(results_dir, STUDY, profile)
+
+
+def _split_titles(objects: pd.DataFrame, rows: pd.DataFrame, new_splits: Sequence[str]) -> dict:
+    """{split: what its rows are} for Table 6's panel titles: the videos behind each split and
+    whether its rows are the shipped weights (one seed) or the study's runs (their seeds)."""
+    titles = {}
+    for split, o in objects.groupby("split", sort=False):
+        n = o["sequence"].nunique()
+        seeds = rows.loc[rows["split"] == split, "seed"].nunique()
+        if split in new_splits:
+            titles[split] = f"{split}, {n} videos; shipped weights, seed 0"
+        else:
+            runs = f"{seeds} seed{'s' if seeds != 1 else ''}"
+            titles[split] = f"synth-v1 {split}, {n} videos; ablation runs, {runs}"
+    return titles
+
+
+def small_objects_report(
+    profile: str,
+    *,
+    results_dir: str | os.PathLike[str] = "results/ablations",
+    split_dir: str | os.PathLike[str] = "results/small_split",
+    figures_dir: str | os.PathLike[str] | None = "figures",
+    rescore: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    runs_dir: str | os.PathLike[str] = "runs/shipped",
+    device: str = "cpu",
+    weights_dir: str | os.PathLike[str] | None = None,
+) -> StudyReport:
+    """Table 6 on synth-small-v1 (:mod:`gsfm.analysis.small_split`: the shipped GSFM and STCN,
+    one seed) beside the ``small_objects`` study's rows of ``profile`` on synth-v1 val and
+    ``small`` (labelled as such): per split and size bucket the scores, the comparison
+    (:func:`~gsfm.analysis.small_split.split_differences`), the sentences and the figure
+    (``table6_small_objects.png`` with its CSV tables). ``rescore``: score the split first
+    (minutes; at ``profile``'s evaluation size and video count,
+    :func:`gsfm.config.profile_sizes`), else read the committed rows of ``split_dir``."""
+    from gsfm.analysis import ablation_stats as stats
+    from gsfm.analysis import small_split
+    from gsfm.config import profile_sizes
+    from gsfm.viz import ablation as viz
+
+    if rescore:
+        sizes = profile_sizes(profile)
+        score_small_split(
+            split_dir, data_dir=data_dir, runs_dir=runs_dir, limit=sizes.eval_videos,
+            height=sizes.eval_height, width=sizes.eval_width, device=device,
+            weights_dir=weights_dir,
+        )  # fmt: skip
+    new = read_split_tables(split_dir)
+    old = load_study(results_dir, "small_objects", profile)
+    parts = [t for t in (new, old) if t is not None and t.objects is not None]
+    empty = pd.DataFrame()
+    if not parts:
+        text = (
+            f"No small-object rows in {resolve_path(split_dir)} nor {profile}-profile rows in "
+            f"{resolve_path(results_dir)}: run with rescore=True (minutes)."
+        )
+        return StudyReport("small_objects", None, empty, empty, text, None, None)
+    objects = pd.concat([t.objects for t in parts], ignore_index=True)
+    objects["model_independent"] = small_split.model_independent(objects)
+    rows = pd.concat([t.rows for t in parts], ignore_index=True)
+    new_splits = list(dict.fromkeys(new.rows["split"])) if new is not None else []
+    summary = stats.bucket_scores(objects)
+    diffs = small_split.split_differences(objects)
+    text = small_split.split_text(summary, diffs, stats.bucket_counts(objects))
+    where = [f"{s}: {stats.provenance(rows[rows['split'] == s])}" for s in dict.fromkeys(rows["split"])]  # fmt: skip
+    if old is not None and old.device_note:
+        where.append(old.device_note)
+    path = (
+        None if figures_dir is None else resolve_path(figures_dir) / FIGURE_NAMES["small_objects"]
+    )
+    figure = viz.plot_small_objects(
+        objects, path, rows=rows, differences=diffs,
+        split_titles=_split_titles(objects, rows, new_splits),
+    )  # fmt: skip
+    if path is not None:
+        _write_tables(path, summary, diffs)
+    tables = new if new is not None else old
+    return StudyReport(
+        "small_objects", tables, summary, diffs, "\n".join([*where, text]), figure, path
+    )
+
+
+def small_split_figure(
+    profile: str,
+    *,
+    split_dir: str | os.PathLike[str] = "results/small_split",
+    data_dir: str | os.PathLike[str] | None = None,
+    runs_dir: str | os.PathLike[str] = "runs/shipped",
+    figures_dir: str | os.PathLike[str] = "figures",
+    n: int = 3,
+    informative: int = 3,
+    device: str = "cpu",
+    weights_dir: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Fig. 7 on synth-small-v1 from its rows at ``profile``'s evaluation size and video count:
+    the ``n`` smallest objects and the ``informative`` smallest that the models score
+    differently (:func:`gsfm.analysis.small_objects.smallest_objects`), cropped with the shipped
+    models' predictions (their picked videos segmented again: seconds)."""
+    from gsfm.analysis import small_split
+    from gsfm.analysis.small_objects import object_crops, smallest_objects
+    from gsfm.config import profile_sizes
+    from gsfm.data.synthetic import ensure_split
+    from gsfm.experiments import evaluated_run
+    from gsfm.viz.small_objects import plot_small_object_crops
+    from gsfm.weights import shipped_run
+
+    sizes = profile_sizes(profile)
+    settings = {"limit": sizes.eval_videos, "height": sizes.eval_height, "width": sizes.eval_width}
+    label = small_split.split_label(**settings)
+    tables = read_split_tables(split_dir)
+    objects = None if tables is None else tables.objects[tables.objects["split"] == label]
+    if objects is None or objects.empty:
+        raise FileNotFoundError(
+            f"no {label} rows in {resolve_path(split_dir)}: score the split first "
+            "(gsfm.ablation_report.small_objects_report(..., rescore=True))"
+        )
+    root = ensure_split(data_dir, small_split.SPLIT, version=small_split.VERSION, **settings)
+    objects = objects.assign(model_independent=small_split.model_independent(objects))
+    picks = smallest_objects(objects, n, informative)
+    variants = tables.rows.drop_duplicates("variant").set_index("variant")["model"]
+    preds = {
+        variant: evaluated_run(
+            shipped_run(model, runs_dir, weights_dir=weights_dir), root, device=device,
+            videos=sorted(set(picks["sequence"])),
+        ).pred_dir
+        for variant, model in variants.items()
+    }  # fmt: skip
+    crops = object_crops(root, preds, picks)
+    flags = objects.groupby(["sequence", "object"])["model_independent"].all()
+    independent = {(str(s), int(o)) for (s, o), f in flags.items() if f}
+    k = len(picks) - int(picks["informative"].sum())
+    note = (
+        f"{label}: the shipped weights (training seed 0), each model at its own inference "
+        f"settings. The first {k} rows: the smallest objects (one per video); the others: the "
+        "smallest objects the two models score differently."
+    )
+    return plot_small_object_crops(
+        crops, resolve_path(figures_dir) / "fig7_small_objects.png",
+        scores=object_scores(objects, picks, list(variants.index)), note=note,
+        independent=independent,
+    )  # fmt: skip

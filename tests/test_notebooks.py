@@ -19,7 +19,9 @@ ROOT = project_root(Path(__file__).parent)
 NOTEBOOKS = list_notebooks(ROOT / "notebooks")
 REQUIRED_PARAMETERS = {"profile", "seed", "device", "figures_dir"}
 # Output folders a notebook may declare: in tests they all point into tmp_path.
-OUTPUT_DIR_PARAMETERS = ("figures_dir", "runs_dir", "data_dir", "cache_dir", "results_dir")
+OUTPUT_DIR_PARAMETERS = (
+    "figures_dir", "runs_dir", "data_dir", "cache_dir", "results_dir", "split_results_dir",
+)  # fmt: skip
 # Notebooks that plot committed results train and score a tiny grid into tmp_path instead
 # (1 seed, each study's reference and one other variant), never over the committed rows.
 SMOKE_EXTRA: dict[str, dict[str, object]] = {
@@ -28,8 +30,9 @@ SMOKE_EXTRA: dict[str, dict[str, object]] = {
     "05_ablations": {
         "retrain": True, "seeds": [0], "max_variants": 2, "studies": ["sigma", "components"],
     },
+    # and scores the shipped weights on a tiny synth-small-v1 (3 videos at 64x112)
     "06_small_objects_and_spectra": {
-        "retrain": True, "seeds": [0], "from_runs": True, "reuse_from": [],
+        "retrain": True, "seeds": [0], "from_runs": True, "reuse_from": [], "rescore_split": True,
     },
     # an untrained smoke network: one short video for J&F keeps each surgery to seconds
     "07_spectral_surgery": {"n_videos": 1, "n_frames": 3},

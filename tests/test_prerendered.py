@@ -47,6 +47,9 @@ def test_synth_train_spec_parses_without_a_path():
     for bad in ("synth-train:v9", "synth:v0"):
         with pytest.raises(ValueError, match=r"unknown synthetic benchmark version .*known: v1"):
             parse_data_spec(bad)
+    for scoring_only in ("synth-train:small-v1", "synth:small-v1"):
+        with pytest.raises(ValueError, match=r"synth-small-v1 is for scoring only"):
+            parse_data_spec(scoring_only)
     with pytest.raises(ValueError, match="expected synth, synth-train, davis:PATH"):
         parse_data_spec("synth-test")
 

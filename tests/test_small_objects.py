@@ -27,6 +27,15 @@ def test_smallest_objects_are_one_per_video_by_mean_area() -> None:
     assert list(zip(picks["sequence"], picks["object"], strict=True)) == [("a", 2), ("b", 1)]
     assert picks["area"].tolist() == pytest.approx([0.001, 0.005])
     assert len(smallest_objects(table, n=10)) == 3  # one per video
+    # then the smallest objects of other videos that tell the models apart
+    flagged = table.assign(model_independent=[True, True, True, True, True, False])
+    more = smallest_objects(flagged, n=1, informative=2)
+    assert list(zip(more["sequence"], more["informative"], strict=True)) == [
+        ("a", False),
+        ("c", True),  # b's object scores alike for all models: skipped
+    ]
+    with pytest.raises(ValueError, match="model_independent"):
+        smallest_objects(table, n=1, informative=1)
     with pytest.raises(ValueError, match="area"):
         smallest_objects(table.drop(columns=["area"]))
 
@@ -43,9 +52,20 @@ def test_crops_hold_the_object_and_methods_see_the_same_box(tmp_path: Path) -> N
 
         write_mask(empty / f.name, np.zeros_like(read_mask(f)))
     (crop,) = object_crops(root, {"GT copy": ann_root, "empty": tmp_path / "empty"}, picks, size=96)
+    # the frame: one after the first annotation where a method marks the object
+    assert crop.marked_by == ("GT copy",) and crop.ever_marked
+    assert crop.frame != sorted(f.stem for f in (ann_root / seq).iterdir())[0]
+    (missed,) = object_crops(root, {"empty": tmp_path / "empty"}, picks, size=96)
+    assert missed.marked_by == () and not missed.ever_marked
+    fig = plot_small_object_crops([missed], None, independent={(seq, 1)})
+    assert "misses it in this frame" in fig.axes[2].get_title()  # after the frame and GT
+    assert "model-independent" in fig.axes[0].get_title()
+    assert "no model marks it in any frame" in fig.axes[0].get_title()
+    assert any("cannot tell the models apart" in t.get_text() for t in fig.texts)
     y0, y1, x0, x1 = crop.box
     assert y1 - y0 == x1 - x0 >= 24 and y0 >= 0 and y1 <= 64 and x0 >= 0 and x1 <= 112
     assert (crop.masks["GT"] == 1).any()  # the object is inside its crop
+    assert set(np.unique(crop.masks["GT"])) <= {0, 1}  # and the masks show it alone
     np.testing.assert_array_equal(crop.masks["GT"], crop.masks["GT copy"])
     assert not crop.masks["empty"].any()
     assert crop.crop.shape[0] >= 96 - (y1 - y0) and crop.crop.shape[:2] == crop.masks["GT"].shape

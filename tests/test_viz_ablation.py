@@ -326,7 +326,11 @@ def test_small_objects_figure(tmp_path: Path, seeds):
     assert len(fig.axes) == 2
     assert_panels_apart(fig, paper_axes=1)
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert ticks == ["<5%\n5 of 6 objects", "<1%\n3 of 6 objects", "<0.5%\n2 of 6 objects"]
+    assert ticks == [
+        "<5%\n5 of 6 objects\nin 3 videos",
+        "<1%\n3 of 6 objects\nin 2 videos",
+        "<0.5%\n2 of 6 objects\nin 1 video",
+    ]
     n = len(seeds)
     assert f"{n} seed{'s' if n > 1 else ''} per bar" in fig.get_suptitle()
     assert "device cpu" in fig.get_suptitle()
@@ -343,8 +347,42 @@ def test_small_objects_figure_with_an_empty_bucket_and_no_rows(tmp_path: Path):
     fig = viz.plot_small_objects(objects, tmp_path / "s.png", n_resamples=999)
     check_png(fig, tmp_path / "s.png")
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert ticks[-1] == "<0.5%\n0 of 4 objects"
+    assert ticks[-1] == "<0.5%\n0 of 4 objects\nin 0 videos"
     assert "profile and device: not given" in fig.get_suptitle()
+
+
+def test_small_objects_figure_colours_each_variant_alike_in_every_panel(tmp_path: Path):
+    """Ours and the paper's panel: a variant in one colour (the paper's GSFM in our GSFM's),
+    STCN (the reference) first; the split's title, what the interval is over and the
+    model-independent objects are said."""
+    from matplotlib.colors import to_rgb
+
+    from gsfm.analysis.small_split import INTERVAL_OVER_VIDEOS, model_independent
+
+    objects = objects_table((0,))
+    objects.loc[objects["sequence"] == "v0", "JF"] = 0.0  # neither model finds v0's objects
+    objects["model_independent"] = model_independent(objects)
+    diffs = A.bucket_differences(objects, "STCN", n_resamples=999).assign(
+        interval_over=INTERVAL_OVER_VIDEOS
+    )
+    fig = viz.plot_small_objects(
+        objects, tmp_path / "s.png", differences=diffs, split_titles={"val": "synth-v1 val"}
+    )
+    ours, paper = fig.axes[0], fig.axes[-1]
+    colour = {
+        t: to_rgb(h.patches[0].get_facecolor())
+        for h, t in zip(*ours.get_legend_handles_labels(), strict=True)
+    }
+    assert list(colour) == ["STCN", "GSFM"] and colour["STCN"] != colour["GSFM"]
+    for h, t in zip(*paper.get_legend_handles_labels(), strict=True):
+        ours_name = t.split("(= our ")[1].rstrip(")")
+        assert to_rgb(h.patches[0].get_facecolor()) == colour[ours_name], t
+    assert [t.split(" (")[0] for t in paper.get_legend_handles_labels()[1]] == ["STCN", "Ours"]
+    ticks = [t.get_text() for t in ours.get_xticklabels()]
+    assert ticks[-1] == "<0.5%\n2 of 6 objects\nin 1 video\n2 model-independent"
+    assert ticks[0].endswith("\n2 model-independent")
+    assert "synth-v1 val" in ours.get_title() and INTERVAL_OVER_VIDEOS in ours.get_title()
+    assert "Model-independent: an object every model scores the same" in texts(fig)
 
 
 def test_study_figure_with_the_speed_timed_together(tmp_path: Path):

@@ -80,10 +80,16 @@ def parse_data_spec(text: str) -> DataSpec:
         if arg is not None:
             from gsfm.data.synthetic import VERSIONS
 
+            trainable = sorted(n for n, v in VERSIONS.items() if "train" in v.splits)
             if arg not in VERSIONS:
                 raise ValueError(
                     f"bad data specification {text!r}: unknown synthetic benchmark version "
-                    f"{arg!r}; known: {', '.join(sorted(VERSIONS))}"
+                    f"{arg!r}; known: {', '.join(trainable)}"
+                )
+            if arg not in trainable:
+                raise ValueError(
+                    f"bad data specification {text!r}: synth-{arg} is for scoring only (it has "
+                    f"no train split); train on {', '.join(trainable)}"
                 )
         return DataSpec(kind, arg, repeat)
     if not arg:

@@ -793,6 +793,14 @@ def plot_study(
 # --- small objects -------------------------------------------------------------------------
 
 
+def _variant_colours(variants: Sequence[str], reference: str | None) -> dict[str, str]:
+    """One colour per variant, the reference first (``C0``), so that a variant keeps its
+    colour in every panel, the paper's included."""
+    ordered = [reference] if reference in variants else []
+    ordered += [v for v in variants if v != reference]
+    return {v: f"C{i}" for i, v in enumerate(ordered)}
+
+
 def plot_small_objects(
     objects: pd.DataFrame,
     path: str | os.PathLike[str] | None = "figures/ablation_small_objects.png",
@@ -802,32 +810,43 @@ def plot_small_objects(
     metric: str = "JF",
     n_resamples: int = 9999,
     random_state: Any = 0,
+    differences: pd.DataFrame | None = None,
+    split_titles: Mapping[str, str] | None = None,
 ) -> Figure:
     """The paper's Table 6 buckets (objects under 5 %, 1 %, 0.5 % of the frame, nested): each
-    variant's mean over the bucket's objects, ± 95 % interval over seeds, the object count
-    under each bucket, and (when ``reference`` is a variant) the paired difference over
-    objects; one panel per split, the paper's Table 6 in its own panel. ``rows`` (the study's
+    variant's mean over the bucket's objects, ± 95 % interval over seeds, the objects and
+    videos under each bucket (and how many objects score the same for every variant, when the
+    table has ``model_independent``), and (when ``reference`` is a variant) the paired
+    difference over objects; one panel per split, the paper's Table 6 in its own panel, each
+    variant in the same colour everywhere (the paper's bars in the colour of the variant they
+    stand for). ``differences``: the comparisons to print (default
+    :func:`~gsfm.analysis.ablation_stats.bucket_differences`; e.g.
+    :func:`gsfm.analysis.small_split.split_differences`, whose ``interval_over`` is printed).
+    ``split_titles``: {split: what it is} for the panel titles. ``rows`` (the study's
     ``<study>.csv``) supplies profile and device for the title; the objects table has none."""
     scores = bucket_scores(objects, metric)
     counts = bucket_counts(objects)
     variants = list(dict.fromkeys(scores["variant"]))
     if reference is not None and reference not in variants:
         reference = None
-    diffs = (
-        bucket_differences(
+    if differences is not None:
+        diffs = differences
+    elif reference is not None and len(variants) > 1:
+        diffs = bucket_differences(
             objects, reference, metric, n_resamples=n_resamples, random_state=random_state
         )
-        if reference is not None and len(variants) > 1
-        else pd.DataFrame()
-    )
+    else:
+        diffs = pd.DataFrame()
+    colour = _variant_colours(variants, reference)
+    variants = list(colour)
     splits = list(dict.fromkeys(scores["split"]))
     buckets = list(dict.fromkeys(scores["bucket"]))
+    flags = objects.drop_duplicates(["split", "sequence", "object"])
     fig, axes = plt.subplots(
-        1, len(splits) + 1, figsize=(4.4 * (len(splits) + 1), 4.0), squeeze=False
+        1, len(splits) + 1, figsize=(4.6 * (len(splits) + 1), 4.4), squeeze=False
     )
     axes = axes[0]
     width = 0.8 / len(variants)
-    colour = {v: f"C{i}" for i, v in enumerate(variants)}
     label = METRIC_LABELS[metric]
     for ax, split in zip(axes, splits, strict=False):
         x = np.arange(len(buckets))
@@ -866,10 +885,17 @@ def plot_small_objects(
                     fontsize=6.5,
                 )
         c = counts[counts["split"] == split].set_index("bucket")
-        ticks = [
-            f"{b}\n{int(c.loc[b, 'n_objects'])} of {int(c.loc[b, 'n_total'])} objects"
-            for b in buckets
-        ]
+        ticks = []
+        for b in buckets:
+            n_obj, n_vid = int(c.loc[b, "n_objects"]), int(c.loc[b, "n_videos"])
+            tick = (
+                f"{b}\n{n_obj} of {int(c.loc[b, 'n_total'])} objects\n"
+                f"in {n_vid} video{'s' if n_vid != 1 else ''}"
+            )
+            if "model_independent" in flags.columns:
+                f = flags[(flags["split"] == split) & (flags["area"] < c.loc[b, "threshold"])]
+                tick += f"\n{int(f['model_independent'].astype(bool).sum())} model-independent"
+            ticks.append(tick)
         ax.set_xticks(x, ticks, fontsize=7.5)
         if len(diffs):
             d = diffs[diffs["split"] == split]
@@ -896,18 +922,31 @@ def plot_small_objects(
                         color="0.1",
                         gid=GID_OURS,
                     )
+        over = (
+            sorted(set(d["interval_over"].dropna()))
+            if len(diffs) and "interval_over" in d.columns
+            else []
+        )
+        where = ", ".join(over) if over else "seeds and videos"
         ax.set_ylim(0, 130)
         ax.set_ylabel(f"{label} (x100), mean over the bucket's objects", fontsize=8)
         ax.set_title(
-            f"ours: {split}, objects under a share of the frame (nested);\n"
-            "top: paired difference over objects, 95 % bootstrap over videos;\n"
-            "below it the 95 % Student-t interval over seeds (two seeds or more)",
+            f"ours: {(split_titles or {}).get(split, split)};\n"
+            f"objects under a share of the frame (nested); top: the paired\n"
+            f"difference, 95 % interval over {where}",
             fontsize=8.5,
         )
         ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, 0.86), ncol=len(variants))
     ax = axes[-1]
     paper = paper_rows("small_objects")
     pv = list(dict.fromkeys(paper["paper_variant"]))
+    ours_of = {
+        name: paper.loc[paper["paper_variant"] == name, "variant"].dropna().iloc[0]
+        if paper.loc[paper["paper_variant"] == name, "variant"].notna().any()
+        else None
+        for name in pv
+    }
+    pv.sort(key=lambda name: variants.index(ours_of[name]) if ours_of[name] in variants else 99)
     for j, name in enumerate(pv):
         p = paper[paper["paper_variant"] == name].set_index("bucket").reindex(buckets)
         xx = np.arange(len(buckets)) + (j - (len(pv) - 1) / 2) * (0.8 / len(pv))
@@ -915,12 +954,10 @@ def plot_small_objects(
             xx,
             p["JF"],
             0.72 / len(pv),
-            color=f"C{j}",
+            color=colour.get(ours_of[name], "0.6"),
             alpha=0.45,
             gid=GID_PAPER,
-            label=f"{name} (= our {p['variant'].dropna().iloc[0]})"
-            if p["variant"].notna().any()
-            else name,
+            label=f"{name} (= our {ours_of[name]})" if ours_of[name] else name,
         )
         for a, v in zip(xx, p["JF"], strict=True):
             if math.isfinite(v):
@@ -946,11 +983,16 @@ def plot_small_objects(
         f"small objects (the paper's Table 6) — ours: {where}; {seeds} seed{plural} per bar",
         fontsize=9.5,
     )
-    _footnote(
-        fig,
+    note = (
         _INTERVAL_NOTE.replace("hollow, no bar", "pale bar, no error bar")
-        + ". Differences: objects averaged per video, one 95 % interval over seeds and videos, "
-        "and the verdict on the paper's claim",
+        + ". Differences: objects averaged per video, one 95 % interval (over seeds and videos; "
+        "with one seed over videos only), and the verdict on the paper's claim"
     )
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    if "model_independent" in flags.columns:
+        note += (
+            ".\nModel-independent: an object every model scores the same in every run (found by "
+            "none, or perfectly by all); it counts in the means but cannot tell the models apart"
+        )
+    _footnote(fig, note)
+    fig.tight_layout(rect=(0, 0.06 if "model_independent" in flags.columns else 0.04, 1, 1))
     return save_figure(fig, path, tight=True)

@@ -40,6 +40,9 @@ Every public name is re-exported here: import from ``gsfm.data.synthetic``.
 Versioning: the generator parameters of a version live in one place, :data:`VERSIONS`
 (``SynthVersion``). ``v1`` is frozen: its videos must never change; a test hashes the decoded
 masks of a val video against a recorded value. Change the generator only by adding ``v2``.
+``small-v1`` is a second frozen version with one scoring-only ``small`` split (Table 6): every
+object covers 0.1-5 % of the frame and at least one key-feature cell (``spec.KEY_CELL``) in
+every frame; its version fields ``min_key_cells`` and ``area_share`` say so (v1 has none).
 
 Determinism: video ``i`` of a split is a pure function of ``(version, split, seed, i)``
 (numpy ``Generator`` seeded with that tuple; per-frame noise from ``(frame_seed, t)``), so one

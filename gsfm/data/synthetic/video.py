@@ -18,6 +18,7 @@ from gsfm.data.synthetic.render import render_frames
 from gsfm.data.synthetic.sampling import sample_video
 from gsfm.data.synthetic.spec import (
     _SPLIT_CODE,
+    KEY_CELL,
     SynthVersion,
     VideoSpec,
     _case_of,
@@ -99,7 +100,27 @@ def _annotate(
         )
     if not rows or rows[0]["object_id"] != 1 or rows[0]["first_frame"] != 0:
         return None
+    if not _sizes_allowed(masks, rows, v):
+        return None
     return masks, rows
+
+
+def _sizes_allowed(masks: np.ndarray, rows: list[dict[str, Any]], v: SynthVersion) -> bool:
+    """Whether every target meets the version's object rule (``min_key_cells``,
+    ``area_share``; v1 has none): at least that many key cells visible in every frame from
+    its first annotation on, and a mean visible share of the frame inside the range. Cells
+    are counted at the version's own frame size, so the rule keeps the same scenes when a
+    split is rendered at another size (a smaller one, for tests, has objects under a cell)."""
+    if v.min_key_cells <= 0 and v.area_share == (0.0, 1.0):
+        return True
+    t_all, h, w = masks.shape
+    min_px = v.min_key_cells * KEY_CELL**2 * (h * w) / (v.height * v.width)
+    low, high = v.area_share
+    for row in rows:
+        area = (masks[row["first_frame"] :] == row["object_id"]).reshape(-1, h * w).sum(1)
+        if area.min() < min_px or not low <= area.mean() / (h * w) < high:
+            return False
+    return True
 
 
 def _video_rng(
