@@ -553,7 +553,7 @@ def small_objects_report(
     summary = stats.bucket_scores(objects)
     diffs = small_split.split_differences(objects)
     text = small_split.split_text(summary, diffs, stats.bucket_counts(objects))
-    where = [f"{s}: {stats.provenance(rows[rows['split'] == s])}" for s in dict.fromkeys(rows["split"])]  # fmt: skip
+    where = [f"{s}: {stats.provenance_note(rows[rows['split'] == s])}" for s in dict.fromkeys(rows["split"])]  # fmt: skip
     if old is not None and old.device_note:
         where.append(old.device_note)
     path = (
