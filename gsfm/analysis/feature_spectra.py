@@ -371,7 +371,7 @@ def residual_text(summary: pd.DataFrame, radius: float = 0.125) -> str:
         total = _one(summary, module, "z/x all")
         if total is None:
             continue
-        lines.append(f"{module} ({total.over}): ‖z‖/‖x‖ = {span(total)} over all frequencies.")
+        lines.append(f"{module}, {total.over}: ‖z‖/‖x‖ = {span(total, 3)} over all frequencies.")
         diff = _one(summary, module, "z/x below − above")
         below, above = _one(summary, module, "z/x below"), _one(summary, module, "z/x above")
         if diff is not None and below is not None and above is not None:
@@ -383,8 +383,8 @@ def residual_text(summary: pd.DataFrame, radius: float = 0.125) -> str:
                 else "no difference between the two resolved"
             )
             lines.append(
-                f"  Below {radius} cycles/pixel {span(below)}, above {span(above)} "
-                f"(below − above {span(diff, sign=True)}): {verdict}."
+                f"  Below {radius} cycles/pixel {span(below, 3)}, above {span(above, 3)} "
+                f"(below − above {span(diff, 3, sign=True)}): {verdict}."
             )
         z, x, d = (_one(summary, module, q) for q in ("z % below", "x % below", "z − x % below"))
         if z is not None and x is not None and d is not None:
