@@ -392,7 +392,8 @@ def residual_spectra_report(
     note = (
         f"{profile} profile, seed{'s' if len(seeds) > 1 else ''} "
         f"{', '.join(map(str, seeds))}; {rows['video'].nunique()} synth-v1 val videos, "
-        f"up to {int(rows['maps'].max())} maps per video and module."
+        f"up to {int(rows['maps'].max())} maps per video and module; runs "
+        f"{', '.join(sorted(rows['run'].unique()))}."
     )
     figure = plot_residual_spectra(
         rows, summary, resolve_path(figures_dir) / "residual_spectra.png", note=note

@@ -136,3 +136,26 @@ def test_the_figure_is_drawn(tmp_path) -> None:
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
         "STCN", "GSFM", ls.LFM_BYPASSED,
     ]  # fmt: skip
+
+
+def test_readme_and_results_state_the_committed_measurement() -> None:
+    """The README and docs/results.md give the verdict and the interval that the committed rows
+    give (they are not typed from memory)."""
+    from pathlib import Path
+
+    from gsfm.analysis.wording import interval, signed
+
+    root = Path(__file__).resolve().parents[1]
+    rows = pd.read_csv(root / "results/matching/lookalike_shares.csv")
+    rows = rows[(rows["profile"] == "cpu") & (rows["top_k"] == 20)]
+    d = ls.compare(rows)
+    look = d[d["share"] == "lookalikes"].iloc[0]
+    stated = f"{signed(look.estimate)} {interval(look.low, look.high)} points"
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    para = readme[readme.index("**Matching confusion (Fig. 1)**") :].split("\n- ")[0]
+    assert stated in para and look.verdict in para
+    others = {"confirmed", "contradicted", "bounded", "unresolved"} - {look.verdict}
+    assert not any(word in para for word in others)
+    results = (root / "docs/results.md").read_text(encoding="utf-8")
+    section = results[results.index("### Matching confusion (Fig. 1") :].split("\n### ")[0]
+    assert stated in section and f"**{look.verdict}**" in section
