@@ -127,7 +127,7 @@ def test_lfm_training_gain_at_the_cpu_profile() -> None:
 def test_the_figure_is_drawn(tmp_path) -> None:
     from gsfm.viz.matching import plot_lookalike_shares
 
-    rows = _rows([4.0, 5.0, 6.0, 5.5, 4.5], bypass=[0.0, 1.0, -1.0, 0.5, -0.5])
+    rows = _rows([4.0, 5.0, 6.0, 5.5, 4.5], bypass=[0.0, 1.0, -1.0, 0.5, -0.5]).iloc[::-1]
     fig = plot_lookalike_shares(
         rows, ls.summarise(rows), ls.compare(rows), tmp_path / "fig1_lookalike_shares.png"
     )

@@ -203,11 +203,18 @@ def _table(rows: pd.DataFrame, model: str, column: str) -> pd.DataFrame:
     return sub.groupby(["seed", "video"])[column].mean().unstack("video")
 
 
+def _models(rows: pd.DataFrame) -> list[str]:
+    """The models of ``rows``: STCN, GSFM, the bypassed GSFM first, then any other."""
+    first = ["STCN", "GSFM", LFM_BYPASSED]
+    present = list(dict.fromkeys(rows["model"]))
+    return [m for m in first if m in present] + [m for m in present if m not in first]
+
+
 def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     """Per model and share: the mean share in per cent with its 95 % interval, ``seeds``,
     ``videos`` and ``over`` (what the interval is over). A video counts once."""
     out = []
-    for model in dict.fromkeys(rows["model"]):
+    for model in _models(rows):
         for share in (*SHARES, "lookalike_area"):
             column = "memory_lookalike_area" if share == "lookalike_area" else f"share_{share}"
             table = _table(rows, model, column)

@@ -131,19 +131,22 @@ def plot_residual_spectra(
         ax_err = [s["estimate"] - s["low"], s["high"] - s["estimate"]] if has.all() else None
         bx.errorbar(s["radius"], s["estimate"], yerr=ax_err, fmt="o-", ms=3.5, capsize=3,
                     color="#55a868", label="‖z‖/‖x‖ in the band, 95 % interval")  # fmt: skip
-        total = s.iloc[0]
         allr = summary[(summary["module"] == module) & (summary["quantity"] == "z/x all")]
         if not allr.empty:
             bx.axhline(float(allr["estimate"].iloc[0]), color="#8172b3", lw=1.0, ls=":",
-                       label=f"all frequencies: {float(allr['estimate'].iloc[0]):.2f}")  # fmt: skip
+                       label=f"all frequencies: {float(allr['estimate'].iloc[0]):.3f}")  # fmt: skip
         _radius_line(bx, radius)
         bx.set_ylim(bottom=0)
-        bx.set_title(f"{module}: size of z against x per band ({total.over})", fontsize=9.5)
+        bx.set_title(f"{module}: size of z against x, per band")
         bx.set_xlabel("radial frequency (cycles per pixel; bin 0 holds the DC term)")
         bx.set_ylabel("‖z‖ / ‖x‖")
         bx.legend(fontsize=8, loc="upper right")
         bx.grid(alpha=0.3)
-    fig.suptitle("What the frequency modules add: their residual z (output = x + z)", fontsize=11)
+    over = str(summary["over"].iloc[0])
+    fig.suptitle(
+        f"What the frequency modules add: their residual z (output = x + z); intervals {over}",
+        fontsize=10.5,
+    )
     if note:
         fig.text(0.01, 0.005, note, fontsize=7.5, color="0.3")
     fig.tight_layout(rect=(0, 0.02, 1, 0.96))

@@ -233,12 +233,13 @@ def plot_lookalike_shares(
             for i, model in enumerate(models):
                 r = summary[(summary["model"] == model) & (summary["share"] == "lookalike_area")]
                 area = float(r["estimate"].iloc[0])
-                ax.hlines(area, i - 0.05, i + 0.05 + width, colors="#1f4e79", linestyles="--",
+                ax.hlines(area, i - width / 2, i + width / 2, colors="#1f4e79", linestyles="--",
                           lw=1.2, label="lookalikes' area in the memory frame" if i == 0 else None)  # fmt: skip
     ax.set_xticks(range(len(models)), models)
     ax.set_ylabel("share of the top-k weight (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=8.5, loc="upper right")
+    ax.legend(fontsize=8.5, loc="upper left", ncols=2)
+    ax.set_ylim(0, 115)  # room for the legend above the dots
+    ax.set_yticks(range(0, 101, 20))
     over = str(summary["over"].iloc[0])
     ax.set_title(f"(a) where every target pixel's weight goes\nbars: mean, 95 % interval {over}",
                  fontsize=10)  # fmt: skip
