@@ -146,7 +146,7 @@ def test_readme_and_results_state_the_committed_measurement() -> None:
     from gsfm.analysis.wording import interval, signed
 
     root = Path(__file__).resolve().parents[1]
-    rows = pd.read_csv(root / "results/matching/lookalike_shares.csv")
+    rows = pd.read_csv(root / "results/ablations/lookalike_shares.csv")
     rows = rows[(rows["profile"] == "cpu") & (rows["top_k"] == 20)]
     d = ls.compare(rows)
     look = d[d["share"] == "lookalikes"].iloc[0]

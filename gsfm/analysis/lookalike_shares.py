@@ -371,7 +371,7 @@ class LookalikeReport:
 def lookalike_report(
     runs: Sequence[str | os.PathLike[str]],
     val_root: str | os.PathLike[str],
-    csv_path: str | os.PathLike[str] = "results/matching/lookalike_shares.csv",
+    csv_path: str | os.PathLike[str] = "results/ablations/lookalike_shares.csv",
     *,
     recompute: bool = False,
     top_k: int = 20,
