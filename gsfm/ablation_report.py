@@ -44,6 +44,7 @@ __all__ = [
     "score_small_split",
     "small_objects_report",
     "small_split_figure",
+    "residual_spectra_report",
     "smallest_objects_figure",
     "split_notes",
     "study_report",
@@ -349,8 +350,8 @@ def feature_spectra_report(
                 lines.append(
                     f"{model} {module}: power below 0.125 cycles/pixel {100 * share[before]:.1f} % "
                     f"before, {100 * share[after]:.1f} % after "
-                    f"({signed(100 * (share[after] - share[before]), 2)} points: "
-                    f"{'towards low' if share[after] > share[before] else 'towards high'} frequencies)."
+                    f"({signed(100 * (share[after] - share[before]), 2)} points; before and after "
+                    "are x and x + z, close by construction: the residual z is measured below)."
                 )  # fmt: skip
     note = (
         f"{profile} profile, seed {int(table['seed'].iloc[0])}, trained on "
@@ -630,3 +631,66 @@ def small_split_figure(
         scores=object_scores(objects, picks, list(variants.index)), note=note,
         independent=independent,
     )  # fmt: skip
+
+
+RESIDUAL_FILE = "residual_spectra.csv"
+
+
+def residual_spectra_report(
+    profile: str,
+    *,
+    from_runs: bool,
+    results_dir: str | os.PathLike[str] = "results/ablations",
+    runs_dirs: Sequence[str | os.PathLike[str]] = ("runs/ablations",),
+    data_dir: str | os.PathLike[str] = "data/synth",
+    figures_dir: str | os.PathLike[str] = "figures",
+    seed: int = 0,
+    videos: int = 6,
+    frames: int = 12,
+    device: str = "auto",
+    runs: Sequence[str | os.PathLike[str]] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, Figure | None, str]:
+    """The residual z of the trained LFM and HFM against their input x
+    (:func:`gsfm.analysis.feature_spectra.residual_spectra`), over every seed with rows in
+    ``results_dir/residual_spectra.csv``. With ``from_runs`` the run folders ``runs`` (default:
+    the small-objects runs of ``seed``) are measured and their rows replace those of the same
+    weights (other seeds' rows stay). Returns (rows, summary, figure or None, sentences).
+    Any number of seeds: ``runs=[...]`` with one folder per seed adds them all."""
+    from gsfm.analysis.feature_spectra import residual_spectra, residual_summary, residual_text
+    from gsfm.runtime import resolve_device
+    from gsfm.viz.feature_spectra import plot_residual_spectra
+
+    out = resolve_path(results_dir) / RESIDUAL_FILE
+    old = pd.read_csv(out) if out.is_file() else pd.DataFrame()
+    if from_runs:
+        if runs is None:
+            tables = load_study(results_dir, "small_objects", profile)
+            if tables is None:
+                raise FileNotFoundError(f"no {profile}-profile small_objects rows in {results_dir}")
+            runs = list(_seed_runs(tables, seed, runs_dirs).values())
+        root = _split_roots("small_objects", profile, data_dir)["val"]
+        new = residual_spectra(
+            runs, root, videos=videos, frames=frames, device=resolve_device(device)
+        )
+        if not old.empty:
+            old = old[~old["weights_sha256"].isin(set(new["weights_sha256"]))]
+        full = pd.concat([old, new], ignore_index=True) if not old.empty else new
+        atomic_write(out, lambda p: full.to_csv(p, index=False))
+    else:
+        full = old
+    rows = full[full["profile"] == profile].reset_index(drop=True) if not full.empty else full
+    if rows.empty:
+        how = "run with from_runs=True once (needs the trained runs)"
+        return rows, pd.DataFrame(), None, f"No {profile}-profile residual spectra in {out}: {how}."
+    summary = residual_summary(rows)
+    seeds = sorted(int(x) for x in rows["seed"].unique())
+    note = (
+        f"{profile} profile, seed{'s' if len(seeds) > 1 else ''} "
+        f"{', '.join(map(str, seeds))}; {rows['video'].nunique()} synth-v1 val videos, "
+        f"up to {int(rows['maps'].max())} maps per video and module; runs "
+        f"{', '.join(sorted(rows['run'].unique()))}."
+    )
+    figure = plot_residual_spectra(
+        rows, summary, resolve_path(figures_dir) / "residual_spectra.png", note=note
+    )
+    return rows, summary, figure, residual_text(summary)

@@ -42,7 +42,7 @@ from gsfm.config import (
     profile_sizes,
     train_config,
 )
-from gsfm.data.layout import list_videos, resolve_layout
+from gsfm.data.layout import data_fingerprint, list_videos, resolve_layout
 from gsfm.evaluation import evaluate_baseline, evaluate_checkpoint
 from gsfm.files import Busy, atomic_folder, atomic_write_json, exclusive
 from gsfm.inference import InferenceSettings
@@ -52,7 +52,6 @@ from gsfm.training.run_folder import provenance
 
 __all__ = [
     "EvalRun",
-    "data_fingerprint",
     "device_overrides",
     "eval_split_settings",
     "finished_run",
@@ -298,21 +297,6 @@ def _file_sha256(path: Path) -> str:
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    return h.hexdigest()
-
-
-def data_fingerprint(root: Path, videos: Sequence[str], res: str | None = None) -> str:
-    """SHA-256 over the names and bytes of every frame and annotation of ``videos``."""
-    img_root, ann_root = resolve_layout(root, res)
-    h = hashlib.sha256()
-    for video in videos:
-        for folder in (img_root / video, ann_root / video):
-            if not folder.is_dir():
-                raise FileNotFoundError(f"video folder not found: {folder}")
-            for f in sorted(folder.iterdir()):
-                if f.is_file() and not f.name.startswith("."):
-                    h.update(f"{folder.parent.name}/{video}/{f.name}\0".encode())
-                    h.update(f.read_bytes())
     return h.hexdigest()
 
 

@@ -16,6 +16,7 @@ import pytest
 from gsfm import experiments
 from gsfm.analysis import comparison
 from gsfm.checkpoint import save_checkpoint
+from gsfm.data import layout
 from gsfm.data.synthetic import ensure_split
 from gsfm.model import build_model
 
@@ -262,13 +263,13 @@ def test_evaluated_run_real_inference(split: Path, tmp_path: Path) -> None:
 def test_data_fingerprint_changes_with_the_data(split: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(split, copy)
-    a = experiments.data_fingerprint(copy, ["val_000_lookalike"])
-    assert a == experiments.data_fingerprint(split, ["val_000_lookalike"])
+    a = layout.data_fingerprint(copy, ["val_000_lookalike"])
+    assert a == layout.data_fingerprint(split, ["val_000_lookalike"])
     ann = copy / "Annotations" / "32p" / "val_000_lookalike" / "00003.png"
     shutil.copy(copy / "Annotations" / "32p" / "val_000_lookalike" / "00004.png", ann)
-    assert experiments.data_fingerprint(copy, ["val_000_lookalike"]) != a
+    assert layout.data_fingerprint(copy, ["val_000_lookalike"]) != a
     with pytest.raises(FileNotFoundError):
-        experiments.data_fingerprint(copy, ["no_such_video"])
+        layout.data_fingerprint(copy, ["no_such_video"])
 
 
 def test_device_overrides_and_eval_split_settings() -> None:

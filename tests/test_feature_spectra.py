@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -60,9 +61,7 @@ def test_hooks_record_the_places_each_model_has() -> None:
     assert places["stcn"] == {"encoder f16", "decoder f4"}
 
 
-def test_the_figure_draws_both_models_and_the_change(tmp_path) -> None:
-    import pandas as pd
-
+def test_the_figure_draws_both_models_in_distinct_colours(tmp_path) -> None:
     from gsfm.viz.feature_spectra import plot_feature_spectra
 
     rows = []
@@ -85,9 +84,75 @@ def test_the_figure_draws_both_models_and_the_change(tmp_path) -> None:
             ]
     fig = plot_feature_spectra(pd.DataFrame(rows), tmp_path / "feature_spectra.png", note="test.")
     assert (tmp_path / "feature_spectra.png").stat().st_size > 10_000
-    change = fig.axes[2]
-    assert [line.get_label() for line in change.get_lines()][0] == "GSFM: after LFM − before"
-    labels = [
-        ln.get_label() for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")
+    lines = [ln for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")]
+    assert len(lines) == 3  # GSFM before and after the LFM, STCN before
+    colours = [
+        ln.get_color() for ax in fig.axes for ln in ax.get_lines() if ln.get_label()[0] != "_"
     ]
-    assert len(labels) == 3  # GSFM before and after the LFM, STCN before
+    assert len(set(colours)) == len(colours) == 4  # every curve its own colour
+    for ax in fig.axes:  # the 0.125 line is drawn and labelled
+        assert any(t.get_text().strip() == "0.125 cycles/pixel" for t in ax.texts)
+
+
+def _module_rows(z_scale_low: float, z_scale_high: float, videos: int = 4) -> pd.DataFrame:
+    """Residual rows whose z has ``z_scale`` times x's energy in the low / high bins, with a
+    little per-video variation."""
+    rows = []
+    for v in range(videos):
+        for b in range(N_BINS):
+            scale = z_scale_low if b < 3 else z_scale_high
+            jitter = 1.0 + 0.02 * v
+            rows.append(
+                {
+                    "model": "GSFM", "seed": 0, "module": "LFM", "video": f"v{v}", "bin": b,
+                    "radius": (b + 0.5) * 0.5 * math.sqrt(2) / N_BINS, "x_energy": 1.0,
+                    "z_energy": scale**2 * jitter, "x_power": 1 / N_BINS,
+                    "z_power": (scale**2 * jitter) / (3 * z_scale_low**2 * jitter + 13 * z_scale_high**2 * jitter),
+                    "maps": 8,
+                }
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_band_energy_is_parseval_and_the_residual_is_recorded() -> None:
+    from gsfm.analysis.feature_spectra import band_energy, recording_residuals
+
+    x = torch.randn(2, 3, 8, 12, generator=torch.Generator().manual_seed(0))
+    assert band_energy(x).sum() == pytest.approx(8 * 12 * float(x.double().pow(2).sum()), rel=1e-9)
+    torch.manual_seed(0)
+    model = build_model("gsfm", "smoke").eval()
+    with torch.no_grad():  # a zero residual: the LFM's last conv gives 0
+        model.lfm.conv2.weight.zero_()
+        model.lfm.conv2.bias.zero_()
+    with recording_residuals(model) as record, torch.no_grad():
+        model.encode_key(torch.randn(1, 3, 64, 64))
+    assert set(record) == {"LFM"} and len(record["LFM"]) == 1
+    assert record["LFM"][0]["z_energy"].sum() == 0.0 and record["LFM"][0]["x_energy"].sum() > 0
+    assert not model.lfm._forward_hooks
+
+
+def test_residual_summary_and_sentences_follow_the_intervals() -> None:
+    from gsfm.analysis.feature_spectra import residual_summary, residual_text
+
+    lows = residual_summary(_module_rows(0.3, 0.1))
+    total = lows[lows["quantity"] == "z/x all"].iloc[0]
+    assert 0.1 < total.estimate < 0.3 and total.videos == 4
+    per_bin = lows[lows["quantity"] == "z/x"]
+    assert per_bin["estimate"].iloc[0] == pytest.approx(0.3 * np.sqrt(1.0), rel=0.05)
+    text = residual_text(lows)
+    assert "z is larger below 0.125 cycles/pixel than above" in text
+    assert "z leans to low frequencies" in text
+    flat = residual_text(residual_summary(_module_rows(0.2, 0.2)))
+    assert "no difference between the two resolved" in flat
+    assert "towards" not in flat and "larger" not in flat and "leans to" not in flat
+
+
+def test_the_residual_figure_is_drawn(tmp_path) -> None:
+    from gsfm.analysis.feature_spectra import residual_summary
+    from gsfm.viz.feature_spectra import plot_residual_spectra
+
+    rows = _module_rows(0.3, 0.1)
+    fig = plot_residual_spectra(rows, residual_summary(rows), tmp_path / "r.png", note="test.")
+    assert (tmp_path / "r.png").stat().st_size > 10_000
+    assert "LFM" in fig.axes[0].get_title()
+    assert any(t.get_text().strip() == "0.125 cycles/pixel" for t in fig.axes[1].texts)

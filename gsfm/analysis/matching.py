@@ -5,8 +5,11 @@ memory positions j: the softmax (top-k at inference) of the L2 affinity
 ``(2·k_j·q_i − ‖k_j‖²) / √C_k`` between the query key and the memory keys, computed on the
 stride-16 key grid. :func:`match_pixel` returns that distribution for the key-grid cell that
 holds one query pixel; :func:`matching_shares` sums, for every query cell on the target, how
-much of it lands on the target, on its lookalikes and elsewhere in the memory frames. A model
-that confuses lookalikes with the target puts weight on the lookalikes (Fig. 1 b).
+much of it lands on the target, on its lookalikes and elsewhere in the memory frames, and
+:func:`query_pixel_shares` does the same over every target pixel of several query frames (each
+pixel reads with its cell's key). A model that confuses lookalikes with the target puts weight
+on the lookalikes (Fig. 1 b); :mod:`gsfm.analysis.lookalike_shares` measures it over videos,
+models and seeds.
 
 :func:`lookalike_masks` re-renders a synthetic video with its unannotated lookalikes labelled,
 so that the shares can be measured on the benchmark's "lookalike" videos.
@@ -35,6 +38,7 @@ __all__ = [
     "match_pixel",
     "matching_shares",
     "pick_query_point",
+    "query_pixel_shares",
 ]
 
 STRIDE = 16  # the key grid is at 1/16 of the (padded) frame
@@ -201,6 +205,25 @@ def match_models(
     }
 
 
+def _weights_on(
+    model: Any,
+    key: dict[int, torch.Tensor],
+    tgt_cov: np.ndarray,
+    dis_cov: np.ndarray,
+    query_frame: int,
+    mem: Sequence[int],
+    query_cells: np.ndarray,
+    k: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each selected key cell of ``query_frame`` (``query_cells``: bool over its h·w cells),
+    the share of its readout weight on the target and on the distractors of the memory frames."""
+    ck = key[query_frame].shape[0]
+    mk = torch.stack([key[t] for t in mem]).permute(1, 0, 2, 3).reshape(1, ck, -1)
+    qk = key[query_frame].reshape(1, ck, -1)[:, :, torch.from_numpy(query_cells)]
+    w = _weights(affinity(mk, qk, model.config.affinity), k)[0].numpy()  # (N, M)
+    return tgt_cov[list(mem)].reshape(-1) @ w, dis_cov[list(mem)].reshape(-1) @ w
+
+
 def matching_shares(
     model: Any,
     frames: torch.Tensor,
@@ -229,17 +252,66 @@ def matching_shares(
     if cover_q.max() <= 0:
         raise ValueError(f"the target is not visible in query frame {query_frame}")
     query_cells = cover_q >= min(min_coverage, float(cover_q.max()))
-    ck = key[query_frame].shape[0]
-    mk = torch.stack([key[t] for t in mem]).permute(1, 0, 2, 3).reshape(1, ck, -1)
-    qk = key[query_frame].reshape(1, ck, -1)[:, :, torch.from_numpy(query_cells)]
-    w = _weights(affinity(mk, qk, model.config.affinity), k)[0].numpy()  # (N, M)
-    on_target = tgt_cov[mem].reshape(-1) @ w
-    on_distractors = dis_cov[mem].reshape(-1) @ w
+    on_target, on_distractors = _weights_on(
+        model, key, tgt_cov, dis_cov, query_frame, mem, query_cells, k
+    )
     return {
         "target": float(on_target.mean()),
         "distractors": float(on_distractors.mean()),
         "rest": float(1.0 - on_target.mean() - on_distractors.mean()),
         "n_query_cells": int(query_cells.sum()),
+    }
+
+
+def query_pixel_shares(
+    model: Any,
+    frames: torch.Tensor,
+    target: np.ndarray,
+    distractors: np.ndarray,
+    query_frames: Sequence[int],
+    memory_frames: Sequence[int] = (0,),
+    *,
+    top_k: int | None | Literal["config"] = "config",
+    keys: FrameKeys | None = None,
+) -> dict[str, float]:
+    """Where the readout weight goes, averaged over **every target pixel** of ``query_frames``.
+
+    A query pixel reads with the key of its 16x16 cell, so each key cell of a query frame counts
+    as many times as it holds target pixels (the mean over cells weighted by target coverage);
+    query frames where the target is not visible add nothing. target, distractors: (T, H, W)
+    boolean masks of the whole video; a memory pixel counts for the target / the distractors
+    by the share of its key cell they cover. Returns the mean shares ``target``,
+    ``distractors`` and ``rest`` (they sum to 1), ``query_pixels`` and ``query_frames`` (those
+    with the target visible).
+    """
+    k = _resolve_top_k(model, top_k)
+    mem = [int(t) for t in memory_frames]
+    queries = [int(t) for t in query_frames]
+    key, pads = _keys_of(model, frames, (*queries, *mem), keys)
+    tgt_cov = cell_coverage(target, pads)
+    dis_cov = cell_coverage(distractors, pads)
+    total = on_t = on_d = 0.0
+    used = 0
+    for q in queries:
+        cover = tgt_cov[q].reshape(-1)
+        cells = cover > 0
+        if not cells.any():
+            continue
+        t_share, d_share = _weights_on(model, key, tgt_cov, dis_cov, q, mem, cells, k)
+        weight = cover[cells]  # target pixels per cell / 256
+        total += float(weight.sum())
+        on_t += float(weight @ t_share)
+        on_d += float(weight @ d_share)
+        used += 1
+    if total <= 0:
+        raise ValueError(f"the target is visible in none of the query frames {queries}")
+    pixels = int(round(sum(np.asarray(target[q], bool).sum() for q in queries)))
+    return {
+        "target": on_t / total,
+        "distractors": on_d / total,
+        "rest": 1.0 - (on_t + on_d) / total,
+        "query_pixels": pixels,
+        "query_frames": used,
     }
 
 

@@ -17,13 +17,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from gsfm.data.io import IMAGE_EXTENSIONS
 from gsfm.errors import DataError, MissingFileError
 
-__all__ = ["list_videos", "read_split_file", "resolve_layout"]
+__all__ = ["data_fingerprint", "list_videos", "read_split_file", "resolve_layout"]
 
 
 def _is_resolution_folder(folder: Path) -> bool:
@@ -101,3 +103,18 @@ def read_split_file(path: str | os.PathLike[str]) -> list[str]:
     if not names:
         raise DataError(f"split file {p} lists no videos", p)
     return names
+
+
+def data_fingerprint(root: Path, videos: Sequence[str], res: str | None = None) -> str:
+    """SHA-256 over the names and bytes of every frame and annotation of ``videos``."""
+    img_root, ann_root = resolve_layout(root, res)
+    h = hashlib.sha256()
+    for video in videos:
+        for folder in (img_root / video, ann_root / video):
+            if not folder.is_dir():
+                raise FileNotFoundError(f"video folder not found: {folder}")
+            for f in sorted(folder.iterdir()):
+                if f.is_file() and not f.name.startswith("."):
+                    h.update(f"{folder.parent.name}/{video}/{f.name}\0".encode())
+                    h.update(f.read_bytes())
+    return h.hexdigest()

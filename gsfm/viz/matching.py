@@ -2,6 +2,8 @@
 
 * :func:`plot_matching`: the static figure (query pixel, then one panel per model with its
   readout weights on the memory frame, one colour scale and colour bar for all models);
+* :func:`plot_lookalike_shares`: the same question measured over every target pixel of every
+  video with lookalikes, model beside model (:mod:`gsfm.analysis.lookalike_shares`);
 * :func:`query_pixel_picker`: the same figure behind row / column sliders (ipywidgets), so that
   a reader can pick any query pixel; without a Jupyter kernel, or with ``interactive=False``,
   it returns the static figure.
@@ -28,7 +30,7 @@ from gsfm.analysis.matching import FrameKeys, match_models  # noqa: E402
 from gsfm.viz.figures import save_figure  # noqa: E402
 from gsfm.viz.spectral import widgets_available  # noqa: E402
 
-__all__ = ["WEIGHT_COLORMAP", "plot_matching", "query_pixel_picker"]
+__all__ = ["WEIGHT_COLORMAP", "plot_lookalike_shares", "plot_matching", "query_pixel_picker"]
 
 _GREY = (0.55, 0.55, 0.55)
 _RED = (1.0, 0.05, 0.05)
@@ -194,3 +196,81 @@ def query_pixel_picker(
         s.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox([row, col]), note, out])
+
+
+_SHARE_COLOURS = {"target": "#e6a817", "lookalikes": "#1f9bd1", "rest": "#8c8c8c"}
+
+
+def plot_lookalike_shares(
+    rows: Any,
+    summary: Any,
+    differences: Any,
+    out_path: str | os.PathLike[str] | None = "figures/fig1_lookalike_shares.png",
+) -> Figure:
+    """Fig. 1 measured (:mod:`gsfm.analysis.lookalike_shares`): (a) per model, the share of the
+    top-k weight on the target, on the lookalikes and elsewhere, mean over videos with its 95 %
+    interval and one dot per video (and seed); (b) each video's lookalike share, STCN against
+    GSFM: below the diagonal GSFM puts less weight on lookalikes (the paper's Fig. 1)."""
+    models = list(dict.fromkeys(summary["model"]))
+    fig, (ax, bx) = plt.subplots(
+        1, 2, figsize=(12.5, 4.9), gridspec_kw={"width_ratios": [1.6, 1]}, layout="constrained"
+    )
+    width = 0.8 / 3
+    for j, share in enumerate(("target", "lookalikes", "rest")):
+        for i, model in enumerate(models):
+            r = summary[(summary["model"] == model) & (summary["share"] == share)].iloc[0]
+            x = i + (j - 1) * width
+            err = None
+            if np.isfinite(r.low):
+                err = [[r.estimate - r.low], [r.high - r.estimate]]
+            ax.bar(x, r.estimate, width * 0.92, color=_SHARE_COLOURS[share], alpha=0.75,
+                   yerr=err, capsize=3, label=share if i == 0 else None)  # fmt: skip
+            per_video = rows[rows["model"] == model].groupby(["seed", "video"])[f"share_{share}"]
+            pts = 100 * per_video.mean().to_numpy()
+            jitter = np.linspace(-0.3, 0.3, len(pts)) * width if len(pts) > 1 else np.zeros(1)
+            ax.plot(x + jitter, pts, "o", ms=3, color="black", alpha=0.55)
+        if share == "lookalikes":
+            for i, model in enumerate(models):
+                r = summary[(summary["model"] == model) & (summary["share"] == "lookalike_area")]
+                area = float(r["estimate"].iloc[0])
+                ax.hlines(area, i - width / 2, i + width / 2, colors="#1f4e79", linestyles="--",
+                          lw=1.2, label="lookalikes' area in the memory frame" if i == 0 else None)  # fmt: skip
+    ax.set_xticks(range(len(models)), models)
+    ax.set_ylabel("share of the top-k weight (%)")
+    ax.legend(fontsize=8.5, loc="upper left", ncols=2)
+    ax.set_ylim(0, 115)  # room for the legend above the dots
+    ax.set_yticks(range(0, 101, 20))
+    over = str(summary["over"].iloc[0])
+    ax.set_title(f"(a) where every target pixel's weight goes\nbars: mean, 95 % interval {over}",
+                 fontsize=10)  # fmt: skip
+    ax.grid(axis="y", alpha=0.3)
+    look = {
+        m: 100 * rows[rows["model"] == m].groupby(["seed", "video"])["share_lookalikes"].mean()
+        for m in ("STCN", "GSFM")
+    }
+    both = look["STCN"].index.intersection(look["GSFM"].index)
+    xs, ys = look["STCN"][both].to_numpy(), look["GSFM"][both].to_numpy()
+    top = max(5.0, float(max(xs.max(), ys.max())) * 1.1)
+    bx.plot([0, top], [0, top], color="0.5", lw=0.8)
+    bx.plot(xs, ys, "o", color=_SHARE_COLOURS["lookalikes"], mec="black", mew=0.5)
+    bx.set_xlim(0, top)
+    bx.set_ylim(0, top)
+    bx.set_aspect("equal")
+    bx.set_xlabel("STCN: weight on lookalikes (%)")
+    bx.set_ylabel("GSFM: weight on lookalikes (%)")
+    d = differences[(differences["comparison"] == "GSFM − STCN")
+                    & (differences["share"] == "lookalikes")].iloc[0]  # fmt: skip
+    from gsfm.analysis.wording import interval, signed
+
+    span = interval(d.low, d.high) if np.isfinite(d.low) else "(no interval)"
+    bx.set_title(
+        f"(b) one dot per video: below the diagonal = the paper's Fig. 1\n"
+        f"GSFM − STCN {signed(d.estimate)} points {span}: {d.verdict}",
+        fontsize=10,
+    )
+    bx.grid(alpha=0.3)
+    fig.suptitle(
+        "Matching confusion measured (paper Fig. 1): share of the readout weight of every target "
+        "pixel, memory = the first frame", fontsize=11,
+    )  # fmt: skip
+    return save_figure(fig, out_path)
