@@ -26,16 +26,29 @@ import torchvision
 from torch import nn
 
 from gsfm.files import read_torch_file
-from gsfm.model.modules import FeatureFusionBlock
+from gsfm.model.modules import BatchNorm2d, FeatureFusionBlock
+
+__all__ = [
+    "RESNETS",
+    "KeyEncoder",
+    "ValueEncoder",
+    "add_conv_bias",
+    "build_resnet",
+    "stage_channels",
+    "widen_first_conv",
+]
 
 RESNETS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 
 
 def build_resnet(name: str, weights: str | Path | None = None) -> torchvision.models.ResNet:
-    """A torchvision ResNet with random init, or with a local state-dict file loaded into it."""
+    """A torchvision ResNet with random init, or with a local state-dict file loaded into it.
+
+    Its BatchNorm layers are :class:`~gsfm.model.modules.BatchNorm2d` (torchvision's layout
+    and keys; one operator per layer when frozen)."""
     if name not in RESNETS:
         raise ValueError(f"unknown backbone {name!r}; choose one of {RESNETS}")
-    net = getattr(torchvision.models, name)(weights=None)
+    net = getattr(torchvision.models, name)(weights=None, norm_layer=BatchNorm2d)
     if weights is not None:
         path = Path(weights)
         state = read_torch_file(

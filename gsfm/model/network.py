@@ -58,8 +58,16 @@ class KeyFeatures(NamedTuple):
 
 
 def _repeat_per_object(t: torch.Tensor, k: int) -> torch.Tensor:
-    """(B, ...) → (B·K, ...): the same frame features for each of K objects (b-major order)."""
-    return t.unsqueeze(1).expand(t.shape[0], k, *t.shape[1:]).flatten(0, 1)
+    """(B, C, ...) → (B·K, C, ...): the same frame features for each of K objects (b-major
+    order). One ``repeat`` along the channels viewed as K entries: two operators forward
+    where unsqueeze-expand-flatten takes four."""
+    b, c = t.shape[:2]
+    return t.repeat(1, k, *(1,) * (t.dim() - 2)).view(b * k, c, *t.shape[2:])
+
+
+def _cat_last(parts: list[torch.Tensor]) -> torch.Tensor:
+    """``torch.cat(parts, -1)``, without a copy when there is one part."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts, -1)
 
 
 def _frequency_module(channels: int, band: str, cfg: ModelConfig) -> FrequencyModule:
@@ -236,7 +244,7 @@ class GSFMNet(nn.Module):
         out: dict[str, torch.Tensor | None] = {}
         for t in range(1, t_len):
             query = feats.select((slice(None), t))
-            logits, edge = self.segment(query, torch.cat(keys, -1), torch.cat(values, -1))
+            logits, edge = self.segment(query, _cat_last(keys), _cat_last(values))
             prob = torch.sigmoid(logits) * sel
             agg = aggregate_logits(prob)
             mask = torch.softmax(agg, dim=1)[:, 1:]
