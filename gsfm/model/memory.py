@@ -41,7 +41,7 @@ def affinity(mk: torch.Tensor, qk: torch.Tensor, kind: str = "l2") -> torch.Tens
     """Unnormalised affinity logits S (B, N, M) between memory keys and query keys."""
     if kind not in AFFINITIES:
         raise ValueError(f"affinity must be one of {AFFINITIES}, got {kind!r}")
-    ck = mk.shape[1]
+    ck = mk.shape[1]  # mk (B, CK, N), qk (B, CK, M)
     ab = torch.bmm(mk.transpose(1, 2), qk)  # (B, N, M)
     if kind == "dot":
         return ab / math.sqrt(ck)

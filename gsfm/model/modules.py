@@ -60,7 +60,7 @@ class ResBlock(nn.Module):
         self.downsample = conv3x3(in_ch, out_ch) if in_ch != out_ch else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        r = self.conv2(F.relu(self.conv1(F.relu(x))))
+        r = self.conv2(F.relu(self.conv1(F.relu(x))))  # (B, out_ch, H, W)
         skip = x if self.downsample is None else self.downsample(x)
         return skip + r
 
@@ -91,6 +91,7 @@ class SpatialGate(nn.Module):
         self.conv = nn.Conv2d(2, 1, kernel_size=7, padding=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x (B, C, H, W) -> [max, mean] over channels (B, 2, H, W)
         pooled = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
         return x * torch.sigmoid(self.conv(pooled))
 
@@ -120,8 +121,8 @@ class FeatureFusionBlock(nn.Module):
         self.block2 = ResBlock(out_ch, out_ch)
 
     def forward(self, value: torch.Tensor, key_f16: torch.Tensor) -> torch.Tensor:
-        x = self.block1(torch.cat([value, key_f16], dim=1))
-        return self.block2(x + self.cbam(x))
+        x = self.block1(torch.cat([value, key_f16], dim=1))  # (B, out_ch, h, w)
+        return self.block2(x + self.cbam(x))  # (B, out_ch, h, w)
 
 
 class UpsampleBlock(nn.Module):
@@ -133,5 +134,6 @@ class UpsampleBlock(nn.Module):
         self.out_conv = ResBlock(up_ch, out_ch)
 
     def forward(self, skip: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        # x (B, up_ch, h, w) -> (B, up_ch, 2h, 2w); skip (B, skip_ch, 2h, 2w)
         up = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return self.out_conv(self.skip_conv(skip) + up)
+        return self.out_conv(self.skip_conv(skip) + up)  # (B, out_ch, 2h, 2w)
