@@ -237,9 +237,12 @@ class _PartCounter(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def count_parts(model: str, crop: int | None = None) -> Counter[tuple[str, str]]:
-    """Operators of one ``gpu``-shape ``trainer.step`` per (phase, part): phases ``forward``
-    (forward and loss), ``backward``, ``optimizer`` (Adam) and ``other`` (after backward)."""
+def count_parts(
+    model: str, crop: int | None = None, profile: str = "gpu"
+) -> Counter[tuple[str, str]]:
+    """Operators of one ``trainer.step`` (``profile``'s shapes) per (phase, part): phases
+    ``forward`` (forward and loss), ``backward``, ``optimizer`` (Adam) and ``other`` (after
+    backward)."""
     import gsfm.model.network as network
 
     counter = _PartCounter()
@@ -272,7 +275,7 @@ def count_parts(model: str, crop: int | None = None) -> Counter[tuple[str, str]]
         return best[2] if best else "trainer"
 
     with tempfile.TemporaryDirectory(prefix="gsfm-bench-step-") as tmp:
-        trainer, it = make_trainer(model, "gpu", Path(tmp) / "run", crop)
+        trainer, it = make_trainer(model, profile, Path(tmp) / "run", crop)
         trainer.step(it)
         net = trainer.model
         for name, child in net.named_children():

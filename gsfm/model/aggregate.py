@@ -27,8 +27,14 @@ def aggregate_logits(prob: torch.Tensor, dim: int = 1) -> torch.Tensor:
     # Π_k (1 − p_k) as K − 1 products: the same value as torch.prod, whose backward for
     # K = 2 costs some twenty operators (zero checks, cumulative products) against two
     rest = 1 - prob
-    bg = rest.narrow(dim, 0, 1)
-    for k in range(1, prob.shape[dim]):
+    n_obj = prob.shape[dim]
+    if n_obj == 0:  # no object: all background (the empty product)
+        shape = list(prob.shape)
+        shape[dim] = 1
+        bg = prob.new_ones(shape)
+    else:
+        bg = rest.narrow(dim, 0, 1)
+    for k in range(1, n_obj):
         bg = bg * rest.narrow(dim, k, 1)
     q = torch.cat([bg, prob], dim=dim)  # (…, K+1, …)
     return torch.logit(q, eps=EPS)  # log(q / (1 − q)) of q clamped to [EPS, 1 − EPS]
