@@ -562,3 +562,14 @@ def test_repeat_per_object_is_b_major() -> None:
     t = torch.randn(3, 4, 2, 5)
     out = _repeat_per_object(t, 2)
     assert torch.equal(out, t.unsqueeze(1).expand(3, 2, 4, 2, 5).flatten(0, 1))
+
+
+@pytest.mark.parametrize("k", [0, 1, 3])
+def test_full_softmax_read_is_one_product_for_any_number_of_objects(k: int) -> None:
+    g = torch.Generator().manual_seed(k)
+    mk, qk = torch.randn(2, 4, 7, generator=g), torch.randn(2, 4, 6, generator=g)
+    mv = torch.randn(2, k, 5, 7, generator=g)
+    weights = torch.softmax(affinity(mk, qk), dim=1)  # (B, N, M)
+    expected = mv @ weights.unsqueeze(1)  # broadcast over the K objects
+    torch.testing.assert_close(read_memory(mk, mv, qk), expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(softmax_memory(affinity(mk, qk)), weights)

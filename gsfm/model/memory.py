@@ -118,7 +118,7 @@ def _read(
         b, n_obj, cv, n = mv.shape
         # the K objects' values stacked along channels: one (B, K·CV, N) @ (B, N, M) product
         w = softmax_memory(s).to(mv.dtype)
-        return torch.bmm(mv.reshape(b, n_obj * cv, n), w).view(b, n_obj, cv, -1)
+        return torch.bmm(mv.reshape(b, n_obj * cv, n), w).view(b, n_obj, cv, w.shape[-1])
     w, idx = topk_weights(s, top_k)  # (B, k, M) each
     return gather_readout(mv, idx, w)
 
