@@ -27,12 +27,21 @@ before/after table::
 
     PYTHONPATH=/path/to/old/checkout python benchmarks/bench_train_step.py --label before
     PYTHONPATH=$PWD python benchmarks/bench_train_step.py --label after
+
+``--parts`` prints instead where one ``gpu``-shape step's operators come from (nothing is
+written): each forward operator counted under the innermost model part running it (the
+network's children, the memory read, the soft aggregation, the loss; the rest of
+``forward_train`` is ``network glue``) and each backward operator under the part whose forward
+made its autograd node (autograd's sequence numbers); what runs outside any node (gradients
+summed for modules used twice, AccumulateGrad) and the trainer's own bookkeeping is
+``trainer``. The counting hooks add no operator to the tally.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import statistics
 import subprocess
 import sys
@@ -214,6 +223,129 @@ def measure(
     return row
 
 
+class _PartCounter(TorchDispatchMode):
+    """Counts operators per (phase, part); ``stack`` is the part running now."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.stack, self.phase, self.paused = ["trainer"], "forward", False
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
+        if not self.paused:
+            self.counts[(self.phase, self.stack[-1])] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def count_parts(
+    model: str, crop: int | None = None, profile: str = "gpu"
+) -> Counter[tuple[str, str]]:
+    """Operators of one ``trainer.step`` (``profile``'s shapes) per (phase, part): phases
+    ``forward`` (forward and loss), ``backward``, ``optimizer`` (Adam) and ``other`` (after
+    backward)."""
+    import gsfm.model.network as network
+
+    counter = _PartCounter()
+    spans: list[tuple[int, int, str]] = []  # autograd sequence numbers each part's forward used
+
+    def seq() -> int:  # the next autograd sequence number, read without counting its operator
+        counter.paused = True
+        with torch.enable_grad():
+            n = (torch.zeros((), requires_grad=True) * 1).grad_fn._sequence_nr()  # type: ignore[union-attr]
+        counter.paused = False
+        return n
+
+    def labelled(fn: Any, label: str) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            counter.stack.append(label)
+            start = seq()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spans.append((start, seq(), label))
+                counter.stack.pop()
+
+        return run
+
+    def part_of(node: Any) -> str:
+        n, best = node._sequence_nr(), None
+        for a, b, label in spans:
+            if a <= n <= b and (best is None or b - a < best[1] - best[0]):
+                best = (a, b, label)
+        return best[2] if best else "trainer"
+
+    with tempfile.TemporaryDirectory(prefix="gsfm-bench-step-") as tmp:
+        trainer, it = make_trainer(model, profile, Path(tmp) / "run", crop)
+        trainer.step(it)
+        net = trainer.model
+        for name, child in net.named_children():
+            child.forward = labelled(child.forward, name)  # type: ignore[method-assign]
+        hfm = getattr(net.decoder, "hfm", None)
+        if hfm is not None:  # the decoder's frequency module, apart from the decoder
+            hfm.forward = labelled(hfm.forward, "decoder.hfm")  # type: ignore[method-assign]
+        saved = {k: getattr(network, k) for k in ("read_memory", "aggregate_logits")}
+        network.read_memory = labelled(network.read_memory, "memory read")
+        network.aggregate_logits = labelled(network.aggregate_logits, "aggregate")
+        trainer.loss_fn = labelled(trainer.loss_fn, "loss")
+        trainer.forward = labelled(trainer.forward, "network glue")
+        real_backward, real_step = torch.Tensor.backward, trainer.optimizer.step
+
+        def enter(label: str, grads: Any) -> None:
+            counter.stack.append(label)
+
+        def leave(grads_in: Any, grads_out: Any) -> None:
+            counter.stack.pop()
+
+        def backward(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+            seen, todo = set(), [tensor.grad_fn]
+            while todo:  # each autograd node: its part on the stack while it runs
+                node = todo.pop()
+                if node is None or node in seen:
+                    continue
+                seen.add(node)
+                node.register_prehook(functools.partial(enter, part_of(node)))
+                node.register_hook(leave)
+                todo.extend(f for f, _ in node.next_functions)
+            counter.phase = "backward"
+            try:
+                return real_backward(tensor, *args, **kwargs)
+            finally:
+                counter.phase = "other"
+
+        def step(*args: Any, **kwargs: Any) -> Any:
+            counter.phase = "optimizer"
+            try:
+                return real_step(*args, **kwargs)
+            finally:
+                counter.phase = "other"
+
+        torch.Tensor.backward = backward  # type: ignore[method-assign]
+        trainer.optimizer.step = step
+        try:
+            with counter:
+                trainer.step(it + 1)
+        finally:
+            torch.Tensor.backward = real_backward  # type: ignore[method-assign]
+            for k, v in saved.items():
+                setattr(network, k, v)
+    return counter.counts
+
+
+def print_parts(model: str, counts: Counter[tuple[str, str]]) -> None:
+    """The table of :func:`count_parts`: forward, backward and other operators per part."""
+    parts = sorted({part for _, part in counts})
+    print(f"{model}: operators of one gpu-shape step by part")
+    print(f"{'part':16s} {'forward':>8s} {'backward':>9s} {'other':>6s}")
+    for part in parts:
+        f, b, o = (counts[(ph, part)] for ph in ("forward", "backward", "other"))
+        print(f"{part:16s} {f:8d} {b:9d} {o:6d}")
+    total = {ph: sum(v for (p, _), v in counts.items() if p == ph) for ph in
+             ("forward", "backward", "other", "optimizer")}  # fmt: skip
+    fwd_bwd = total["forward"] + total["backward"] + total["other"]
+    print(f"{'total':16s} {total['forward']:8d} {total['backward']:9d} {total['other']:6d}"
+          f"   (forward + backward {fwd_bwd}, optimizer {total['optimizer']})")  # fmt: skip
+
+
 def _code_version() -> str:
     import gsfm
 
@@ -248,7 +380,7 @@ def write_rows(path: Path, label: str, rows: list[dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--label", required=True, help="row label, e.g. before / after")
+    parser.add_argument("--label", help="row label, e.g. before / after (required without --parts)")
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=5, help="timed steps at the cpu profile")
@@ -259,8 +391,18 @@ def main(argv: list[str] | None = None) -> int:
         help="crop size for the gpu-shape rows (default the profile's 160; operator and sync "
         "counts do not depend on it, seconds do)",
     )  # fmt: skip
+    parser.add_argument(
+        "--parts", action="store_true",
+        help="print each model part's operators of one gpu-shape step instead (no CSV)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if not args.parts and not args.label:
+        parser.error("--label is required (unless --parts)")
+    if args.parts:
+        for model in args.models:
+            print_parts(model, count_parts(model, args.gpu_crop))
+        return 0
     code = _code_version()
     rows = []
     plan = (("gpu", args.gpu_steps, args.gpu_crop), ("cpu", args.steps, None))

@@ -163,10 +163,17 @@ def encoder_init_available(profile: str) -> str:
 
 
 def loader_check(
-    profile: str, workers: int, data_dir: Path, phases: Phases, tiny: bool
+    profile: str,
+    workers: int,
+    data_dir: Path,
+    phases: Phases,
+    tiny: bool,
+    render_workers: int | None = None,
 ) -> dict[str, Any]:
     """Loader samples/s of the pre-rendered train split and of the in-memory stream.
-    ``tiny`` (the dry run): a 2-video split at 64x112 instead of the whole train split."""
+    ``tiny`` (the dry run): a 2-video split at 64x112 instead of the whole train split.
+    The split is written first, its own phase, by ``render_workers`` processes (default one
+    per CPU: :func:`gsfm.data.synthetic.write_split`)."""
     from gsfm.config import train_config
     from gsfm.data.synthetic import SyntheticTrainSet, ensure_split
     from gsfm.training.api import build_train_data
@@ -174,13 +181,12 @@ def loader_check(
 
     cfg = train_config(profile, num_workers=workers)
     os.environ["GSFM_DATA_DIR"] = str(data_dir)
-    if tiny:
-        root = phases.run(
-            "write_train_split", ensure_split, data_dir, "train", limit=2, height=64, width=112
-        )
-        spec = f"davis:{root}"
-    else:  # the split the gpu profile trains on, written once (its own phase)
-        spec = "synth-train"
+    size = {"limit": 2, "height": 64, "width": 112} if tiny else {}
+    root = phases.run(
+        "write_train_split", ensure_split, data_dir, "train", workers=render_workers, **size
+    )
+    # the split the gpu profile trains on: ensure_split finds it written (GSFM_DATA_DIR)
+    spec = f"davis:{root}" if tiny else "synth-train"
     split = phases.run("read_train_split", build_train_data, [spec], cfg, cfg.seed)
     stream = SyntheticTrainSet(crop_size=cfg.crop_size, length=10**5, seed=cfg.seed)
     batches = 4 if tiny else 30
@@ -352,6 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=None, help="frames of the inference video")
     parser.add_argument("--workers", type=int, default=None, help="loader workers (phase 1)")
     parser.add_argument(
+        "--render-workers", type=int, default=None,
+        help="processes that render the train split (default: one per CPU)",
+    )  # fmt: skip
+    parser.add_argument(
         "--gpu-iterations", type=int, default=None,
         help="iterations of the gpu-profile trainings (default: the profile's)",
     )  # fmt: skip
@@ -366,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         "results/device_check/; a --dry-run writes only with --out or $OUT)",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.render_workers is not None and args.render_workers < 1:
+        parser.error(f"--render-workers must be at least 1, got {args.render_workers}")
 
     if not args.dry_run and not torch.cuda.is_available():
         print(
@@ -394,11 +406,14 @@ def main(argv: list[str] | None = None) -> int:
         budget = 480.0 if args.budget is None else args.budget
         estimates = ESTIMATES_S["gpu"]
     args.device_name = str(device)
+    from gsfm.data import synthetic
+
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     report: dict[str, Any] = {
         "dry_run": args.dry_run,
         "device": name,
         "cpu_cores": cores,
+        "render_workers": args.render_workers or synthetic.default_workers(),
         "torch": torch.__version__,
         "profile": train_profile,
         "budget_s": budget,
@@ -420,8 +435,9 @@ def main(argv: list[str] | None = None) -> int:
             work = Path(tmp)
             data_dir = work / "data"
             phases.run(
-                "loader", loader_check, train_profile, workers, data_dir, phases, args.dry_run
-            )
+                "loader", loader_check, train_profile, workers, data_dir, phases, args.dry_run,
+                args.render_workers,
+            )  # fmt: skip
             phases.run("step", step_check, step_profiles, device, steps)
             loader, step = report.get("loader"), report.get("step")
             if loader and step:

@@ -190,8 +190,7 @@ class GSFMLoss:
         logits = torch.cat([out[f"logits_{t}"] for t in frames])  # type: ignore[misc]
         cls_gt = torch.cat([batch["cls_gt"][:, t] for t in frames])
         ce = bootstrapped_ce(_drop_absent_object(logits, two_all), cls_gt, p, per_sample=True)
-        ce_t = ce.view(n, b).sum(dim=1) / b
-        zero = torch.zeros((), device=device)
+        ce_t = ce.view(n, b).sum(dim=1) / b  # (n,)
         edges = [out.get(f"boundary_{t}") for t in frames]
         if any(e is None for e in edges):
             bd_t = torch.zeros(n, device=device)
@@ -200,17 +199,18 @@ class GSFMLoss:
             bd_t = bd.view(n, b).sum(dim=1) / b
         pred = torch.stack([out[f"mask_{t}"][:, 0] for t in frames])  # type: ignore[index]
         iou_t = mask_iou(pred, torch.stack([batch["gt"][:, t, 0] for t in frames]), True)
+        # the frames' terms summed as one (n,) vector each: a few operators for any n
+        total = (ce_t + self.boundary_weight * bd_t).sum()
+        ce_d, bd_d = ce_t.detach(), bd_t.detach()
         losses: dict[str, torch.Tensor] = {}
-        total, ce_sum, bd_sum = zero, zero, zero
-        for i, t in enumerate(frames):
-            total = total + ce_t[i] + self.boundary_weight * bd_t[i]
-            ce_sum, bd_sum = ce_sum + ce_t[i], bd_sum + bd_t[i]
-            losses[f"ce_{t}"], losses[f"boundary_{t}"] = ce_t[i].detach(), bd_t[i].detach()
-            losses[f"iou_{t}"] = iou_t[i]
+        for t, ce_f, bd_f, iou_f in zip(
+            frames, ce_d.unbind(), bd_d.unbind(), iou_t.unbind(), strict=True
+        ):
+            losses[f"ce_{t}"], losses[f"boundary_{t}"], losses[f"iou_{t}"] = ce_f, bd_f, iou_f
         losses.update(
             total=total,
-            ce=ce_sum.detach(),
-            boundary=bd_sum.detach(),
+            ce=ce_d.sum(),
+            boundary=bd_d.sum(),
             p=torch.full((), p, device=device),
             iou=iou_t.mean(),
         )

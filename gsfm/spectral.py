@@ -204,14 +204,14 @@ class FrequencyModule(nn.Module):
             )
         h, w = x.shape[-2:]
         with torch.autocast(device_type=x.device.type, enabled=False):
-            xf = x.float()
+            xf = x.float()  # (B, C, H, W)
             if self.fast:
                 y = torch.fft.rfft2(xf)
                 y = y * self.filter_for(h, w, x.device)[..., : w // 2 + 1]
             else:
                 y = torch.fft.fft2(xf)
                 y = y * self.filter_for(h, w, x.device)
-            y = self.spectral_convs(torch.cat([y.real, y.imag], dim=1))
+            y = self.spectral_convs(torch.cat([y.real, y.imag], dim=1))  # (B, 2C, H, W')
             re, im = y.chunk(2, dim=1)
             y = torch.complex(re, im)
             z = torch.fft.irfft2(y, s=(h, w)) if self.fast else torch.fft.ifft2(y).real

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from _scripts import load_script
@@ -33,6 +34,20 @@ def test_bench_inference_parts_prints_every_variant() -> None:
     assert len(rows) == 5, out
     assert "decoder.hfm" in rows[0] and "lfm" in rows[0]  # hooks timed both modules
     assert "decoder.hfm" not in rows[1]  # HFM off
+
+
+def test_bench_train_step_parts_account_for_every_operator() -> None:
+    bench = load_script(BENCH / "bench_train_step.py")
+    counts = bench.count_parts("gsfm", profile="smoke")
+    row = bench.measure("gsfm", "smoke", 0, True)  # the plain count of the same step
+    phase: Counter[str] = Counter()
+    for (name, _), n in counts.items():
+        phase[name] += n
+    assert phase["forward"] + phase["backward"] + phase["other"] == row["operators_fwd_bwd"]
+    assert phase["optimizer"] == row["operators_optimizer"]
+    for part in ("key_encoder", "value_encoder", "decoder", "memory read", "aggregate", "loss"):
+        assert counts[("forward", part)] > 0 and counts[("backward", part)] > 0, part
+    assert counts[("forward", "decoder.hfm")] > 0  # the smoke GSFM has an HFM
 
 
 def test_bench_inference_bounded_memory_gives_the_same_masks(tmp_path: Path) -> None:

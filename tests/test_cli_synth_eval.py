@@ -22,7 +22,7 @@ def _tree(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def synth_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth") / "a"
-    assert main(["synth", "--out", str(out), "--limit", "4", "--quiet"]) == 0
+    assert main(["synth", "--out", str(out), "--limit", "4", "--workers", "2", "--quiet"]) == 0
     return out
 
 
@@ -47,8 +47,8 @@ def test_synth_writes_the_davis_layout(synth_dir):
 
 
 def test_synth_twice_gives_identical_trees(synth_dir, tmp_path):
-    out = tmp_path / "b"
-    assert main(["synth", "--out", str(out), "--limit", "4", "--quiet"]) == 0
+    out = tmp_path / "b"  # one video after the other; synth_dir was rendered by 2 processes
+    assert main(["synth", "--out", str(out), "--limit", "4", "--workers", "1", "--quiet"]) == 0
     assert _tree(out) == _tree(synth_dir)
 
 
@@ -89,6 +89,10 @@ def test_synth_bad_parameters(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:  # refused when the command line is parsed
         main(["synth", "--out", str(tmp_path / "x"), "--limit", "0", "--quiet"])
     assert exc.value.code == 2 and "limit" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--out", str(tmp_path / "x"), "--workers", "0", "--quiet"])
+    assert exc.value.code == 2 and "--workers" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
     (tmp_path / "file").write_text("x")
     assert main(["synth", "--out", str(tmp_path / "file"), "--limit", "1", "--quiet"]) == 2

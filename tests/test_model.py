@@ -488,3 +488,90 @@ def test_masks_only_skips_the_boundary_logits_and_keeps_the_masks() -> None:
     assert none is None and edge is not None
     torch.testing.assert_close(mask_only, mask, rtol=0, atol=0)
     assert head(x16, f8, f4)[1] is not None  # restored on exit
+
+
+# --- the step's fewer operators: the same arithmetic as the textbook forms ---------------------
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_batchnorm2d_equals_torch_batchnorm_with_the_same_state(training: bool) -> None:
+    from gsfm.model.modules import BatchNorm2d
+
+    torch.manual_seed(0)
+    ours, ref = BatchNorm2d(6), nn.BatchNorm2d(6)
+    with torch.no_grad():
+        ref.running_mean.uniform_(-1, 1)
+        ref.running_var.uniform_(0.5, 2)
+        ref.weight.uniform_(0.5, 1.5)
+        ref.bias.uniform_(-0.5, 0.5)
+    ours.load_state_dict(ref.state_dict())  # the same keys
+    ours.train(training)
+    ref.train(training)
+    x = torch.randn(3, 6, 5, 5)
+    xs = [x.clone().requires_grad_() for _ in range(2)]
+    outs = [bn(xi) for bn, xi in zip((ours, ref), xs, strict=True)]
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-6, atol=1e-6)
+    g = torch.randn_like(outs[0])
+    for out in outs:
+        out.backward(g)
+    torch.testing.assert_close(xs[0].grad, xs[1].grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(ours.weight.grad, ref.weight.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ours.running_mean, ref.running_mean)  # updated only in training
+
+
+def test_backbones_keep_torchvision_state_dict_keys() -> None:
+    import torchvision
+
+    from gsfm.model.modules import BatchNorm2d
+
+    net = build_resnet("resnet18")
+    assert sum(isinstance(m, BatchNorm2d) for m in net.modules()) == 20
+    assert list(net.state_dict()) == list(torchvision.models.resnet18(weights=None).state_dict())
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_aggregate_logits_equal_the_prod_clamp_log_form(k: int) -> None:
+    g = torch.Generator().manual_seed(k)
+    prob = torch.rand(2, k, 6, 6, generator=g)
+    if k:
+        prob[0, 0, 0, 0], prob[0, -1, 0, 1] = 0.0, 1.0  # the clamps at both ends
+    p1, p2 = prob.clone().requires_grad_(), prob.clone().requires_grad_()
+    q = torch.cat([torch.prod(1 - p2, 1, keepdim=True), p2], 1).clamp(1e-7, 1 - 1e-7)
+    ref = torch.log(q / (1 - q))
+    out = aggregate_logits(p1)
+    torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-5)
+    g_out = torch.randn(out.shape, generator=g)
+    out.backward(g_out)
+    ref.backward(g_out)
+    torch.testing.assert_close(p1.grad, p2.grad, rtol=1e-5, atol=1e-4)
+
+
+def test_channel_gate_runs_its_mlp_once_for_both_poolings_with_the_same_result() -> None:
+    from gsfm.model.modules import ChannelGate
+
+    torch.manual_seed(0)
+    gate = ChannelGate(32)
+    x = torch.randn(3, 32, 5, 5)
+    avg = gate.mlp(torch.nn.functional.adaptive_avg_pool2d(x, 1))
+    mx = gate.mlp(torch.nn.functional.adaptive_max_pool2d(x, 1))
+    expected = x * torch.sigmoid(avg + mx)[:, :, None, None]
+    torch.testing.assert_close(gate(x), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_repeat_per_object_is_b_major() -> None:
+    from gsfm.model.network import _repeat_per_object
+
+    t = torch.randn(3, 4, 2, 5)
+    out = _repeat_per_object(t, 2)
+    assert torch.equal(out, t.unsqueeze(1).expand(3, 2, 4, 2, 5).flatten(0, 1))
+
+
+@pytest.mark.parametrize("k", [0, 1, 3])
+def test_full_softmax_read_is_one_product_for_any_number_of_objects(k: int) -> None:
+    g = torch.Generator().manual_seed(k)
+    mk, qk = torch.randn(2, 4, 7, generator=g), torch.randn(2, 4, 6, generator=g)
+    mv = torch.randn(2, k, 5, 7, generator=g)
+    weights = torch.softmax(affinity(mk, qk), dim=1)  # (B, N, M)
+    expected = mv @ weights.unsqueeze(1)  # broadcast over the K objects
+    torch.testing.assert_close(read_memory(mk, mv, qk), expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(softmax_memory(affinity(mk, qk)), weights)

@@ -86,6 +86,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "earlier copy of this split recorded in its synth_<split>.json is removed, nothing "
         "else in the folder is touched; what was replaced and removed is printed",
     )
+    parser.add_argument(
+        "--workers",
+        type=_int_at_least(1, "a positive number of processes"),
+        default=None,
+        help="processes that render videos side by side (default: one per CPU; 1: one video "
+        "after the other); the files are the same bytes for any number",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -149,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         "width": identity["width"],
         "limit": args.limit,
         "progress": not args.quiet,
+        "workers": args.workers,
     }
     if describe_folder(root) is None:  # new or empty
         write_split(root, **kwargs)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+__all__ = ["NonLocalBlock"]
+
 
 class NonLocalBlock(nn.Module):
     """Global self-attention over all spatial positions, with a residual connection."""
@@ -33,11 +35,11 @@ class NonLocalBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, h, w = x.shape
         with torch.autocast(device_type=x.device.type, enabled=False):
-            xf = x.float()
+            xf = x.float()  # (B, C, H, W)
             q = self.theta(xf).flatten(2)  # (B, C', HW)
             k = self.phi(xf).flatten(2)
             v = self.g(xf).flatten(2)
             attn = torch.softmax(q.transpose(1, 2) @ k, dim=-1)  # (B, HW, HW): query x key
-            y = (v @ attn.transpose(1, 2)).view(b, self.inner, h, w)
-            out = xf + self.out(y)
+            y = (v @ attn.transpose(1, 2)).view(b, self.inner, h, w)  # (B, C', H, W)
+            out = xf + self.out(y)  # (B, C, H, W)
         return out.to(x.dtype)

@@ -39,6 +39,8 @@ from torch import nn
 
 from gsfm.model.modules import ResBlock, UpsampleBlock, conv3x3
 
+__all__ = ["DetailsAwareHead", "STCNHead", "build_decoder", "masks_only", "upsample4"]
+
 
 def upsample4(x: torch.Tensor) -> torch.Tensor:
     """Bilinear ×4 upsampling from stride 4 to full resolution."""
@@ -66,15 +68,17 @@ class STCNHead(nn.Module):
 
     def trunk(self, x16: torch.Tensor, f8: torch.Tensor, f4: torch.Tensor) -> torch.Tensor:
         """Stride-16 input and the two skips → ``dim`` channels at stride 4."""
-        return self.up_8_4(f4, self.up_16_8(f8, self.compress(x16)))
+        x = self.compress(x16)  # (N, 2·dim, H/16, W/16), N = B·K
+        x = self.up_16_8(f8, x)  # (N, dim, H/8, W/8)
+        return self.up_8_4(f4, x)  # (N, dim, H/4, W/4)
 
     def forward(
         self, x16: torch.Tensor, f8: torch.Tensor, f4: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x = self.trunk(x16, f8, f4)
+        x = self.trunk(x16, f8, f4)  # (N, dim, H/4, W/4)
         if self.hfm is not None:
             x = self.hfm(x)
-        return upsample4(self.pred(F.relu(x))), None
+        return upsample4(self.pred(F.relu(x))), None  # (N, 1, H, W)
 
 
 class DetailsAwareHead(STCNHead):
@@ -101,19 +105,19 @@ class DetailsAwareHead(STCNHead):
     def forward(
         self, x16: torch.Tensor, f8: torch.Tensor, f4: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x = self.trunk(x16, f8, f4)
-        x_b = self.boundary_1(x)
+        x = self.trunk(x16, f8, f4)  # (N, dim, H/4, W/4), N = B·K
+        x_b = self.boundary_1(x)  # (N, dim, H/4, W/4) boundary branch
         if self.hfm is not None:
             x_b = self.hfm(x_b)
-        x_m = self.mask_1(x)
+        x_m = self.mask_1(x)  # (N, dim, H/4, W/4) mask branch
         x_b = x_b + F.relu(self.fusion_1(x_m))  # mask -> boundary
         x_b = F.relu(self.boundary_3(self.boundary_2(x_b)))
         x_m = x_m + F.relu(self.fusion_2(x_b))  # boundary -> mask
-        mask = self.pred(F.relu(self.predict_mask(x_m)))
+        mask = self.pred(F.relu(self.predict_mask(x_m)))  # (N, 1, H/4, W/4)
         if not self.boundary_output:
             return upsample4(mask), None
-        edge = self.predict_boundary_2(F.relu(self.predict_boundary_1(x_b)))
-        return upsample4(mask), upsample4(edge)
+        edge = self.predict_boundary_2(F.relu(self.predict_boundary_1(x_b)))  # (N, 1, H/4, W/4)
+        return upsample4(mask), upsample4(edge)  # (N, 1, H, W) each
 
 
 @contextlib.contextmanager

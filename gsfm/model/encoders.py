@@ -26,16 +26,29 @@ import torchvision
 from torch import nn
 
 from gsfm.files import read_torch_file
-from gsfm.model.modules import FeatureFusionBlock
+from gsfm.model.modules import BatchNorm2d, FeatureFusionBlock
+
+__all__ = [
+    "RESNETS",
+    "KeyEncoder",
+    "ValueEncoder",
+    "add_conv_bias",
+    "build_resnet",
+    "stage_channels",
+    "widen_first_conv",
+]
 
 RESNETS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 
 
 def build_resnet(name: str, weights: str | Path | None = None) -> torchvision.models.ResNet:
-    """A torchvision ResNet with random init, or with a local state-dict file loaded into it."""
+    """A torchvision ResNet with random init, or with a local state-dict file loaded into it.
+
+    Its BatchNorm layers are :class:`~gsfm.model.modules.BatchNorm2d` (torchvision's layout
+    and keys; one operator per layer when frozen)."""
     if name not in RESNETS:
         raise ValueError(f"unknown backbone {name!r}; choose one of {RESNETS}")
-    net = getattr(torchvision.models, name)(weights=None)
+    net = getattr(torchvision.models, name)(weights=None, norm_layer=BatchNorm2d)
     if weights is not None:
         path = Path(weights)
         state = read_torch_file(
@@ -100,10 +113,10 @@ class KeyEncoder(nn.Module):
         self.channels: tuple[int, int, int] = stage_channels(net)  # (f4, f8, f16)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        f4 = self.layer1(x)
-        f8 = self.layer2(f4)
-        f16 = self.layer3(f8)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
+        f4 = self.layer1(x)  # (N, C4, H/4, W/4)
+        f8 = self.layer2(f4)  # (N, C8, H/8, W/8)
+        f16 = self.layer3(f8)  # (N, C16, H/16, W/16)
         return f16, f8, f4
 
 
@@ -157,7 +170,7 @@ class ValueEncoder(nn.Module):
     def forward(
         self, image: torch.Tensor, key_f16: torch.Tensor, mask: torch.Tensor, other: torch.Tensor
     ) -> torch.Tensor:
-        x = torch.cat([image, mask, other], dim=1)
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fuser(x, key_f16)
+        x = torch.cat([image, mask, other], dim=1)  # (N, 5, H, W)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
+        x = self.layer3(self.layer2(self.layer1(x)))  # (N, 256, H/16, W/16)
+        return self.fuser(x, key_f16)  # (N, value_dim, H/16, W/16)

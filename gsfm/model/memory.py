@@ -24,13 +24,24 @@ import torch
 
 from gsfm.config import AFFINITIES
 
+__all__ = [
+    "GATHER_ELEMENTS",
+    "affinity",
+    "gather_readout",
+    "memory_weights",
+    "read_memory",
+    "softmax_memory",
+    "topk_softmax",
+    "topk_weights",
+]
+
 
 def affinity(mk: torch.Tensor, qk: torch.Tensor, kind: str = "l2") -> torch.Tensor:
     """Unnormalised affinity logits S (B, N, M) between memory keys and query keys."""
     if kind not in AFFINITIES:
         raise ValueError(f"affinity must be one of {AFFINITIES}, got {kind!r}")
-    ck = mk.shape[1]
-    ab = mk.transpose(1, 2) @ qk  # (B, N, M)
+    ck = mk.shape[1]  # mk (B, CK, N), qk (B, CK, M)
+    ab = torch.bmm(mk.transpose(1, 2), qk)  # (B, N, M)
     if kind == "dot":
         return ab / math.sqrt(ck)
     a_sq = mk.pow(2).sum(dim=1).unsqueeze(2)  # (B, N, 1)
@@ -38,10 +49,9 @@ def affinity(mk: torch.Tensor, qk: torch.Tensor, kind: str = "l2") -> torch.Tens
 
 
 def softmax_memory(logits: torch.Tensor) -> torch.Tensor:
-    """Softmax over the memory axis (dim 1), max-subtracted as in the authors' training code."""
-    logits = logits - logits.amax(dim=1, keepdim=True)
-    e = logits.exp()
-    return e / e.sum(dim=1, keepdim=True)
+    """Softmax over the memory axis (dim 1), max-subtracted as in the authors' training code
+    (``torch.softmax`` subtracts the max too: one fused operator)."""
+    return torch.softmax(logits, dim=1)
 
 
 def topk_weights(logits: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,10 +112,13 @@ def _read(
     mk: torch.Tensor, mv: torch.Tensor, qk: torch.Tensor, kind: str, top_k: int | None
 ) -> torch.Tensor:
     """Readout of one slice of query columns: full softmax and a matmul, or a top-k gather."""
-    s = affinity(mk, qk, kind)
+    s = affinity(mk, qk, kind)  # (B, N, M)
     if top_k is None:
-        return mv @ softmax_memory(s).to(mv.dtype).unsqueeze(1)
-    w, idx = topk_weights(s, top_k)
+        b, n_obj, cv, n = mv.shape
+        # the K objects' values stacked along channels: one (B, K·CV, N) @ (B, N, M) product
+        w = softmax_memory(s).to(mv.dtype)
+        return torch.bmm(mv.reshape(b, n_obj * cv, n), w).view(b, n_obj, cv, w.shape[-1])
+    w, idx = topk_weights(s, top_k)  # (B, k, M) each
     return gather_readout(mv, idx, w)
 
 

@@ -4,6 +4,7 @@
 * :class:`CBAM`: channel gate then spatial gate (STCN's variant: no BN/ReLU in the gate convs).
 * :class:`FeatureFusionBlock`: fuses the value encoder's layer3 with the key's f16 (paper §3.1).
 * :class:`UpsampleBlock`: one decoder stage, skip conv + bilinear ×2 + ResBlock.
+* :class:`BatchNorm2d`: ``nn.BatchNorm2d`` whose eval-mode forward is a single operator.
 """
 
 from __future__ import annotations
@@ -12,10 +13,36 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+__all__ = [
+    "CBAM",
+    "BatchNorm2d",
+    "ChannelGate",
+    "FeatureFusionBlock",
+    "ResBlock",
+    "SpatialGate",
+    "UpsampleBlock",
+    "conv3x3",
+]
+
 
 def conv3x3(in_ch: int, out_ch: int) -> nn.Conv2d:
     """3×3 conv with padding 1 and a bias (every decoder / fusion conv has one)."""
     return nn.Conv2d(in_ch, out_ch, kernel_size=3, padding=1)
+
+
+class BatchNorm2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` (same parameters, buffers and state-dict keys) whose forward with
+    frozen running statistics (eval mode, GSFM's frozen BatchNorm) calls the inference kernel
+    directly: one operator where ``F.batch_norm`` dispatches two (it also allocates an unused
+    reserve tensor). Same arithmetic; in training mode it is ``nn.BatchNorm2d``'s forward."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or self.running_mean is None or self.running_var is None:
+            return super().forward(x)
+        self._check_input_dim(x)
+        return torch.ops.aten._native_batch_norm_legit_no_training(
+            x, self.weight, self.bias, self.running_mean, self.running_var, 0.0, self.eps
+        )[0]
 
 
 class ResBlock(nn.Module):
@@ -33,7 +60,7 @@ class ResBlock(nn.Module):
         self.downsample = conv3x3(in_ch, out_ch) if in_ch != out_ch else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        r = self.conv2(F.relu(self.conv1(F.relu(x))))
+        r = self.conv2(F.relu(self.conv1(F.relu(x))))  # (B, out_ch, H, W)
         skip = x if self.downsample is None else self.downsample(x)
         return skip + r
 
@@ -50,8 +77,9 @@ class ChannelGate(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        avg = self.mlp(F.adaptive_avg_pool2d(x, 1))
-        mx = self.mlp(F.adaptive_max_pool2d(x, 1))
+        # x (B, C, H, W); both poolings through the shared MLP in one batch: (2B, C, 1, 1)
+        pooled = torch.cat([F.adaptive_avg_pool2d(x, 1), F.adaptive_max_pool2d(x, 1)])
+        avg, mx = self.mlp(pooled).chunk(2)  # (B, C) each
         return x * torch.sigmoid(avg + mx)[:, :, None, None]
 
 
@@ -63,6 +91,7 @@ class SpatialGate(nn.Module):
         self.conv = nn.Conv2d(2, 1, kernel_size=7, padding=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x (B, C, H, W) -> [max, mean] over channels (B, 2, H, W)
         pooled = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
         return x * torch.sigmoid(self.conv(pooled))
 
@@ -92,8 +121,8 @@ class FeatureFusionBlock(nn.Module):
         self.block2 = ResBlock(out_ch, out_ch)
 
     def forward(self, value: torch.Tensor, key_f16: torch.Tensor) -> torch.Tensor:
-        x = self.block1(torch.cat([value, key_f16], dim=1))
-        return self.block2(x + self.cbam(x))
+        x = self.block1(torch.cat([value, key_f16], dim=1))  # (B, out_ch, h, w)
+        return self.block2(x + self.cbam(x))  # (B, out_ch, h, w)
 
 
 class UpsampleBlock(nn.Module):
@@ -105,5 +134,6 @@ class UpsampleBlock(nn.Module):
         self.out_conv = ResBlock(up_ch, out_ch)
 
     def forward(self, skip: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        # x (B, up_ch, h, w) -> (B, up_ch, 2h, 2w); skip (B, skip_ch, 2h, 2w)
         up = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return self.out_conv(self.skip_conv(skip) + up)
+        return self.out_conv(self.skip_conv(skip) + up)  # (B, out_ch, 2h, 2w)

@@ -58,8 +58,16 @@ class KeyFeatures(NamedTuple):
 
 
 def _repeat_per_object(t: torch.Tensor, k: int) -> torch.Tensor:
-    """(B, ...) → (B·K, ...): the same frame features for each of K objects (b-major order)."""
-    return t.unsqueeze(1).expand(t.shape[0], k, *t.shape[1:]).flatten(0, 1)
+    """(B, C, ...) → (B·K, C, ...): the same frame features for each of K objects (b-major
+    order). One ``repeat`` along the channels viewed as K entries: two operators forward
+    where unsqueeze-expand-flatten takes four."""
+    b, c = t.shape[:2]
+    return t.repeat(1, k, *(1,) * (t.dim() - 2)).view(b * k, c, *t.shape[2:])
+
+
+def _cat_last(parts: list[torch.Tensor]) -> torch.Tensor:
+    """``torch.cat(parts, -1)``, without a copy when there is one part."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts, -1)
 
 
 def _frequency_module(channels: int, band: str, cfg: ModelConfig) -> FrequencyModule:
@@ -125,9 +133,10 @@ class GSFMNet(nn.Module):
                 f"frame size {h}x{w} is not a multiple of 16; pad it first "
                 "(gsfm.inference pads automatically)"
             )
-        f16, f8, f4 = self.key_encoder(frames)
+        f16, f8, f4 = self.key_encoder(frames)  # (N, C16, H/16, W/16), (N, C8, ...), (N, C4, ...)
         if self.lfm is not None:
             f16 = self.lfm(f16)
+        # key (N, CK, H/16, W/16), value (N, CV, H/16, W/16)
         return KeyFeatures(self.key_proj(f16), self.key_comp(f16), f16, f8, f4)
 
     def encode_value(
@@ -139,14 +148,14 @@ class GSFMNet(nn.Module):
         Returns (B, K, CV, h, w).
         """
         b, k = probs.shape[:2]
-        others = probs.sum(dim=1, keepdim=True) - probs
+        others = probs.sum(dim=1, keepdim=True) - probs  # (B, K, H, W)
         v = self.value_encoder(
             _repeat_per_object(image, k),
             _repeat_per_object(f16, k),
             probs.flatten(0, 1).unsqueeze(1),
             others.flatten(0, 1).unsqueeze(1),
         )
-        return v.view(b, k, *v.shape[1:])
+        return v.view(b, k, *v.shape[1:])  # (B, K, CV, h, w)
 
     def read(
         self,
@@ -180,11 +189,11 @@ class GSFMNet(nn.Module):
         b, k = readout.shape[:2]
         x16 = torch.cat(
             [readout.to(query.value.dtype).flatten(0, 1), _repeat_per_object(query.value, k)], 1
-        )
+        )  # (B·K, 2·CV, h, w)
         logits, edge = self.decoder(
             x16, _repeat_per_object(query.f8, k), _repeat_per_object(query.f4, k)
         )
-        logits = logits.view(b, k, *logits.shape[-2:])
+        logits = logits.view(b, k, *logits.shape[-2:])  # (B, K, H, W)
         if edge is not None:
             edge = edge.view(b, k, *edge.shape[-2:])
         return logits, edge
@@ -226,20 +235,21 @@ class GSFMNet(nn.Module):
             raise ValueError(
                 f"gt/sec_gt {tuple(gt.shape)}/{tuple(sec_gt.shape)} do not fit rgb {tuple(rgb.shape)}"
             )
-        sel = sel.to(rgb.dtype).view(b, 2, 1, 1)
-        feats = self.encode_key(rgb.flatten(0, 1))
-        feats = KeyFeatures(*(f.view(b, t_len, *f.shape[1:]) for f in feats))
+        sel = sel.to(rgb.dtype).view(b, 2, 1, 1)  # (B, 2, 1, 1)
+        feats = self.encode_key(rgb.flatten(0, 1))  # every frame at once: (B·T, ...)
+        feats = KeyFeatures(*(f.view(b, t_len, *f.shape[1:]) for f in feats))  # (B, T, ...)
 
         first = torch.cat([gt[:, 0], sec_gt[:, 0]], dim=1)  # (B, 2, H, W)
+        # per memory frame: keys (B, CK, h·w), values (B, 2, CV, h·w)
         keys = [feats.key[:, 0].flatten(2)]
         values = [self.encode_value(rgb[:, 0], feats.f16[:, 0], first).flatten(3)]
         out: dict[str, torch.Tensor | None] = {}
         for t in range(1, t_len):
             query = feats.select((slice(None), t))
-            logits, edge = self.segment(query, torch.cat(keys, -1), torch.cat(values, -1))
-            prob = torch.sigmoid(logits) * sel
-            agg = aggregate_logits(prob)
-            mask = torch.softmax(agg, dim=1)[:, 1:]
+            logits, edge = self.segment(query, _cat_last(keys), _cat_last(values))
+            prob = torch.sigmoid(logits) * sel  # (B, 2, H, W)
+            agg = aggregate_logits(prob)  # (B, 3, H, W): background, object 1, object 2
+            mask = torch.softmax(agg, dim=1)[:, 1:]  # (B, 2, H, W)
             out[f"logits_{t}"] = agg
             out[f"mask_{t}"] = mask
             out[f"boundary_{t}"] = None if edge is None else edge * sel

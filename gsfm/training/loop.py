@@ -317,8 +317,8 @@ class Trainer:
 
     def _flag(self, bad: torch.Tensor, iteration: int) -> None:
         """Count a non-finite value (a 0-d bool tensor) on the device; remember where it was."""
-        first = torch.where(bad & (self._bad[1] == 0), iteration + 1, self._bad[1])
-        self._bad = torch.stack([self._bad[0] + bad, first])
+        first = bad & (self._bad[0] == 0)  # the first bad one since the last check
+        self._bad = self._bad + torch.stack([bad, first * (iteration + 1)])
 
     def check_finite(self) -> None:
         """Read the non-finite count (one sync; at log time and before a checkpoint).
@@ -481,16 +481,18 @@ def _stat_vector(losses: Mapping[str, Any], device: torch.device) -> torch.Tenso
     """[total, ce, boundary, iou, p, 1] of one micro-batch, float64 on ``device`` (missing
     entries: NaN); built without reading anything back from the device."""
     values: list[torch.Tensor] = []
-    for k in _STATS:
-        v = losses.get(k)
-        if v is None or not _is_scalar(v):
-            v = math.nan
-        if isinstance(v, torch.Tensor):
-            values.append(v.detach().reshape(()).to(device, torch.float64))
-        else:
-            values.append(torch.tensor(float(v), dtype=torch.float64, device=device))
-    values.append(torch.ones((), dtype=torch.float64, device=device))
-    return torch.stack(values)
+    with torch.no_grad():  # statistics only: no graph, no detach per entry
+        for k in _STATS:
+            v = losses.get(k)
+            if v is None or not _is_scalar(v):
+                v = math.nan
+            if isinstance(v, torch.Tensor):
+                values.append((v if v.dim() == 0 else v.reshape(())).to(device))
+            else:
+                values.append(torch.tensor(float(v), dtype=torch.float64, device=device))
+        values.append(torch.ones((), dtype=torch.float64, device=device))
+        # one stack (promoting to a common dtype, exactly) and one cast, not one per entry
+        return torch.stack(values).to(torch.float64)
 
 
 def amp_dtype(device: torch.device) -> torch.dtype:

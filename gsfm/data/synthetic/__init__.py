@@ -70,6 +70,7 @@ from gsfm.data.synthetic.spec import (
 from gsfm.data.synthetic.spec import get_version as get_version
 from gsfm.data.synthetic.splits import (
     DATA_DIR_ENV,
+    default_workers,
     describe_split,
     ensure_split,
     read_split_record,
@@ -108,6 +109,7 @@ __all__ = [
     "SyntheticTrainSet",
     "SyntheticVideo",
     "VideoSpec",
+    "default_workers",
     "describe_split",
     "ensure_split",
     "generate_video",

@@ -33,6 +33,7 @@ from gsfm.runtime import resolve_path
 
 __all__ = [
     "DATA_DIR_ENV",
+    "default_workers",
     "describe_split",
     "ensure_split",
     "read_split_record",
@@ -77,6 +78,91 @@ def _write_video(root: Path, res: str, vid: SyntheticVideo) -> None:
                     write_mask(tmp / f"{t:05d}{suffix}", vid.masks[t])
 
 
+def default_workers() -> int:
+    """Processes a split is rendered with by default: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _render_video(
+    root: Path, res: str, split: str, index: int, version: str, seed: int, h: int, w: int
+) -> tuple[str, pd.DataFrame]:
+    """Generate video ``index`` of ``split`` and write it under ``root``; its name and its
+    object table. One task of :func:`_render_videos` (top level: sent to worker processes)."""
+    vid = generate_video(split, index, version, seed, h, w)
+    _write_video(root, res, vid)
+    return vid.spec.name, object_table([vid])
+
+
+def _render_videos(
+    root: Path,
+    res: str,
+    split: str,
+    indices: Sequence[int],
+    version: str,
+    seed: int,
+    h: int,
+    w: int,
+    *,
+    workers: int | None = None,
+    progress: bool = False,
+) -> list[tuple[str, pd.DataFrame]]:
+    """Render and write the videos ``indices`` of ``split`` under ``root`` (DAVIS layout at
+    ``res``); their names and object tables, in the order of ``indices``.
+
+    ``workers`` processes (default :func:`default_workers`; at most one per video) render the
+    videos side by side; 1 renders them here, one after the other. Each video depends on its
+    arguments only, so the files are the same bytes either way. Each video folder is swapped
+    into place when complete (:func:`gsfm.files.atomic_folder`); if one video fails, the videos
+    not started yet are cancelled, the ones in flight finish, the error is raised, and the
+    resolution folders this call created are removed again when they are empty.
+    """
+    n_workers = default_workers() if workers is None else int(workers)
+    if n_workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    n_workers = min(n_workers, len(indices))
+    args = [(root, res, split, i, version, seed, h, w) for i in indices]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(indices), desc=f"synth-{version} {split}", unit="video")
+    out: list[tuple[str, pd.DataFrame]] = []
+    try:
+        if n_workers <= 1:
+            for a in args:
+                out.append(_render_video(*a))
+                if bar is not None:
+                    bar.update(1)
+            return out
+        # the resolution folders made here, once: workers never create or remove them
+        folders = [root / kind / res for kind in ("JPEGImages", "Annotations")]
+        created = [d for f in folders for d in (f, *f.parents) if not d.exists()]
+        for f in folders:
+            f.mkdir(parents=True, exist_ok=True)
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=n_workers)
+        try:
+            for result in pool.map(_render_video, *zip(*args, strict=True)):
+                out.append(result)
+                if bar is not None:
+                    bar.update(1)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for folder in sorted(set(created), key=lambda d: len(d.parts), reverse=True):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+            raise
+        pool.shutdown(wait=True)
+        return out
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -101,6 +187,7 @@ def write_split(
     width: int | None = None,
     limit: int | None = None,
     progress: bool = True,
+    workers: int | None = None,
 ) -> Path:
     """Write ``split`` in the DAVIS layout under ``out`` and return ``out``.
 
@@ -109,7 +196,9 @@ def write_split(
     and ``synth_<split>.json`` (version, seed, size, the generator parameters and the SHA-256
     of every other file written, under ``"digests"``). Each video
     is written into a hidden temporary folder and renamed into place when complete.
-    ``limit`` writes only the first videos (for quick looks and tests). Files of the same
+    ``limit`` writes only the first videos (for quick looks and tests). ``workers``: processes
+    that render videos side by side (default: one per CPU; 1 renders here, one video after the
+    other); the files are byte for byte the same for any number. Files of the same
     names are replaced and nothing else in ``out`` is looked at: callers decide whether ``out``
     may be written (``python -m gsfm synth`` refuses a folder holding anything else, see
     :func:`split_problems`).
@@ -121,19 +210,11 @@ def write_split(
     if root.exists() and not root.is_dir():
         raise ValueError(f"output path {root} exists and is not a folder")
     res = f"{h}p"
-    tables: list[pd.DataFrame] = []
-    names: list[str] = []
-    iterator = range(n_videos)
-    if progress:
-        # imported here: python -m gsfm --help reads this package; tqdm is not needed there
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, desc=f"synth-{version} {split}", unit="video")
-    for i in iterator:
-        vid = generate_video(split, i, version, seed, h, w)
-        names.append(vid.spec.name)
-        _write_video(root, res, vid)
-        tables.append(object_table([vid]))
+    rendered = _render_videos(
+        root, res, split, range(n_videos), version, seed, h, w, workers=workers, progress=progress
+    )
+    names = [name for name, _ in rendered]
+    tables = [table for _, table in rendered]
     sets = root / "ImageSets" / f"synth-{version}" / f"{split}.txt"
     atomic_write(sets, lambda p: Path(p).write_text("".join(f"{n}\n" for n in names)))
     table = pd.concat(tables, ignore_index=True)
@@ -421,10 +502,17 @@ def _broken_videos(root: Path, identity: dict[str, Any]) -> list[str] | None:
     ]
 
 
-def _complete(root: Path, identity: dict[str, Any], problems: list[str], progress: bool) -> None:
+def _complete(
+    root: Path,
+    identity: dict[str, Any],
+    problems: list[str],
+    progress: bool,
+    workers: int | None = None,
+) -> None:
     """Write what ``root`` lacks of the split ``identity``: the damaged videos only, when the
     rest is intact; else the whole split (after removing another split recorded under the same
-    ``synth_<split>.json``: its own files only). Says on stderr what it repairs."""
+    ``synth_<split>.json``: its own files only), with ``workers`` processes. Says on stderr
+    what it repairs."""
     split, version = identity["split"], str(identity["benchmark"]).removeprefix("synth-")
     what = describe_split(identity)
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
@@ -436,10 +524,10 @@ def _complete(root: Path, identity: dict[str, Any], problems: list[str], progres
         )
         h, w = int(identity["height"]), int(identity["width"])
         index = {name: i for i, name in enumerate(split_names(split, version))}
-        for name in broken:
-            _write_video(
-                root, f"{h}p", generate_video(split, index[name], version, identity["seed"], h, w)
-            )
+        _render_videos(
+            root, f"{h}p", split, [index[name] for name in broken], version,
+            identity["seed"], h, w, workers=workers,
+        )  # fmt: skip
         record = read_split_record(root, split)
         if record is not None and isinstance(record.get(DIGESTS), dict):  # the new files' bytes
             files = [f for name in broken for f in _video_files(root, f"{h}p", name)]
@@ -460,6 +548,7 @@ def _complete(root: Path, identity: dict[str, Any], problems: list[str], progres
         identity["width"],
         limit=len(identity["videos"]),
         progress=progress,
+        workers=workers,
     )
 
 
@@ -490,9 +579,11 @@ def ensure_split(
     seed: int = 0,
     version: str = "v1",
     progress: bool = False,
+    workers: int | None = None,
 ) -> Path:
     """The folder of a split under ``data_dir`` (default :func:`synth_data_dir`), written only
-    if it is not complete yet, and returned.
+    if it is not complete yet (by ``workers`` processes, default one per CPU, see
+    :func:`write_split`), and returned.
 
     The folder is ``data_dir/<split>`` for the official split (all videos, the version's size,
     seed 0) and ``data_dir/<split>-<H>x<W>[-first<N>][-seed<S>]`` for any other. It is complete
@@ -515,7 +606,7 @@ def ensure_split(
     with exclusive(base / f".{root.name}.lock"):
         problems = split_problems(root, identity)  # another process may have written it
         if problems:
-            _complete(root, identity, problems, progress)
+            _complete(root, identity, problems, progress, workers)
     problems = split_problems(root, identity)
     if problems:
         raise RuntimeError(
