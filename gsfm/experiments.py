@@ -307,7 +307,7 @@ def _library_versions() -> dict[str, str]:
 # Package source that never runs when a checkpoint segments a folder and is scored: changing
 # it keeps cached evaluations. Everything else counts (when in doubt, recompute).
 _NOT_INFERENCE: tuple[str, ...] = (
-    "viz/", "analysis/", "commands/", "training/", "ablation.py", "ablation_report.py",
+    "viz/", "analysis/", "commands/", "training/", "ablation/",
     "notebooks.py", "cli.py", "__main__.py",
 )  # fmt: skip
 

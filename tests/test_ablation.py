@@ -14,19 +14,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gsfm.ablation import (
-    KEY,
+from gsfm.ablation.runner import Task, plan, run_ablation
+from gsfm.ablation.schema import KEY
+from gsfm.ablation.store import write_rows
+from gsfm.ablation.studies import (
     STUDIES,
     EvalSplit,
     Study,
-    Task,
     Variant,
     get_studies,
-    plan,
-    run_ablation,
     split_arguments,
     split_label,
-    write_rows,
 )
 from gsfm.cli import main
 from gsfm.config import model_config
@@ -200,7 +198,9 @@ def test_killed_after_one_row_resumes_without_duplicates(tmp_path: Path) -> None
 
 def test_no_training_starts_after_the_time_limit(tmp_path: Path, monkeypatch, capsys) -> None:
     ticks = iter([0.0, 0.5])  # the limit is set at 0 s; the first training starts at 0.5 s
-    monkeypatch.setattr("gsfm.ablation._clock", lambda: next(ticks, 2.0))  # then 2 s: past 1 s
+    monkeypatch.setattr(
+        "gsfm.ablation.runner._clock", lambda: next(ticks, 2.0)
+    )  # then 2 s: past 1 s
     kw = dict(profile="smoke", device="cpu", max_variants=2, progress=False,
               runs_dir=tmp_path / "runs", results_dir=tmp_path / "results",
               data_dir=tmp_path / "data")  # fmt: skip
@@ -211,7 +211,7 @@ def test_no_training_starts_after_the_time_limit(tmp_path: Path, monkeypatch, ca
         "freqL+freqH"
     ]
     # limit 0 with two jobs (the worker-pool path): no training starts and nothing is written
-    monkeypatch.setattr("gsfm.ablation._clock", time.monotonic)
+    monkeypatch.setattr("gsfm.ablation.runner._clock", time.monotonic)
     assert run_ablation(["placement"], [0], time_limit=0, jobs=2, **kw) == []
     assert "1 task(s) left" in capsys.readouterr().err
     assert len(pd.read_csv(tmp_path / "results" / "placement.csv")) == 1
@@ -223,7 +223,9 @@ _WRITER = """
 import sys, time
 from pathlib import Path
 import pandas as pd
-from gsfm.ablation import Task, get_studies, write_rows
+from gsfm.ablation.runner import Task
+from gsfm.ablation.store import write_rows
+from gsfm.ablation.studies import get_studies
 results, first, go = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 study = get_studies("placement")[0]
 while not go.exists():
@@ -296,7 +298,7 @@ def test_a_damaged_results_file_is_one_clear_error_and_stays(tmp_path: Path) -> 
 def test_a_run_trained_on_another_device_type_is_not_reused(tmp_path: Path) -> None:
     import json
 
-    from gsfm.ablation import _find_run
+    from gsfm.ablation.runner import _find_run
     from gsfm.experiments import trained_run
 
     task = plan(get_studies(["placement"]), [0], "smoke", tmp_path, max_variants=1)[0]
@@ -311,7 +313,7 @@ def test_a_run_trained_on_another_device_type_is_not_reused(tmp_path: Path) -> N
 
 
 def test_a_study_without_rows_says_how_to_produce_them(tmp_path: Path) -> None:
-    from gsfm.ablation_report import study_report
+    from gsfm.ablation.report import study_report
 
     report = study_report("placement", "cpu", results_dir=tmp_path, figures_dir=tmp_path)
     assert report.figure is None and report.tables is None
@@ -327,7 +329,7 @@ def test_a_study_without_rows_says_how_to_produce_them(tmp_path: Path) -> None:
 def test_a_study_whose_reference_has_no_rows_yet_is_reported(study: str, tmp_path: Path) -> None:
     """An interrupted grid can leave a study without its reference variant: the report says
     so and compares what it can (the paper's own pairs), instead of failing."""
-    from gsfm.ablation_report import study_report
+    from gsfm.ablation.report import study_report
 
     reference = get_studies(study)[0].reference.label
     for path in (ROOT / "results" / "ablations").glob(f"{study}*.csv"):
@@ -344,8 +346,8 @@ def test_a_study_whose_reference_has_no_rows_yet_is_reported(study: str, tmp_pat
 
 
 def test_load_study_keeps_one_profile_and_one_device(tmp_path: Path) -> None:
-    from gsfm.ablation import load_study
-    from gsfm.analysis.ablation_stats import RUN_COLUMNS
+    from gsfm.ablation.schema import RUN_COLUMNS
+    from gsfm.ablation.store import load_study
 
     blank = {**dict.fromkeys(RUN_COLUMNS, "-"), "overrides": "{}", "inference": "{}"}
     rows = [
@@ -380,17 +382,18 @@ def test_load_study_keeps_one_profile_and_one_device(tmp_path: Path) -> None:
 
 
 def test_rows_of_another_device_type_are_refused_and_workers_change_the_run(tmp_path: Path) -> None:
-    from gsfm.ablation import Task, _check_one_device_type
+    from gsfm.ablation.runner import Task
+    from gsfm.ablation.store import check_one_device_type
 
     row = {"study": "placement", "variant": "freqL+freqH", "seed": 0, "split": "val"}
     pd.DataFrame([{**row, "profile": "cpu", "device": "cpu, 1 thread"}]).to_csv(
         tmp_path / "placement.csv", index=False
     )
     studies = get_studies(["placement"])
-    _check_one_device_type(tmp_path, studies, "cpu", "cpu")  # the same kind: fine
-    _check_one_device_type(tmp_path, studies, "gpu", "cuda")  # another profile: fine
+    check_one_device_type(tmp_path, studies, "cpu", "cpu")  # the same kind: fine
+    check_one_device_type(tmp_path, studies, "gpu", "cuda")  # another profile: fine
     with pytest.raises(ValueError, match="must not mix devices.*ablations-cuda"):
-        _check_one_device_type(tmp_path, studies, "cpu", "cuda")
+        check_one_device_type(tmp_path, studies, "cpu", "cuda")
     task = Task(STUDIES["placement"], STUDIES["placement"].reference, 0)
     assert task.train_key("cpu") != task.train_key("cpu", num_workers=8)
     assert task.run_config("cpu", num_workers=8)["train"]["num_workers"] == 8

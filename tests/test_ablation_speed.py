@@ -1,4 +1,4 @@
-"""gsfm.ablation_speed: a study's variants timed together; the table, its file, its sentences
+"""gsfm.ablation.speed: a study's variants timed together; the table, its file, its sentences
 and its place in the notebooks' report. Nothing here asserts a speed: only what is recorded."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gsfm.ablation_speed import (
+from gsfm.ablation.speed import (
     SPEED_COLUMNS,
     read_speed,
     speed_path,
     variant_speed,
     write_speed,
 )
-from gsfm.analysis.ablation_stats import speed_text
+from gsfm.ablation.text import speed_text
 from gsfm.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +133,7 @@ def test_speed_text_states_the_ratios_and_the_papers() -> None:
 
 
 def test_the_report_takes_speed_from_the_timing_not_from_the_rows(tmp_path: Path) -> None:
-    from gsfm.ablation_report import study_report
+    from gsfm.ablation.report import study_report
 
     for name in ("components.csv", "components_videos.csv"):
         shutil.copy(ROOT / "results" / "ablations" / name, tmp_path / name)

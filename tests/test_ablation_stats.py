@@ -1,5 +1,5 @@
-"""gsfm.analysis.ablation_stats and paper_ablations: statistics against scipy called directly,
-hand-computable cases, the Table 6 buckets, the sentences' verdicts, the paper's numbers."""
+"""gsfm.ablation.stats, .schema, .store, .text and .paper: statistics against scipy called
+directly, hand-computable cases, the Table 6 buckets, the sentences' verdicts, the paper's numbers."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from gsfm.ablation import STUDIES
-from gsfm.analysis import ablation_stats as A
-from gsfm.analysis.paper_ablations import PAPER_STUDIES, paper_pairs, paper_rows
+from gsfm.ablation import schema, store
+from gsfm.ablation import stats as A
+from gsfm.ablation import text as T
+from gsfm.ablation.paper import PAPER_STUDIES, paper_pairs, paper_rows
+from gsfm.ablation.studies import STUDIES
+from gsfm.analysis.wording import interval
 
 VIDEOS = [f"v{i:02d}" for i in range(8)]
 BASE = np.array([31.0, 44.5, 52.0, 60.25, 38.0, 71.5, 47.0, 55.0])  # per-video reference scores
@@ -114,11 +117,11 @@ def test_seed_summary_is_scipys_student_t_interval():
     one = s.loc["freqH+freqH"]
     assert one["n_seeds"] == 1 and one["mean"] == 38.5
     assert math.isnan(one["ci95"]) and math.isnan(one["std"]) and math.isnan(one["low"])
-    text = A.summary_text(A.seed_summary(rows))
+    text = T.summary_text(A.seed_summary(rows))
     assert "freqL+freqH (reference) 43.0 ± " in text and "(3 seeds)" in text
     assert "freqH+freqH 38.5 (1 seed: no interval)" in text and "One seed gives no interval" in text
     assert "different seeds (seeds 0,1,2: freqL+freqH; seeds 5: freqH+freqH)" in text
-    same = A.summary_text(A.seed_summary(run_rows({"a": {0: 1.0, 1: 2.0}, "b": {0: 3.0, 1: 4.0}})))
+    same = T.summary_text(A.seed_summary(run_rows({"a": {0: 1.0, 1: 2.0}, "b": {0: 3.0, 1: 4.0}})))
     assert "different seeds" not in same
 
 
@@ -175,7 +178,7 @@ def test_identical_variants_differ_by_zero_and_are_not_distinguishable():
     assert not d["distinguishable"] and d["method"] == "constant"
     assert d["seed_diff"] == 0 and not d["seed_distinguishable"]
     assert (d["estimate"], d["est_low"], d["est_high"]) == (0, 0, 0) and d["verdict"] == "bounded"
-    text = A.differences_text(A.paired_differences(rows, vids))
+    text = T.differences_text(A.paired_differences(rows, vids))
     assert "freqH+freqH − freqL+freqH +0.0 [+0.0, +0.0] (within noise, bounded" in text
 
 
@@ -220,7 +223,7 @@ def test_too_few_videos_give_no_interval():
     assert d["n_videos"] == A.MIN_UNITS - 1 and d["method"] == "none"
     assert math.isnan(d["low"]) and not d["distinguishable"]
     assert math.isnan(d["est_low"]) and d["verdict"] == "unresolved"
-    text = A.differences_text(A.paired_differences(rows, few))
+    text = T.differences_text(A.paired_differences(rows, few))
     assert "No interval (one seed, or no per-video scores in common): freqH+freqH" in text
     assert "beyond noise" not in text and "within noise" not in text  # none was tested
 
@@ -231,7 +234,7 @@ def test_one_seed_still_pairs_videos_and_says_the_seed_is_not_resolved():
     assert d["n_seeds"] == 1 and d["distinguishable"]
     assert d["seed_n"] == 1 and math.isnan(d["seed_low"]) and not d["seed_distinguishable"]
     assert math.isnan(d["est_low"]) and math.isnan(d["p"])  # one seed: no calibrated interval
-    text = A.differences_text(A.paired_differences(rows, vids))
+    text = T.differences_text(A.paired_differences(rows, vids))
     assert "No interval (one seed, or no per-video scores in common): freqH+freqH" in text
 
 
@@ -274,44 +277,44 @@ def test_read_ablation_round_trip_and_errors_name_the_file(tmp_path: Path):
     rows, vids = study(shift=1.0)
     rows.to_csv(tmp_path / "placement.csv", index=False)
     vids.to_csv(tmp_path / "placement_videos.csv", index=False)
-    t = A.read_ablation(tmp_path, "placement")
+    t = store.read_ablation(tmp_path, "placement")
     assert t.objects is None and len(t.videos) == len(vids)
     assert list(t.videos["sequence"].unique()) == VIDEOS  # "v00" etc. stay text
     objects = pd.DataFrame([{"study": "placement", "variant": "freqL+freqH", "seed": 0,
                              "split": "val", "sequence": "0001", "object": "01", "area": 0.01,
                              "JF": 50.0, "J": 50.0, "F": 50.0}])  # fmt: skip
     objects.to_csv(tmp_path / "placement_objects.csv", index=False)
-    t = A.read_ablation(tmp_path, "placement")
+    t = store.read_ablation(tmp_path, "placement")
     assert (t.objects["sequence"].item(), t.objects["object"].item()) == ("0001", "01")
     assert t.rows["reference"].dtype == bool and A.reference_variant(t.rows) == "freqL+freqH"
     with pytest.raises(FileNotFoundError, match="sigma.csv"):
-        A.read_ablation(tmp_path, "sigma")
+        store.read_ablation(tmp_path, "sigma")
     rows.drop(columns=["JF"]).to_csv(tmp_path / "placement.csv", index=False)
     with pytest.raises(ValueError, match=r"placement\.csv lacks the column\(s\) \['JF'\]"):
-        A.read_ablation(tmp_path, "placement")
+        store.read_ablation(tmp_path, "placement")
     bad = rows.copy()
     bad["seed"] = bad["seed"].astype(float) + 0.5
     bad.to_csv(tmp_path / "placement.csv", index=False)
     with pytest.raises(ValueError, match=r"placement\.csv: column 'seed' must hold integers"):
-        A.read_ablation(tmp_path, "placement")
+        store.read_ablation(tmp_path, "placement")
 
 
 def test_bad_tables_get_one_clear_error():
     rows, vids = study(shift=1.0)
     with pytest.raises(ValueError, match="duplicate rows"):
-        A.check_rows(pd.concat([rows, rows.iloc[:1]]))
+        schema.check_rows(pd.concat([rows, rows.iloc[:1]]))
     with pytest.raises(ValueError, match="expected one reference variant, found 2"):
         A.reference_variant(rows.assign(reference=True))
     with pytest.raises(
         ValueError, match=r"split 'val' was scored on different data \(\['d0', 'd1'\]\)"
     ):
-        A.check_rows(rows.assign(data_hash=["d0", "d1"] * 3))
+        schema.check_rows(rows.assign(data_hash=["d0", "d1"] * 3))
     with pytest.raises(ValueError, match="both reference and not"):
-        A.check_rows(rows.assign(reference=[True, False] * 3))
+        schema.check_rows(rows.assign(reference=[True, False] * 3))
     with pytest.raises(ValueError, match="mixes studies"):
-        A.check_videos(vids.assign(study=["a", "b"] * (len(vids) // 2)))
+        schema.check_videos(vids.assign(study=["a", "b"] * (len(vids) // 2)))
     with pytest.raises(ValueError, match="'JF' has missing or non-numeric values"):
-        A.check_videos(vids.assign(JF=["x"] + list(vids["JF"].iloc[1:])))
+        schema.check_videos(vids.assign(JF=["x"] + list(vids["JF"].iloc[1:])))
     with pytest.raises(ValueError, match="videos table is study 'sigma', rows table is"):
         A.paired_differences(rows, vids.assign(study="sigma"))
     with pytest.raises(ValueError, match="metric must be one of"):
@@ -360,19 +363,19 @@ def test_sigma_table_reads_overrides_and_defaults():
 
 
 def test_sigma_text_follows_the_peak():
-    at_seven = A.sigma_text(A.sigma_table(_sigma_rows({3: 40.0, 7: 45.0, 15: 41.0})))
+    at_seven = T.sigma_text(A.sigma_table(_sigma_rows({3: 40.0, 7: 45.0, 15: 41.0})))
     assert "highest mean J&F is at σ = 7" in at_seven and "That is the paper's choice" in at_seven
     rows = _sigma_rows({3: 48.0, 7: 45.0, 15: 41.0})
-    elsewhere = A.sigma_text(A.sigma_table(rows))
+    elsewhere = T.sigma_text(A.sigma_table(rows))
     assert "highest mean J&F is at σ = 3" in elsewhere
     assert "The paper's choice, σ = 7, is −3.0 from the peak" in elsewhere
-    with_gap = A.sigma_text(A.sigma_table(rows), A.paired_differences(rows, videos_like(rows)))
+    with_gap = T.sigma_text(A.sigma_table(rows), A.paired_differences(rows, videos_like(rows)))
     assert "Paired, that gap is beyond noise (over seeds and videos [+3.0, +3.0])." in with_gap
     # one seed: the gap over videos says nothing about another seed
     one = _sigma_rows({3: 48.0, 7: 45.0}, seeds=(0,))
     vids = videos_like(one)
     vids.loc[vids["variant"] == "sigma=3", "JF"] += np.resize([0.5, -0.5], 8)  # not constant
-    text = A.sigma_text(A.sigma_table(one), A.paired_differences(one, vids))
+    text = T.sigma_text(A.sigma_table(one), A.paired_differences(one, vids))
     assert "Paired, that gap is beyond the noise over videos, but with one seed the noise " in text
     assert "distinguishable from noise over videos and over seeds" not in text
 
@@ -389,7 +392,7 @@ def _relative_rows(means: dict[int, float], seeds=(0, 1)) -> pd.DataFrame:
 
 
 def test_relative_sigmas_are_compared_with_the_papers_sigma_in_their_mode():
-    baselines = {  # the sigma study's own pairing (gsfm.ablation.Study.baselines)
+    baselines = {  # the sigma study's own pairing (gsfm.ablation.studies.Study.baselines)
         **{f"sigma={s}": "sigma=7" for s in (3, 5, 10, 15)},
         **{f"sigma={s}/24 relative": "sigma=7/24 relative" for s in (3, 5, 10, 15)},
         "sigma=7/24 relative": "sigma=7",
@@ -414,24 +417,24 @@ def test_relative_sigmas_are_compared_with_the_papers_sigma_in_their_mode():
         ("sigma=15/24 relative", "sigma=7/24 relative"),
     ]
     diffs = A.paired_differences(rows, videos_like(rows), pairs)
-    text = A.sigma_text(A.sigma_table(rows), diffs, rows=rows)
+    text = T.sigma_text(A.sigma_table(rows), diffs, rows=rows)
     assert "σ relative to the map side, val: the highest mean J&F is at σ = 7/24" in text
     assert "That is the paper's choice, σ = 7/24." in text
     assert "σ in bins, val: the highest mean J&F is at σ = 7 " in text
-    ordering = A.paper_ordering_text(diffs, "sigma")
+    ordering = T.paper_ordering_text(diffs, "sigma")
     assert "sigma=3/24 relative vs sigma=7/24 relative: the paper lower (Fig. 6(a))" in ordering
     assert "sigma=15/24 relative vs sigma=7/24 relative: the paper lower" in ordering
     assert "Not measured here: sigma=15 vs sigma=7." in ordering
     peak = pd.concat([_sigma_rows({7: 45.0}), _relative_rows({5: 52.0, 7: 47.0})])
-    text = A.sigma_text(A.sigma_table(peak))
+    text = T.sigma_text(A.sigma_table(peak))
     assert "at σ = 5/24 (52.2" in text and "The paper's choice, σ = 7/24, is −5.0" in text
 
 
 def test_sigma_label_names_relative_sigmas_in_the_papers_bins():
-    assert A.sigma_label(7.0, "bins") == "7"
-    assert A.sigma_label(7 / 24, "relative") == "7/24"
-    assert A.sigma_label(0.29, "relative") == "0.29 of the map side"
-    assert A.sigma_label(2.5, None) == "2.5"
+    assert T.sigma_label(7.0, "bins") == "7"
+    assert T.sigma_label(7 / 24, "relative") == "7/24"
+    assert T.sigma_label(0.29, "relative") == "0.29 of the map side"
+    assert T.sigma_label(2.5, None) == "2.5"
 
 
 # --- small objects -------------------------------------------------------------------------
@@ -555,7 +558,7 @@ def test_objects_must_agree_on_their_area():
 
 def test_small_objects_text_flips_with_the_numbers():
     ahead = object_rows({"STCN": 0.0, "GSFM": 2.0})
-    text = A.small_objects_text(A.bucket_scores(ahead), A.bucket_differences(ahead, "STCN"))
+    text = T.small_objects_text(A.bucket_scores(ahead), A.bucket_differences(ahead, "STCN"))
     assert "<5% (5 objects)" in text
     assert (
         "GSFM − STCN +2.0 [+2.0, +2.0], over seeds +2.0 [+2.0, +2.0]: beyond noise (over seeds "
@@ -564,7 +567,7 @@ def test_small_objects_text_flips_with_the_numbers():
     assert "(the paper: +0.8, same direction)" in text
     assert "<0.5% (2 objects)" in text and "objects in fewer than 5 videos: no interval" in text
     behind = object_rows({"STCN": 0.0, "GSFM": -2.0})
-    text = A.small_objects_text(A.bucket_scores(behind), A.bucket_differences(behind, "STCN"))
+    text = T.small_objects_text(A.bucket_scores(behind), A.bucket_differences(behind, "STCN"))
     assert "GSFM − STCN −2.0" in text and "opposite direction" in text
     assert "same direction" not in text
 
@@ -595,11 +598,11 @@ def test_small_objects_text_flips_with_the_numbers():
 def test_paper_ordering_verdict_flips_with_the_numbers(shift, noise, verdict, words):
     rows, vids = study(shift=shift, noise=noise)
     diffs = A.paired_differences(rows, vids)
-    text = A.paper_ordering_text(diffs)
+    text = T.paper_ordering_text(diffs)
     assert verdict in text and words in text
     assert "freqH+freqH vs freqL+freqH: the paper −1.1 (Table 3)" in text
     assert "Not measured here: freqF+freqH vs freqL+freqH" in text
-    assert ("(beyond noise" in A.differences_text(diffs)) == (noise == 0.0)
+    assert ("(beyond noise" in T.differences_text(diffs)) == (noise == 0.0)
 
 
 def test_the_paper_ordering_holds_only_when_every_comparison_holds_over_seeds_too():
@@ -609,17 +612,17 @@ def test_the_paper_ordering_holds_only_when_every_comparison_holds_over_seeds_to
         r, w = study(shift=-1.5, variant=v)
         rows = pd.concat([rows, r[r["variant"] == v]], ignore_index=True)
         vids = pd.concat([vids, w[w["variant"] == v]], ignore_index=True)
-    text = A.paper_ordering_text(A.paired_differences(rows, vids))
+    text = T.paper_ordering_text(A.paired_differences(rows, vids))
     assert "of the paper's 5 comparisons measured: 5 confirmed beyond noise" in text
     assert "All 5 of the paper's comparisons measured here are confirmed." in text
     assert "Not measured here" not in text
     # one seed: beyond the noise over videos, but a lucky seed cannot be ruled out
-    one = A.paper_ordering_text(A.paired_differences(*study(shift=-1.5, seeds=(0,))))
+    one = T.paper_ordering_text(A.paired_differences(*study(shift=-1.5, seeds=(0,))))
     assert "0 confirmed beyond noise" in one and "are confirmed" not in one
     assert "with one seed the noise between seeds is not measured" in one
     # no pair measured at all: every comparison of the paper's is listed as not measured
     empty = A.paired_differences(*study(shift=-1.5)).iloc[:0]
-    assert "Not measured here: freqF+freqH vs freqL+freqH, freqH+freqH vs" in A.paper_ordering_text(
+    assert "Not measured here: freqF+freqH vs freqL+freqH, freqH+freqH vs" in T.paper_ordering_text(
         empty, "placement"
     )
 
@@ -627,13 +630,13 @@ def test_the_paper_ordering_holds_only_when_every_comparison_holds_over_seeds_to
 def test_paper_ordering_of_the_sigma_text_and_unplaced_rows():
     rows = _sigma_rows({3: 40.0, 7: 45.0, 15: 41.0})
     diffs = A.paired_differences(rows, videos_like(rows))
-    text = A.paper_ordering_text(diffs)
+    text = T.paper_ordering_text(diffs)
     assert "sigma=3 vs sigma=7: the paper lower (Fig. 6(a))" in text
     # the relative mode's two comparisons have no rows here
     assert "Every comparison measured holds, but 2 of the paper's 4 are not measured yet." in text
     comp = run_rows({"STCN": {0: 40.0}, "GSFM": {0: 43.0}}, study="components")
     comp_v = video_rows({"STCN": {0: BASE}, "GSFM": {0: BASE + 3.0}}, "components")
-    text = A.paper_ordering_text(A.paired_differences(comp, comp_v))
+    text = T.paper_ordering_text(A.paired_differences(comp, comp_v))
     assert "GSFM vs STCN: the paper +1.2 (Table 5)" in text
     assert "without a variant of ours are not compared: one module (row 2)" in text
 
@@ -680,7 +683,7 @@ def test_paper_ordering_falls_back_to_seeds_without_per_video_scores():
     vids = videos_like(rows)
     vids = vids[vids["variant"] != "STM-read"]  # no per-video table for STM-read
     diffs = A.paired_differences(rows, vids, A.comparison_pairs(rows))
-    text = A.paper_ordering_text(diffs)
+    text = T.paper_ordering_text(diffs)
     want = "STM-read+freq vs STM-read: the paper +2.0 (Table 4), ours over seeds +2.0 [+0.8, +3.1]"
     assert want in text
     assert "All 1 of the paper's comparisons measured here are confirmed." in text
@@ -695,11 +698,11 @@ def test_sigma_text_reads_the_peak_on_the_seeds_all_sigmas_share() -> None:
     rows = rows[[(v, s) in jf for v, s in zip(rows["variant"], rows["seed"], strict=True)]].copy()
     rows["JF"] = [jf[(v, s)] for v, s in zip(rows["variant"], rows["seed"], strict=True)]
     table = A.sigma_table(rows)
-    text = A.sigma_text(table, rows=rows)
+    text = T.sigma_text(table, rows=rows)
     assert "on the seed all of them share (0): the highest mean J&F is at σ = 7 (47.7" in text
     assert "That is the paper's choice" in text
     # without the rows to recompute from, no peak is read from means over different seeds
-    alone = A.sigma_text(table)
+    alone = T.sigma_text(table)
     assert "highest" not in alone and "(σ = 3: seeds 0; σ = 7: seeds 0,1,2)" in alone
 
 
@@ -708,7 +711,7 @@ def test_sigma_text_with_one_sigma_says_there_is_no_sweep_yet() -> None:
         [{"sigma": 7.0, "sigma_mode": "bins", "split": "val", "metric": "JF", "mean": 47.7,
           "ci95": 0.1, "n_seeds": 2, "variant": "sigma=7"}]
     )  # fmt: skip
-    text = A.sigma_text(table)
+    text = T.sigma_text(table)
     assert "only σ = 7 measured so far" in text and "highest" not in text
 
 
@@ -726,8 +729,8 @@ def test_small_objects_say_whether_the_seeds_resolve_a_bucket():
     assert (d["seed_low"], d["seed_high"]) == pytest.approx((ci.low, ci.high))
     assert d["distinguishable"] and not d["seed_distinguishable"]
     assert d["est_low"] < 0 < d["est_high"] and d["verdict"] == "unresolved"
-    text = A.small_objects_text(A.bucket_scores(objects), A.bucket_differences(objects, "STCN"))
-    assert f"over seeds +2.0 {A.interval(ci.low, ci.high)}: within noise (over seeds and" in text
+    text = T.small_objects_text(A.bucket_scores(objects), A.bucket_differences(objects, "STCN"))
+    assert f"over seeds +2.0 {interval(ci.low, ci.high)}: within noise (over seeds and" in text
     assert "beyond noise" not in text
 
 
@@ -742,7 +745,7 @@ def test_the_one_interval_decides_where_videos_and_seeds_used_to_disagree():
     d = A.paired_differences(rows, vids).iloc[0]
     assert d["distinguishable"] and d["seed_distinguishable"] and d["seed_diff"] < 0 < d["diff"]
     assert d["estimate"] == pytest.approx(1.0) and d["verdict"] == "contradicted"
-    text = A.paper_ordering_text(A.paired_differences(rows, vids))
+    text = T.paper_ordering_text(A.paired_differences(rows, vids))
     assert "0 confirmed beyond noise" in text and "1 contradicted beyond noise" in text
 
 
@@ -751,7 +754,7 @@ def test_the_seed_only_fallback_claims_nothing_about_videos():
         rows = run_rows(scores, study="generalization")
         vids = videos_like(rows)
         vids = vids[vids["variant"] != "STM-read"]  # no per-video table for STM-read
-        return A.paper_ordering_text(A.paired_differences(rows, vids, A.comparison_pairs(rows)))
+        return T.paper_ordering_text(A.paired_differences(rows, vids, A.comparison_pairs(rows)))
 
     one = fallback({"STCN-read": {0: 40.0}, "STM-read": {0: 35.0}, "STM-read+freq": {0: 38.0}})
     assert "ours over seeds +3.0: the paper's direction, measured on one seed with no" in one
@@ -766,6 +769,6 @@ def test_the_seed_only_fallback_claims_nothing_about_videos():
 
 
 def test_no_difference_at_all_is_measured_not_missing():
-    text = A.paper_ordering_text(A.paired_differences(*study(shift=0.0)))
+    text = T.paper_ordering_text(A.paired_differences(*study(shift=0.0)))
     assert "of the paper's 1 comparison measured" in text and "1 bounded (any effect" in text
     assert "no comparison of the paper's was measured" not in text

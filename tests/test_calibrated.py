@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from gsfm.ablation.paper import paper_sign
 from gsfm.analysis import calibrated
 from gsfm.analysis.calibrated import Verdict
-from gsfm.analysis.paper_ablations import paper_sign
 
 # variance components (J&F²) of the per-video paired differences, pooled over this project's
 # ablation pairs at three seeds: seed, video, seed × video

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gsfm.ablation import _device_label
+from gsfm.ablation.store import provenance_device
 from gsfm.runtime import device_label, device_name, device_type
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,9 +35,9 @@ def test_cuda_label_names_the_card(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_row_labels_from_provenance() -> None:
-    assert _device_label({"device": "cpu", "torch_threads": 1}) == "cpu, 1 thread"
-    assert _device_label({"device": "cpu", "torch_threads": 2}) == "cpu, 2 threads"
-    assert _device_label({"device": "cuda:0 (NVIDIA H200)", "torch_threads": 16}) == (
+    assert provenance_device({"device": "cpu", "torch_threads": 1}) == "cpu, 1 thread"
+    assert provenance_device({"device": "cpu", "torch_threads": 2}) == "cpu, 2 threads"
+    assert provenance_device({"device": "cuda:0 (NVIDIA H200)", "torch_threads": 16}) == (
         "cuda:0 (NVIDIA H200)"
     )
 

@@ -27,15 +27,22 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "gsfm.baselines",
         "gsfm.training",
     ),
-    ("gsfm.evaluation", "gsfm.agreement", "gsfm.analysis", "gsfm.viz"),
+    # The ablation package spans two layers: its studies, schema, statistics and sentences
+    # (numbers and words, no training) sit beside gsfm.analysis so that gsfm.viz can draw them;
+    # the rest of it (store, runner, speed, report: runs, files, figures) sits with experiments.
     (
-        "gsfm.experiments",
-        "gsfm.notebooks",
-        "gsfm.ablation",
-        "gsfm.ablation_speed",
-        "gsfm.ablation_report",
-        "gsfm.exercises",
+        "gsfm.evaluation",
+        "gsfm.agreement",
+        "gsfm.analysis",
+        "gsfm.viz",
+        "gsfm.ablation.studies",
+        "gsfm.ablation.schema",
+        "gsfm.ablation.paper",
+        "gsfm.ablation.stats",
+        "gsfm.ablation.text",
+        "gsfm.ablation.small_split",
     ),
+    ("gsfm.experiments", "gsfm.notebooks", "gsfm.ablation", "gsfm.exercises"),
     ("gsfm.cli", "gsfm.commands", "gsfm.__main__"),
 )
 

@@ -265,8 +265,9 @@ def test_truncated_results_refused_by_ablate(tmp_path, capsys):
 
 
 def test_truncated_results_refused_by_the_notebook_readers(tmp_path):
-    from gsfm.ablation import check_table, load_study
-    from gsfm.ablation_report import study_report
+    from gsfm.ablation.report import study_report
+    from gsfm.ablation.schema import check_table
+    from gsfm.ablation.store import load_study
 
     path = _truncated_copy(tmp_path)
     for read in (
@@ -282,7 +283,7 @@ def test_truncated_results_refused_by_the_notebook_readers(tmp_path):
 
 
 def test_results_row_with_a_wrong_type_is_refused(tmp_path):
-    from gsfm.ablation import check_table
+    from gsfm.ablation.schema import check_table
 
     folder = tmp_path / "results"
     shutil.copytree(COMMITTED, folder)
@@ -299,7 +300,8 @@ def test_results_row_with_a_wrong_type_is_refused(tmp_path):
 
 
 def test_committed_results_tables_pass_the_check():
-    from gsfm.ablation import STUDIES, check_table
+    from gsfm.ablation.schema import check_table
+    from gsfm.ablation.studies import STUDIES
 
     for study in STUDIES:
         assert len(check_table(COMMITTED / f"{study}.csv")) > 0
@@ -362,7 +364,7 @@ def test_fuzz_results_table_reader_at_the_cli(data, tmp_path_factory, capsys):
     assert path.read_bytes() == content
     assert sorted(p.name for p in folder.iterdir()) == ["sigma.csv"]
     if rc == 0:
-        from gsfm.ablation import check_table
+        from gsfm.ablation.schema import check_table
 
         table = check_table(path)  # what was accepted is a complete table of typed cells
         assert table["seed"].astype(int).ge(0).all() and table["JF"].astype(float).notna().all()

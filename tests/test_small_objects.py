@@ -77,7 +77,7 @@ def test_crops_hold_the_object_and_methods_see_the_same_box(tmp_path: Path) -> N
 
 
 def test_object_scores_average_each_objects_rows_per_variant_and_split() -> None:
-    from gsfm.ablation_report import object_scores
+    from gsfm.ablation.report import object_scores
 
     objects = pd.DataFrame(
         {

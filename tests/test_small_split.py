@@ -1,4 +1,4 @@
-"""synth-small-v1 (the scoring-only split of small objects) and gsfm.analysis.small_split: the
+"""synth-small-v1 (the scoring-only split of small objects) and gsfm.ablation.small_split: the
 split is frozen and keeps its object rule; the flags, the one-seed estimate and the rows."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from gsfm import ablation_report as R
+from gsfm.ablation import report as R
+from gsfm.ablation import small_split as S
 from gsfm.analysis import calibrated
-from gsfm.analysis import small_split as S
 from gsfm.data.synthetic import VERSIONS, generate_video, split_names
 from gsfm.data.synthetic.spec import KEY_CELL
 
@@ -132,7 +132,7 @@ def test_several_seeds_keep_the_estimate_over_seeds_and_videos() -> None:
 
 
 def test_the_sentences_say_what_the_interval_is_over_and_count_independent_objects() -> None:
-    from gsfm.analysis import ablation_stats as A
+    from gsfm.ablation import stats as A
 
     objects = _objects(
         {"a": [1.0, 3.0], "b": [4.0], "c": [0.5], "d": [6.0], "e": [2.5], "f": [0.0]}
@@ -151,7 +151,7 @@ def test_the_sentences_say_what_the_interval_is_over_and_count_independent_objec
 
 
 def test_scoring_a_tiny_version_writes_checked_rows_with_provenance(tmp_path: Path) -> None:
-    from gsfm.ablation import check_table
+    from gsfm.ablation.schema import check_table
     from gsfm.weights import read_manifest
 
     kwargs = dict(data_dir=tmp_path / "data", runs_dir=tmp_path / "runs", limit=2, height=64, width=112)  # fmt: skip
@@ -182,7 +182,7 @@ def test_scoring_a_tiny_version_writes_checked_rows_with_provenance(tmp_path: Pa
 
 @pytest.mark.skipif(not (COMMITTED / "small_objects.csv").is_file(), reason="no committed rows")
 def test_the_committed_rows_cover_the_split_with_consistent_flags() -> None:
-    from gsfm.ablation import check_table
+    from gsfm.ablation.schema import check_table
     from gsfm.weights import read_manifest
 
     rows = check_table(COMMITTED / "small_objects.csv")
@@ -206,7 +206,7 @@ def test_the_committed_rows_cover_the_split_with_consistent_flags() -> None:
 def test_update_docs_rewrites_only_the_marked_block_and_the_readme_bullet(tmp_path: Path) -> None:
     objects = _objects({v: [1.0 + i] for i, v in enumerate("abcdef")})
     diffs = S.split_differences(objects)
-    from gsfm.analysis import ablation_stats as A
+    from gsfm.ablation import stats as A
 
     scores = A.bucket_scores(objects)
     md, readme = tmp_path / "results.md", tmp_path / "README.md"
@@ -232,8 +232,8 @@ def test_update_docs_rewrites_only_the_marked_block_and_the_readme_bullet(tmp_pa
 @pytest.mark.skipif(not (COMMITTED / "small_objects.csv").is_file(), reason="no committed rows")
 def test_the_docs_give_the_small_object_numbers_of_the_committed_rows() -> None:
     """docs/results.md's block and README's Table 6 bullet are what the committed rows give
-    (regenerate them with gsfm.analysis.small_split.update_docs after new rows)."""
-    from gsfm.ablation_report import small_objects_report
+    (regenerate them with gsfm.ablation.small_split.update_docs after new rows)."""
+    from gsfm.ablation.report import small_objects_report
 
     report = small_objects_report("cpu", results_dir=ROOT / "results/ablations", split_dir=COMMITTED, figures_dir=None)  # fmt: skip
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")

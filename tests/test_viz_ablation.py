@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from gsfm.analysis import ablation_stats as A
+from gsfm.ablation import stats as A
 from gsfm.viz import ablation as viz
 
 VIDEOS = [f"v{i}" for i in range(6)]
@@ -307,7 +307,7 @@ def test_sigma_sweep_with_paired_differences_and_split_notes():
 
 
 def test_split_notes_say_what_a_scaled_split_is():
-    from gsfm.ablation_report import split_notes
+    from gsfm.ablation.report import split_notes
 
     notes = split_notes("sigma", "cpu")
     assert notes == {
@@ -357,7 +357,7 @@ def test_small_objects_figure_colours_each_variant_alike_in_every_panel(tmp_path
     model-independent objects are said."""
     from matplotlib.colors import to_rgb
 
-    from gsfm.analysis.small_split import INTERVAL_OVER_VIDEOS, model_independent
+    from gsfm.ablation.small_split import INTERVAL_OVER_VIDEOS, model_independent
 
     objects = objects_table((0,))
     objects.loc[objects["sequence"] == "v0", "JF"] = 0.0  # neither model finds v0's objects
@@ -463,7 +463,7 @@ def test_one_seed_means_are_filled_without_a_bar(tmp_path: Path):
 
 
 def test_paper_panel_in_our_order():
-    from gsfm.ablation import STUDIES
+    from gsfm.ablation.studies import STUDIES
 
     ours = [v.label for v in STUDIES["placement"].variants]
     rows, vids = tables("placement", dict.fromkeys(reversed(ours), 0.0), (0,))

@@ -193,7 +193,7 @@ def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 PAPER_ABLATIONS: pd.DataFrame = _table(_ROWS)
-#: the studies (of :data:`gsfm.ablation.STUDIES`) that the paper has rows for
+#: the studies (of :data:`gsfm.ablation.studies.STUDIES`) that the paper has rows for
 PAPER_STUDIES: tuple[str, ...] = tuple(dict.fromkeys(PAPER_ABLATIONS["study"]))
 
 

@@ -1,15 +1,16 @@
 """One call per ablation study for notebooks 05–06: its comparable rows, the statistics, the
 sentences and the figure (with the tables beside it as CSV).
 
-:func:`study_report` reads ``results/ablations/<study>*.csv`` (:func:`gsfm.ablation.load_study`:
-one profile, one training device), computes what :mod:`gsfm.analysis.ablation_stats` offers for
-that kind of study and draws the figure with :mod:`gsfm.viz.ablation`. With no rows yet it says
+:func:`study_report` reads ``results/ablations/<study>*.csv``
+(:func:`gsfm.ablation.store.load_study`: one profile, one training device), computes what
+:mod:`gsfm.ablation.stats` offers for that kind of study, words it with
+:mod:`gsfm.ablation.text` and draws the figure with :mod:`gsfm.viz.ablation`. With no rows yet it says
 how to produce them instead of drawing an empty figure.
 
 Table 6 and Fig. 7 of notebook 06 read ``synth-small-v1`` too: :func:`score_small_split`
 scores the shipped weights on it into ``results/small_split/``, :func:`small_objects_report`
 puts those rows beside the study's synth-v1 rows (each split labelled), and
-:func:`small_split_figure` draws Fig. 7 from them (:mod:`gsfm.analysis.small_split`).
+:func:`small_split_figure` draws Fig. 7 from them (:mod:`gsfm.ablation.small_split`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gsfm.ablation import STUDIES, find_run_folder, load_study, split_arguments, split_label
-from gsfm.ablation_speed import SPEED_STUDIES, read_speed
-from gsfm.analysis import ablation_stats as stats
+from gsfm.ablation import stats
+from gsfm.ablation import text as sentences
+from gsfm.ablation.speed import SPEED_STUDIES, read_speed
+from gsfm.ablation.store import find_run_folder, load_study
+from gsfm.ablation.studies import STUDIES, split_arguments, split_label
 from gsfm.analysis.feature_spectra import feature_spectra, low_share
 from gsfm.analysis.small_objects import object_crops, smallest_objects
 from gsfm.analysis.wording import signed
@@ -146,7 +149,7 @@ def study_report(
         return StudyReport(study, None, empty, empty, text, None, None)
     rows, videos = tables.rows, tables.videos
     path = None if figures_dir is None else resolve_path(figures_dir) / FIGURE_NAMES[study]
-    where = f"Rows: {stats.provenance_note(rows)}."
+    where = f"Rows: {sentences.provenance_note(rows)}."
     if tables.device_note:
         where += f" {tables.device_note}"
     spec = STUDIES[study]
@@ -164,14 +167,14 @@ def study_report(
         summary = stats.bucket_scores(objects)
         has_reference = (objects["variant"] == reference).any()
         diffs = stats.bucket_differences(objects, reference) if has_reference else empty
-        text = stats.small_objects_text(summary, diffs)
+        text = sentences.small_objects_text(summary, diffs)
         figure = viz.plot_small_objects(objects, path, rows=rows, reference=reference)
     elif study == "sigma":
         summary = stats.sigma_table(rows)
         text = "\n".join(
-            [stats.sigma_text(summary, diffs if not diffs.empty else None, rows=rows)]
-            + ([stats.differences_text(diffs)] if not diffs.empty else [])
-            + [stats.paper_ordering_text(diffs, study)]
+            [sentences.sigma_text(summary, diffs if not diffs.empty else None, rows=rows)]
+            + ([sentences.differences_text(diffs)] if not diffs.empty else [])
+            + [sentences.paper_ordering_text(diffs, study)]
         )
         figure = viz.plot_sigma_sweep(
             rows, path, differences=diffs, split_notes=split_notes(study, profile)
@@ -186,10 +189,10 @@ def study_report(
         )
         summary = summary.merge(timed, on="variant", how="left")
         text = "\n".join(
-            [stats.summary_text(summary)]
-            + ([stats.differences_text(diffs)] if not diffs.empty else [])
-            + [stats.paper_ordering_text(diffs, study)]
-            + ([stats.speed_text(speed, study, rows)] if study in SPEED_STUDIES else [])
+            [sentences.summary_text(summary)]
+            + ([sentences.differences_text(diffs)] if not diffs.empty else [])
+            + [sentences.paper_ordering_text(diffs, study)]
+            + ([sentences.speed_text(speed, study, rows)] if study in SPEED_STUDIES else [])
         )
         title = f"{spec.source}: {spec.question}"
         figure = viz.plot_study(rows, videos, path, title, differences=diffs, speed=speed)
@@ -284,7 +287,7 @@ def smallest_objects_figure(
         crops += object_crops(roots[str(split)], preds, group)
     scores = object_scores(objects, picks, list(runs))
 
-    note = f"{profile} profile, seed {seed}; {stats.provenance_note(tables.rows, seeds=False)}."
+    note = f"{profile} profile, seed {seed}; {sentences.provenance_note(tables.rows, seeds=False)}."
     return plot_small_object_crops(
         crops, resolve_path(figures_dir) / "fig7_small_objects.png", scores=scores, note=note
     )
@@ -369,11 +372,11 @@ def feature_spectra_report(
 def _rows(
     name: str, run_dir: Any, ev: Any, label: str, weights: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """One model's rows in the ablation schema (:data:`gsfm.ablation.TABLE_SCHEMAS`)."""
+    """One model's rows in the ablation schema (:data:`gsfm.ablation.schema.TABLE_SCHEMAS`)."""
     import torch
 
-    from gsfm.ablation import _device_label
-    from gsfm.analysis import small_split
+    from gsfm.ablation import small_split
+    from gsfm.ablation.store import provenance_device
 
     variant = next(v for v in STUDIES[small_split.STUDY].variants if v.model == name)
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
@@ -392,7 +395,7 @@ def _rows(
         "overrides": json.dumps(dict(variant.overrides), sort_keys=True),
         "inference": json.dumps(dict(variant.inference), sort_keys=True),
         "profile": profile,
-        "device": _device_label(trained),
+        "device": provenance_device(trained),
         "eval_device": ev.provenance.get("device"),
         "torch": torch.__version__,
         "amp": False,
@@ -445,8 +448,9 @@ def score_small_split(
     rows carry their own ``split`` label (:func:`split_label`). Predictions are cached in the
     run folders under ``runs_dir`` (:func:`gsfm.experiments.evaluated_run`). Returns the
     per-object rows written, with ``model_independent``."""
-    from gsfm.ablation import Task, write_rows
-    from gsfm.analysis import small_split
+    from gsfm.ablation import small_split
+    from gsfm.ablation.runner import Task
+    from gsfm.ablation.store import write_rows
     from gsfm.data.synthetic import ensure_split
     from gsfm.experiments import evaluated_run
     from gsfm.weights import read_manifest, shipped_run
@@ -477,11 +481,11 @@ def score_small_split(
 def read_split_tables(
     results_dir: str | os.PathLike[str] = "results/small_split", profile: str | None = None
 ) -> Any:
-    """The rows of the split in ``results_dir`` (:func:`gsfm.ablation.load_study`): ``rows``,
+    """The rows of the split in ``results_dir`` (:func:`gsfm.ablation.store.load_study`): ``rows``,
     ``videos``, ``objects`` (with ``model_independent``) of ``profile``, by default the
     profile of the shipped weights that the rows score; None when there are none."""
-    from gsfm.ablation import check_table
-    from gsfm.analysis.small_split import STUDY
+    from gsfm.ablation.schema import check_table
+    from gsfm.ablation.small_split import STUDY
 
     path = resolve_path(results_dir) / f"{STUDY}.csv"
     if not path.is_file():
@@ -518,15 +522,14 @@ def small_objects_report(
     device: str = "cpu",
     weights_dir: str | os.PathLike[str] | None = None,
 ) -> StudyReport:
-    """Table 6 on synth-small-v1 (:mod:`gsfm.analysis.small_split`: the shipped GSFM and STCN,
+    """Table 6 on synth-small-v1 (:mod:`gsfm.ablation.small_split`: the shipped GSFM and STCN,
     one seed) beside the ``small_objects`` study's rows of ``profile`` on synth-v1 val and
     ``small`` (labelled as such): per split and size bucket the scores, the comparison
-    (:func:`~gsfm.analysis.small_split.split_differences`), the sentences and the figure
+    (:func:`~gsfm.ablation.small_split.split_differences`), the sentences and the figure
     (``table6_small_objects.png`` with its CSV tables). ``rescore``: score the split first
     (minutes; at ``profile``'s evaluation size and video count,
     :func:`gsfm.config.profile_sizes`), else read the committed rows of ``split_dir``."""
-    from gsfm.analysis import ablation_stats as stats
-    from gsfm.analysis import small_split
+    from gsfm.ablation import small_split
     from gsfm.config import profile_sizes
     from gsfm.viz import ablation as viz
 
@@ -554,7 +557,7 @@ def small_objects_report(
     summary = stats.bucket_scores(objects)
     diffs = small_split.split_differences(objects)
     text = small_split.split_text(summary, diffs, stats.bucket_counts(objects))
-    where = [f"{s}: {stats.provenance_note(rows[rows['split'] == s])}" for s in dict.fromkeys(rows["split"])]  # fmt: skip
+    where = [f"{s}: {sentences.provenance_note(rows[rows['split'] == s])}" for s in dict.fromkeys(rows["split"])]  # fmt: skip
     if old is not None and old.device_note:
         where.append(old.device_note)
     path = (
@@ -588,7 +591,7 @@ def small_split_figure(
     the ``n`` smallest objects and the ``informative`` smallest that the models score
     differently (:func:`gsfm.analysis.small_objects.smallest_objects`), cropped with the shipped
     models' predictions (their picked videos segmented again: seconds)."""
-    from gsfm.analysis import small_split
+    from gsfm.ablation import small_split
     from gsfm.analysis.small_objects import object_crops, smallest_objects
     from gsfm.config import profile_sizes
     from gsfm.data.synthetic import ensure_split
@@ -604,7 +607,7 @@ def small_split_figure(
     if objects is None or objects.empty:
         raise FileNotFoundError(
             f"no {label} rows in {resolve_path(split_dir)}: score the split first "
-            "(gsfm.ablation_report.small_objects_report(..., rescore=True))"
+            "(gsfm.ablation.report.small_objects_report(..., rescore=True))"
         )
     root = ensure_split(data_dir, small_split.SPLIT, version=small_split.VERSION, **settings)
     objects = objects.assign(model_independent=small_split.model_independent(objects))

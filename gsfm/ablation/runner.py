@@ -1,38 +1,19 @@
-"""The ablation studies as data, and the resumable runner that fills ``results/ablations``.
-
-A :class:`Study` is a list of :class:`Variant` s (label, base model, :class:`~gsfm.config.
-ModelConfig` overrides, inference settings) and the validation splits they are scored on. The
-studies follow the paper's ablations (``docs/paper_vs_code.md`` §10 maps them to the paper's
-rows and says what is approximated):
-
-* ``sigma`` (Fig. 6a): σ ∈ {3, 5, 7, 10, 15}, twice: in bins at the profile's own map size
-  (the authors' fixed-bin choice) and ``relative`` at σ/24 of the map size (the share of the
-  spectrum σ covers on the paper's 24×24 training maps); scored on the validation split at
-  its size and at 1.5 times it.
-* ``placement`` (Table 3): the paper's six (LFM band, HFM band) pairs.
-* ``components`` (Table 5): STCN plus LFM, HFM and the boundary branch as the table pairs
-  them, all scored with the same inference settings (GSFM's) so that only training differs.
-* ``generalization`` (Table 4, approximate): the frequency modules on an STM-style memory read
-  (dot-product affinity, no top-k) and on STCN's L2 read.
-* ``small_objects`` (Table 6): GSFM vs STCN, scored per object with its area.
+"""The resumable runner that fills ``results/ablations``: plan, train, score, write.
 
 :func:`run_ablation` trains what is missing (reusing finished runs of identical configuration),
-scores it and appends one row per (study, variant, seed, split) to ``<results>/<study>.csv``
-(per video: ``<study>_videos.csv``; per object: ``<study>_objects.csv``). Rows are keyed; a row
-already there is never recomputed, every file is replaced atomically, so a killed run loses at
-most the trainings in progress.
+scores it and writes its rows through :func:`gsfm.ablation.store.write_rows` (a row already
+there is never recomputed; a killed run loses at most the trainings in progress).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -41,224 +22,19 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from gsfm.analysis.ablation_stats import read_ablation
-from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE
-from gsfm.config import model_config, profile_sizes
-from gsfm.data.synthetic import ensure_split, get_version
+from gsfm.ablation.schema import check_table
+from gsfm.ablation.store import check_one_device_type, done_keys, provenance_device, write_rows
+from gsfm.ablation.studies import Study, Variant, get_studies, split_arguments, split_label
+from gsfm.data.synthetic import ensure_split
 from gsfm.experiments import evaluated_run, finished_run, run_config, run_name, trained_run
-from gsfm.files import Busy, atomic_write, exclusive, read_csv_table
-from gsfm.runtime import device_label, device_type, resolve_device, resolve_path
-from gsfm.training.run_folder import provenance
+from gsfm.files import Busy
+from gsfm.runtime import device_type, resolve_device, resolve_path
 
 __all__ = [
-    "KEY",
-    "STUDIES",
-    "TABLE_SCHEMAS",
-    "EvalSplit",
-    "Study",
-    "Variant",
-    "find_run_folder",
-    "check_table",
-    "get_studies",
-    "load_study",
+    "Task",
     "plan",
     "run_ablation",
-    "upsert_rows",
 ]
-
-#: the columns that identify a row of ``<study>.csv``
-KEY: tuple[str, ...] = ("study", "variant", "seed", "split", "profile")
-_GSFM_INFERENCE: dict[str, Any] = {"top_k": 50, "mem_every": 3}  # GSFM's own (docs §5)
-_STCN_INFERENCE: dict[str, Any] = {"top_k": 20, "mem_every": 5}  # STCN's own
-_PAPER_SIGMAS: tuple[int, ...] = (3, 5, 7, 10, 15)
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One row of an ablation: a base model, the ModelConfig fields it changes (training and
-    architecture), and inference settings (``top_k``, ``mem_every``; empty: the model's own)."""
-
-    label: str
-    model: str = "gsfm"
-    overrides: Mapping[str, Any] = field(default_factory=dict)
-    inference: Mapping[str, Any] = field(default_factory=dict)
-    reference: bool = False  # differences in the study are taken against this variant
-    # the variant this one is compared with when not the study's reference (e.g. a σ in the
-    # relative mode against the paper's σ in that mode); None: the reference
-    compare_to: str | None = None
-
-    def __post_init__(self) -> None:
-        model_config(self.model, "smoke", **dict(self.overrides))  # unknown fields raise here
-        if self.reference and self.compare_to is not None:
-            raise ValueError(f"variant {self.label!r}: the reference is compared with nothing")
-        unknown = set(self.inference) - {"top_k", "mem_every"}
-        if unknown:
-            raise ValueError(f"variant {self.label!r}: unknown inference setting(s) {unknown}")
-
-
-@dataclass(frozen=True)
-class EvalSplit:
-    """A validation split of the synthetic benchmark, at ``scale`` times the profile's size."""
-
-    split: str = "val"
-    scale: float = 1.0
-
-
-@dataclass(frozen=True)
-class Study:
-    """An ablation: what it asks, where the paper reports it, its variants and splits."""
-
-    name: str
-    source: str
-    question: str
-    variants: tuple[Variant, ...]
-    splits: tuple[EvalSplit, ...] = (EvalSplit(),)
-    per_object: bool = False  # also write <study>_objects.csv
-    # (variant, baseline) compared too, beyond each variant's own baseline: a second question
-    # one variant answers (e.g. GSFM against STCN with the same three modules)
-    extra_pairs: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def reference(self) -> Variant:
-        """The variant the others are compared with."""
-        return next(v for v in self.variants if v.reference)
-
-    def __post_init__(self) -> None:
-        labels = [v.label for v in self.variants]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"study {self.name!r}: variant labels repeat: {labels}")
-        if sum(v.reference for v in self.variants) != 1:
-            raise ValueError(f"study {self.name!r} needs exactly one reference variant")
-        for v in self.variants:
-            if v.compare_to is not None and (v.compare_to not in labels or v.compare_to == v.label):
-                raise ValueError(
-                    f"study {self.name!r}: variant {v.label!r} is compared with "
-                    f"{v.compare_to!r}, which is not another variant of the study"
-                )
-        for pair in self.extra_pairs:
-            if len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(labels):
-                raise ValueError(
-                    f"study {self.name!r}: extra pair {pair!r} must name two different "
-                    f"variants of the study ({labels})"
-                )
-
-    def baselines(self) -> dict[str, str]:
-        """Each variant but the reference: the label of the variant it is compared with."""
-        return {
-            v.label: v.compare_to or self.reference.label for v in self.variants if not v.reference
-        }
-
-
-def _sigma_variants() -> tuple[Variant, ...]:
-    bins = [
-        Variant(f"sigma={s}", overrides={} if s == 7 else {"sigma": float(s)}, reference=s == 7)
-        for s in _PAPER_SIGMAS
-    ]
-    # each relative σ is compared with the paper's σ in the same mode (7/24), and that one
-    # with the reference (7 bins): how much the mode itself moves the score at the paper's σ
-    relative = [
-        Variant(
-            f"sigma={s}/{PAPER_MAP_SIDE} relative",
-            overrides={"sigma": s / PAPER_MAP_SIDE, "sigma_mode": "relative"},
-            compare_to=None if s == 7 else f"sigma=7/{PAPER_MAP_SIDE} relative",
-        )
-        for s in _PAPER_SIGMAS
-    ]
-    return (*bins, *relative)
-
-
-# Table 3's (LFM, HFM) placements; freqL + freqH is GSFM itself.
-_PLACEMENTS: tuple[tuple[str, str, str], ...] = (
-    ("freqF+freqH", "all", "high"),
-    ("freqH+freqH", "high", "high"),
-    ("attention+freqH", "attention", "high"),
-    ("freqL+freqF", "low", "all"),
-    ("freqL+freqL", "low", "low"),
-    ("freqL+freqH", "low", "high"),
-)
-
-_COMPONENTS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("STCN", {}),
-    ("+LFM", {"lfm": "low"}),
-    ("+HFM", {"hfm": "high"}),
-    ("+LFM+HFM", {"lfm": "low", "hfm": "high"}),
-    ("+HFM+boundary", {"hfm": "high", "boundary": True}),
-    ("+LFM+HFM+boundary", {"lfm": "low", "hfm": "high", "boundary": True}),
-)
-
-STUDIES: dict[str, Study] = {
-    s.name: s
-    for s in (
-        Study(
-            "sigma",
-            "Fig. 6a",
-            "How wide should the LFM's low-pass Gaussian be, and does a width fixed in frequency "
-            "bins transfer to another map size?",
-            _sigma_variants(),
-            splits=(EvalSplit("val", 1.0), EvalSplit("val", 1.5)),
-        ),
-        Study(
-            "placement",
-            "Table 3",
-            "Which band should each module enhance: low in the encoder and high in the decoder, "
-            "as GSFM does, or another pair?",
-            tuple(
-                Variant(label, overrides={"lfm": lfm, "hfm": hfm}, reference=label == "freqL+freqH")
-                for label, lfm, hfm in _PLACEMENTS
-            ),
-        ),
-        Study(
-            "components",
-            "Table 5",
-            "What does each GSFM component add to STCN, alone and together (J&F and speed)?",
-            (
-                *(
-                    Variant(label, "stcn", over, _GSFM_INFERENCE, reference=label == "STCN")
-                    for label, over in _COMPONENTS
-                ),
-                Variant("GSFM", "gsfm", {}, _GSFM_INFERENCE),
-            ),
-            # GSFM and STCN+LFM+HFM+boundary differ only in the key encoder's conv biases
-            # (`key_conv_bias`, the authors' mod_resnet). Under trained batch norm (the cpu
-            # profile) those biases are cancelled, so this pair asks how far two runs of one
-            # network can drift apart; with frozen BN (paper profile) it is the biases' effect.
-            extra_pairs=(("GSFM", "+LFM+HFM+boundary"),),
-        ),
-        Study(
-            "generalization",
-            "Table 4 (approximate)",
-            "Do the frequency modules help another memory read too? (An STM-style dot-product "
-            "read without top-k stands in for the paper's STM / KMN / MiVOS rows.)",
-            (
-                Variant("STM-read", "stcn", {"affinity": "dot"}, {"top_k": None, "mem_every": 5}),
-                Variant(
-                    "STM-read+freq", "gsfm", {"affinity": "dot"}, {"top_k": None, "mem_every": 5}
-                ),
-                # each read at its own method's settings, with and without the modules: STCN's
-                # (top-k 20, memory every 5 frames; the stcn model's own, hence no override)
-                Variant("STCN-read", "stcn", reference=True),
-                Variant("STCN-read+freq", "gsfm", {}, _STCN_INFERENCE),
-            ),
-        ),
-        Study(
-            "small_objects",
-            "Table 6, Fig. 7",
-            "Does the LFM's low-pass filtering in the encoder lose small objects?",
-            (Variant("STCN", "stcn", reference=True), Variant("GSFM", "gsfm")),
-            splits=(EvalSplit("val", 1.0), EvalSplit("small", 1.0)),
-            per_object=True,
-        ),
-    )
-}
-
-
-def get_studies(names: str | Iterable[str] = "all") -> list[Study]:
-    """The studies named (``"all"``: every one, in order); unknown names raise."""
-    wanted = list(STUDIES) if names == "all" else [names] if isinstance(names, str) else list(names)
-    unknown = [n for n in wanted if n not in STUDIES]
-    if unknown:
-        raise ValueError(f"unknown study {unknown}; choose from {list(STUDIES)} or 'all'")
-    return [STUDIES[n] for n in wanted]
 
 
 def _limited(study: Study, max_variants: int | None) -> tuple[Variant, ...]:
@@ -267,30 +43,6 @@ def _limited(study: Study, max_variants: int | None) -> tuple[Variant, ...]:
         return study.variants
     others = [v for v in study.variants if not v.reference]
     return (study.reference, *others[: max(0, max_variants - 1)])
-
-
-# --- evaluation splits -----------------------------------------------------------------------
-
-
-def split_arguments(profile: str, split: EvalSplit) -> dict[str, Any]:
-    """Keyword arguments of :func:`gsfm.data.synthetic.ensure_split` for ``split`` under
-    ``profile``: the profile's evaluation subset and size, scaled (sides rounded to 16)."""
-    sizes, v = profile_sizes(profile), get_version("v1")
-    h, w = sizes.eval_height or v.height, sizes.eval_width or v.width
-    if split.scale != 1.0:
-        h, w = (max(16, round(x * split.scale / 16) * 16) for x in (h, w))
-    out: dict[str, Any] = {"height": h, "width": w}
-    if sizes.eval_videos is not None:
-        out["limit"] = sizes.eval_videos
-    return out
-
-
-def split_label(profile: str, split: EvalSplit) -> str:
-    """The ``split`` column: the split's name, plus its size when scaled (``val-240x432``)."""
-    if split.scale == 1.0:
-        return split.split
-    s = split_arguments(profile, split)
-    return f"{split.split}-{s['height']}x{s['width']}"
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -332,7 +84,7 @@ def plan(
         for kind in ("videos", "objects"):
             if (results / f"{study.name}_{kind}.csv").is_file():
                 check_table(results / f"{study.name}_{kind}.csv", kind)
-    done = {s.name: _done_keys(results / f"{s.name}.csv") for s in studies}
+    done = {s.name: done_keys(results / f"{s.name}.csv") for s in studies}
     tasks = []
     for seed in seeds:
         for study in studies:
@@ -348,184 +100,6 @@ def plan(
                 if any(done[study.name].get(key) != now for key in wanted):
                     tasks.append(Task(study, variant, int(seed)))
     return tasks
-
-
-def _done_keys(path: Path) -> dict[tuple[Any, ...], tuple[Any, Any]]:
-    """{row key: (overrides, inference)} of the rows in ``path`` (checked: :func:`check_table`)."""
-    if not path.is_file():
-        return {}
-    table = check_table(path)
-    keys = table[list(KEY)].astype({"seed": int}).itertuples(index=False)
-    return {
-        tuple(k): (json.loads(o), json.loads(i))
-        for k, o, i in zip(keys, table["overrides"], table["inference"], strict=True)
-    }
-
-
-#: What each results table must hold: column -> type ("text": not empty; "int"; "float": a
-#: finite number; "json": a JSON object). ``""``: ``<study>.csv``; ``videos``, ``objects``:
-#: its companions. Other columns (provenance) may be empty.
-TABLE_SCHEMAS: dict[str, dict[str, str]] = {
-    "": {
-        **dict.fromkeys(("study", "variant"), "text"), "seed": "int",
-        **dict.fromkeys(("split", "profile", "model", "reference"), "text"),
-        "overrides": "json", "inference": "json",
-        **dict.fromkeys(("train_s", "eval_fps", "JF", "J", "F"), "float"),
-    },
-    "videos": {
-        **dict.fromkeys(("study", "variant"), "text"), "seed": "int",
-        **dict.fromkeys(("split", "profile", "sequence"), "text"),
-        **dict.fromkeys(("JF", "J", "F"), "float"),
-    },
-    "objects": {
-        **dict.fromkeys(("study", "variant"), "text"), "seed": "int",
-        **dict.fromkeys(("split", "profile", "sequence", "object"), "text"),
-        **dict.fromkeys(("area", "JF", "J", "F"), "float"),
-    },
-}  # fmt: skip
-
-
-def _bad_cells(values: pd.Series, kind: str) -> pd.Series:
-    """True where a text cell is not of ``kind`` (see :data:`TABLE_SCHEMAS`)."""
-    if kind == "text":
-        return values.str.strip() == ""
-    if kind == "json":
-
-        def not_object(text: str) -> bool:
-            try:
-                return not isinstance(json.loads(text), dict)
-            except ValueError:
-                return True
-
-        return values.map(not_object).astype(bool)
-    number = pd.to_numeric(values.str.strip().replace("", "x"), errors="coerce")
-    bad = number.isna() | ~number.abs().lt(float("inf"))
-    if kind == "int":
-        bad |= number.mod(1).ne(0)
-    return bad
-
-
-def check_table(path: str | os.PathLike[str], kind: str = "") -> pd.DataFrame:
-    """Read the results table ``path`` as text (cells as written) and check it: a readable CSV
-    of complete rows (:func:`gsfm.files.read_csv_table`: a truncated file is refused) with
-    every column of :data:`TABLE_SCHEMAS` ``[kind]`` holding values of its type. A damaged
-    table is one ``ValueError`` naming the file, the column and the line; it is never
-    rewritten (:func:`upsert_rows` and :func:`plan` read through here first)."""
-    path = Path(path)
-    schema = TABLE_SCHEMAS[kind]
-    what = f"results table ({kind or 'rows'})"
-    table = read_csv_table(path, tuple(schema), what=what, dtype=str, keep_default_na=False)
-    if table.empty:
-        raise ValueError(f"{path}: a {what} with a header and no rows")
-    for column, typ in schema.items():
-        bad = _bad_cells(table[column], typ)
-        if bad.any():
-            line = int(bad.to_numpy().nonzero()[0][0]) + 2  # the header is line 1
-            wanted = {"text": "a value", "json": "a JSON object"}.get(typ, f"{typ} numbers")
-            raise ValueError(
-                f"{path}: column {column!r} must hold {wanted}; line {line} has "
-                f"{table[column].iloc[line - 2]!r} ({int(bad.sum())} bad row(s) in all): the "
-                "table is damaged; restore it (e.g. from git) or move it away"
-            )
-    return table
-
-
-def load_study(
-    results_dir: str | os.PathLike[str], study: str, profile: str, device: str | None = None
-) -> Any:
-    """One study's tables (:class:`gsfm.analysis.ablation_stats.AblationTables`) restricted to
-    ``profile`` and one training device and CPU kernel set (``cpu_capability``: AVX-512 and
-    AVX2 runs differ), so that a comparison never mixes devices: ``device`` if given, else the
-    device with the most rows; then its most common recorded kernel set. ``device_note`` says
-    what was left out. None when there are no such rows yet."""
-    get_studies(study)
-    path = resolve_path(results_dir) / f"{study}.csv"
-    if not path.is_file():
-        return None
-    ids = check_table(path)
-    ids = ids.reindex(columns=["profile", "device", "cpu_capability"]).astype(object).fillna("")
-    ids = ids[ids["profile"] == profile]
-    if device is None and not ids.empty:
-        device = str(ids["device"].value_counts().index[0])
-    if ids.empty or not (ids["device"] == device).any():
-        return None
-    on_device = ids[ids["device"] == device]
-    known = on_device.loc[on_device["cpu_capability"] != "", "cpu_capability"]
-    capability = str(known.value_counts().index[0]) if len(known) else None
-    # a row whose run did not record its kernel set (runs from before it was recorded) is kept
-    # with the others of its device, and counted in the note
-    kept = (ids["device"] == device) & (
-        ids["cpu_capability"].isin(["", capability]) if capability else True
-    )
-    others = ids[~kept].value_counts(["device", "cpu_capability"])
-    notes = []
-    if len(others):
-        notes.append(
-            "Left out, so that no comparison mixes devices: "
-            + "; ".join(
-                f"{n} row{'s' if n != 1 else ''} trained on {d}{f' ({c})' if c else ''}"
-                for (d, c), n in others.items()
-            )
-            + "."
-        )
-    unrecorded = int((on_device["cpu_capability"] == "").sum())
-    if capability and unrecorded:
-        notes.append(
-            f"{unrecorded} of the rows kept come from runs that did not record their CPU kernel "
-            f"set; the others are {capability}."
-        )
-    tables = read_ablation(
-        path.parent, study, profile, device, ["", capability] if capability else None
-    )
-    return replace(tables, device_note=" ".join(notes))
-
-
-def find_run_folder(name: str, dirs: Sequence[str | os.PathLike[str]]) -> Path | None:
-    """The finished run folder ``name`` (a row's ``run`` column) in the first of ``dirs`` that
-    holds it, or None (run folders are not committed; a fresh clone has none)."""
-    for folder in dirs:
-        run = resolve_path(folder) / name
-        if (run / "checkpoints" / "final.pt").is_file():
-            return run
-    return None
-
-
-# --- writing rows ----------------------------------------------------------------------------
-
-
-def upsert_rows(path: Path, rows: pd.DataFrame, key: Sequence[str]) -> None:
-    """Replace the rows of the CSV file ``path`` with the same ``key`` values by ``rows``
-    (added when none has them), atomically. The ablation rows and the speed tables use it.
-
-    Everything is handled as the file's text (``dtype=str``), so the rows that stay are
-    written back byte for byte: typed, a new row with an empty cell in an integer column
-    would turn the old rows' ``20`` into ``20.0``."""
-    if rows.empty:
-        return
-    as_text = {"dtype": str, "keep_default_na": False}
-    new = pd.read_csv(io.StringIO(rows.to_csv(index=False)), **as_text)
-    table = new
-    if path.is_file():
-        old = read_csv_table(path, key, **as_text)
-        ids = set(new[list(key)].itertuples(index=False))
-        old = old[[t not in ids for t in old[list(key)].itertuples(index=False)]]
-        if not old.empty:  # columns only one side has are left empty on the other
-            table = pd.concat([old, new], ignore_index=True).fillna("")
-    atomic_write(path, lambda p: table.to_csv(p, index=False))
-
-
-def _device_label(prov: Mapping[str, Any]) -> str:
-    """Where a run trained or a timing ran, from its provenance
-    (:func:`gsfm.training.run_folder.provenance`, whose ``device`` is a
-    :func:`gsfm.runtime.device_label`): that label, with the torch threads on the CPU."""
-    dev = str(prov.get("device", "unknown"))
-    if device_type(dev) == "cpu":
-        return device_label("cpu", prov.get("torch_threads"))
-    return dev
-
-
-def _git_commit() -> str | None:
-    return provenance(torch.device("cpu"), 0, 1)["git_commit"]
 
 
 def _rows_for(
@@ -549,7 +123,7 @@ def _rows_for(
         "seed": task.seed,
     }
     trained = config.get("provenance", {})
-    trained_on = _device_label(trained)  # where the run trained, the same for every split
+    trained_on = provenance_device(trained)  # where the run trained, the same for every split
     rows, videos, objects = [], [], []
     for sp in task.study.splits:
         root = ensure_split(data_dir, sp.split, **split_arguments(profile, sp))
@@ -612,38 +186,7 @@ def _rows_for(
     )
 
 
-def write_rows(results_dir: Path, task: Task, tables: tuple[pd.DataFrame, ...]) -> None:
-    """Write a task's rows: per-object and per-video first, the main row last, so a task is
-    done (and skipped on the next run) only when all three files hold it. The three updates
-    hold the study's lock file, so two processes filling one results folder (the CLI and a
-    notebook with ``retrain=True``) never lose each other's rows."""
-    rows, videos, objects = tables
-    name = task.study.name
-    with exclusive(results_dir / f".{name}.lock"):  # another `ablate` may update this study
-        upsert_rows(results_dir / f"{name}_objects.csv", objects, (*KEY, "sequence", "object"))
-        upsert_rows(results_dir / f"{name}_videos.csv", videos, (*KEY, "sequence"))
-        upsert_rows(results_dir / f"{name}.csv", rows, KEY)
-
-
 # --- training (in this process or in workers) ------------------------------------------------
-
-
-def _check_one_device_type(
-    results: Path, studies: Sequence[Study], profile: str, kind: str
-) -> None:
-    for study in studies:
-        path = results / f"{study.name}.csv"
-        if not path.is_file():
-            continue
-        rows = pd.read_csv(path, usecols=["profile", "device"], dtype=str)
-        other = {device_type(d) for d in rows.loc[rows["profile"] == profile, "device"]}
-        other.discard(kind)
-        if other:
-            raise ValueError(
-                f"{path} holds {profile}-profile rows trained on {sorted(other)[0]}, and this "
-                f"run would add {kind} rows: comparisons must not mix devices; write them "
-                f"to another folder (--results results/ablations-{kind})"
-            )
 
 
 def _train(kwargs: dict[str, Any]) -> str:
@@ -683,7 +226,7 @@ def _find_run(
         found = finished_run(folder, expected)
         if found is not None:
             config = json.loads((found / "config.json").read_text(encoding="utf-8"))
-            if device_type(_device_label(config.get("provenance", {}))) == kind:
+            if device_type(provenance_device(config.get("provenance", {}))) == kind:
                 return found
     return None
 
@@ -740,7 +283,7 @@ def run_ablation(
     if dry_run or not todo:
         return todo
     dev = resolve_device(device)
-    _check_one_device_type(results, chosen, profile, dev.type)
+    check_one_device_type(results, chosen, profile, dev.type)
     train_options = {} if num_workers is None else {"num_workers": int(num_workers)}
     if threads is None and dev.type == "cpu" and jobs > 1:
         threads = max(1, (os.cpu_count() or 1) // jobs)

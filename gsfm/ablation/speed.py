@@ -26,7 +26,8 @@ from typing import Any
 import pandas as pd
 import torch
 
-from gsfm.ablation import STUDIES, EvalSplit, Study, _device_label, split_arguments, upsert_rows
+from gsfm.ablation.store import provenance_device, upsert_rows
+from gsfm.ablation.studies import STUDIES, EvalSplit, Study, split_arguments
 from gsfm.data.synthetic.video import generate_video
 from gsfm.data.transforms import normalize, to_chw_uint8
 from gsfm.files import read_csv_table
@@ -145,7 +146,7 @@ def variant_speed(
                 "top_k": engine.top_k,
                 "mem_every": engine.mem_every,
                 "profile": profile,
-                "device": _device_label(prov),
+                "device": provenance_device(prov),
                 "torch": prov["torch"],
                 "cpu_capability": prov["cpu_capability"],
                 "git_commit": prov["git_commit"],

@@ -4,7 +4,7 @@ the ground truth and each model's prediction.
 Which objects are shown is decided by a rule: the ``n`` smallest objects by mean area (the
 ``area`` column of the ablation's per-object table, a fraction of the frame), one per video,
 optionally followed by the smallest objects that tell the models apart (not
-``model_independent``: see :func:`gsfm.analysis.small_split.model_independent`). For each, the
+``model_independent``: see :func:`gsfm.ablation.small_split.model_independent`). For each, the
 frame is the middle one of the frames after its first annotation (the one given to the models)
 where the object is annotated and at least one method's mask marks it; when no method ever
 marks it, the middle annotated frame, and the crop says so. The crop is the object's box grown

@@ -30,7 +30,7 @@ HELP = "run the ablation studies (σ, placement, components, generalization, sma
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ``ablate`` command."""
-    parser.add_argument(  # names checked by gsfm.ablation.get_studies (keeps --help light)
+    parser.add_argument(  # names checked by gsfm.ablation.studies.get_studies (keeps --help light)
         "--study",
         action="append",
         metavar="NAME",
@@ -116,9 +116,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_ablation(args: argparse.Namespace, names: str | list[str]) -> list[Any]:
-    """:func:`gsfm.ablation.run_ablation` with the command's options."""
+    """:func:`gsfm.ablation.runner.run_ablation` with the command's options."""
     # imported here: every command module is imported to build the parser; keeps --help fast
-    from gsfm.ablation import run_ablation
+    from gsfm.ablation.runner import run_ablation
 
     return run_ablation(
         names,
@@ -144,8 +144,8 @@ def _speed(args: argparse.Namespace, names: str | list[str]) -> int:
     # imported here: every command module is imported to build the parser; keeps --help fast
     import torch
 
-    from gsfm.ablation import get_studies
-    from gsfm.ablation_speed import SPEED_STUDIES, variant_speed, write_speed
+    from gsfm.ablation.speed import SPEED_STUDIES, variant_speed, write_speed
+    from gsfm.ablation.studies import get_studies
 
     if args.rounds < 1:
         raise ValueError(f"--rounds must be >= 1, got {args.rounds}")

@@ -1,5 +1,5 @@
 """Checkers of notebook 05 (ablations): references come from :mod:`gsfm.analysis.comparison`,
-:mod:`gsfm.analysis.ablation_stats`, :mod:`gsfm.analysis.spectral` and :mod:`gsfm.ablation`."""
+:mod:`gsfm.ablation.stats`, :mod:`gsfm.analysis.spectral` and :mod:`gsfm.ablation.runner`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from gsfm import ablation
-from gsfm.analysis import ablation_stats
+from gsfm.ablation.runner import run_ablation
+from gsfm.ablation.schema import RUN_COLUMNS
+from gsfm.ablation.stats import paired_differences
 from gsfm.analysis.comparison import seed_interval
 from gsfm.analysis.spectral import filter_stats
 from gsfm.exercises import NotYet, checker
@@ -68,7 +69,7 @@ def _paired_demo() -> tuple[bool, bool]:
     """(paired difference distinguishable, the two means' intervals over videos overlap) for
     24 videos from 10 to 90 J&F where B = A + 0.5 on every video."""
     a = np.linspace(10, 90, 24)
-    blank = dict.fromkeys(ablation_stats.RUN_COLUMNS, "-")
+    blank = dict.fromkeys(RUN_COLUMNS, "-")
     rows = pd.DataFrame(
         [
             {
@@ -105,7 +106,7 @@ def _paired_demo() -> tuple[bool, bool]:
             for i, x in enumerate(a)
         ]
     )
-    diff = ablation_stats.paired_differences(rows, videos, [("B", "A")]).iloc[0]
+    diff = paired_differences(rows, videos, [("B", "A")]).iloc[0]
     (ma, ha), (mb, hb) = seed_interval(a), seed_interval(a + 0.5)
     overlap = ma + ha > mb - hb
     return bool(diff["distinguishable"]), bool(overlap)
@@ -167,12 +168,10 @@ def placement_tasks(answer: Any) -> str:
     results folder (a dry run trains nothing)."""
     n = as_number(answer, "the number of tasks")
     with tempfile.TemporaryDirectory() as tmp:
-        todo = ablation.run_ablation(
-            ["placement"], [5], profile="smoke", results_dir=tmp, dry_run=True
-        )
+        todo = run_ablation(["placement"], [5], profile="smoke", results_dir=tmp, dry_run=True)
     if n != len(todo):
         raise NotYet(
-            "not yet: run ablation.run_ablation([...], [5], profile='smoke', "
+            "not yet: run run_ablation([...], [5], profile='smoke', "
             "results_dir=<an empty folder>, dry_run=True) and count what it returns"
         )
     return "one task per variant of Table 3; its reference is GSFM itself, shared with σ = 7 bins"

@@ -1,5 +1,5 @@
 """Checkers of notebook 06 (small objects and spectra): references come from
-:mod:`gsfm.analysis.feature_spectra`, :mod:`gsfm.analysis.ablation_stats` and
+:mod:`gsfm.analysis.feature_spectra`, :mod:`gsfm.ablation.stats` and
 :mod:`gsfm.model` at check time."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gsfm.analysis import ablation_stats
+from gsfm.ablation.stats import bucket_counts
 from gsfm.analysis.feature_spectra import N_BINS, low_share, radial_power
 from gsfm.exercises import NotYet, checker
 from gsfm.exercises._answers import as_array, as_numbers, call, first_match, is_close
@@ -82,7 +82,7 @@ def nested_bucket_counts(answer: Any) -> str:
             "F": 50.0,
         }
     )
-    ref = ablation_stats.bucket_counts(objects)["n_objects"].tolist()
+    ref = bucket_counts(objects)["n_objects"].tolist()
     if got == ref:
         return "nested buckets share their smallest objects, so their scores are not independent"
     edges = [0.05, 0.01, 0.005, 0.0]

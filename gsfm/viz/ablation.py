@@ -18,7 +18,7 @@ A paired difference's marker is its verdict on the paper's claim (:class:`~gsfm.
 calibrated.Verdict`, :data:`VERDICT_MARKERS`): its shape names the verdict, and it is filled
 when a verdict is reached (confirmed, contradicted, bounded) and hollow when none is
 (unresolved, or no claim of the paper's to judge); each difference panel's legend says so.
-The statistics come from :mod:`gsfm.analysis.ablation_stats`.
+The statistics come from :mod:`gsfm.ablation.stats`, the sentences from :mod:`gsfm.ablation.text`.
 
 The module draws with pyplot and leaves the backend to whoever runs it (a notebook's inline
 backend, ``MPLBACKEND``, or matplotlib's own choice: Agg without a display).
@@ -40,21 +40,20 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from gsfm.analysis.ablation_stats import (
-    METRIC_LABELS,
+from gsfm.ablation.paper import PAPER_MAP_SIDE, PAPER_STUDIES, paper_rows
+from gsfm.ablation.schema import METRIC_LABELS, check_rows
+from gsfm.ablation.stats import (
     bucket_counts,
     bucket_differences,
     bucket_scores,
-    check_rows,
     comparison_pairs,
     paired_differences,
-    provenance_note,
     reference_variant,
     seed_summary,
     sigma_table,
 )
+from gsfm.ablation.text import provenance_note
 from gsfm.analysis.calibrated import BOUND, Verdict
-from gsfm.analysis.paper_ablations import PAPER_MAP_SIDE, PAPER_STUDIES, paper_rows
 from gsfm.analysis.wording import interval, signed
 from gsfm.viz.figures import save_figure
 
@@ -464,12 +463,12 @@ def plot_sigma_sweep(
     (``bins``, ``relative``: their σ are on different scales, drawn on one scale and one
     y-range), one line per split, the splits a little apart at each σ so that no interval hides
     another; the paper's Fig. 6(a) in its own panel. With ``differences``
-    (:func:`~gsfm.analysis.ablation_stats.paired_differences` of the study's pairs) a lower row
+    (:func:`~gsfm.ablation.stats.paired_differences` of the study's pairs) a lower row
     draws each σ's paired difference to the paper's σ of its mode, and the pairs across modes
     in a panel of their own, all on one y-range, the markers by verdict. ``split_notes``:
     what each split label means ("val-240x432": the same videos at 240×432), written under
     the title. ``rows``: a ``sigma.csv`` table
-    (:func:`~gsfm.analysis.ablation_stats.sigma_table`)."""
+    (:func:`~gsfm.ablation.stats.sigma_table`)."""
     rows = check_rows(rows)
     table = sigma_table(rows, metric)
     table = table[table["sigma"].notna()]
@@ -706,12 +705,12 @@ def plot_study(
 ) -> Figure:
     """One study (placement, components, generalization): per-variant means with their 95 %
     interval over seeds (one marker per split); the paired differences of ``pairs`` (default:
-    :func:`~gsfm.analysis.ablation_stats.comparison_pairs`, each variant against the reference,
+    :func:`~gsfm.ablation.stats.comparison_pairs`, each variant against the reference,
     then the paper's own comparisons) with their interval over seeds and videos and a marker
     per verdict (:data:`VERDICT_MARKERS`, explained in the panel's legend), or ``differences``
     when the caller has them already
-    (:func:`~gsfm.analysis.ablation_stats.paired_differences`: not computed twice); with
-    ``speed`` (:func:`gsfm.ablation_speed.variant_speed`'s table) each variant's speed
+    (:func:`~gsfm.ablation.stats.paired_differences`: not computed twice); with
+    ``speed`` (:func:`gsfm.ablation.speed.variant_speed`'s table) each variant's speed
     relative to the reference, timed together, in the other panels' order; the paper's numbers
     for the study in a last panel, when it has any, in our order (:func:`paper_order`)."""
     rows = check_rows(rows)
@@ -820,8 +819,8 @@ def plot_small_objects(
     difference over objects; one panel per split, the paper's Table 6 in its own panel, each
     variant in the same colour everywhere (the paper's bars in the colour of the variant they
     stand for). ``differences``: the comparisons to print (default
-    :func:`~gsfm.analysis.ablation_stats.bucket_differences`; e.g.
-    :func:`gsfm.analysis.small_split.split_differences`, whose ``interval_over`` is printed).
+    :func:`~gsfm.ablation.stats.bucket_differences`; e.g.
+    :func:`gsfm.ablation.small_split.split_differences`, whose ``interval_over`` is printed).
     ``split_titles``: {split: what it is} for the panel titles. ``rows`` (the study's
     ``<study>.csv``) supplies profile and device for the title; the objects table has none."""
     scores = bucket_scores(objects, metric)
