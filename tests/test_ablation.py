@@ -15,7 +15,16 @@ import pandas as pd
 import pytest
 
 from gsfm.ablation.runner import Task, plan, run_ablation
-from gsfm.ablation.schema import KEY
+from gsfm.ablation.schema import (
+    KEY,
+    OBJECT_COLUMNS,
+    TABLE_SCHEMAS,
+    VIDEO_COLUMNS,
+    check_objects,
+    check_table,
+    check_videos,
+    part_rows,
+)
 from gsfm.ablation.store import write_rows
 from gsfm.ablation.studies import (
     STUDIES,
@@ -444,3 +453,32 @@ def test_a_run_another_process_trains_is_skipped_and_left_alone(tmp_path: Path, 
         ]
     with exclusive(lock, wait=False):  # released with the block (and by a dying process)
         pass
+
+
+def test_the_writer_and_the_readers_share_one_schema(tmp_path: Path) -> None:
+    """The companion rows the runner and the small-split scorer write (``part_rows``, from the
+    scorer's columns) are what ``check_table`` and the statistics' checks read: the key first,
+    every typed column, J&F ×100; a scorer table without a column is refused by name."""
+    per_video = pd.DataFrame(
+        {"sequence": ["0001", "b"], "J&F-Mean": [0.5, 0.25], "J-Mean": [0.4, 0.2],
+         "F-Mean": [0.6, 0.3], "fps": [3.0, 4.0]}
+    )  # fmt: skip
+    per_object = per_video.assign(object=["1", "2"], area_share=[0.01, 0.002])
+    key = {"study": "small_objects", "variant": "GSFM", "seed": 0, "split": "val"}
+    key["profile"] = "cpu"
+    for kind, scores, columns, check in (
+        ("videos", per_video, VIDEO_COLUMNS, check_videos),
+        ("objects", per_object, OBJECT_COLUMNS, check_objects),
+    ):
+        rows = part_rows(scores, kind, **key)
+        assert list(rows.columns[: len(KEY)]) == list(KEY)
+        assert set(rows.columns) == {*columns, "profile"} >= set(TABLE_SCHEMAS[kind])
+        assert rows["JF"].tolist() == [50.0, 25.0]
+        path = tmp_path / f"small_objects_{kind}.csv"
+        rows.to_csv(path, index=False)
+        text = check_table(path, kind)  # as written
+        assert text["sequence"].tolist() == ["0001", "b"]  # names stay text
+        checked = check(pd.read_csv(path, dtype={"sequence": str, "object": str}))
+        assert checked["JF"].tolist() == [50.0, 25.0]
+    with pytest.raises(KeyError, match="area"):
+        part_rows(per_video, "objects", **key)

@@ -14,6 +14,7 @@ from scipy import stats
 
 from gsfm.ablation import report as R
 from gsfm.ablation import small_split as S
+from gsfm.ablation import text as T
 from gsfm.analysis import calibrated
 from gsfm.data.synthetic import VERSIONS, generate_video, split_names
 from gsfm.data.synthetic.spec import KEY_CELL
@@ -138,12 +139,12 @@ def test_the_sentences_say_what_the_interval_is_over_and_count_independent_objec
         {"a": [1.0, 3.0], "b": [4.0], "c": [0.5], "d": [6.0], "e": [2.5], "f": [0.0]}
     )
     diffs = S.split_differences(objects)
-    text = S.split_text(A.bucket_scores(objects), diffs, A.bucket_counts(objects))
+    text = T.small_split_text(A.bucket_scores(objects), diffs, A.bucket_counts(objects))
     assert "95 % interval over videos only, one seed;" in text
     assert ": confirmed (" in text
     assert "1 of the 7 objects score the same for both models" in text
     few = _objects({"a": [1.0], "b": [2.0]})
-    text = S.split_text(A.bucket_scores(few), S.split_differences(few), A.bucket_counts(few))
+    text = T.small_split_text(A.bucket_scores(few), S.split_differences(few), A.bucket_counts(few))
     assert "no interval" in text and "confirmed" not in text
 
 
@@ -203,41 +204,43 @@ def test_the_committed_rows_cover_the_split_with_consistent_flags() -> None:
 # --- the docs' numbers come from the rows --------------------------------------------------
 
 
-def test_update_docs_rewrites_only_the_marked_block_and_the_readme_bullet(tmp_path: Path) -> None:
+def test_update_small_object_docs_rewrites_only_the_marked_block_and_the_readme_bullet(
+    tmp_path: Path,
+) -> None:
     objects = _objects({v: [1.0 + i] for i, v in enumerate("abcdef")})
     diffs = S.split_differences(objects)
     from gsfm.ablation import stats as A
 
     scores = A.bucket_scores(objects)
     md, readme = tmp_path / "results.md", tmp_path / "README.md"
-    md.write_text(f"# R\n\nbefore\n{S.DOC_BEGIN}\nold\n{S.DOC_END}\nafter\n", encoding="utf-8")
+    md.write_text(f"# R\n\nbefore\n{R.DOC_BEGIN}\nold\n{R.DOC_END}\nafter\n", encoding="utf-8")
     readme.write_text(
-        f"- **Other**: x\n{S.README_BULLET}: old words\n  continued\n- **Next**: y\n",
+        f"- **Other**: x\n{R.README_BULLET}: old words\n  continued\n- **Next**: y\n",
         encoding="utf-8",
     )
-    S.update_docs(scores, diffs, md, readme)
+    R.update_small_object_docs(scores, diffs, md, readme)
     text = md.read_text(encoding="utf-8")
-    assert text.startswith("# R\n\nbefore\n") and text.endswith(f"{S.DOC_END}\nafter\n")
+    assert text.startswith("# R\n\nbefore\n") and text.endswith(f"{R.DOC_END}\nafter\n")
     assert "old" not in text and "| synth-small-v1, < 5 % | 6 (6) | 0 |" in text
     assert "On synth-small-v1, GSFM − STCN is confirmed in every bucket" in text
     lines = readme.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "- **Other**: x" and lines[2] == "- **Next**: y" and len(lines) == 3
-    assert lines[1] == S.readme_line(diffs)
+    assert lines[1] == T.small_split_readme_line(diffs)
     assert "one seed, interval over videos) confirmed in every bucket" in lines[1]
     md.write_text("no markers\n", encoding="utf-8")
     with pytest.raises(ValueError, match="lacks the markers"):
-        S.update_docs(scores, diffs, md, readme)
+        R.update_small_object_docs(scores, diffs, md, readme)
 
 
 @pytest.mark.skipif(not (COMMITTED / "small_objects.csv").is_file(), reason="no committed rows")
 def test_the_docs_give_the_small_object_numbers_of_the_committed_rows() -> None:
     """docs/results.md's block and README's Table 6 bullet are what the committed rows give
-    (regenerate them with gsfm.ablation.small_split.update_docs after new rows)."""
+    (regenerate them with gsfm.ablation.report.update_small_object_docs after new rows)."""
     from gsfm.ablation.report import small_objects_report
 
     report = small_objects_report("cpu", results_dir=ROOT / "results/ablations", split_dir=COMMITTED, figures_dir=None)  # fmt: skip
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
-    block = text.split(S.DOC_BEGIN, 1)[1].split(S.DOC_END, 1)[0].strip("\n")
-    assert block == S.docs_markdown(report.summary, report.differences)
+    block = text.split(R.DOC_BEGIN, 1)[1].split(R.DOC_END, 1)[0].strip("\n")
+    assert block == T.small_split_markdown(report.summary, report.differences)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert S.readme_bullet(readme) == S.readme_line(report.differences)
+    assert R.readme_bullet(readme) == T.small_split_readme_line(report.differences)

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from gsfm.ablation.schema import check_table
+from gsfm.ablation.schema import check_table, part_rows
 from gsfm.ablation.store import check_one_device_type, done_keys, provenance_device, write_rows
 from gsfm.ablation.studies import Study, Variant, get_studies, split_arguments, split_label
 from gsfm.data.synthetic import ensure_split
@@ -162,27 +162,15 @@ def _rows_for(
                 "run": run_dir.name,
             }
         )
-        keys = {"study": base["study"], "variant": base["variant"], "seed": task.seed}
-        per_seq = ev.per_sequence.rename(columns={"J&F-Mean": "JF", "J-Mean": "J", "F-Mean": "F"})[
-            ["sequence", "JF", "J", "F"]
-        ]
-        per_seq[["JF", "J", "F"]] *= 100
-        videos.append(per_seq.assign(**keys, split=label, profile=profile))
+        key = {"study": base["study"], "variant": base["variant"], "seed": task.seed}
+        key |= {"split": label, "profile": profile}
+        videos.append(part_rows(ev.per_sequence, "videos", **key))
         if task.study.per_object:
-            per_obj = ev.per_object.rename(
-                columns={"J&F-Mean": "JF", "J-Mean": "J", "F-Mean": "F", "area_share": "area"}
-            )[["sequence", "object", "area", "JF", "J", "F"]]
-            per_obj[["JF", "J", "F"]] *= 100
-            objects.append(per_obj.assign(**keys, split=label, profile=profile))
-    order = ["study", "variant", "seed", "split", "profile"]
-
-    def _front(t: pd.DataFrame) -> pd.DataFrame:
-        return t[order + [c for c in t.columns if c not in order]]
-
+            objects.append(part_rows(ev.per_object, "objects", **key))
     return (
         pd.DataFrame(rows),
-        _front(pd.concat(videos, ignore_index=True)),
-        _front(pd.concat(objects, ignore_index=True)) if objects else pd.DataFrame(),
+        pd.concat(videos, ignore_index=True),
+        pd.concat(objects, ignore_index=True) if objects else pd.DataFrame(),
     )
 
 

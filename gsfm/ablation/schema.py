@@ -26,6 +26,7 @@ __all__ = [
     "METRIC_LABELS",
     "OBJECT_COLUMNS",
     "RUN_COLUMNS",
+    "SCORE_NAMES",
     "TABLE_SCHEMAS",
     "TEXT_COLUMNS",
     "VIDEO_COLUMNS",
@@ -33,6 +34,8 @@ __all__ = [
     "check_rows",
     "check_table",
     "check_videos",
+    "key_first",
+    "part_rows",
     "source_of",
 ]
 
@@ -55,8 +58,8 @@ TEXT_COLUMNS: tuple[str, ...] = (
 OBJECT_COLUMNS: tuple[str, ...] = (
     "study", "variant", "seed", "split", "sequence", "object", "area", *METRICS,
 )  # fmt: skip
-# The paper's Table 6: objects with an area under 5 %, 1 % and 0.5 % of the image. The buckets
-# are nested: "<5%" counts every object under 5 %, the smaller ones included.
+#: the scorer's column names (:mod:`gsfm.evaluation`) -> the tables' names
+SCORE_NAMES: dict[str, str] = {"J&F-Mean": "JF", "J-Mean": "J", "F-Mean": "F", "area_share": "area"}
 
 #: What each results table must hold: column -> type ("text": not empty; "int"; "float": a
 #: finite number; "json": a JSON object). ``""``: ``<study>.csv``; ``videos``, ``objects``:
@@ -79,6 +82,22 @@ TABLE_SCHEMAS: dict[str, dict[str, str]] = {
         **dict.fromkeys(("area", "JF", "J", "F"), "float"),
     },
 }  # fmt: skip
+
+
+def key_first(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the row key (:data:`KEY`) as its first columns, as every table is written."""
+    return table[[*KEY] + [c for c in table.columns if c not in KEY]]
+
+
+def part_rows(scores: pd.DataFrame, kind: str, **key: Any) -> pd.DataFrame:
+    """Per-video (``kind="videos"``) or per-object (``"objects"``) scores of one run on one split
+    (the scorer's columns) as rows of that companion table: its columns
+    (:data:`VIDEO_COLUMNS`, :data:`OBJECT_COLUMNS`), J&F, J and F ×100, the row ``key``
+    (:data:`KEY`'s values) first."""
+    columns = {"videos": VIDEO_COLUMNS, "objects": OBJECT_COLUMNS}[kind]
+    table = scores.rename(columns=SCORE_NAMES)[[c for c in columns if c not in KEY]].copy()
+    table[list(METRICS)] *= 100
+    return key_first(table.assign(**key))
 
 
 def _bad_cells(values: pd.Series, kind: str) -> pd.Series:

@@ -16,6 +16,7 @@ from gsfm.ablation.paper import (
     paper_rows,
 )
 from gsfm.ablation.schema import METRIC_LABELS, check_rows
+from gsfm.ablation.small_split import LABEL
 from gsfm.ablation.stats import CONFIDENCE, MIN_UNITS, in_order, over_seeds
 from gsfm.analysis import calibrated
 from gsfm.analysis.wording import interval, signed
@@ -27,6 +28,9 @@ __all__ = [
     "sigma_label",
     "sigma_text",
     "small_objects_text",
+    "small_split_markdown",
+    "small_split_readme_line",
+    "small_split_text",
     "speed_text",
     "summary_text",
 ]
@@ -584,3 +588,153 @@ def small_objects_text(scores: pd.DataFrame, diffs: pd.DataFrame) -> str:
             + "."
         )
     return "\n".join(lines)
+
+
+# --- Table 6 on synth-small-v1 (notebook 06, docs/results.md, the README) ---------------
+
+_SPLIT_VERDICT_WORDS = {
+    "confirmed": "the paper's direction, the interval excludes 0",
+    "contradicted": "the opposite of the paper's direction, the interval excludes 0",
+    "bounded": "any difference is smaller than {bound:g} J&F",
+    "unresolved": "the interval includes 0 and reaches beyond ±{bound:g} J&F",
+}
+
+
+def small_split_text(scores: pd.DataFrame, diffs: pd.DataFrame, counts: pd.DataFrame) -> str:
+    """The split's Table 6 in sentences, from numbers: per bucket its objects and videos, the
+    model-independent objects, each model's mean, and the difference with its interval, what
+    it is taken over, its MDE and its verdict (:class:`gsfm.analysis.calibrated.Verdict`)."""
+    lines = []
+    for split in dict.fromkeys(scores["split"]):
+        parts = []
+        for _, c in counts[counts["split"] == split].iterrows():
+            bucket = c["bucket"]
+            s = scores[(scores["split"] == split) & (scores["bucket"] == bucket)]
+            n, nv = int(c["n_objects"]), int(c["n_videos"])
+            if n == 0:
+                parts.append(f"{bucket}: no object of this size")
+                continue
+            means = ", ".join(
+                f"{r['variant']} {r['mean']:.1f}" for _, r in s.iterrows() if r["n_seeds"] > 0
+            )
+            text = f"{bucket}: {n} objects in {nv} videos; {means}"
+            d = diffs[(diffs["split"] == split) & (diffs["bucket"] == bucket)]
+            for _, r in d.iterrows():
+                text += (
+                    f"; {r['variant']} − {r['baseline']} {signed(r['estimate'])}"
+                    if math.isfinite(r["estimate"])
+                    else f"; {r['variant']} − {r['baseline']} {signed(r['diff'])}"
+                )
+                if math.isfinite(r["est_low"]):
+                    text += (
+                        f" {interval(r['est_low'], r['est_high'])} (95 % interval over "
+                        f"{r['interval_over']}; minimum detectable effect {r['mde']:.1f})"
+                    )
+                else:
+                    text += " (no interval: objects in fewer than 5 videos)"
+                if r["verdict"] and math.isfinite(r["est_low"]):
+                    why = _SPLIT_VERDICT_WORDS[str(r["verdict"])].format(bound=calibrated.BOUND)
+                    text += f": {r['verdict']} ({why})"
+                k = int(r["n_independent"])
+                nv, m = int(r["n_informative_videos"]), n - k
+                text += (
+                    f"; {k} of the {n} objects score the same for both models "
+                    f"(model-independent), so {m} object{'s' if m != 1 else ''} in {nv} "
+                    f"video{'s' if nv != 1 else ''} {'tells' if m == 1 else 'tell'} them apart"
+                )
+            parts.append(text)
+        lines.append(f"{split}, J&F of objects by size (nested buckets): " + "; ".join(parts) + ".")
+    return "\n".join(lines)
+
+
+def _bucket_words(bucket: str) -> str:
+    return "under " + bucket.lstrip("<").replace("%", " %")
+
+
+def _split_name(split: str) -> str:
+    """A split's name in prose: its own label for synth-small-v1, ``synth-v1 <split>`` else."""
+    return split if split.startswith("synth-") else f"synth-v1 {split}"
+
+
+def _estimate(r: pd.Series) -> float:
+    """The calibrated estimate, or the plain mean difference where there is none."""
+    return float(r["estimate"]) if math.isfinite(r["estimate"]) else float(r["diff"])
+
+
+def _verdict_phrase(d: pd.DataFrame) -> str:
+    """``confirmed in every bucket`` or ``confirmed under 5 %, unresolved under 1 % and
+    0.5 %`` for one split's rows of :func:`gsfm.ablation.small_split.split_differences` (bucket order kept)."""
+    groups: dict[str, list[str]] = {}
+    for _, r in d.iterrows():
+        groups.setdefault(str(r["verdict"] or "no verdict"), []).append(str(r["bucket"]))
+    if len(groups) == 1:
+        return f"{next(iter(groups))} in every bucket"
+    parts = []
+    for verdict, buckets in groups.items():
+        sizes = [b.lstrip("<").replace("%", "") for b in buckets]
+        joined = sizes[0] if len(sizes) == 1 else ", ".join(sizes[:-1]) + " and " + sizes[-1]
+        parts.append(f"{verdict} under {joined} %")
+    return ", ".join(parts)
+
+
+def small_split_markdown(scores: pd.DataFrame, diffs: pd.DataFrame) -> str:
+    """docs/results.md's small-object section body: one table row per split and bucket
+    (objects, videos, model-independent objects, each model's mean, the estimate with its
+    interval, what the interval is over, the MDE, Holm p and the verdict) and a sentence per
+    split, all from the rows."""
+    variants = list(dict.fromkeys(diffs["baseline"])) + list(dict.fromkeys(diffs["variant"]))
+    head = (
+        "| split, bucket | objects (videos) | model-independent | "
+        + " | ".join(variants)
+        + " | GSFM − STCN [95 %] | interval over | MDE | Holm p | verdict |"
+    )
+    lines = [head, "|" + "---|" * (8 + len(variants))]
+    for _, r in diffs.iterrows():
+        s = scores[(scores["split"] == r["split"]) & (scores["bucket"] == r["bucket"])]
+        means = [f"{s.loc[s['variant'] == v, 'mean'].iloc[0]:.1f}" for v in variants]
+        has = math.isfinite(r["est_low"])
+        lines.append(
+            f"| {_split_name(r['split'])}, {r['bucket'].replace('<', '< ').replace('%', ' %')} "
+            f"| {int(r['n_objects'])} ({int(r['n_videos'])}) | {int(r['n_independent'])} | "
+            + " | ".join(means)
+            + f" | {signed(_estimate(r))}"
+            + (f" {interval(r['est_low'], r['est_high'])}" if has else " (no interval)")
+            + f" | {r['interval_over'] if has else '—'} | "
+            + (f"{r['mde']:.1f} | {r['p_holm']:.2f}" if has else "— | —")
+            + f" | {r['verdict']} |"
+        )
+    text = ["\n".join(lines), ""]
+    for split, d in diffs.groupby("split", sort=False):
+        small = d[d["bucket"] == d["bucket"].iloc[-1]].iloc[0]
+        text.append(
+            f"On {_split_name(split)}, GSFM − STCN is {_verdict_phrase(d)}; "
+            f"{_bucket_words(small['bucket'])} of the frame {signed(_estimate(small))} J&F "
+            + (
+                f"{interval(small['est_low'], small['est_high'])} over {small['interval_over']}"
+                if math.isfinite(small["est_low"])
+                else "(no interval)"
+            )
+            + f", with {int(small['n_independent'])} of its "
+            f"{int(small['n_objects'])} objects model-independent."
+        )
+    return "\n".join(text)
+
+
+def small_split_readme_line(diffs: pd.DataFrame, new_split: str = LABEL) -> str:
+    """README's Table 6 bullet: the verdicts per split, synth-small-v1 first with its estimate
+    under 0.5 %, from :func:`gsfm.ablation.small_split.split_differences`."""
+    parts = []
+    for split, d in diffs.groupby("split", sort=False):
+        phrase = _verdict_phrase(d)
+        if str(split).startswith(new_split):
+            small = d.iloc[-1]
+            has = math.isfinite(small["est_low"])
+            phrase = (
+                f"on {split} (shipped weights, one seed, interval over videos) {phrase}; "
+                f"{_bucket_words(small['bucket'])} {signed(_estimate(small))}"
+                + (f" {interval(small['est_low'], small['est_high'])}" if has else "")
+            )
+        else:
+            phrase = f"on {_split_name(split)} {phrase}"
+        parts.append(phrase)
+    return "- **Small objects (Table 6)**: " + "; ".join(parts) + "."
