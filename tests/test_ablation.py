@@ -18,12 +18,14 @@ from gsfm.ablation.runner import Task, plan, run_ablation
 from gsfm.ablation.schema import (
     KEY,
     OBJECT_COLUMNS,
+    RUN_COLUMNS,
     TABLE_SCHEMAS,
     VIDEO_COLUMNS,
     check_objects,
     check_table,
     check_videos,
     part_rows,
+    run_scores,
 )
 from gsfm.ablation.store import write_rows
 from gsfm.ablation.studies import (
@@ -482,3 +484,11 @@ def test_the_writer_and_the_readers_share_one_schema(tmp_path: Path) -> None:
         assert checked["JF"].tolist() == [50.0, 25.0]
     with pytest.raises(KeyError, match="area"):
         part_rows(per_video, "objects", **key)
+    summary = pd.Series(
+        {"fps": 3.14159, "top_k": 50, "mem_every": 3, "J&F-Mean": 0.5, "J-Mean": 0.4,
+         "F-Mean": 0.6, "n_objects": 2, "frames": 24}
+    )  # fmt: skip
+    scores = run_scores(summary)  # the main row's score columns, named as the readers want them
+    assert {k for k, t in TABLE_SCHEMAS[""].items() if t == "float"} - {"train_s"} <= set(scores)
+    assert set(scores) - {"top_k", "mem_every"} <= set(RUN_COLUMNS)  # what check_rows reads
+    assert (scores["JF"], scores["eval_fps"], scores["frames"]) == (50.0, 3.142, 24)

@@ -381,7 +381,7 @@ def _rows(
     import torch
 
     from gsfm.ablation import small_split
-    from gsfm.ablation.schema import part_rows
+    from gsfm.ablation.schema import part_rows, run_scores
     from gsfm.ablation.store import provenance_device
 
     variant = next(v for v in STUDIES[small_split.STUDY].variants if v.model == name)
@@ -413,14 +413,7 @@ def _rows(
         "data_hash": ev.provenance["data_sha256"][:16],
         "weights_sha256": weights["sha256"],
         "train_s": round(float(log["time_s"].iloc[-1]), 1),
-        "eval_fps": round(float(s["fps"]), 3),
-        "top_k": s["top_k"],
-        "mem_every": s["mem_every"],
-        "JF": 100 * float(s["J&F-Mean"]),
-        "J": 100 * float(s["J-Mean"]),
-        "F": 100 * float(s["F-Mean"]),
-        "objects": int(s["n_objects"]),
-        "frames": int(s["frames"]),
+        **run_scores(s),
         "run": f"shipped:{name}",
     }
     key = {**keys, "profile": profile}

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from gsfm.ablation.schema import check_table, part_rows
+from gsfm.ablation.schema import check_table, part_rows, run_scores
 from gsfm.ablation.store import check_one_device_type, done_keys, provenance_device, write_rows
 from gsfm.ablation.studies import Study, Variant, get_studies, split_arguments, split_label
 from gsfm.data.synthetic import ensure_split
@@ -151,14 +151,7 @@ def _rows_for(
                 "config_hash": run_dir.name.rsplit("-", 1)[-1],
                 "data_hash": ev.provenance["data_sha256"][:16],  # hashed once, by evaluated_run
                 "train_s": round(float(log["time_s"].iloc[-1]), 1),
-                "eval_fps": round(float(s["fps"]), 3),
-                "top_k": s["top_k"],
-                "mem_every": s["mem_every"],
-                "JF": 100 * float(s["J&F-Mean"]),
-                "J": 100 * float(s["J-Mean"]),
-                "F": 100 * float(s["F-Mean"]),
-                "objects": int(s["n_objects"]),
-                "frames": int(s["frames"]),
+                **run_scores(s),
                 "run": run_dir.name,
             }
         )

@@ -36,6 +36,7 @@ __all__ = [
     "check_videos",
     "key_first",
     "part_rows",
+    "run_scores",
     "source_of",
 ]
 
@@ -89,6 +90,22 @@ def key_first(table: pd.DataFrame) -> pd.DataFrame:
     return table[[*KEY] + [c for c in table.columns if c not in KEY]]
 
 
+def run_scores(summary: pd.Series) -> dict[str, Any]:
+    """The score columns of a ``<study>.csv`` row from the scorer's one-line summary of a run on
+    a split (:mod:`gsfm.evaluation`): speed, inference settings, J&F, J and F ×100, counts."""
+    return {
+        "eval_fps": round(float(summary["fps"]), 3),
+        "top_k": summary["top_k"],
+        "mem_every": summary["mem_every"],
+        **{
+            SCORE_NAMES[name]: 100 * float(summary[name])
+            for name in ("J&F-Mean", "J-Mean", "F-Mean")
+        },
+        "objects": int(summary["n_objects"]),
+        "frames": int(summary["frames"]),
+    }
+
+
 def part_rows(scores: pd.DataFrame, kind: str, **key: Any) -> pd.DataFrame:
     """Per-video (``kind="videos"``) or per-object (``"objects"``) scores of one run on one split
     (the scorer's columns) as rows of that companion table: its columns
@@ -125,7 +142,8 @@ def check_table(path: str | os.PathLike[str], kind: str = "") -> pd.DataFrame:
     of complete rows (:func:`gsfm.files.read_csv_table`: a truncated file is refused) with
     every column of :data:`TABLE_SCHEMAS` ``[kind]`` holding values of its type. A damaged
     table is one ``ValueError`` naming the file, the column and the line; it is never
-    rewritten (:func:`upsert_rows` and :func:`plan` read through here first)."""
+    rewritten (:func:`~gsfm.ablation.store.upsert_rows` and :func:`~gsfm.ablation.runner.plan`
+    read through here first)."""
     path = Path(path)
     schema = TABLE_SCHEMAS[kind]
     what = f"results table ({kind or 'rows'})"

@@ -60,7 +60,8 @@ def provenance_note(rows: pd.DataFrame, seeds: bool = True) -> str:
 
 
 def summary_text(summary: pd.DataFrame) -> str:
-    """:func:`seed_summary` (or :func:`sigma_table`) in sentences, one line per split."""
+    """:func:`~gsfm.ablation.stats.seed_summary` (or :func:`~gsfm.ablation.stats.sigma_table`) in
+    sentences, one line per split."""
     if summary.empty:
         return "No runs to summarise."
     label = METRIC_LABELS.get(str(summary["metric"].iloc[0]), str(summary["metric"].iloc[0]))
@@ -171,9 +172,9 @@ def _pair(r: pd.Series) -> str:
 
 
 def differences_text(diffs: pd.DataFrame) -> str:
-    """:func:`paired_differences` in sentences: per split, each pair's difference with its one
-    calibrated interval over seeds and videos together, whether it is beyond noise, the
-    verdict on the paper's claim where the paper makes one, and the minimum detectable
+    """:func:`~gsfm.ablation.stats.paired_differences` in sentences: per split, each pair's
+    difference with its one calibrated interval over seeds and videos together, whether it is beyond
+    noise, the verdict on the paper's claim where the paper makes one, and the minimum detectable
     effect (MDE) with the seeds at hand."""
     if diffs.empty:
         return "No pair of variants was measured on a common split."
@@ -212,14 +213,15 @@ def differences_text(diffs: pd.DataFrame) -> str:
 
 
 def _against_noise(r: pd.Series) -> tuple[str, str]:
-    """(status, words): how the difference in ``r`` (a row of :func:`paired_differences` or
-    :func:`bucket_differences`) stands against noise. Where the row has the calibrated
-    interval over seeds and videos together (``est_low``/``est_high``, at least two seeds),
-    that interval alone decides: "beyond" when it excludes 0, else "noise". Otherwise (one
+    """(status, words): how the difference in ``r`` (a row of
+    :func:`~gsfm.ablation.stats.paired_differences` or
+    :func:`~gsfm.ablation.stats.bucket_differences`) stands against noise. Where the row has the
+    calibrated interval over seeds and videos together (``est_low``/``est_high``, at least two
+    seeds), that interval alone decides: "beyond" when it excludes 0, else "noise". Otherwise (one
     seed, or no per-video scores) the older levels: over the units (videos or objects,
-    ``diff``/``low``/``high``) and over seeds (``seed_*``); "beyond" only when both exclude 0
-    on the same side, "conflict" when the seed level excludes 0 on the other side. The words
-    read after "is"."""
+    ``diff``/``low``/``high``) and over seeds (``seed_*``); "beyond" only when both exclude 0 on the
+    same side, "conflict" when the seed level excludes 0 on the other side. The words read after
+    "is"."""
     low, high = float(r.get("est_low", math.nan)), float(r.get("est_high", math.nan))
     if math.isfinite(low) and math.isfinite(high):  # the one calibrated interval
         where = f"over seeds and videos {interval(low, high)}"
@@ -253,14 +255,14 @@ def _against_noise(r: pd.Series) -> tuple[str, str]:
 
 
 def _verdict(r: pd.Series, direction: str) -> tuple[str, str, str]:
-    """(kind, ours, words) for one row of :func:`paired_differences` against the paper's
-    ``direction`` ("+" or "-"). Where the row has its calibrated verdict (``verdict``, from the
-    interval over seeds and videos together), the kind follows it: "holds" (confirmed),
+    """(kind, ours, words) for one row of :func:`~gsfm.ablation.stats.paired_differences` against
+    the paper's ``direction`` ("+" or "-"). Where the row has its calibrated verdict (``verdict``,
+    from the interval over seeds and videos together), the kind follows it: "holds" (confirmed),
     "reversed" (contradicted), "bounded", else "direction" / "reversed-noise" by the sign of
     the estimate (unresolved). Rows without it (one seed) fall back to the older rule: kind is
     "holds" / "reversed" only when the difference is beyond noise both over videos and over
-    seeds (:func:`_against_noise`). "disagree" when the two levels are on opposite sides, "tie" for no difference at
-    all, "none" when nothing was measured; else "direction" or "reversed-noise"."""
+    seeds (:func:`_against_noise`). "disagree" when the two levels are on opposite sides, "tie" for
+    no difference at all, "none" when nothing was measured; else "direction" or "reversed-noise"."""
     found = str(r.get("verdict", "") or "")
     if found and math.isfinite(float(r.get("est_low", math.nan))):
         est, low, high = (float(r[k]) for k in ("estimate", "est_low", "est_high"))
@@ -304,8 +306,10 @@ def _verdict(r: pd.Series, direction: str) -> tuple[str, str, str]:
 def paper_ordering_text(diffs: pd.DataFrame, study: str | None = None) -> str:
     """Whether the paper's ordering holds: for each comparison the paper makes in ``study``
     (:data:`~gsfm.ablation.paper.PAPER_ABLATIONS` rows with our labels and a
-    direction), the paper's difference beside ours (from :func:`paired_differences`, or
-    :func:`bucket_differences` for Table 6's buckets) and a verdict; then a tally per split."""
+    direction), the paper's difference beside ours (from
+    :func:`~gsfm.ablation.stats.paired_differences`, or
+    :func:`~gsfm.ablation.stats.bucket_differences` for Table 6's buckets) and a verdict; then a
+    tally per split."""
     if study is None:
         if diffs.empty:
             raise ValueError("empty differences table: pass the study name")
@@ -421,10 +425,10 @@ def _either_way(diffs: pd.DataFrame | None, split: str, a: str, b: str) -> pd.Se
 
 
 def _on_shared_seeds(g: pd.DataFrame, rows: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
-    """``g`` (rows of :func:`sigma_table`, one split and mode) with each σ's mean and interval
-    recomputed on the seeds every σ has, and a phrase saying so; ``g`` itself when they
-    already share their seeds. Empty when they share none (or ``rows`` is not given): means
-    over different seeds are not ranked."""
+    """``g`` (rows of :func:`~gsfm.ablation.stats.sigma_table`, one split and mode) with each σ's
+    mean and interval recomputed on the seeds every σ has, and a phrase saying so; ``g`` itself
+    when they already share their seeds. Empty when they share none (or ``rows`` is not given):
+    means over different seeds are not ranked."""
     seed_sets = [frozenset(str(x).split(",")) for x in g["seeds"]]
     if len(set(seed_sets)) == 1:
         return g, ""
@@ -464,12 +468,13 @@ def sigma_text(
     chosen: float = 7.0,
     rows: pd.DataFrame | None = None,
 ) -> str:
-    """For each σ mode and split of :func:`sigma_table`: where the mean peaks, and how the
-    paper's choice compares (σ = ``chosen`` bins; in the relative mode the same share of the
-    map side, ``chosen``/24); with ``diffs`` (:func:`paired_differences` on the same rows)
-    whether the peak differs from the choice beyond noise. Where the σ values have different
-    seeds, the peak is read on the seeds they share (from ``rows``, the study's rows), never
-    from means over different seeds."""
+    """For each σ mode and split of :func:`~gsfm.ablation.stats.sigma_table`: where the mean peaks,
+    and how the paper's choice compares (σ = ``chosen`` bins; in the relative mode the same share
+    of the map side, ``chosen``/24); with ``diffs``
+    (:func:`~gsfm.ablation.stats.paired_differences` on the same rows) whether the peak differs
+    from the choice beyond noise. Where the σ values have different seeds, the peak is read on
+    the seeds they share (from ``rows``, the study's rows), never from means over different
+    seeds."""
     sigma = sigma[sigma["sigma"].notna()]
     if sigma.empty:
         return "No variant with a σ to compare."
@@ -527,10 +532,10 @@ def sigma_text(
 
 
 def small_objects_text(scores: pd.DataFrame, diffs: pd.DataFrame) -> str:
-    """:func:`bucket_scores` and :func:`bucket_differences` in sentences: per split and bucket
-    the object count, each variant's score over seeds, the paired difference over objects
-    (interval resampling videos)
-    (distinguishable or not) and the paper's difference (Table 6) beside it."""
+    """:func:`~gsfm.ablation.stats.bucket_scores` and
+    :func:`~gsfm.ablation.stats.bucket_differences` in sentences: per split and bucket the object
+    count, each variant's score over seeds, the paired difference over objects (interval resampling
+    videos) (distinguishable or not) and the paper's difference (Table 6) beside it."""
     if scores.empty:
         return "No objects to bucket."
     paper = paper_rows("small_objects")
@@ -663,7 +668,8 @@ def _estimate(r: pd.Series) -> float:
 
 def _verdict_phrase(d: pd.DataFrame) -> str:
     """``confirmed in every bucket`` or ``confirmed under 5 %, unresolved under 1 % and
-    0.5 %`` for one split's rows of :func:`gsfm.ablation.small_split.split_differences` (bucket order kept)."""
+    0.5 %`` for one split's rows of :func:`gsfm.ablation.small_split.split_differences` (bucket
+    order kept)."""
     groups: dict[str, list[str]] = {}
     for _, r in d.iterrows():
         groups.setdefault(str(r["verdict"] or "no verdict"), []).append(str(r["bucket"]))
