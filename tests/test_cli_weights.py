@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from _cli import one_error, tree
+
 from gsfm.cli import main
 from gsfm.runtime import project_root
 from gsfm.weights import read_manifest, shipped_names, shipped_run
