@@ -33,7 +33,7 @@ from gsfm.data.io import describe_folder
 from gsfm.files import atomic_folder
 from gsfm.runtime import resolve_device, resolve_path
 
-HELP = "segment videos with a checkpoint, the shipped weights or a trivial baseline; write the masks"
+HELP = "segment videos with a checkpoint, shipped weights or a baseline; write the masks"
 
 PRED_MARKER = "gsfm_eval.json"  # written into every predictions folder this command fills
 # top-level files an output written before the marker listed its files may hold
