@@ -29,6 +29,8 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from gsfm.runtime import resolve_device
+
 PROFILE_NAMES: tuple[str, ...] = ("smoke", "cpu", "gpu", "paper")
 ENCODER_INITS: tuple[str, ...] = ("random", "imagenet")
 MODEL_NAMES: tuple[str, ...] = ("gsfm", "stcn")
@@ -344,9 +346,6 @@ def auto_profile(profile: str, device: str | Any = "auto") -> str:
     if profile != "auto":
         _check(profile, PROFILE_NAMES, "profile")
         return profile
-    # imported here: config stays stdlib-only, as the CLI's parser reads it
-    from gsfm.runtime import resolve_device
-
     return "gpu" if resolve_device(device).type == "cuda" else "cpu"
 
 

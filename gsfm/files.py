@@ -38,10 +38,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from gsfm.errors import GsfmError, MissingFileError
 
 if TYPE_CHECKING:  # torch is imported where it is used: light modules (the CLI) read files too
-    import pandas as pd
     import torch
 
 __all__ = [
@@ -135,8 +136,6 @@ def read_csv_table(
     """``pandas.read_csv(path, **read_csv)``. A file that is no readable table (bad CSV, empty,
     not UTF-8, an incomplete row: :func:`_check_complete_rows`) or lacks one of ``columns`` is
     one ``ValueError`` naming it."""
-    import pandas as pd  # imported here: most users of this module never read a table
-
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
@@ -178,7 +177,7 @@ def exclusive(lock: Path, wait: bool = True) -> Iterator[None]:
     holds ``lock`` enters again (the ablation runner locks a run folder, then trains it). No
     lock where ``fcntl`` does not exist (one writer is assumed there)."""
     try:
-        import fcntl
+        import fcntl  # here: the module exists on POSIX only
     except ImportError:  # not POSIX
         yield
         return

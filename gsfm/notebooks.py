@@ -28,6 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
+import papermill
+import papermill.exceptions
+from nbconvert import HTMLExporter
+
 from gsfm.files import atomic_write_text
 from gsfm.runtime import project_root
 
@@ -77,9 +82,6 @@ def list_notebooks(folder: str | Path | None = None) -> list[Path]:
 
 def notebook_parameters(path: str | Path) -> dict[str, Any]:
     """The parameters declared in the notebook's ``parameters`` cell, with their defaults."""
-    # imported here: papermill and nbconvert take seconds to import
-    import papermill
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"notebook not found: {path}")
@@ -104,10 +106,6 @@ def execute_notebook(
     failing cell's traceback can be read there: :class:`NotebookFailed` names that copy.
     ``progress``: papermill's bar, one step per cell.
     """
-    # imported here: papermill and nbconvert take seconds to import
-    import papermill
-    import papermill.exceptions
-
     path = Path(path)
     params = dict(parameters or {})
     declared = notebook_parameters(path)
@@ -142,10 +140,6 @@ def execute_notebook(
 
 def export_html(notebook: str | Path, html: str | Path) -> Path:
     """Write an executed notebook as one self-contained HTML page (figures embedded)."""
-    # imported here: papermill and nbconvert take seconds to import
-    import nbformat
-    from nbconvert import HTMLExporter
-
     notebook = Path(notebook)
     if not notebook.is_file():
         raise FileNotFoundError(f"notebook not found: {notebook}")

@@ -62,7 +62,7 @@ def figures_dir(path: str | Path = "figures", subdir: str = "") -> Path:
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` → CUDA when present, else CPU; anything else is checked and returned."""
-    import torch
+    import torch  # here: `python -m gsfm --help` imports this module, not torch
 
     if isinstance(device, torch.device):
         return device
@@ -78,7 +78,7 @@ def device_label(device: str | torch.device, threads: int | None = None) -> str:
     """The one device label of run provenance, results tables and figures:
     ``cuda:0 (<GPU name>)`` on CUDA; on the CPU ``cpu, N thread(s)`` with ``threads``, else
     ``cpu`` (a run's provenance records its threads apart). :func:`device_type` reads it back."""
-    import torch
+    import torch  # here: `python -m gsfm --help` imports this module, not torch
 
     dev = torch.device(device)
     if dev.type == "cuda":
@@ -96,7 +96,7 @@ def device_type(label: str) -> str:
 def device_name(device: str | torch.device = "auto") -> str:
     """The :func:`device_label` of ``device`` as this process uses it (with its torch threads
     on the CPU), for figure captions."""
-    import torch
+    import torch  # here: `python -m gsfm --help` imports this module, not torch
 
     return device_label(resolve_device(device), torch.get_num_threads())
 
@@ -105,7 +105,7 @@ def fast_cuda_kernels(device: str | torch.device) -> None:
     """On CUDA, let cuDNN pick the fastest convolution algorithms for the shapes it sees
     (``cudnn.benchmark``) and run float32 matmuls and convolutions on TF32 tensor cores; no-op
     elsewhere. Training and inference on a GPU call it; CPU results are untouched."""
-    import torch
+    import torch  # here: `python -m gsfm --help` imports this module, not torch
 
     if torch.device(device).type != "cuda":
         return
@@ -116,7 +116,7 @@ def fast_cuda_kernels(device: str | torch.device) -> None:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) for a reproducible run."""
-    import torch
+    import torch  # here: `python -m gsfm --help` imports this module, not torch
 
     random.seed(seed)
     np.random.seed(seed % 2**32)

@@ -54,6 +54,7 @@ __all__ = [
     "manifest_markdown",
     "read_manifest",
     "reference_row",
+    "shipped_digest",
     "shipped_for",
     "shipped_names",
     "shipped_run",
@@ -132,6 +133,13 @@ def _entry(name: str, folder: Path) -> dict[str, Any]:
             "see docs/weights.md to export them from a finished run)"
         )
     return models[name]
+
+
+def shipped_digest(name: str, weights_dir: str | os.PathLike[str] | None = None) -> str:
+    """The SHA-256 that the manifest records for the shipped weights ``name`` (the digest
+    :func:`load_shipped` checks the file against); an unknown name is one
+    :class:`WeightsError` line listing the shipped names."""
+    return _entry(name, _folder(weights_dir))["sha256"]
 
 
 def _verified_bytes(entry: Mapping[str, Any], folder: Path, key: str = "file") -> bytes:

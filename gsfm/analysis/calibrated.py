@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 __all__ = [
     "Components",
@@ -219,9 +220,6 @@ def seeds_needed(
 def holm(p_values: list[float] | np.ndarray) -> np.ndarray:
     """Holm's step-down adjustment of ``p_values`` (one family, e.g. one study's comparisons);
     NaN stays NaN and is left out of the family."""
-    # imported here: statsmodels takes about 2 s to import; only Holm needs it
-    from statsmodels.stats.multitest import multipletests
-
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, math.nan)
     ok = np.isfinite(p)

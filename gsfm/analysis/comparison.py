@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from gsfm.analysis.wording import signed
 from gsfm.data.io import list_frames, read_image, read_mask
@@ -97,9 +98,6 @@ def seed_interval(values: Any, confidence: float = 0.95) -> tuple[float, float]:
 
     The half-width is NaN for fewer than two values: one run gives no spread.
     """
-    # imported here: scipy.stats takes about 2 s to import
-    from scipy import stats
-
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         raise ValueError("no values to summarise")

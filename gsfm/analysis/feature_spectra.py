@@ -29,6 +29,14 @@ import pandas as pd
 import torch
 from torch import nn
 
+from gsfm.analysis import seed_video
+from gsfm.analysis.calibrated import Estimate
+from gsfm.analysis.run_info import code_version, read_run
+from gsfm.analysis.wording import interval, signed
+from gsfm.checkpoint import load_model
+from gsfm.data.davis import DAVISEvalDataset
+from gsfm.inference import InferenceEngine
+
 __all__ = [
     "N_BINS",
     "feature_spectra",
@@ -135,9 +143,6 @@ def feature_spectra(
     Returns one row per (model, place, bin): ``model, place, bin, radius`` (bin centre, cycles
     per pixel), ``power`` (mean share over the recorded maps), ``maps`` (how many).
     """
-    from gsfm.data.davis import DAVISEvalDataset
-    from gsfm.inference import InferenceEngine
-
     data = DAVISEvalDataset(val_root, split="val")
     if len(data) == 0:
         raise ValueError(f"no validation videos in {val_root}")
@@ -244,11 +249,6 @@ def residual_spectra(
     ``z_power`` (the mean share of non-DC power in the bin), ``maps``, and provenance
     (``profile, run, weights_sha256, code``). A run without frequency modules gives no rows.
     """
-    from gsfm.analysis.run_info import code_version, read_run
-    from gsfm.checkpoint import load_model
-    from gsfm.data.davis import DAVISEvalDataset
-    from gsfm.inference import InferenceEngine
-
     data = DAVISEvalDataset(val_root, split="val")
     code = code_version()
     rows = []
@@ -309,8 +309,6 @@ def residual_summary(rows: pd.DataFrame, radius: float = 0.125) -> pd.DataFrame:
     interval (:func:`gsfm.analysis.seed_video.estimate_over`: over seeds too when there are two
     or more). Bins that some video's maps do not reach are left out. Rows: ``module,
     quantity, bin, radius, estimate, low, high, p, seeds, videos, over``."""
-    from gsfm.analysis import seed_video
-
     if rows["bin"].max() >= N_BINS:
         raise ValueError(f"expected bins 0..{N_BINS - 1}, got up to {rows['bin'].max()}")
     out = []
@@ -355,8 +353,6 @@ def _one(summary: pd.DataFrame, module: str, quantity: str) -> pd.Series | None:
 def residual_text(summary: pd.DataFrame, radius: float = 0.125) -> str:
     """Sentences on what each module's residual z holds, from :func:`residual_summary`; a
     direction ("more low / high frequencies") is written only where its interval excludes 0."""
-    from gsfm.analysis import seed_video
-    from gsfm.analysis.wording import interval, signed
 
     def span(r: pd.Series, digits: int = 2, sign: bool = False) -> str:
         value = signed(r.estimate, digits) if sign else f"{r.estimate:.{digits}f}"
@@ -402,7 +398,5 @@ def residual_text(summary: pd.DataFrame, radius: float = 0.125) -> str:
 
 
 def _as_estimate(r: pd.Series) -> Any:
-    from gsfm.analysis.calibrated import Estimate
-
     nan = math.nan
     return Estimate(r.estimate, r.low, r.high, nan, nan, r.p, int(r.seeds), int(r.videos), None)  # type: ignore[arg-type]

@@ -36,11 +36,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from gsfm.analysis import seed_video
-from gsfm.analysis.calibrated import Verdict, verdict
+from gsfm.analysis.calibrated import Estimate, Verdict, verdict
+from gsfm.analysis.matching import frame_keys, lookalike_masks, query_pixel_shares
 from gsfm.analysis.run_info import code_version, read_run
+from gsfm.analysis.surgery import Surgery, operated
 from gsfm.analysis.wording import interval, signed
+from gsfm.checkpoint import load_model
+from gsfm.data.davis import DAVISEvalDataset
+from gsfm.data.layout import data_fingerprint
+from gsfm.data.synthetic import generate_video, read_split_record
+from gsfm.files import atomic_write
+from gsfm.runtime import resolve_path
+from gsfm.spectral import band_filter
+from gsfm.viz.matching import plot_lookalike_shares
 
 __all__ = [
     "LFM_BYPASSED",
@@ -81,8 +92,6 @@ def lookalike_objects(val_root: str | os.PathLike[str], split: str = "val") -> p
 def lfm_training_gain(config: dict[str, Any]) -> tuple[int, float]:
     """(side of the training key map, largest gain of the LFM's filter ``1 − g`` on it) for a
     run's ``config.json`` content: the crop is square, keys are at 1/16."""
-    from gsfm.spectral import band_filter
-
     model = config["model"]
     side = int(config["train"]["crop_size"]) // 16
     filt = band_filter(side, side, float(model["sigma"]), "low", model.get("sigma_mode", "bins"))
@@ -91,8 +100,6 @@ def lfm_training_gain(config: dict[str, Any]) -> tuple[int, float]:
 
 def _lookalike_video(val_root: Path, split: str, name: str, masks: np.ndarray) -> Any:
     """The synthetic video behind folder video ``name``, checked against its annotations."""
-    from gsfm.data.synthetic import generate_video, read_split_record
-
     record = read_split_record(val_root, split) or {}
     version = str(record.get("benchmark", "synth-v1")).removeprefix("synth-")
     video = generate_video(
@@ -129,15 +136,6 @@ def measure(
     the LFM's ``1 − g`` on it; with ``bypass_lfm`` the run is also measured with its LFM
     bypassed (model ``"GSFM, LFM bypassed"``).
     """
-    import torch
-
-    from gsfm.analysis.matching import frame_keys, lookalike_masks, query_pixel_shares
-    from gsfm.analysis.surgery import Surgery, operated
-    from gsfm.checkpoint import load_model
-    from gsfm.data.davis import DAVISEvalDataset
-    from gsfm.data.layout import data_fingerprint
-    from gsfm.runtime import resolve_path
-
     if not runs:
         raise ValueError("no runs to measure")
     root = resolve_path(val_root)
@@ -256,8 +254,6 @@ def compare(rows: pd.DataFrame, a: str = "GSFM", b: str = "STCN") -> pd.DataFram
 
 
 def _est(diffs: pd.DataFrame, share: str) -> Any:
-    from gsfm.analysis.calibrated import Estimate
-
     r = diffs[diffs["share"] == share].iloc[0]
     nan = math.nan
     return Estimate(r.estimate, r.low, r.high, nan, nan, r.p, r.seeds, r.videos, None)  # type: ignore[arg-type]
@@ -384,10 +380,6 @@ def lookalike_report(
     ``recompute``) are measured now and their rows written (atomically, replacing only their
     own rows); the rest are read. Then the summary, the differences, the sentences and the
     figure (:func:`gsfm.viz.matching.plot_lookalike_shares`)."""
-    from gsfm.files import atomic_write
-    from gsfm.runtime import resolve_path
-    from gsfm.viz.matching import plot_lookalike_shares
-
     path = resolve_path(csv_path)
     found = [read_run(r) for r in runs]
     if not found:

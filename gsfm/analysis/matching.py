@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from gsfm.data.synthetic import get_version, render_frames
 from gsfm.inference import Pads, pad_to_multiple, unpad
 from gsfm.model.memory import affinity, softmax_memory, topk_softmax
 
@@ -347,8 +348,6 @@ def lookalike_masks(
     The scene is rendered again with the lookalikes given labels; occlusion by depth order is
     the same as in the video's frames.
     """
-    from gsfm.data.synthetic import get_version, render_frames
-
     spec = video.spec
     objs = []
     ids = []

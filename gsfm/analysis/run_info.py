@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from gsfm.runtime import resolve_path
+from gsfm.training.run_folder import provenance
+
 __all__ = ["RunInfo", "code_version", "read_run"]
 
 
@@ -41,8 +46,6 @@ def _file_sha256(path: Path) -> str:
 
 def read_run(run: str | os.PathLike[str]) -> RunInfo:
     """The :class:`RunInfo` of a finished run folder (one clear error when it is not one)."""
-    from gsfm.runtime import resolve_path
-
     path = resolve_path(run)
     ckpt = path / "checkpoints" / "final.pt"
     try:
@@ -60,10 +63,6 @@ def read_run(run: str | os.PathLike[str]) -> RunInfo:
 def code_version() -> str:
     """The git commit of the code now running (12 digits, ``+dirty`` with uncommitted changes
     to tracked files), for the provenance column ``code`` of measured rows."""
-    import torch
-
-    from gsfm.training.run_folder import provenance
-
     prov = provenance(torch.device("cpu"), 0, 1)
     commit = str(prov.get("git_commit") or "unknown")[:12]
     return commit + ("+dirty" if prov.get("git_dirty") else "")

@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gsfm.data.io import list_frames, read_image, read_mask
+from gsfm.data.layout import resolve_layout
+
 __all__ = ["ObjectCrop", "object_crops", "smallest_objects"]
 
 
@@ -88,8 +91,6 @@ def _marking(
     pred_dirs: Mapping[str, str | os.PathLike[str]], seq: str, stem: str, obj: int
 ) -> tuple[str, ...]:
     """The methods whose predicted mask of frame ``stem`` of ``seq`` marks object ``obj``."""
-    from gsfm.data.io import read_mask
-
     return tuple(
         method
         for method, folder in pred_dirs.items()
@@ -110,9 +111,6 @@ def object_crops(
     """Crops of every object in ``picks`` (rows of :func:`smallest_objects`) from the
     validation folder ``val_root`` and the prediction folders ``pred_dirs`` ({method: folder}
     of palette PNGs, as :func:`gsfm.experiments.evaluated_run` writes them)."""
-    from gsfm.data.io import list_frames, read_image, read_mask
-    from gsfm.data.layout import resolve_layout
-
     img_root, ann_root = resolve_layout(val_root)
     out = []
     for row in picks.itertuples(index=False):

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from skimage.color import rgb2gray
 from skimage.transform import resize
 from torch import nn
+from torchvision.models import resnet18
 
 from gsfm.spectral import BANDS, FrequencyModule, band_filter, gaussian_at_nyquist
 
@@ -423,9 +424,6 @@ def resnet_features(
     random (seeded), so the maps show image structure passed through random filters, not
     learned semantics. Returns (1, C, H/s, W/s) float32.
     """
-    # imported here: torchvision.models is slow to import; notebook 01 never needs it
-    from torchvision.models import resnet18
-
     layers = ("layer1", "layer2", "layer3", "layer4")
     if layer not in layers:
         raise ValueError(f"layer must be one of {layers}, got {layer!r}")

@@ -15,6 +15,7 @@ import sys
 
 from gsfm.cli import CLIError
 from gsfm.commands import predict, score
+from gsfm.runtime import resolve_path
 
 HELP = "deprecated alias of `predict` + `score` (kept for one release)"
 
@@ -47,13 +48,13 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--checkpoint needs --data DIR (the DAVIS-layout folder to segment)")
     out = args.pred
     if not out and args.checkpoint:
+        # lazy: `python -m gsfm --help` imports this module; gsfm.evaluation imports torch
         from gsfm.evaluation import default_eval_dir
-        from gsfm.runtime import resolve_path
 
         out = str(default_eval_dir(resolve_path(args.checkpoint), data))
     if args.baseline and not out:
         raise CLIError("--pred is required (the folder of predicted masks)")
-    predicted = argparse.Namespace(**{**vars(args), "data": data, "out": out})
+    predicted = argparse.Namespace(**{**vars(args), "data": data, "out": out, "weights": None})
     if not predict.predict(predicted, full_gt=not args.allow_missing_gt):
         return 0
     return score.run(argparse.Namespace(**{**vars(args), "gt": data, "pred": out}))

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export, then print the file, its size and its SHA-256."""
-    # imported here: every command module is imported to build the parser; keeps --help fast
+    # lazy: `python -m gsfm --help` imports this module; gsfm.weights imports torch
     from gsfm.weights import export_weights, read_manifest, update_doc
 
     reproduces = None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gsfm.cli import device_arg
 from gsfm.config import PROFILE_NAMES
+from gsfm.runtime import resolve_path
 
 HELP = "execute the notebooks with papermill at their defaults (regenerates figures/)"
 
@@ -47,9 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # imported here: every command module is imported to build the parser; keeps --help fast
+    # lazy: `python -m gsfm --help` imports this module; gsfm.notebooks imports papermill
     from gsfm.notebooks import NotebookFailed, execute_all
-    from gsfm.runtime import resolve_path
 
     results = None if args.results is None else str(resolve_path(args.results))
     if results is not None and not Path(results).is_dir():

@@ -1,7 +1,8 @@
 """``python -m gsfm predict``: segment a folder of videos and write the predicted masks.
 
 ``--checkpoint FILE --data DIR --out DIR`` runs a trained network (ours, a training
-checkpoint, or the authors' STCN/GSFM weights) on a DAVIS-layout folder, giving it each object
+checkpoint, or the authors' STCN/GSFM weights; ``--weights gsfm|stcn``: the weights shipped in
+``weights/``, their SHA-256 checked) on a DAVIS-layout folder, giving it each object
 at its first annotated frame, and writes palette PNGs ``<out>/<video>/<frame>.png`` and
 ``timing.json``; ``gsfm score`` then scores them. ``--protocol youtube`` switches to the
 authors' YouTube-VOS inference loop (frames resized to a ``--short-side`` of 480 px, memory
@@ -28,13 +29,16 @@ from typing import Any
 
 from gsfm.cli import CLIError, device_arg
 from gsfm.commands.score import add_selection_arguments, is_our_table, split_videos
+from gsfm.data.io import describe_folder
+from gsfm.files import atomic_folder
+from gsfm.runtime import resolve_device, resolve_path
 
-HELP = "segment videos with a checkpoint (or a trivial baseline) and write the masks"
+HELP = "segment videos with a checkpoint, shipped weights or a baseline; write the masks"
 
 PRED_MARKER = "gsfm_eval.json"  # written into every predictions folder this command fills
 # top-level files an output written before the marker listed its files may hold
 _OWN_TOP_FILES = (PRED_MARKER, "timing.json", "global.csv", "per_sequence.csv", "per_object.csv")
-# the options that are InferenceSettings fields of the same name (they need --checkpoint)
+# the options that are InferenceSettings fields of the same name (they need a network)
 _INFERENCE_OPTIONS = ("top_k", "mem_every", "protocol", "short_side", "amp", "compile")
 
 
@@ -86,6 +90,12 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ``predict`` command."""
     add_source_arguments(parser)
+    parser.add_argument(
+        "--weights",
+        metavar="NAME",
+        help="the trained network shipped in weights/ (gsfm or stcn; its SHA-256 is checked "
+        "against weights/manifest.json), instead of --checkpoint",
+    )
     parser.add_argument("--data", help="the DAVIS-layout (or YouTube-VOS) folder to segment")
     parser.add_argument(
         "--out",
@@ -98,6 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def inference_settings(args: argparse.Namespace) -> Any:
     """The :class:`~gsfm.inference.InferenceSettings` of the command line (checked there)."""
+    # lazy: `python -m gsfm --help` imports this module; gsfm.inference imports torch
     from gsfm.inference import InferenceSettings
 
     given = {o: getattr(args, o) for o in _INFERENCE_OPTIONS if getattr(args, o) is not None}
@@ -143,8 +154,6 @@ def check_pred_target(pred: Path, option: str = "--out") -> None:
     """Refuse to write predictions into a folder holding anything but an earlier output of
     this command (one clear error naming the folder and what it holds): replacing that output
     must never delete a file gsfm did not write."""
-    from gsfm.data.io import describe_folder
-
     contents = describe_folder(pred)
     if contents is None:
         return
@@ -173,8 +182,6 @@ def _write_predictions(pred: Path, provenance: dict[str, Any], write: Callable[[
     the place of ``pred`` (whose old content, an earlier output of this command and nothing
     else: :func:`check_pred_target`, is deleted only then). On any error the temporary folder
     goes."""
-    from gsfm.files import atomic_folder
-
     with atomic_folder(pred) as tmp:
         result = write(tmp)
         marker = {"written_by": "python -m gsfm predict", **provenance}
@@ -191,16 +198,19 @@ def predict(args: argparse.Namespace, *, full_gt: bool = False) -> bool:
     scored against ``args.data`` (False for a YouTube-VOS split, whose ground truth is not
     public).
     """
+    # lazy: `python -m gsfm --help` imports this module; each of these imports torch
     from gsfm.evaluation import check_inputs
     from gsfm.prediction import is_youtube_split
-    from gsfm.runtime import resolve_path
 
     if not args.data:
         raise CLIError("--data is required (the DAVIS-layout folder to segment)")
     if not args.out:
         raise CLIError("--out is required (the folder the masks are written to)")
-    if bool(args.checkpoint) == bool(args.baseline):
-        raise CLIError("give one of --checkpoint FILE (a network) or --baseline empty|copy-first")
+    if sum(bool(a) for a in (args.checkpoint, args.weights, args.baseline)) != 1:
+        raise CLIError(
+            "give one of --checkpoint FILE (a network), --weights gsfm|stcn (the shipped "
+            "weights) or --baseline empty|copy-first"
+        )
     data, out = resolve_path(args.data), resolve_path(args.out)
     if not data.is_dir():
         raise FileNotFoundError(f"data folder not found: {data}")
@@ -208,13 +218,15 @@ def predict(args: argparse.Namespace, *, full_gt: bool = False) -> bool:
         given = [o for o in (*_INFERENCE_OPTIONS, "device") if getattr(args, o) is not None]
         if given:
             raise CLIError(
-                f"--{given[0].replace('_', '-')} applies to --checkpoint; a baseline runs no "
-                "network"
+                f"--{given[0].replace('_', '-')} applies to --checkpoint and --weights; a "
+                "baseline runs no network"
             )
         check_pred_target(out)
         return _predict_baseline(args, data, out)
     settings = inference_settings(args)  # bad values are refused here, before any work
-    if not Path(args.checkpoint).is_file():
+    if args.weights:
+        _shipped_digest(args.weights)  # an unknown name is refused here, listing the known ones
+    elif not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
     check_pred_target(out)
     if settings.protocol == "youtube" and is_youtube_split(data):
@@ -225,6 +237,7 @@ def predict(args: argparse.Namespace, *, full_gt: bool = False) -> bool:
     model, settings = _load(args, settings)
 
     def predict_into(tmp: Path) -> Any:
+        # lazy: `python -m gsfm --help` imports this module; gsfm.prediction imports torch
         from gsfm.prediction import predict_folder
 
         return predict_folder(
@@ -244,30 +257,45 @@ def predict(args: argparse.Namespace, *, full_gt: bool = False) -> bool:
     return True
 
 
+def _shipped_digest(name: str) -> str:
+    """The SHA-256 that weights/manifest.json records for the shipped weights ``name``; an
+    unknown name is one error line listing the shipped ones."""
+    # lazy: `python -m gsfm --help` imports this module; gsfm.weights imports torch
+    from gsfm.weights import shipped_digest
+
+    return shipped_digest(name)
+
+
 def _load(args: argparse.Namespace, settings: Any) -> tuple[Any, Any]:
-    """The network of ``--checkpoint`` on ``--device`` and the settings with its defaults
-    filled in; what the device cannot run (fp16, CUDA graphs off CUDA) is refused before the
-    checkpoint is read."""
+    """The network of ``--checkpoint`` (or the shipped ``--weights``, their SHA-256 checked) on
+    ``--device`` and the settings with its defaults filled in; what the device cannot run
+    (fp16, CUDA graphs off CUDA) is refused before the weights are read."""
+    # lazy: `python -m gsfm --help` imports this module; each of these imports torch
     from gsfm.checkpoint import load_model
-    from gsfm.runtime import resolve_device
+    from gsfm.weights import load_shipped
 
     device = resolve_device(args.device or "auto")
     settings.check_device(device)
-    model = load_model(args.checkpoint, map_location=device)
+    if args.weights:
+        model = load_shipped(args.weights, device)
+    else:
+        model = load_model(args.checkpoint, map_location=device)
     return model, settings.resolved(model.config)
 
 
 def _provenance(args: argparse.Namespace, data: Path, settings: Any = None) -> dict[str, Any]:
     """What the marker records about the masks: source, data folder, inference settings."""
-    from gsfm.runtime import resolve_path
-
     if args.baseline:
         return {"source": f"baseline {args.baseline}", "data": str(data)}
-    return {
-        "source": f"checkpoint {resolve_path(args.checkpoint)}",
-        "data": str(data),
-        "settings": settings.provenance(),
-    }
+    if args.weights:
+        digest = _shipped_digest(args.weights)
+        source: dict[str, Any] = {
+            "source": f"shipped weights {args.weights}",
+            "weights": {"name": args.weights, "sha256": digest},
+        }
+    else:
+        source = {"source": f"checkpoint {resolve_path(args.checkpoint)}"}
+    return {**source, "data": str(data), "settings": settings.provenance()}
 
 
 def _summary_line(summary: dict[str, dict[str, Any]], out: Path) -> str:
@@ -281,6 +309,7 @@ def _summary_line(summary: dict[str, dict[str, Any]], out: Path) -> str:
 
 
 def _predict_baseline(args: argparse.Namespace, data: Path, out: Path) -> bool:
+    # lazy: `python -m gsfm --help` imports this module; gsfm.baselines imports tqdm
     from gsfm.baselines import write_baseline
 
     videos = split_videos(data, args.split)
@@ -296,6 +325,7 @@ def _predict_baseline(args: argparse.Namespace, data: Path, out: Path) -> bool:
 def _predict_youtube(args: argparse.Namespace, settings: Any, data: Path, out: Path) -> None:
     """A YouTube-VOS split (it has a meta.json): segment it as the authors do and write the
     submission folder. Its ground truth is not public, so nothing can be scored."""
+    # lazy: `python -m gsfm --help` imports this module; gsfm.prediction imports torch
     from gsfm.prediction import predict_youtube
 
     if args.split:

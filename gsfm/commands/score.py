@@ -13,6 +13,8 @@ import argparse
 from pathlib import Path
 
 from gsfm.cli import CLIError
+from gsfm.data.layout import read_split_file
+from gsfm.files import atomic_write
 
 HELP = "score predicted masks against ground truth (DAVIS J, F, J&F)"
 
@@ -73,8 +75,8 @@ def split_videos(root: str | Path, split: str | None) -> list[str] | None:
     """The videos of ``ImageSets/*/<split>.txt`` under ``root`` (None: every video)."""
     if not split:
         return None
+    # lazy: `python -m gsfm --help` imports this module; gsfm.data.davis imports torch
     from gsfm.data.davis import find_split_file
-    from gsfm.data.layout import read_split_file
 
     f = find_split_file(Path(root), split, None)
     if f is None:
@@ -112,7 +114,7 @@ def _say_skipped(missing: list[str]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Score ``--pred`` against ``--gt``, print the tables and write the per-object one."""
-    from gsfm.files import atomic_write
+    # lazy: `python -m gsfm --help` imports this module; gsfm.metrics imports tqdm
     from gsfm.metrics import format_result, score_folders, size_buckets
 
     if not args.gt:

@@ -17,6 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from gsfm.cli import CLIError
+from gsfm.data.io import describe_folder
+from gsfm.data.synthetic import (
+    SPLITS,
+    VERSIONS,
+    describe_split,
+    read_split_record,
+    remove_split,
+    split_paths,
+    split_problems,
+    split_settings,
+    split_unverified,
+    write_split,
+)
 
 HELP = "write the synthetic VOS benchmark (synth-v1) in the DAVIS layout"
 
@@ -41,9 +54,6 @@ def _int_at_least(low: int, what: str) -> Any:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ``synth`` command."""
-    # imported here: every command module is imported to build the parser; keeps --help fast
-    from gsfm.data.synthetic import SPLITS, VERSIONS
-
     parser.add_argument(
         "--out",
         required=True,
@@ -98,10 +108,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _holdings(root: Path) -> str:
     """What a non-empty folder holds: synth splits, a DAVIS layout, other entries."""
-    # imported here: every command module is imported to build the parser; keeps --help fast
-    from gsfm.data.io import describe_folder
-    from gsfm.data.synthetic import describe_split, read_split_record
-
     parts = []
     for meta in sorted(root.glob("synth_*.json")):
         record = read_split_record(root, meta.stem.removeprefix("synth_"))
@@ -128,19 +134,6 @@ def _relative(paths: list[Path], root: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the split (or verify an existing one); print what happened."""
-    # imported here: every command module is imported to build the parser; keeps --help fast
-    from gsfm.data.io import describe_folder
-    from gsfm.data.synthetic import (
-        describe_split,
-        read_split_record,
-        remove_split,
-        split_paths,
-        split_problems,
-        split_settings,
-        split_unverified,
-        write_split,
-    )
-
     root = Path(args.out)
     if root.exists() and not root.is_dir():
         raise CLIError(f"output path {root} exists and is not a folder")

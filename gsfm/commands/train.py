@@ -20,6 +20,7 @@ from typing import Any
 from gsfm.cli import CLIError, device_arg, positive_int, seed_arg
 from gsfm.config import ENCODER_INITS, MODEL_NAMES, PROFILE_NAMES, default_data
 from gsfm.files import Busy, DiskFullError
+from gsfm.runtime import resolve_path
 
 HELP = f"train GSFM or the STCN baseline (profiles {'|'.join(PROFILE_NAMES)}; torchrun for DDP)"
 
@@ -144,9 +145,6 @@ def train_overrides(args: argparse.Namespace) -> dict[str, Any]:
 def model_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ModelConfig options named on the command line (local encoder weight files are
     made absolute, so that config.json names them wherever the run is resumed from)."""
-    # imported here: every command module is imported to build the parser; keeps --help fast
-    from gsfm.runtime import resolve_path
-
     options: dict[str, Any] = dict(args.model_option)
     for field in ("key_encoder_weights", "value_encoder_weights"):
         value = getattr(args, field)
@@ -156,7 +154,7 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    # imported here: every command module is imported to build the parser; keeps --help fast
+    # lazy: `python -m gsfm --help` imports this module; gsfm.model and gsfm.training import torch
     from gsfm.model import PretrainedWeightsError
     from gsfm.training import NonFiniteLossError
     from gsfm.training.api import saved_run_settings, train

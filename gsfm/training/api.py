@@ -31,10 +31,19 @@ from typing import Any
 import torch
 from torch.utils.data import ConcatDataset, Dataset
 
+from gsfm.checkpoint import load_state, load_weights, model_weights
 from gsfm.config import TrainConfig, train_config
+from gsfm.data.static import StaticPseudoVideoDataset
+from gsfm.data.synthetic import VERSIONS, SyntheticTrainSet, ensure_split
+from gsfm.data.triplets import VOSTripletDataset
+from gsfm.errors import DataError
+from gsfm.files import Busy, exclusive
+from gsfm.losses import GSFMLoss
+from gsfm.model import build_model, init_encoders
 from gsfm.runtime import resolve_path, seed_everything
 from gsfm.training.distributed import DistContext, init_distributed
 from gsfm.training.loop import Trainer, TrainResult
+from gsfm.training.run_folder import RunFolder
 
 __all__ = [
     "DATA_KINDS",
@@ -78,8 +87,6 @@ def parse_data_spec(text: str) -> DataSpec:
         raise ValueError(f"bad data specification {text!r}: the repeat count must be >= 1")
     if kind in _SYNTH_KINDS:
         if arg is not None:
-            from gsfm.data.synthetic import VERSIONS
-
             trainable = sorted(n for n, v in VERSIONS.items() if "train" in v.splits)
             if arg not in VERSIONS:
                 raise ValueError(
@@ -116,8 +123,6 @@ class _Concat(ConcatDataset):
 
 def _one_dataset(spec: DataSpec, cfg: TrainConfig, seed: int) -> Dataset:
     if spec.kind == "synth":
-        from gsfm.data.synthetic import SyntheticTrainSet
-
         return SyntheticTrainSet(
             version=spec.arg or "v1",
             crop_size=cfg.crop_size,
@@ -127,9 +132,6 @@ def _one_dataset(spec: DataSpec, cfg: TrainConfig, seed: int) -> Dataset:
             max_objects=cfg.max_objects,
         )
     if spec.kind == "synth-train":
-        from gsfm.data.synthetic import ensure_split
-        from gsfm.data.triplets import VOSTripletDataset
-
         version = spec.arg or "v1"
         root = ensure_split(None, "train", version=version, progress=True)
         return VOSTripletDataset(
@@ -143,8 +145,6 @@ def _one_dataset(spec: DataSpec, cfg: TrainConfig, seed: int) -> Dataset:
             preload=True,
         )
     if spec.kind in ("davis", "youtube"):
-        from gsfm.data.triplets import VOSTripletDataset
-
         root = Path(spec.arg or "")
         split = root / "ImageSets" / "2017" / "train.txt"
         return VOSTripletDataset(
@@ -157,8 +157,6 @@ def _one_dataset(spec: DataSpec, cfg: TrainConfig, seed: int) -> Dataset:
             repeat=spec.repeat,
             seed=seed,
         )
-    from gsfm.data.static import StaticPseudoVideoDataset
-
     return StaticPseudoVideoDataset(
         spec.arg or "", crop_size=cfg.crop_size, num_frames=cfg.num_frames, seed=seed,
         repeat=spec.repeat,
@@ -168,8 +166,6 @@ def _one_dataset(spec: DataSpec, cfg: TrainConfig, seed: int) -> Dataset:
 def _load_weights(net: torch.nn.Module, path: Path) -> None:
     """Initialise ``net`` from the model weights of a checkpoint: ours (a training checkpoint or
     a saved model) or the authors' STCN / GSFM weights. Errors are one line naming ``path``."""
-    from gsfm.checkpoint import load_state, load_weights, model_weights
-
     state = load_state(path, what="--init checkpoint")
     load_weights(net, model_weights(state, path), f"--init checkpoint {path}")
 
@@ -189,8 +185,6 @@ def build_train_data(specs: Sequence[str | DataSpec], cfg: TrainConfig, seed: in
 
 def saved_run_settings(out: str | Path) -> dict[str, Any]:
     """The arguments of :func:`train` that produced the run in ``out`` (for ``--resume``)."""
-    from gsfm.training.run_folder import RunFolder
-
     config = RunFolder(resolve_path(out)).read_config()
     try:
         kinds = {"model_name": str, "profile": str, "data": list, "train": dict, "model": dict}
@@ -214,8 +208,6 @@ def saved_run_settings(out: str | Path) -> dict[str, Any]:
             },
         }
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        from gsfm.errors import DataError
-
         path = resolve_path(out) / "config.json"
         what = f"lacks the entry {exc}" if isinstance(exc, KeyError) else f"is malformed ({exc})"
         raise DataError(f"{path} {what}", path) from None
@@ -261,8 +253,6 @@ def run_folder_lock(out: str | Path) -> Iterator[None]:
     trains there: a second ``train`` or ``--resume`` into the folder raises
     :class:`gsfm.files.Busy` naming it instead of mixing its log and checkpoints with the first
     one's. Under ``torchrun`` the main process (rank 0) holds it for all ranks."""
-    from gsfm.files import Busy, exclusive
-
     if int(os.environ.get("RANK", "0")) != 0:
         yield
         return
@@ -295,14 +285,9 @@ def _train(
     **train_overrides: Any,
 ) -> TrainResult:
     """:func:`train`, with the run folder's lock held."""
-    from gsfm.losses import GSFMLoss
-    from gsfm.model import build_model
-
     cfg = train_config(profile, stage, **train_overrides)
     specs = [parse_data_spec(s) for s in data]
     if not resume:  # refuse a used --out before building anything (the trainer checks again)
-        from gsfm.training.run_folder import RunFolder
-
         RunFolder(resolve_path(out)).check_new()
     ctx: DistContext = init_distributed(device)
     try:
@@ -310,16 +295,12 @@ def _train(
         net = build_model(model, profile, **dict(model_options or {}))
         encoders: Any = None  # where the encoders' first weights came from (config.json)
         if resume:  # a resumed run restores its own weights and keeps its recorded provenance
-            from gsfm.training.run_folder import RunFolder
-
             folder = RunFolder(resolve_path(out))
             saved = folder.read_config() if folder.config_path.is_file() else None
             encoders = saved.get("encoders") if isinstance(saved, dict) else None
         elif init is not None:
             _load_weights(net, resolve_path(init))
         else:  # cfg.encoder_init: random, or ImageNet (rank 0 first: it fills the weight cache)
-            from gsfm.model import init_encoders
-
             if ctx.is_main:
                 encoders = init_encoders(net, cfg.encoder_init)
             ctx.barrier()

@@ -15,6 +15,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from gsfm.runtime import resolve_device
+
 __all__ = ["DistContext", "init_distributed"]
 
 
@@ -75,8 +77,6 @@ def init_distributed(device: str | torch.device = "auto") -> DistContext:
 
     ``device`` "auto" picks ``cuda:LOCAL_RANK`` when CUDA is present, else the CPU.
     """
-    from gsfm.runtime import resolve_device
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", str(rank)))

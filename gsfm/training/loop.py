@@ -40,6 +40,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
 
 from gsfm.checkpoint import save_checkpoint
 from gsfm.config import TrainConfig, json_roundtrip
@@ -435,8 +436,6 @@ class Trainer:
     def _progress_bar(self) -> Any:
         if not (self.progress and self.ctx.is_main):
             return None
-        from tqdm.auto import tqdm
-
         return tqdm(
             total=self.cfg.iterations,
             initial=self.iteration,

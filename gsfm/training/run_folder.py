@@ -22,9 +22,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 
+from gsfm import __version__
+from gsfm.data.io import describe_folder
+from gsfm.errors import DataError, MissingFileError
 from gsfm.files import atomic_write_json, atomic_write_text
+from gsfm.runtime import project_root
 
 __all__ = ["LOG_COLUMNS", "RunFolder", "provenance"]
 
@@ -55,9 +60,6 @@ def _git(*args: str, cwd: Path) -> str | None:
 
 def provenance(device: torch.device, seed: int, world_size: int) -> dict[str, Any]:
     """Where and with what a run was made (for config.json)."""
-    from gsfm import __version__
-    from gsfm.runtime import project_root
-
     root = project_root(Path(__file__).parent)
     commit = _git("rev-parse", "HEAD", cwd=root)
     dirty = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
@@ -115,8 +117,6 @@ class RunFolder:
         """Raise ``FileExistsError`` (one line) unless a new run may start here: the folder
         must not exist or be empty. A folder with an earlier run is pointed to ``--resume``;
         one with anything else is refused, so that a run never mixes with unrelated files."""
-        from gsfm.data.io import describe_folder
-
         if self.path.exists() and not self.path.is_dir():
             raise FileExistsError(f"run folder {self.path} exists and is not a folder")
         if self.latest.exists():
@@ -147,8 +147,6 @@ class RunFolder:
     def read_config(self) -> dict[str, Any]:
         """config.json as a dict; a missing, unreadable or non-object file is one
         :class:`~gsfm.errors.GsfmError` naming it."""
-        from gsfm.errors import DataError, MissingFileError
-
         path = self.config_path
         try:
             config = json.loads(path.read_text(encoding="utf-8"))
@@ -186,6 +184,4 @@ class RunFolder:
 
     def read_log(self) -> Any:
         """log.csv as a pandas DataFrame."""
-        import pandas as pd
-
         return pd.read_csv(self.log_path)

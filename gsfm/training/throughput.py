@@ -22,7 +22,11 @@ import torch
 from torch.utils.data import Dataset
 
 from gsfm.config import TrainConfig, train_config
+from gsfm.losses import GSFMLoss
+from gsfm.model import build_model
+from gsfm.runtime import fast_cuda_kernels
 from gsfm.training.data import BatchStream, to_device
+from gsfm.training.loop import amp_dtype
 
 __all__ = ["compare", "fixed_batch", "loader_rate", "step_rate"]
 
@@ -143,11 +147,6 @@ def step_rate(
     with large workspaces, is not counted. ``train_overrides`` change the profile's
     :class:`~gsfm.config.TrainConfig` (``batch_size=...``, ``crop_size=...``).
     """
-    from gsfm.losses import GSFMLoss
-    from gsfm.model import build_model
-    from gsfm.runtime import fast_cuda_kernels
-    from gsfm.training.loop import amp_dtype
-
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps must be >= 1 and warmup >= 0, got {steps} and {warmup}")
     dev = torch.device(device)

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
+from gsfm.data.davis import DAVISEvalDataset
 from gsfm.data.io import DAVIS_PALETTE
+from gsfm.data.synthetic import CASES, generate_video
+from gsfm.metrics import boundary_map
 from gsfm.viz.figures import save_figure
 
 __all__ = ["overlay", "plot_benchmark_examples", "small_object_boxes"]
@@ -30,8 +34,6 @@ _CAPTION = {
 def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.3) -> np.ndarray:
     """``image`` (H, W, 3) uint8 with object ids of ``mask`` blended in DAVIS colours and
     outlined (so the texture stays visible and lookalikes can be compared)."""
-    from gsfm.metrics import boundary_map
-
     out = image.astype(np.float32).copy()
     fg = mask > 0
     colours = DAVIS_PALETTE[mask].astype(np.float32)
@@ -47,16 +49,10 @@ def _load(root_or_videos: str | os.PathLike[str] | Sequence[object] | None, case
     out = []
     if root_or_videos is None or isinstance(root_or_videos, (str, os.PathLike)):
         if root_or_videos is None:
-            from gsfm.data.synthetic import CASES, generate_video
-
             for case in cases:
                 vid = generate_video("val", CASES.index(case))
                 out.append((case, vid.spec.name, vid.images, vid.masks, vid.objects))
             return out
-        import pandas as pd
-
-        from gsfm.data.davis import DAVISEvalDataset
-
         root = Path(root_or_videos)
         table = (
             pd.read_csv(root / "objects_val.csv") if (root / "objects_val.csv").is_file() else None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+from IPython.display import Image
 from matplotlib.figure import Figure
 
 from gsfm.files import atomic_write
@@ -40,10 +42,6 @@ def save_figure(
 def figure_image(fig: Figure) -> Any:
     """``fig`` as an IPython PNG image: it displays as a picture whatever matplotlib backend
     the kernel ended up with (a bare Figure shows as ``<Figure ...>`` text under Agg)."""
-    import io
-
-    from IPython.display import Image
-
     buf = io.BytesIO()
     fig.savefig(buf, dpi=DPI, format="png", facecolor="white")
     return Image(data=buf.getvalue(), format="png")

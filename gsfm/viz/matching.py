@@ -15,20 +15,20 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import matplotlib
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import display
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import LinearSegmentedColormap, Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.cm import ScalarMappable  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap, Normalize  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from gsfm.analysis.matching import FrameKeys, match_models  # noqa: E402
-from gsfm.viz.figures import save_figure  # noqa: E402
-from gsfm.viz.spectral import widgets_available  # noqa: E402
+from gsfm.analysis.matching import FrameKeys, match_models
+from gsfm.analysis.wording import interval, signed
+from gsfm.viz.figures import save_figure
+from gsfm.viz.spectral import widgets_available
 
 __all__ = ["WEIGHT_COLORMAP", "plot_lookalike_shares", "plot_matching", "query_pixel_picker"]
 
@@ -168,9 +168,6 @@ def query_pixel_picker(
     if not (interactive and widgets_available()):
         return start
 
-    import ipywidgets as widgets
-    from IPython.display import display
-
     h, w = frames.shape[-2:]
     row = widgets.IntSlider(
         value=point[0], min=0, max=h - 1, description="row", continuous_update=False
@@ -260,8 +257,6 @@ def plot_lookalike_shares(
     bx.set_ylabel("GSFM: weight on lookalikes (%)")
     d = differences[(differences["comparison"] == "GSFM − STCN")
                     & (differences["share"] == "lookalikes")].iloc[0]  # fmt: skip
-    from gsfm.analysis.wording import interval, signed
-
     span = interval(d.low, d.high) if np.isfinite(d.low) else "(no interval)"
     bx.set_title(
         f"(b) one dot per video: below the diagonal = the paper's Fig. 1\n"

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from gsfm.analysis.small_objects import ObjectCrop
+from gsfm.viz.data import overlay
 from gsfm.viz.figures import save_figure
 
 __all__ = ["plot_small_object_crops"]
@@ -31,8 +32,6 @@ def plot_small_object_crops(
     objects every method scores the same in every run (model-independent), said in their row.
     A method whose mask misses the object in the frame shown says so; so does a row whose
     object no method marks in any frame (the frame is then the middle annotated one)."""
-    from gsfm.viz.data import overlay
-
     if not crops:
         raise ValueError("no objects to plot")
     names = list(crops[0].masks)

@@ -13,13 +13,15 @@ title says "fftshift".
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython import get_ipython
+from IPython.display import display
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -375,26 +377,17 @@ def explorer_frame(
 
 
 def widgets_available() -> bool:
-    """Whether ipywidgets can be shown here: inside a Jupyter kernel, with ipywidgets installed.
+    """Whether ipywidgets can be shown here: inside a Jupyter kernel.
 
     Whether a person is watching is not guessed: notebooks take an ``interactive`` parameter,
     and ``python -m gsfm notebooks`` and the tests execute them with ``interactive=False``.
     """
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
-    if shell is None or type(shell).__name__ != "ZMQInteractiveShell":
-        return False
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def _show_in(out: Any, fig: Figure) -> None:
     """Replace what an ipywidgets Output shows with ``fig`` (a closed figure displays fine)."""
-    from IPython.display import display
-
     with out:
         out.clear_output(wait=True)
         display(fig)
@@ -430,8 +423,6 @@ def sigma_explorer(
     sigma = int(round(sigma))
     if not (interactive and widgets_available()):
         return explorer_frame(images[image], sigma, band, relative, image, out_path=out_path)
-
-    import ipywidgets as widgets
 
     def side() -> int:
         return min(images[image_dd.value].shape[:2])
@@ -764,8 +755,6 @@ def map_size_explorer(
     sigma = int(round(sigma))
     if not (interactive and widgets_available()):
         return map_size_frame(sigma, tuple(sizes[size]), out_path=out_path)  # type: ignore[arg-type]
-
-    import ipywidgets as widgets
 
     slider = widgets.IntSlider(
         value=sigma,

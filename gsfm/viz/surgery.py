@@ -14,8 +14,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 from matplotlib.figure import Figure
 
 from gsfm.analysis.surgery import Surgery, SurgeryBench, SurgeryResult
@@ -147,9 +149,6 @@ def surgery_widget(
     kw = dict(label=label)
     if not (interactive and widgets_available()):
         return figure_image(plot_surgery(bench, base, bench.measure(model, start), **kw))
-
-    import ipywidgets as widgets
-    from IPython.display import display
 
     lfm = widgets.Checkbox(value=start.lfm, description="LFM on", indent=False)
     hfm = widgets.Checkbox(value=start.hfm, description="HFM on", indent=False)

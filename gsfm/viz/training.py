@@ -23,7 +23,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
+from gsfm.data.io import DAVIS_PALETTE
+from gsfm.losses import bootstrap_p, logged_steps
+from gsfm.viz.data import overlay
 from gsfm.viz.figures import save_figure
 
 __all__ = [
@@ -166,8 +170,6 @@ def plot_bootstrap_schedule(
 
     ``logged``: a run's log (its ``p`` column is drawn as dots, to show the trainer follows it).
     """
-    from gsfm.losses import bootstrap_p, logged_steps
-
     its = np.arange(iterations + 1)
     p = [bootstrap_p(int(i), start_warm, end_warm, top_p) for i in its]
     fig, ax = plt.subplots(figsize=(5.8, 3.1))
@@ -313,11 +315,6 @@ def plot_qualitative(
     Each block has a legend of its objects' colours (the GT's object ids, in the DAVIS palette
     every mask is drawn in), so a wrong colour in a method's row reads as a swapped identity.
     """
-    from matplotlib.patches import Patch
-
-    from gsfm.data.io import DAVIS_PALETTE
-    from gsfm.viz.data import overlay
-
     if not videos:
         raise ValueError("no videos to plot")
     n_cols = max(len(v.frames) for v in videos)

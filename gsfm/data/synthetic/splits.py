@@ -126,6 +126,7 @@ def _render_videos(
     args = [(root, res, split, i, version, seed, h, w) for i in indices]
     bar = None
     if progress:
+        # lazy: `python -m gsfm --help` imports this module; tqdm is slow to import
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(indices), desc=f"synth-{version} {split}", unit="video")
@@ -142,6 +143,7 @@ def _render_videos(
         created = [d for f in folders for d in (f, *f.parents) if not d.exists()]
         for f in folders:
             f.mkdir(parents=True, exist_ok=True)
+        # lazy: `python -m gsfm --help` imports this module; the pool imports multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(max_workers=n_workers)
