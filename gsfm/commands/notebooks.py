@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--results",
         metavar="DIR",
-        help="the ablation results folder notebooks 05 and 06 read (default results/ablations)",
+        help="the results folder notebooks 03, 05 and 06 read (default results/ablations)",
     )
     parser.add_argument(
         "--quiet", action="store_true", help="no progress bar (one step per notebook cell)"
