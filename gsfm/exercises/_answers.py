@@ -14,7 +14,16 @@ import numpy as np
 
 from gsfm.exercises import NotYet
 
-__all__ = ["as_array", "as_number", "as_numbers", "call", "close_to", "first_match", "is_close"]
+__all__ = [
+    "as_array",
+    "as_number",
+    "as_numbers",
+    "call",
+    "close_to",
+    "first_match",
+    "is_close",
+    "mistake_hint",
+]
 
 
 def as_number(answer: Any, what: str = "your answer") -> float:
@@ -91,3 +100,12 @@ def first_match(out: Any, variants: dict[str, Callable[[], Any]], **tol: float) 
         except Exception:  # a variant that cannot be computed for this input is not a match
             continue
     return None
+
+
+def mistake_hint(
+    out: Any, mistakes: dict[str, tuple[Callable[[], Any], str]], fallback: str, **tol: float
+) -> str:
+    """The hint of the first known mistake that ``out`` reproduces (``{name: (make, hint)}``,
+    each ``make`` computing that mistake's result), else ``fallback``."""
+    known = first_match(out, {k: make for k, (make, _) in mistakes.items()}, **tol)
+    return mistakes[known][1] if known else fallback

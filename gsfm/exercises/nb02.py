@@ -13,7 +13,7 @@ import gsfm
 from gsfm.analysis import spectral as sa
 from gsfm.analysis.architecture import trace_architecture
 from gsfm.exercises import NotYet, checker
-from gsfm.exercises._answers import as_number, as_numbers, call, close_to, first_match, is_close
+from gsfm.exercises._answers import as_number, as_numbers, call, close_to, is_close, mistake_hint
 from gsfm.model import build_model, count_parameters
 
 PIXEL, SIDE = (4, 5), 12  # exercise 02.1: output pixel (4, 5) of a 12×12 map
@@ -98,25 +98,27 @@ def implement_frequency_module(fn: Any) -> str:
         unfiltered = copy.deepcopy(module)
         unfiltered.band = "all"
         with torch.no_grad():
-            known = first_match(
+            hint = mistake_hint(
                 out.detach(),
                 {
-                    "residual": lambda m=module, x=x: m(x) - x,
-                    "relu": lambda m=module, x=x: sa.without_relu(m)(x),
-                    "filter": lambda m=unfiltered, x=x: m(x),
+                    "residual": (
+                        lambda m=module, x=x: m(x) - x,
+                        "you return z only: the module is residual",
+                    ),
+                    "relu": (
+                        lambda m=module, x=x: sa.without_relu(m)(x),
+                        "the ReLU between the two convs is missing",
+                    ),
+                    "filter": (
+                        lambda m=unfiltered, x=x: m(x),
+                        "the band filter is missing (module.filter_for gives it)",
+                    ),
                 },
+                "your output differs from the module's",
                 rtol=1e-4,
                 atol=1e-4,
             )
-        hints = {
-            "residual": "you return z only: the module is residual",
-            "relu": "the ReLU between the two convs is missing",
-            "filter": "the band filter is missing (module.filter_for gives it)",
-        }
-        raise NotYet(
-            hints.get(known or "", "your output differs from the module's")
-            + f" ({cls.__name__}({c}) on a {h}×{w} map)"
-        )
+        raise NotYet(hint + f" ({cls.__name__}({c}) on a {h}×{w} map)")
     return "your steps reproduce gsfm.LFM and gsfm.HFM on odd, even and non-square maps"
 
 

@@ -16,8 +16,8 @@ from gsfm.exercises._answers import (
     as_numbers,
     call,
     close_to,
-    first_match,
     is_close,
+    mistake_hint,
 )
 from gsfm.losses import bootstrap_p, dice_loss
 from gsfm.model.memory import affinity, softmax_memory, topk_softmax
@@ -59,31 +59,38 @@ def implement_l2_topk(fn: Any) -> str:
         if is_close(out, ref, rtol=1e-5, atol=1e-6):
             continue
         s = affinity(mk, qk, "l2")
-        known = first_match(
+        hint = mistake_hint(
             out.detach().double(),
             {
-                "dot": lambda mk=mk, qk=qk, k=k: topk_softmax(affinity(mk, qk, "dot"), k),
-                "scale": lambda s=s, ck=ck, k=k: topk_softmax(s * math.sqrt(ck), k),
-                "dist": lambda mk=mk, qk=qk, k=k: topk_softmax(
-                    -(torch.cdist(mk.transpose(1, 2), qk.transpose(1, 2)) ** 2), k
+                "dot": (
+                    lambda mk=mk, qk=qk, k=k: topk_softmax(affinity(mk, qk, "dot"), k),
+                    "that is the dot-product affinity (STM's); STCN and GSFM use the L2 form",
                 ),
-                "full": lambda s=s: softmax_memory(s),
-                "dim": lambda s=s, k=k: topk_softmax(s.transpose(1, 2), k).transpose(1, 2),
+                "scale": (
+                    lambda s=s, ck=ck, k=k: topk_softmax(s * math.sqrt(ck), k),
+                    "the scale is missing: the affinity is divided by √C_k",
+                ),
+                "dist": (
+                    lambda mk=mk, qk=qk, k=k: topk_softmax(
+                        -(torch.cdist(mk.transpose(1, 2), qk.transpose(1, 2)) ** 2), k
+                    ),
+                    "close: −‖k − q‖² ranks the same, but divide it by √C_k as the code does",
+                ),
+                "full": (
+                    lambda s=s: softmax_memory(s),
+                    "that is the full softmax: keep only the k largest affinities per query",
+                ),
+                "dim": (
+                    lambda s=s, k=k: topk_softmax(s.transpose(1, 2), k).transpose(1, 2),
+                    "the softmax and top-k run over the memory axis (dim 1): each query's "
+                    "column sums to 1",
+                ),
             },
+            "your weights differ from gsfm's",
             rtol=1e-5,
             atol=1e-6,
         )
-        hints = {
-            "dot": "that is the dot-product affinity (STM's); STCN and GSFM use the L2 form",
-            "scale": "the scale is missing: the affinity is divided by √C_k",
-            "dist": "close: −‖k − q‖² ranks the same, but divide it by √C_k as the code does",
-            "full": "that is the full softmax: keep only the k largest affinities per query",
-            "dim": "the softmax and top-k run over the memory axis (dim 1): each query's column sums to 1",
-        }
-        raise NotYet(
-            hints.get(known or "", "your weights differ from gsfm's")
-            + f" (B={b}, C_k={ck}, N={n}, M={m}, k={k})"
-        )
+        raise NotYet(hint + f" (B={b}, C_k={ck}, N={n}, M={m}, k={k})")
     return "your L2 affinity with top-k equals gsfm.model.memory (affinity, topk_softmax)"
 
 
@@ -100,28 +107,32 @@ def implement_dice(fn: Any) -> str:
         ref = dice_loss(p, t).item()
         if abs(out_v - ref) < 1e-6:
             continue
-        known = first_match(
+        hint = mistake_hint(
             out_v,
             {
-                "paper": lambda p=p, t=t: dice_loss(p, t, smooth=1.0, form="paper").item(),
-                "paper_eps": lambda p=p, t=t: dice_loss(p, t, smooth=1e-6, form="paper").item(),
-                "nosmooth": lambda p=p, t=t: dice_loss(p, t, smooth=0.0).item(),
-                "coeff": lambda ref=ref: 1 - ref,
+                "paper": (
+                    lambda p=p, t=t: dice_loss(p, t, smooth=1.0, form="paper").item(),
+                    "that is the paper's Eq. 3 (squares in the denominator): gsfm trains with "
+                    "the authors' form (section 7)",
+                ),
+                "paper_eps": (
+                    lambda p=p, t=t: dice_loss(p, t, smooth=1e-6, form="paper").item(),
+                    "that is the paper's Eq. 3 as printed: gsfm trains with the authors' form",
+                ),
+                "nosmooth": (
+                    lambda p=p, t=t: dice_loss(p, t, smooth=0.0).item(),
+                    "the smoothing term of the authors' form is missing",
+                ),
+                "coeff": (
+                    lambda ref=ref: 1 - ref,
+                    "that is the Dice coefficient; the loss is 1 minus it",
+                ),
             },
+            "your Dice differs from gsfm.losses.dice_loss",
             rtol=0,
             atol=1e-6,
         )
-        hints = {
-            "paper": "that is the paper's Eq. 3 (squares in the denominator): gsfm trains with the "
-            "authors' form (section 7)",
-            "paper_eps": "that is the paper's Eq. 3 as printed: gsfm trains with the authors' form",
-            "nosmooth": "the smoothing term of the authors' form is missing",
-            "coeff": "that is the Dice coefficient; the loss is 1 minus it",
-        }
-        raise NotYet(
-            hints.get(known or "", "your Dice differs from gsfm.losses.dice_loss")
-            + f" (shape {shape})"
-        )
+        raise NotYet(hint + f" (shape {shape})")
     return "your Dice equals gsfm.losses.dice_loss (the authors' form)"
 
 

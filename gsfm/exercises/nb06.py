@@ -14,7 +14,7 @@ import torch
 from gsfm.ablation.stats import bucket_counts
 from gsfm.analysis.feature_spectra import N_BINS, low_share, radial_power
 from gsfm.exercises import NotYet, checker
-from gsfm.exercises._answers import as_array, as_numbers, call, first_match, is_close
+from gsfm.exercises._answers import as_array, as_numbers, call, is_close, mistake_hint
 from gsfm.model import build_model
 
 AREAS = (0.06, 0.03, 0.008, 0.004, 0.001)  # exercise 06.3: mean areas, shares of the frame
@@ -108,27 +108,32 @@ def implement_radial_power(fn: Any) -> str:
         if is_close(out, ref, rtol=1e-4, atol=1e-6):
             continue
         xm = x - x.mean(dim=(-2, -1), keepdim=True)
-        known = first_match(
+        hint = mistake_hint(
             out,
             {
-                "mean": lambda x=x: _radial(x),
-                "amplitude": lambda xm=xm: _radial(xm, power=1),
-                "shifted": lambda xm=xm: _radial(xm, shifted=True),
-                "unnormalised": lambda xm=xm: _radial(xm, normalise=False),
+                "mean": (
+                    lambda x=x: _radial(x),
+                    "remove each channel's mean first: otherwise DC holds most of the power",
+                ),
+                "amplitude": (
+                    lambda xm=xm: _radial(xm, power=1),
+                    "power is the squared magnitude of the spectrum",
+                ),
+                "shifted": (
+                    lambda xm=xm: _radial(xm, shifted=True),
+                    "the radius of a bin comes from its frequency (torch.fft.fftfreq), not from "
+                    "its index in the array",
+                ),
+                "unnormalised": (
+                    lambda xm=xm: _radial(xm, normalise=False),
+                    "return shares: the spectrum sums to 1",
+                ),
             },
+            "your spectrum differs from radial_power",
             rtol=1e-4,
             atol=1e-6,
         )
-        hints = {
-            "mean": "remove each channel's mean first: otherwise DC holds most of the power",
-            "amplitude": "power is the squared magnitude of the spectrum",
-            "shifted": "the radius of a bin comes from its frequency (torch.fft.fftfreq), not from "
-            "its index in the array",
-            "unnormalised": "return shares: the spectrum sums to 1",
-        }
-        raise NotYet(
-            hints.get(known or "", "your spectrum differs from radial_power") + f" (shape {shape})"
-        )
+        raise NotYet(hint + f" (shape {shape})")
     return "your radial power spectrum equals gsfm.analysis.feature_spectra.radial_power"
 
 
