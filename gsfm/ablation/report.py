@@ -23,21 +23,32 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 from matplotlib.figure import Figure
 
-from gsfm.ablation import stats
+from gsfm.ablation import small_split, stats
 from gsfm.ablation import text as sentences
+from gsfm.ablation.runner import Task
+from gsfm.ablation.schema import check_table, part_rows, run_scores
 from gsfm.ablation.speed import SPEED_STUDIES, read_speed
-from gsfm.ablation.store import find_run_folder, load_study
+from gsfm.ablation.store import find_run_folder, load_study, provenance_device, write_rows
 from gsfm.ablation.studies import STUDIES, split_arguments, split_label
-from gsfm.analysis.feature_spectra import feature_spectra, low_share
+from gsfm.analysis.feature_spectra import (
+    feature_spectra,
+    low_share,
+    residual_spectra,
+    residual_summary,
+    residual_text,
+)
 from gsfm.analysis.small_objects import object_crops, smallest_objects
 from gsfm.analysis.wording import signed
 from gsfm.checkpoint import load_model
+from gsfm.config import profile_sizes
 from gsfm.data.synthetic import ensure_split
 from gsfm.experiments import evaluated_run
 from gsfm.files import atomic_write
 from gsfm.runtime import resolve_device, resolve_path
+from gsfm.weights import read_manifest, shipped_run
 
 __all__ = [
     "DOC_BEGIN",
@@ -378,11 +389,6 @@ def _rows(
     name: str, run_dir: Any, ev: Any, label: str, weights: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One model's rows in the ablation schema (:data:`gsfm.ablation.schema.TABLE_SCHEMAS`)."""
-    import torch
-
-    from gsfm.ablation import small_split
-    from gsfm.ablation.schema import part_rows, run_scores
-    from gsfm.ablation.store import provenance_device
 
     variant = next(v for v in STUDIES[small_split.STUDY].variants if v.model == name)
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
@@ -439,12 +445,6 @@ def score_small_split(
     rows carry their own ``split`` label (:func:`split_label`). Predictions are cached in the
     run folders under ``runs_dir`` (:func:`gsfm.experiments.evaluated_run`). Returns the
     per-object rows written, with ``model_independent``."""
-    from gsfm.ablation import small_split
-    from gsfm.ablation.runner import Task
-    from gsfm.ablation.store import write_rows
-    from gsfm.data.synthetic import ensure_split
-    from gsfm.experiments import evaluated_run
-    from gsfm.weights import read_manifest, shipped_run
 
     manifest = read_manifest(weights_dir)
     root = ensure_split(
@@ -475,15 +475,13 @@ def read_split_tables(
     """The rows of the split in ``results_dir`` (:func:`gsfm.ablation.store.load_study`): ``rows``,
     ``videos``, ``objects`` (with ``model_independent``) of ``profile``, by default the
     profile of the shipped weights that the rows score; None when there are none."""
-    from gsfm.ablation.schema import check_table
-    from gsfm.ablation.small_split import STUDY
 
-    path = resolve_path(results_dir) / f"{STUDY}.csv"
+    path = resolve_path(results_dir) / f"{small_split.STUDY}.csv"
     if not path.is_file():
         return None
     if profile is None:
         profile = str(check_table(path)["profile"].value_counts().index[0])
-    return load_study(results_dir, STUDY, profile)
+    return load_study(results_dir, small_split.STUDY, profile)
 
 
 def _split_titles(objects: pd.DataFrame, rows: pd.DataFrame, new_splits: Sequence[str]) -> dict:
@@ -520,8 +518,6 @@ def small_objects_report(
     (``table6_small_objects.png`` with its CSV tables). ``rescore``: score the split first
     (minutes; at ``profile``'s evaluation size and video count,
     :func:`gsfm.config.profile_sizes`), else read the committed rows of ``split_dir``."""
-    from gsfm.ablation import small_split
-    from gsfm.config import profile_sizes
     from gsfm.viz import ablation as viz
 
     if rescore:
@@ -582,13 +578,7 @@ def small_split_figure(
     the ``n`` smallest objects and the ``informative`` smallest that the models score
     differently (:func:`gsfm.analysis.small_objects.smallest_objects`), cropped with the shipped
     models' predictions (their picked videos segmented again: seconds)."""
-    from gsfm.ablation import small_split
-    from gsfm.analysis.small_objects import object_crops, smallest_objects
-    from gsfm.config import profile_sizes
-    from gsfm.data.synthetic import ensure_split
-    from gsfm.experiments import evaluated_run
     from gsfm.viz.small_objects import plot_small_object_crops
-    from gsfm.weights import shipped_run
 
     sizes = profile_sizes(profile)
     settings = {"limit": sizes.eval_videos, "height": sizes.eval_height, "width": sizes.eval_width}
@@ -650,8 +640,6 @@ def residual_spectra_report(
     the small-objects runs of ``seed``) are measured and their rows replace those of the same
     weights (other seeds' rows stay). Returns (rows, summary, figure or None, sentences).
     Any number of seeds: ``runs=[...]`` with one folder per seed adds them all."""
-    from gsfm.analysis.feature_spectra import residual_spectra, residual_summary, residual_text
-    from gsfm.runtime import resolve_device
     from gsfm.viz.feature_spectra import plot_residual_spectra
 
     out = resolve_path(results_dir) / RESIDUAL_FILE
