@@ -18,10 +18,11 @@ an interval over videos). The sentences and doc blocks rendered from them are in
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
+
+from gsfm.analysis.calibrated import minimum_detectable_effect
+from gsfm.analysis.seed_video import estimate_over
 
 __all__ = [
     "INTERVAL_OVER_SEEDS",
@@ -76,28 +77,18 @@ def model_independent(objects: pd.DataFrame, metric: str = "JF") -> pd.Series:
 
 
 def _over_videos(per_video: np.ndarray, confidence: float) -> dict[str, float]:
-    """The calibrated estimator's video term alone, for one seed: the mean of the per-video
-    differences with a Student-t interval on ``V − 1`` degrees of freedom (its variance
-    ``MS_video / V`` is the estimator's with no seed to resample), its p and MDE."""
-    from scipy import stats
-
-    from gsfm.analysis import calibrated
-
-    d = np.asarray(per_video, dtype=float)
-    v, mean = d.size, float(d.mean())
-    se = float(d.std(ddof=1) / math.sqrt(v))
-    df = float(v - 1)
-    if se == 0.0:
-        return {"estimate": mean, "est_low": mean, "est_high": mean, "est_df": df,
-                "p": 0.0 if mean else 1.0, "mde": 0.0}  # fmt: skip
-    t = float(stats.t.ppf(0.5 + confidence / 2, df))
+    """The calibrated estimator's video term alone, for one seed
+    (:func:`gsfm.analysis.seed_video.estimate_over` on a one-seed table: the mean of the
+    per-video differences with a Student-t interval on ``V − 1`` degrees of freedom), its p
+    and MDE, under the differences table's column names."""
+    est = estimate_over(np.asarray(per_video, dtype=float)[None, :], confidence)
     return {
-        "estimate": mean,
-        "est_low": mean - t * se,
-        "est_high": mean + t * se,
-        "est_df": df,
-        "p": float(2 * stats.t.sf(abs(mean) / se, df)),
-        "mde": calibrated.minimum_detectable_effect(se, df),
+        "estimate": est.estimate,
+        "est_low": est.low,
+        "est_high": est.high,
+        "est_df": est.df,
+        "p": est.p,
+        "mde": minimum_detectable_effect(est.se, est.df),
     }
 
 
