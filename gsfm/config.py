@@ -33,6 +33,7 @@ from gsfm.runtime import resolve_device
 
 PROFILE_NAMES: tuple[str, ...] = ("smoke", "cpu", "gpu", "paper")
 ENCODER_INITS: tuple[str, ...] = ("random", "imagenet")
+START_MODES: tuple[str, ...] = ("own", "shared")  # TrainConfig.start
 MODEL_NAMES: tuple[str, ...] = ("gsfm", "stcn")
 LFM_BANDS: tuple[str, ...] = ("low", "high", "all", "attention", "off")
 HFM_BANDS: tuple[str, ...] = ("high", "low", "all", "off")
@@ -122,6 +123,9 @@ class TrainConfig:
     # how training starts the ResNet encoders: "random" or torchvision's ImageNet weights
     # (gsfm.model.pretrained; a local file in ModelConfig.*_encoder_weights takes precedence)
     encoder_init: str = "random"
+    # "own": the run's own random draw; "shared": every variant of a seed starts from one
+    # common state, frequency modules as the identity (gsfm.training.start, design (b))
+    start: str = "own"
     num_workers: int = 0
     epoch_samples: int = 4_000  # samples per epoch of the endless synthetic stream
     seed: int = 14159265
@@ -147,6 +151,8 @@ class TrainConfig:
             raise ValueError(
                 f"encoder_init must be one of {ENCODER_INITS}, got {self.encoder_init!r}"
             )
+        if self.start not in START_MODES:
+            raise ValueError(f"start must be one of {START_MODES}, got {self.start!r}")
         if self.dice not in ("code", "paper"):
             raise ValueError(f"dice must be 'code' or 'paper', got {self.dice!r}")
         if self.end_warm < self.start_warm:

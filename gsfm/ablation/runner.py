@@ -23,7 +23,13 @@ import torch
 from tqdm.auto import tqdm
 
 from gsfm.ablation.schema import check_table, part_rows, run_scores
-from gsfm.ablation.store import check_one_device_type, done_keys, provenance_device, write_rows
+from gsfm.ablation.store import (
+    check_one_device_type,
+    check_one_start,
+    done_keys,
+    provenance_device,
+    write_rows,
+)
 from gsfm.ablation.studies import Study, Variant, get_studies, split_arguments, split_label
 from gsfm.data.synthetic import ensure_split
 from gsfm.experiments import evaluated_run, finished_run, run_config, run_name, trained_run
@@ -37,12 +43,25 @@ __all__ = [
 ]
 
 
-def _limited(study: Study, max_variants: int | None) -> tuple[Variant, ...]:
-    """The reference and then the first others, ``max_variants`` in all (None: every one)."""
+def _limited(
+    study: Study, max_variants: int | None, labels: Sequence[str] | None = None
+) -> tuple[Variant, ...]:
+    """The reference and then the first others, ``max_variants`` in all (None: every one);
+    with ``labels``, only the variants of those labels (unknown labels are refused)."""
+    chosen = study.variants
+    if labels is not None:
+        known = [v.label for v in study.variants]
+        unknown = [x for x in labels if x not in known]
+        if unknown:
+            raise ValueError(
+                f"study {study.name!r} has no variant {unknown[0]!r}; its variants: {known}"
+            )
+        chosen = tuple(v for v in study.variants if v.label in labels)
     if max_variants is None:
-        return study.variants
-    others = [v for v in study.variants if not v.reference]
-    return (study.reference, *others[: max(0, max_variants - 1)])
+        return chosen
+    others = [v for v in chosen if not v.reference]
+    first = [v for v in chosen if v.reference]
+    return (*first, *others[: max(0, max_variants - len(first))])
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -74,11 +93,13 @@ def plan(
     results_dir: str | os.PathLike[str],
     *,
     max_variants: int | None = None,
+    variants: Sequence[str] | None = None,
 ) -> list[Task]:
     """The tasks whose rows are not all in ``results_dir`` yet, seed by seed (every variant of
     seed 0 first, so that an interrupted grid leaves whole studies at fewer seeds). A row
     written under another definition of its variant (other overrides or inference settings)
-    does not count: the task is done again and its rows are replaced."""
+    does not count: the task is done again and its rows are replaced. ``variants``: only
+    those labels (of every chosen study)."""
     results = resolve_path(results_dir)
     for study in studies:  # a damaged companion is refused now, not after hours of training
         for kind in ("videos", "objects"):
@@ -88,7 +109,7 @@ def plan(
     tasks = []
     for seed in seeds:
         for study in studies:
-            for variant in _limited(study, max_variants):
+            for variant in _limited(study, max_variants, variants):
                 now = tuple(  # as the rows store them (JSON: a tuple reads back as a list)
                     json.loads(json.dumps(dict(m), sort_keys=True))
                     for m in (variant.overrides, variant.inference)
@@ -146,6 +167,7 @@ def _rows_for(
                 "torch": torch.__version__,
                 "amp": bool(config["train"].get("amp")) and device_type(trained_on) == "cuda",
                 "cpu_capability": trained.get("cpu_capability"),
+                "start": config["train"].get("start", "own"),
                 "git_commit": trained.get("git_commit"),
                 "eval_commit": ev.provenance.get("git_commit"),
                 "config_hash": run_dir.name.rsplit("-", 1)[-1],
@@ -228,6 +250,8 @@ def run_ablation(
     results_dir: str | os.PathLike[str] = "results/ablations",
     data_dir: str | os.PathLike[str] = "data/synth",
     max_variants: int | None = None,
+    variants: Sequence[str] | None = None,
+    start: str = "own",
     num_workers: int | None = None,
     time_limit: float | None = None,
     progress: bool = True,
@@ -241,7 +265,12 @@ def run_ablation(
     ``jobs`` > 1 each worker also scores its run; this process writes the rows as each run
     finishes. Returns the tasks that were (or, with ``dry_run``, would be) done.
     ``num_workers``: loader worker processes per training (a GPU needs them; it becomes part
-    of the runs' configuration).
+    of the runs' configuration). ``variants``: only those variant labels.
+
+    ``start`` is the design of the runs (:mod:`gsfm.training.start`): ``"own"`` (each variant
+    from its own random draw: design (a)) or ``"shared"`` (every variant of a seed from one
+    common state, frequency modules as the identity: design (b)). It is part of the runs'
+    configuration and of each row (``start``); one results folder holds one design.
 
     ``time_limit`` (seconds from the call): no training starts after it; trainings under way
     are finished and scored, reused runs are always scored, and the tasks left are said on
@@ -260,12 +289,15 @@ def run_ablation(
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     chosen = get_studies(studies)
     results = resolve_path(results_dir)
-    todo = plan(chosen, seeds, profile, results, max_variants=max_variants)
+    check_one_start(results, chosen, start)
+    todo = plan(chosen, seeds, profile, results, max_variants=max_variants, variants=variants)
     if dry_run or not todo:
         return todo
     dev = resolve_device(device)
     check_one_device_type(results, chosen, profile, dev.type)
-    train_options = {} if num_workers is None else {"num_workers": int(num_workers)}
+    train_options: dict[str, Any] = {"start": start}
+    if num_workers is not None:
+        train_options["num_workers"] = int(num_workers)
     if threads is None and dev.type == "cpu" and jobs > 1:
         threads = max(1, (os.cpu_count() or 1) // jobs)
     runs = resolve_path(runs_dir)

@@ -29,6 +29,7 @@ from gsfm.ablation.schema import (
     check_videos,
 )
 from gsfm.ablation.studies import Study, get_studies
+from gsfm.config import START_MODES
 from gsfm.files import atomic_write, exclusive, read_csv_table
 from gsfm.runtime import device_label, device_type, resolve_path
 from gsfm.training.run_folder import provenance
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # the runner imports this module
 __all__ = [
     "AblationTables",
     "check_one_device_type",
+    "check_one_start",
     "done_keys",
     "find_run_folder",
     "load_study",
@@ -253,4 +255,28 @@ def check_one_device_type(results: Path, studies: Sequence[Study], profile: str,
                 f"{path} holds {profile}-profile rows trained on {sorted(other)[0]}, and this "
                 f"run would add {kind} rows: comparisons must not mix devices; write them "
                 f"to another folder (--results results/ablations-{kind})"
+            )
+
+
+def check_one_start(results: Path, studies: Sequence[Study], start: str) -> None:
+    """Refuse (``ValueError`` naming the file) to add rows of the ``start`` design
+    (:mod:`gsfm.training.start`) to a study file holding rows of another design (a row without
+    a ``start`` column is ``"own"``): one design per results folder."""
+    if start not in START_MODES:
+        raise ValueError(f"start must be one of {START_MODES}, got {start!r}")
+    for study in studies:
+        path = results / f"{study.name}.csv"
+        if not path.is_file():
+            continue
+        header = pd.read_csv(path, nrows=0).columns
+        if "start" in header:
+            starts = set(pd.read_csv(path, usecols=["start"], dtype=str)["start"].fillna("own"))
+        else:
+            starts = {"own"}
+        starts.discard(start)
+        if starts:
+            raise ValueError(
+                f"{path} holds rows of the start={sorted(starts)[0]!r} design, and this run "
+                f"would add start={start!r} rows: write them to another folder "
+                f"(--results results/ablations-{start})"
             )

@@ -66,6 +66,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="only the reference and the first N-1 other variants of each study (quick looks)",
     )  # fmt: skip
     parser.add_argument(
+        "--variant", action="append", default=None, metavar="LABEL",
+        help="only this variant of each chosen study (repeatable), e.g. --variant GSFM",
+    )  # fmt: skip
+    parser.add_argument(
+        "--start", choices=("own", "shared"), default="own",
+        help="own (default): each variant from its own random draw; shared: every variant of "
+        "a seed from one common state, frequency modules as the identity (write the rows to "
+        "their own --results folder)",
+    )  # fmt: skip
+    parser.add_argument(
         "--num-workers", type=int, default=None,
         help="loader worker processes per training (on a GPU; part of the runs' configuration)",
     )  # fmt: skip
@@ -132,6 +142,8 @@ def _run_ablation(args: argparse.Namespace, names: str | list[str]) -> list[Any]
         results_dir=args.results,
         data_dir=args.data_dir,
         max_variants=args.max_variants,
+        variants=args.variant,
+        start=args.start,
         num_workers=args.num_workers,
         time_limit=args.time_limit,
         progress=not args.quiet,

@@ -44,6 +44,7 @@ from gsfm.runtime import resolve_path, seed_everything
 from gsfm.training.distributed import DistContext, init_distributed
 from gsfm.training.loop import Trainer, TrainResult
 from gsfm.training.run_folder import RunFolder
+from gsfm.training.start import apply_shared_start
 
 __all__ = [
     "DATA_KINDS",
@@ -294,12 +295,18 @@ def _train(
         seed_everything(cfg.seed)  # same initial weights on every process
         net = build_model(model, profile, **dict(model_options or {}))
         encoders: Any = None  # where the encoders' first weights came from (config.json)
+        shared_start: dict[str, Any] | None = None  # what start=shared copied (config.json)
         if resume:  # a resumed run restores its own weights and keeps its recorded provenance
             folder = RunFolder(resolve_path(out))
             saved = folder.read_config() if folder.config_path.is_file() else None
             encoders = saved.get("encoders") if isinstance(saved, dict) else None
         elif init is not None:
+            if cfg.start == "shared":
+                raise ValueError("--init and start=shared both say where the weights start")
             _load_weights(net, resolve_path(init))
+        elif cfg.start == "shared":  # every variant of this seed from one common state
+            shared = apply_shared_start(net, profile, cfg.seed, cfg.encoder_init)
+            encoders, shared_start = shared.encoders, shared.describe()
         else:  # cfg.encoder_init: random, or ImageNet (rank 0 first: it fills the weight cache)
             if ctx.is_main:
                 encoders = init_encoders(net, cfg.encoder_init)
@@ -315,6 +322,8 @@ def _train(
         }
         if encoders is not None:
             describe["encoders"] = encoders
+        if shared_start is not None:
+            describe["shared_start"] = shared_start
         trainer = Trainer(
             net,
             GSFMLoss(cfg),
