@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from gsfm.ablation.paper import paper_sign
 from gsfm.analysis import calibrated
@@ -95,6 +96,22 @@ def test_minimum_detectable_effect_and_seeds_needed():
     floor = 2.8 * math.sqrt(MEASURED[1] / N_VIDEOS)  # the video term alone, ~2.0 J&F
     assert calibrated.seeds_needed(comps, floor * 0.9) is None
     assert calibrated.seeds_needed(comps, 1.0, n_videos=2000) is not None
+
+
+def test_seeds_for_half_width_is_the_first_count_whose_t_interval_is_narrow_enough():
+    comps = calibrated.Components(*MEASURED, n_seeds=3, n_videos=N_VIDEOS)
+    n = calibrated.seeds_for_half_width(comps, 2.0)
+    assert n is not None and n > 3
+
+    def half(s: int) -> float:
+        return stats.t.ppf(0.975, s - 1) * math.sqrt(comps.variance_of_mean(s))
+
+    assert half(n) <= 2.0 < half(n - 1)
+    floor = 1.96 * math.sqrt(MEASURED[1] / N_VIDEOS)  # the video term alone
+    assert calibrated.seeds_for_half_width(comps, floor * 0.95) is None
+    assert calibrated.seeds_for_half_width(comps, 2.0, n_videos=10 * N_VIDEOS) < n
+    unknown = calibrated.Components(math.nan, math.nan, math.nan, n_seeds=1, n_videos=N_VIDEOS)
+    assert calibrated.seeds_for_half_width(unknown, 2.0) is None
 
 
 def test_holm_matches_the_textbook_example_and_keeps_nan():

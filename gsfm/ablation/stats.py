@@ -351,10 +351,14 @@ CALIBRATED_COLUMNS = [
     "var_residual",
     "seeds_for_mde_1",
     "seeds_for_mde_2",
+    "seeds_for_half_width_2",
     "paper_sign",
     "verdict",
 ]
-_FAMILY_COLUMNS = ("p_holm", "seeds_for_mde_1", "seeds_for_mde_2", "paper_sign", "verdict")
+_FAMILY_COLUMNS = (
+    "p_holm", "seeds_for_mde_1", "seeds_for_mde_2", "seeds_for_half_width_2", "paper_sign",
+    "verdict",
+)  # fmt: skip
 
 
 def _calibrated(both: pd.DataFrame, metric: str, confidence: float) -> dict[str, Any]:
@@ -395,28 +399,29 @@ def _pooled(rows: pd.DataFrame) -> calibrated.Components:
 
 def _with_family_columns(out: pd.DataFrame, family: list[str]) -> pd.DataFrame:
     """Per ``family`` (one study's comparisons in one split and bucket): Holm-adjusted p, and
-    the seeds that would bring the minimum detectable effect to 1 and 2 J&F at this many
-    videos, from the family's pooled variance components (empty: not reachable with this many
-    videos, whatever the seeds); per pair the sign the paper gives it and the verdict on the
+    the seeds that would bring the minimum detectable effect to 1 and 2 J&F and the 95 %
+    interval's half-width to 2 J&F at this many videos, from the family's pooled variance
+    components (empty: not reachable with this many videos, whatever the seeds); per pair the sign the paper gives it and the verdict on the
     paper's claim (:func:`gsfm.analysis.calibrated.verdict`; both empty where the paper claims
     nothing)."""
     if out.empty:
         return out.assign(**{c: [] for c in _FAMILY_COLUMNS})
     out = out.copy()
     out["p_holm"] = math.nan
-    out["seeds_for_mde_1"] = out["seeds_for_mde_2"] = None
+    out["seeds_for_mde_1"] = out["seeds_for_mde_2"] = out["seeds_for_half_width_2"] = None
     for _, idx in out.groupby(family, sort=False).groups.items():
         out.loc[idx, "p_holm"] = calibrated.holm(out.loc[idx, "p"].to_numpy(dtype=float))
         pooled = _pooled(out.loc[idx])
         for target in (1, 2):
             out.loc[idx, f"seeds_for_mde_{target}"] = calibrated.seeds_needed(pooled, target)
+        out.loc[idx, "seeds_for_half_width_2"] = calibrated.seeds_for_half_width(pooled, 2.0)
     signs = [paper_sign(st, v, b) for st, v, b in zip(out["study"], out["variant"], out["baseline"], strict=True)]  # fmt: skip
     out["paper_sign"] = pd.array(signs, dtype="Int64")
     out["verdict"] = [
         "" if sign is None else calibrated.verdict(lo, hi, sign).value
         for lo, hi, sign in zip(out["est_low"], out["est_high"], signs, strict=True)
     ]
-    for col in ("seeds_for_mde_1", "seeds_for_mde_2"):
+    for col in ("seeds_for_mde_1", "seeds_for_mde_2", "seeds_for_half_width_2"):
         out[col] = pd.array(out[col], dtype="Int64")
     return out
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ __all__ = [
     "estimate",
     "holm",
     "minimum_detectable_effect",
+    "seeds_for_half_width",
     "seeds_needed",
     "variance_components",
     "verdict",
@@ -185,6 +187,25 @@ def minimum_detectable_effect(
     return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se)
 
 
+def _fewest_seeds(width: Callable[[int], float], target: float, most: int) -> int | None:
+    """The fewest seeds ``s`` >= 2 with ``width(s) <= target`` (``width`` falls with ``s``), or
+    None when not even ``most`` seeds reach it."""
+    if width(most) > target:
+        return None
+    lo, hi = 2, most  # binary search for the first s with width <= target
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if width(mid) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _known(comps: Components) -> bool:
+    return all(math.isfinite(x) for x in (comps.seed, comps.video, comps.residual))
+
+
 def seeds_needed(
     comps: Components,
     target: float,
@@ -197,7 +218,7 @@ def seeds_needed(
     variance components ``comps`` (degrees of freedom ``S − 1``, the seed term's); None when
     not even ``most`` seeds reach it (the video term alone is too large) or ``comps`` is
     unknown."""
-    if not all(math.isfinite(x) for x in (comps.seed, comps.video, comps.residual)):
+    if not _known(comps):
         return None
     v = comps.n_videos if n_videos is None else n_videos
 
@@ -205,16 +226,30 @@ def seeds_needed(
         se = math.sqrt(comps.variance_of_mean(s, v))
         return minimum_detectable_effect(se, s - 1, power, alpha)
 
-    if mde(most) > target:
+    return _fewest_seeds(mde, target, most)
+
+
+def seeds_for_half_width(
+    comps: Components,
+    target: float,
+    confidence: float = 0.95,
+    n_videos: int | None = None,
+    most: int = 10_000,
+) -> int | None:
+    """The fewest seeds whose expected interval half-width ``t · se`` (degrees of freedom
+    ``S − 1``) is at most ``target`` J&F with the variance components ``comps``; None when not
+    even ``most`` seeds reach it or ``comps`` is unknown. Planning arithmetic: one study's
+    interval scatters around this width."""
+    if not _known(comps):
         return None
-    lo, hi = 2, most  # mde falls with s: binary search for the first s with mde <= target
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if mde(mid) <= target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    v = comps.n_videos if n_videos is None else n_videos
+
+    def half(s: int) -> float:
+        return float(stats.t.ppf(0.5 + confidence / 2, s - 1)) * math.sqrt(
+            comps.variance_of_mean(s, v)
+        )
+
+    return _fewest_seeds(half, target, most)
 
 
 def holm(p_values: list[float] | np.ndarray) -> np.ndarray:

@@ -1,0 +1,126 @@
+"""Which training design resolves an ablation for the least compute: the pilot's numbers.
+
+A paired comparison's noise has a seed part (two trainings of one seed drift apart) and a video
+part. Design (a) trains every variant from its own random draw; design (b) starts every variant
+of a seed from one shared state (:mod:`gsfm.training.start`), which can only shrink the seed
+part. :func:`design_pilot` puts the designs' rows side by side, pair by pair: the per-seed
+differences and their spread, the spread over videos within a seed, the calibrated interval,
+the minimum detectable effect (MDE) at the seeds at hand, and what an MDE of 2 J&F would cost in
+seeds and training hours. Each design's rows live in their own results folder (one design per
+folder, :func:`gsfm.ablation.store.check_one_start`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from gsfm.ablation.store import load_study
+from gsfm.analysis import calibrated
+
+__all__ = ["PILOT_PAIRS", "design_pilot", "paired_table", "seed_differences"]
+
+#: the comparisons the pilot measures: the twin pair (one network trained twice) and the
+#: paper's headline comparison
+PILOT_PAIRS: tuple[tuple[str, str], ...] = (("GSFM", "+LFM+HFM+boundary"), ("GSFM", "STCN"))
+
+
+def paired_table(rows: pd.DataFrame, videos: pd.DataFrame, a: str, b: str, split: str):
+    """The (seeds × videos) table of J&F differences ``a − b`` over the seeds and videos both
+    variants have in ``split``, and each seed's training seconds for the pair (both runs)."""
+    part = videos[videos["split"] == split]
+    wide = part.pivot_table(index=["seed", "sequence"], columns="variant", values="JF")
+    if a not in wide or b not in wide:
+        return pd.DataFrame(), pd.Series(dtype=float)
+    d = (wide[a] - wide[b]).dropna().unstack("sequence").dropna(axis=1)
+    r = rows[(rows["split"] == split) & rows["variant"].isin([a, b])]
+    cost = r.groupby("seed")["train_s"].sum()[r.groupby("seed")["variant"].nunique() == 2]
+    return d, cost.reindex(d.index)
+
+
+def _summary(d: pd.DataFrame, cost: pd.Series) -> dict[str, float | int | str]:
+    table = d.to_numpy(dtype=float)
+    s, v = table.shape
+    per_seed = table.mean(axis=1)
+    est = calibrated.estimate(table)
+    mde = calibrated.minimum_detectable_effect(est.se, est.df)
+    need = calibrated.seeds_needed(est.components, 2.0) if s >= 2 else None
+    hours = float(cost.mean()) / 3600
+    return {
+        "n_seeds": s,
+        "n_videos": v,
+        "per_seed": " ".join(f"{x:+.2f}" for x in per_seed),
+        "mean": float(per_seed.mean()),
+        "seed_sd": float(per_seed.std(ddof=1)) if s >= 2 else math.nan,
+        "video_sd": float(np.sqrt(table.var(axis=1, ddof=1).mean())),
+        "low": est.low,
+        "high": est.high,
+        "mde": mde,
+        "seeds_for_mde_2": math.nan if need is None else need,
+        "train_h_per_seed": hours,
+        "train_h_for_mde_2": math.nan if need is None else need * hours,
+    }
+
+
+def _paired(
+    folders: Mapping[str, str | os.PathLike[str]],
+    profile: str,
+    split: str,
+    pairs: Sequence[tuple[str, str]],
+    study: str,
+) -> Iterator[tuple[str, str, pd.DataFrame, pd.Series]]:
+    """(design, "a − b", differences table, training seconds per seed) for every design and
+    pair with rows in both variants."""
+    for design, folder in folders.items():
+        tables = load_study(folder, study, profile)
+        if tables is None or tables.videos is None:
+            continue
+        for a, b in pairs:
+            d, cost = paired_table(tables.rows, tables.videos, a, b, split)
+            if not d.empty:
+                yield design, f"{a} − {b}", d, cost
+
+
+def design_pilot(
+    folders: Mapping[str, str | os.PathLike[str]],
+    profile: str = "cpu",
+    split: str = "val",
+    pairs: Sequence[tuple[str, str]] = PILOT_PAIRS,
+    study: str = "components",
+) -> pd.DataFrame:
+    """One row per (design, pair) with rows in both variants: ``folders`` maps a design's name
+    to its results folder. Columns: ``n_seeds``, ``n_videos``, ``per_seed`` (each seed's mean
+    difference), ``mean``, ``seed_sd`` (their SD; NaN for one seed), ``video_sd`` (the SD of the
+    differences over videos within a seed, averaged over seeds: how far one seed's two runs
+    disagree video by video), ``low``/``high`` (the calibrated 95 % interval; NaN for one seed),
+    ``mde`` (80 % power at these seeds), ``seeds_for_mde_2`` (from these rows' variance
+    components; NaN when unknown or out of reach), ``train_h_per_seed`` (both runs' training
+    hours, as recorded: 1 CPU thread per run on this project's machine) and
+    ``train_h_for_mde_2``. An empty frame when no folder has a pair's rows."""
+    rows = [
+        {"design": design, "pair": pair, **_summary(d, cost)}
+        for design, pair, d, cost in _paired(folders, profile, split, pairs, study)
+    ]
+    return pd.DataFrame(rows)
+
+
+def seed_differences(
+    folders: Mapping[str, str | os.PathLike[str]],
+    profile: str = "cpu",
+    split: str = "val",
+    pairs: Sequence[tuple[str, str]] = PILOT_PAIRS,
+    study: str = "components",
+) -> pd.DataFrame:
+    """The long table behind :func:`design_pilot`: one row per (design, pair, seed) with the
+    seed's mean difference ``diff`` and its SD over videos ``video_sd``."""
+    out = [
+        {"design": design, "pair": pair, "seed": int(seed), "diff": float(row.mean()),
+         "video_sd": float(row.std(ddof=1))}
+        for design, pair, d, _ in _paired(folders, profile, split, pairs, study)
+        for seed, row in d.iterrows()
+    ]  # fmt: skip
+    return pd.DataFrame(out, columns=["design", "pair", "seed", "diff", "video_sd"])

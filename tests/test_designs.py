@@ -1,0 +1,62 @@
+"""gsfm.ablation.designs: the design pilot's table, on rows whose answers are known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_ablation_stats import BASE, VIDEOS, run_rows, video_rows
+
+from gsfm.ablation.designs import design_pilot, paired_table
+from gsfm.analysis import calibrated
+
+PATTERN = np.array([1.0, -1.0, 0.5, -0.5, 1.5, -1.5, 0.25, -0.25])  # sums to 0
+
+
+def _write(folder: Path, seed_shifts: dict[int, float], video_noise: float, train_s: float) -> None:
+    """A components study where GSFM = the twin + the seed's shift + a video pattern."""
+    rows, vids = {"STCN": {}, "+LFM+HFM+boundary": {}, "GSFM": {}}, {}
+    vids = {k: {} for k in rows}
+    for seed, shift in seed_shifts.items():
+        twin = BASE + seed
+        gsfm = twin + shift + video_noise * np.roll(PATTERN, seed)
+        for name, scores in (("STCN", twin - 5.0), ("+LFM+HFM+boundary", twin), ("GSFM", gsfm)):
+            vids[name][seed], rows[name][seed] = scores, float(scores.mean())
+    folder.mkdir(parents=True)
+    table = run_rows(rows, study="components").assign(train_s=train_s)
+    table.to_csv(folder / "components.csv", index=False)
+    video_rows(vids, study="components").to_csv(folder / "components_videos.csv", index=False)
+
+
+def test_each_design_gets_its_seed_spread_video_spread_and_cost(tmp_path: Path) -> None:
+    _write(tmp_path / "a", {0: -3.0, 1: 1.0, 2: -1.0}, video_noise=4.0, train_s=3600.0)
+    _write(tmp_path / "b", {0: 0.5}, video_noise=0.0, train_s=1800.0)
+    out = design_pilot({"a": tmp_path / "a", "b": tmp_path / "b"}).set_index(["design", "pair"])
+    twin = out.loc[("a", "GSFM − +LFM+HFM+boundary")]
+    assert twin["per_seed"] == "-3.00 +1.00 -1.00" and twin["n_seeds"] == 3
+    assert twin["seed_sd"] == pytest.approx(2.0)  # SD of -3, 1, -1
+    assert twin["video_sd"] == pytest.approx(4.0 * PATTERN.std(ddof=1))
+    assert twin["train_h_per_seed"] == pytest.approx(2.0)  # both runs of a seed, in hours
+    d = np.array([[s + 4.0 * v for v in np.roll(PATTERN, k)] for k, s in enumerate((-3, 1, -1))])
+    est = calibrated.estimate(d)
+    assert (twin["low"], twin["high"]) == pytest.approx((est.low, est.high))
+    assert twin["mde"] == pytest.approx(calibrated.minimum_detectable_effect(est.se, est.df))
+    main = out.loc[("a", "GSFM − STCN")]
+    assert main["mean"] == pytest.approx(5.0 + (-3 + 1 - 1) / 3)
+    one = out.loc[("b", "GSFM − +LFM+HFM+boundary")]  # one seed: no spread over seeds
+    assert one["n_seeds"] == 1 and np.isnan(one["seed_sd"]) and np.isnan(one["low"])
+    assert one["video_sd"] == 0.0 and one["train_h_per_seed"] == pytest.approx(1.0)
+
+
+def test_a_pair_without_both_variants_is_left_out(tmp_path: Path) -> None:
+    _write(tmp_path / "a", {0: 1.0, 1: 2.0}, video_noise=1.0, train_s=60.0)
+    videos = pd.read_csv(tmp_path / "a" / "components_videos.csv", dtype={"sequence": str})
+    rows = pd.read_csv(tmp_path / "a" / "components.csv")
+    d, cost = paired_table(rows, videos, "GSFM", "attention", "val")
+    assert d.empty and cost.empty
+    d, cost = paired_table(rows, videos, "GSFM", "STCN", "val")
+    assert d.shape == (2, len(VIDEOS)) and cost.tolist() == [120.0, 120.0]
+    assert design_pilot({"a": tmp_path / "a"}, pairs=[("GSFM", "attention")]).empty
+    assert design_pilot({"missing": tmp_path / "none"}).empty
