@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from test_ablation_stats import BASE, VIDEOS, run_rows, video_rows
 
-from gsfm.ablation.designs import design_pilot, paired_table
+from gsfm.ablation import stats
+from gsfm.ablation.designs import design_pilot, paired_table, planning_table
+from gsfm.ablation.store import load_study
 from gsfm.analysis import calibrated
 
 PATTERN = np.array([1.0, -1.0, 0.5, -0.5, 1.5, -1.5, 0.25, -0.25])  # sums to 0
@@ -60,3 +62,26 @@ def test_a_pair_without_both_variants_is_left_out(tmp_path: Path) -> None:
     assert d.shape == (2, len(VIDEOS)) and cost.tolist() == [120.0, 120.0]
     assert design_pilot({"a": tmp_path / "a"}, pairs=[("GSFM", "attention")]).empty
     assert design_pilot({"missing": tmp_path / "none"}).empty
+
+
+def test_planning_table_pools_a_studys_components_and_needs_fewer_seeds_with_more_videos(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path / "a", {0: -3.0, 1: 1.0, 2: -1.0}, video_noise=4.0, train_s=60.0)
+    table = planning_table(tmp_path / "a", n_videos=(8, 80, 800)).set_index("study")
+    assert list(table.index) == ["components"]  # the other studies have no rows here
+    row = table.loc["components"]
+    assert row["seeds_now"] == 3 and row["videos_now"] == len(VIDEOS)
+    tables = load_study(tmp_path / "a", "components", "cpu")
+    every = [("+LFM+HFM+boundary", "STCN"), ("GSFM", "STCN"), ("GSFM", "+LFM+HFM+boundary")]
+    diffs = stats.paired_differences(tables.rows, tables.videos, every)  # the study's pairs
+    for part in ("seed", "video", "residual"):
+        assert row[f"var_{part}"] == pytest.approx(diffs[f"var_{part}"].mean())
+    pooled = calibrated.Components(
+        row["var_seed"], row["var_video"], row["var_residual"], 3, len(VIDEOS)
+    )
+    for n in (8, 80, 800):
+        assert row[f"seeds_at_{n}_videos"] == calibrated.seeds_for_half_width(
+            pooled, 2.0, n_videos=n
+        )
+    assert row["seeds_at_8_videos"] >= row["seeds_at_80_videos"] >= row["seeds_at_800_videos"]

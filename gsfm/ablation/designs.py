@@ -19,10 +19,12 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from gsfm.ablation import stats
 from gsfm.ablation.store import load_study
+from gsfm.ablation.studies import STUDIES
 from gsfm.analysis import calibrated
 
-__all__ = ["PILOT_PAIRS", "design_pilot", "paired_table", "seed_differences"]
+__all__ = ["PILOT_PAIRS", "design_pilot", "paired_table", "planning_table", "seed_differences"]
 
 #: the comparisons the pilot measures: the twin pair (one network trained twice) and the
 #: paper's headline comparison
@@ -124,3 +126,47 @@ def seed_differences(
         for seed, row in d.iterrows()
     ]  # fmt: skip
     return pd.DataFrame(out, columns=["design", "pair", "seed", "diff", "video_sd"])
+
+
+def planning_table(
+    results_dir: str | os.PathLike[str],
+    profile: str = "cpu",
+    studies: Sequence[str] = ("components", "placement", "sigma", "generalization"),
+    split: str = "val",
+    n_videos: Sequence[int] = (24, 48, 96),
+    half_width: float = 2.0,
+) -> pd.DataFrame:
+    """What resolving each study would take: per study, the variance components of its
+    comparisons pooled (:func:`gsfm.ablation.stats.pooled_components`, J&F²) and the seeds per
+    variant at which the 95 % interval's half-width comes down to ``half_width`` J&F when
+    ``n`` videos are scored, for each ``n`` in ``n_videos`` (column ``seeds_at_<n>_videos``;
+    empty where no number of seeds gets there: the video term alone is too large)."""
+    out = []
+    for study in studies:
+        tables = load_study(results_dir, study, profile)
+        if tables is None or tables.videos is None:
+            continue
+        spec = STUDIES[study]
+        pairs = stats.comparison_pairs(tables.rows, spec.baselines(), spec.extra_pairs)
+        diffs = stats.paired_differences(tables.rows, tables.videos, pairs)
+        diffs = diffs[diffs["split"] == split]
+        if diffs.empty:
+            continue
+        pooled = stats.pooled_components(diffs)
+        row: dict[str, object] = {
+            "study": study,
+            "seeds_now": pooled.n_seeds,
+            "videos_now": pooled.n_videos,
+            "var_seed": pooled.seed,
+            "var_video": pooled.video,
+            "var_residual": pooled.residual,
+        }
+        for n in n_videos:
+            need = calibrated.seeds_for_half_width(pooled, half_width, n_videos=n)
+            row[f"seeds_at_{n}_videos"] = need
+        out.append(row)
+    table = pd.DataFrame(out)
+    for n in n_videos:
+        if f"seeds_at_{n}_videos" in table:
+            table[f"seeds_at_{n}_videos"] = pd.array(table[f"seeds_at_{n}_videos"], dtype="Int64")
+    return table

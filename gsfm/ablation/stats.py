@@ -51,6 +51,7 @@ __all__ = [
     "in_order",
     "over_seeds",
     "paired_differences",
+    "pooled_components",
     "reference_variant",
     "seed_summary",
     "sigma_table",
@@ -386,7 +387,7 @@ def _calibrated(both: pd.DataFrame, metric: str, confidence: float) -> dict[str,
     }
 
 
-def _pooled(rows: pd.DataFrame) -> calibrated.Components:
+def pooled_components(rows: pd.DataFrame) -> calibrated.Components:
     """The variance components of a family's comparisons, averaged (a steadier basis for
     planning seeds than any one pair's three-seed estimate)."""
     ok = rows[["var_seed", "var_video", "var_residual"]].dropna()
@@ -411,7 +412,7 @@ def _with_family_columns(out: pd.DataFrame, family: list[str]) -> pd.DataFrame:
     out["seeds_for_mde_1"] = out["seeds_for_mde_2"] = out["seeds_for_half_width_2"] = None
     for _, idx in out.groupby(family, sort=False).groups.items():
         out.loc[idx, "p_holm"] = calibrated.holm(out.loc[idx, "p"].to_numpy(dtype=float))
-        pooled = _pooled(out.loc[idx])
+        pooled = pooled_components(out.loc[idx])
         for target in (1, 2):
             out.loc[idx, f"seeds_for_mde_{target}"] = calibrated.seeds_needed(pooled, target)
         out.loc[idx, "seeds_for_half_width_2"] = calibrated.seeds_for_half_width(pooled, 2.0)
