@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -137,3 +140,27 @@ def test_shared_rows_say_so_and_their_runs_are_new(tmp_path: Path) -> None:
     assert set(own["run"]).isdisjoint(shared["run"])  # a shared run is never reused as own
     with pytest.raises(ValueError, match="another folder"):
         run_ablation(["sigma"], [1], results_dir=tmp_path / "own", start="shared", **kw)
+
+
+def test_the_pilot_script_plans_both_designs_seed_by_seed(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PILOT_SEEDS": "0 1",
+        "PILOT_RESULTS": str(tmp_path),
+        "PYTHON": sys.executable,
+    }
+    done = subprocess.run(
+        ["bash", str(root / "scripts" / "design_pilot.sh"), "--profile", "smoke", "--dry-run",
+         "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, env=env, timeout=300, check=True,
+    )  # fmt: skip
+    blocks = [b for b in done.stdout.split("task(s) to do") if "components" in b]
+    assert len(blocks) == 4  # seed 0 own, seed 0 shared, seed 1 own, seed 1 shared
+    seeds = [
+        sorted({line.split()[-1] for line in b.splitlines() if "components" in line})
+        for b in blocks
+    ]
+    assert seeds == [["0"], ["0"], ["1"], ["1"]]
+    assert all(b.count("components") == 3 for b in blocks)  # GSFM, its twin and STCN
+    assert not any(tmp_path.glob("ablations*/*.csv"))  # a dry run writes no rows
