@@ -107,11 +107,18 @@ def test_twins_from_one_shared_start_train_alike_under_trained_batch_norm(tmp_pa
 def test_one_results_folder_holds_one_design(tmp_path: Path) -> None:
     studies = get_studies(["components"])
     check_one_start(tmp_path, studies, "shared")  # no file yet: fine
-    pd.DataFrame([{"study": "components", "variant": "GSFM", "profile": "cpu"}]).to_csv(
-        tmp_path / "components.csv", index=False
-    )  # a row from before rows recorded their start: the own start
+    committed = Path(__file__).resolve().parents[1] / "results" / "ablations" / "components.csv"
+    rows = pd.read_csv(committed, dtype=str, keep_default_na=False).head(2)
+    assert "start" not in rows  # rows from before rows recorded their start: the own start
+    rows.to_csv(tmp_path / "components.csv", index=False)
     check_one_start(tmp_path, studies, "own")
     with pytest.raises(ValueError, match="start='own' design.*ablations-shared"):
+        check_one_start(tmp_path, studies, "shared")
+    rows.assign(start=["shared", ""]).to_csv(tmp_path / "components.csv", index=False)
+    with pytest.raises(ValueError, match="start='own' design"):  # an empty cell is the own start
+        check_one_start(tmp_path, studies, "shared")
+    (tmp_path / "components.csv").write_bytes(b"")
+    with pytest.raises(ValueError, match="components.csv: not a readable"):  # names the file
         check_one_start(tmp_path, studies, "shared")
     with pytest.raises(ValueError, match="start must be one of"):
         check_one_start(tmp_path, studies, "both")

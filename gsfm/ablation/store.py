@@ -268,11 +268,8 @@ def check_one_start(results: Path, studies: Sequence[Study], start: str) -> None
         path = results / f"{study.name}.csv"
         if not path.is_file():
             continue
-        header = pd.read_csv(path, nrows=0).columns
-        if "start" in header:
-            starts = set(pd.read_csv(path, usecols=["start"], dtype=str)["start"].fillna("own"))
-        else:
-            starts = {"own"}
+        table = check_table(path)  # a damaged table is one error naming the file
+        starts = {s or "own" for s in table["start"]} if "start" in table else {"own"}
         starts.discard(start)
         if starts:
             raise ValueError(
