@@ -36,12 +36,12 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from gsfm.checkpoint import load_model, model_from_state, save_checkpoint
+from gsfm.docblocks import rewrite_block
 from gsfm.files import (
     CheckpointError,
     atomic_folder,
     atomic_write,
     atomic_write_json,
-    atomic_write_text,
 )
 from gsfm.runtime import resolve_path
 
@@ -427,10 +427,5 @@ def update_doc(
     """Replace the block between :data:`DOC_START` and :data:`DOC_END` of ``doc`` with
     :func:`manifest_markdown` (``export-weights`` calls it, so the page never goes stale)."""
     path = resolve_path(doc)
-    text = path.read_text(encoding="utf-8")
-    if DOC_START not in text or DOC_END not in text:
-        raise ValueError(f"{path} lacks the generated block ({DOC_START} ... {DOC_END})")
-    head, rest = text.split(DOC_START, 1)
-    _, tail = rest.split(DOC_END, 1)
-    body = manifest_markdown(weights_dir)
-    return atomic_write_text(path, f"{head}{DOC_START}\n{body}{DOC_END}{tail}")
+    rewrite_block(path, DOC_START, DOC_END, manifest_markdown(weights_dir))
+    return path

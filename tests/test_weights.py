@@ -201,7 +201,7 @@ def test_the_doc_table_is_generated_from_the_manifest(exported, tmp_path: Path) 
     assert manifest_markdown(weights) in text
     assert "python -m gsfm train --model gsfm" in text  # the run's recorded command
     (tmp_path / "bare.txt").write_text("no block")
-    with pytest.raises(ValueError, match="lacks the generated block"):
+    with pytest.raises(ValueError, match="lacks the markers"):
         update_doc(tmp_path / "bare.txt", weights)
     # the project's page holds exactly the table of what weights/ ships
     page = (ROOT / "docs" / "weights.md").read_text(encoding="utf-8")

@@ -45,6 +45,7 @@ from gsfm.analysis.wording import signed
 from gsfm.checkpoint import load_model
 from gsfm.config import profile_sizes
 from gsfm.data.synthetic import ensure_split
+from gsfm.docblocks import rewrite_block
 from gsfm.experiments import evaluated_run
 from gsfm.files import atomic_write
 from gsfm.runtime import resolve_device, resolve_path
@@ -685,15 +686,6 @@ DOC_END = "<!-- /small-objects -->"
 README_BULLET = "- **Small objects (Table 6)**"
 
 
-def _replace_block(text: str, block: str, what: str) -> str:
-    """``text`` with what stands between :data:`DOC_BEGIN` and :data:`DOC_END` replaced."""
-    if DOC_BEGIN not in text or DOC_END not in text:
-        raise ValueError(f"{what} lacks the markers {DOC_BEGIN!r} ... {DOC_END!r}")
-    head, rest = text.split(DOC_BEGIN, 1)
-    tail = rest.split(DOC_END, 1)[1]
-    return f"{head}{DOC_BEGIN}\n{block}\n{DOC_END}{tail}"
-
-
 def readme_bullet(text: str) -> str:
     """The Table 6 bullet of README text: its first line and the indented lines after it."""
     lines = text.splitlines()
@@ -715,10 +707,8 @@ def update_small_object_docs(
     """Write the small-object numbers (``scores``, ``diffs``: the ``summary`` and
     ``differences`` of :func:`small_objects_report`) between the markers
     of ``results_md`` and into the README's Table 6 bullet."""
-    path = resolve_path(results_md)
-    text = path.read_text(encoding="utf-8")
-    new = _replace_block(text, sentences.small_split_markdown(scores, diffs), str(path))
-    atomic_write(path, lambda p: Path(p).write_text(new, encoding="utf-8"))
+    block = sentences.small_split_markdown(scores, diffs)
+    rewrite_block(resolve_path(results_md), DOC_BEGIN, DOC_END, block)
     path = resolve_path(readme)
     text = path.read_text(encoding="utf-8")
     new_readme = text.replace(readme_bullet(text), sentences.small_split_readme_line(diffs), 1)

@@ -1,0 +1,90 @@
+"""Generated blocks in the docs: the marker helpers and the ablation tables of docs/results.md."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gsfm.ablation import docs_tables as D
+from gsfm.docblocks import read_block, replace_block, rewrite_block
+
+ROOT = Path(__file__).resolve().parents[1]
+B, E = "<!-- x: begin -->", "<!-- /x -->"
+
+
+def test_replace_block_keeps_what_is_around_and_refuses_bad_markers() -> None:
+    text = f"head\n{B}\nold\n{E}\ntail\n"
+    assert replace_block(text, B, E, "new\n", "page.md") == f"head\n{B}\nnew\n{E}\ntail\n"
+    assert read_block(text, B, E, "page.md") == "old"
+    for bad in ("no markers", f"{E}\n{B}", f"{B}\n{B}\n{E}"):
+        with pytest.raises(ValueError, match=r"page\.md lacks the markers"):
+            replace_block(bad, B, E, "new", "page.md")
+
+
+def test_rewrite_block_leaves_the_file_alone_on_bad_markers(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(f"a\n{B}\nold\n{E}\n", encoding="utf-8")
+    assert rewrite_block(page, B, E, "new") is True
+    assert rewrite_block(page, B, E, "new") is False  # unchanged: nothing written
+    assert page.read_text(encoding="utf-8") == f"a\n{B}\nnew\n{E}\n"
+    page.write_text("no block\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="lacks the markers"):
+        rewrite_block(page, B, E, "new")
+    assert page.read_text(encoding="utf-8") == "no block\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["page.md"]  # no temporary file left
+
+
+def _diffs() -> pd.DataFrame:
+    base = {
+        "study": "components", "split": "val", "n_seeds": 4, "p_holm": 0.0123, "mde": 5.04,
+        "seeds_for_mde_2": math.nan, "seeds_for_half_width_2": 170.0,
+    }  # fmt: skip
+    return pd.DataFrame(
+        [
+            {**base, "variant": "GSFM", "baseline": "STCN", "estimate": 9.42,
+             "est_low": 4.84, "est_high": 13.99, "verdict": "confirmed"},
+            {**base, "variant": "GSFM", "baseline": "+LFM+HFM+boundary", "estimate": -2.13,
+             "est_low": -4.62, "est_high": 0.35, "verdict": "unresolved"},
+            {**base, "split": "val-240x432", "variant": "GSFM", "baseline": "STCN",
+             "estimate": 1.0, "est_low": 0.0, "est_high": 2.0, "verdict": "confirmed"},
+        ]
+    )  # fmt: skip
+
+
+def test_study_markdown_renders_one_row_per_comparison_of_the_split() -> None:
+    lines = D.study_markdown(_diffs(), "components").splitlines()
+    assert len(lines) == 4  # header, rule, two comparisons on val
+    assert lines[2] == (
+        "| GSFM − STCN | 4 | +9.4 [+4.8, +14.0] | 0.01 | 5.0 | — | 170 | confirmed | +1.2 |"
+    )
+    assert lines[3].endswith("| unresolved | 0 (one network) |")
+    assert "−2.1 [−4.6, +0.3]" in lines[3]
+    with pytest.raises(ValueError, match="no 'sigma' comparisons"):
+        D.study_markdown(_diffs(), "sigma")
+
+
+def test_update_study_docs_rewrites_every_study_table(tmp_path: Path) -> None:
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    page = ["# R", ""]
+    for study, stem in D.STUDY_TABLES.items():
+        _diffs().assign(study=study).to_csv(figures / f"{stem}_differences.csv", index=False)
+        page += [f"## {study}", D.begin_marker(study), "old", D.end_marker(study), ""]
+    md = tmp_path / "results.md"
+    md.write_text("\n".join(page), encoding="utf-8")
+    assert D.update_study_docs(md, figures) == list(D.STUDY_TABLES)
+    text = md.read_text(encoding="utf-8")
+    assert "old" not in text and text.count("| GSFM − STCN | 4 |") == len(D.STUDY_TABLES)
+    assert D.update_study_docs(md, figures) == []
+
+
+def test_the_docs_tables_are_the_committed_differences_tables() -> None:
+    """docs/results.md's study tables are what figures/*_differences.csv give (after new rows:
+    run notebooks 05 and 06, then gsfm.ablation.docs_tables.update_study_docs())."""
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    for study, block in D.expected_blocks(ROOT / "figures").items():
+        found = read_block(text, D.begin_marker(study), D.end_marker(study), "docs/results.md")
+        assert found == block, f"docs/results.md's {study} table is stale"
