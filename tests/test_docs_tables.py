@@ -17,15 +17,15 @@ B, E = "<!-- x: begin -->", "<!-- /x -->"
 
 def test_replace_block_keeps_what_is_around_and_refuses_bad_markers() -> None:
     text = f"head\n{B}\nold\n{E}\ntail\n"
-    assert replace_block(text, B, E, "new\n", "page.md") == f"head\n{B}\nnew\n{E}\ntail\n"
-    assert read_block(text, B, E, "page.md") == "old"
+    assert replace_block(text, B, E, "new\n", "page.txt") == f"head\n{B}\nnew\n{E}\ntail\n"
+    assert read_block(text, B, E, "page.txt") == "old"
     for bad in ("no markers", f"{E}\n{B}", f"{B}\n{B}\n{E}"):
-        with pytest.raises(ValueError, match=r"page\.md lacks the markers"):
-            replace_block(bad, B, E, "new", "page.md")
+        with pytest.raises(ValueError, match=r"page\.txt lacks the markers"):
+            replace_block(bad, B, E, "new", "page.txt")
 
 
 def test_rewrite_block_leaves_the_file_alone_on_bad_markers(tmp_path: Path) -> None:
-    page = tmp_path / "page.md"
+    page = tmp_path / "page.txt"
     page.write_text(f"a\n{B}\nold\n{E}\n", encoding="utf-8")
     assert rewrite_block(page, B, E, "new") is True
     assert rewrite_block(page, B, E, "new") is False  # unchanged: nothing written
@@ -34,7 +34,7 @@ def test_rewrite_block_leaves_the_file_alone_on_bad_markers(tmp_path: Path) -> N
     with pytest.raises(ValueError, match="lacks the markers"):
         rewrite_block(page, B, E, "new")
     assert page.read_text(encoding="utf-8") == "no block\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["page.md"]  # no temporary file left
+    assert [p.name for p in tmp_path.iterdir()] == ["page.txt"]  # no temporary file left
 
 
 def _diffs() -> pd.DataFrame:

@@ -16,7 +16,7 @@ PACKAGE = Path(gsfm.__file__).parent
 
 # Layers, bottom first. A module may import from its own layer and the ones below, never above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("gsfm", "gsfm.config", "gsfm.runtime", "gsfm.files"),  # the root only holds lazy names
+    ("gsfm", "gsfm.config", "gsfm.runtime", "gsfm.files", "gsfm.docblocks"),  # root: lazy names
     ("gsfm.spectral", "gsfm.data"),
     ("gsfm.model", "gsfm.losses", "gsfm.metrics"),
     (
