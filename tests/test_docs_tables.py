@@ -66,25 +66,48 @@ def test_study_markdown_renders_one_row_per_comparison_of_the_split() -> None:
         D.study_markdown(_diffs(), "sigma")
 
 
+PILOT = {k: str(ROOT / v) for k, v in D.PILOT_FOLDERS.items()}
+
+
+def _write(figures: Path, decisive: bool) -> None:
+    """Differences tables for every study; with ``decisive``, every decisive pair among them."""
+    figures.mkdir(exist_ok=True)
+    for study, stem in D.STUDY_TABLES.items():
+        table = _diffs().assign(study=study)
+        if decisive:
+            extra = [{**table.iloc[0].to_dict(), "variant": a, "baseline": b}
+                     for s, a, b in D.DECISIVE if s == study and (a, b) != ("GSFM", "STCN")]  # fmt: skip
+            table = pd.concat([table, pd.DataFrame(extra)], ignore_index=True)
+        table.to_csv(figures / f"{stem}_differences.csv", index=False)
+
+
 def test_update_study_docs_rewrites_every_study_table(tmp_path: Path) -> None:
     figures = tmp_path / "figures"
-    figures.mkdir()
+    _write(figures, decisive=False)
     page = ["# R", ""]
-    for study, stem in D.STUDY_TABLES.items():
-        _diffs().assign(study=study).to_csv(figures / f"{stem}_differences.csv", index=False)
+    for study in D.STUDY_TABLES:
         page += [f"## {study}", D.begin_marker(study), "old", D.end_marker(study), ""]
+    for name in ("decisive", "planning", "design-pilot"):
+        page += [D.begin_marker(name), "old", D.end_marker(name), ""]
     md = tmp_path / "results.md"
     md.write_text("\n".join(page), encoding="utf-8")
-    assert D.update_study_docs(md, figures) == list(D.STUDY_TABLES)
+    rows = {"results_dir": ROOT / "results/ablations", "pilot_folders": PILOT}
+    with pytest.raises(ValueError, match="no sigma comparison sigma=15 − sigma=7 on val"):
+        D.update_study_docs(md, figures, **rows)  # the decisive table needs them all
+    assert "old" in md.read_text(encoding="utf-8")  # all or nothing
+    _write(figures, decisive=True)
+    assert D.update_study_docs(md, figures, **rows) == [*D.STUDY_TABLES, "decisive", "planning", "design-pilot"]  # fmt: skip
     text = md.read_text(encoding="utf-8")
-    assert "old" not in text and text.count("| GSFM − STCN | 4 |") == len(D.STUDY_TABLES)
-    assert D.update_study_docs(md, figures) == []
+    assert "old" not in text and text.count("| GSFM − STCN | 4 |") == len(D.STUDY_TABLES) + 1
+    assert "| components | " in text and "| a: own start | GSFM − STCN | " in text
+    assert D.update_study_docs(md, figures, **rows) == []
 
 
 def test_the_docs_tables_are_the_committed_differences_tables() -> None:
     """docs/results.md's study tables are what figures/*_differences.csv give (after new rows:
     run notebooks 05 and 06, then gsfm.ablation.docs_tables.update_study_docs())."""
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
-    for study, block in D.expected_blocks(ROOT / "figures").items():
-        found = read_block(text, D.begin_marker(study), D.end_marker(study), "docs/results.md")
-        assert found == block, f"docs/results.md's {study} table is stale"
+    blocks = D.expected_blocks(ROOT / "figures", ROOT / "results/ablations", PILOT)
+    for name, block in blocks.items():
+        found = read_block(text, D.begin_marker(name), D.end_marker(name), "docs/results.md")
+        assert found == block, f"docs/results.md's {name} table is stale"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gsfm.ablation.designs import design_pilot, planning_table
 from gsfm.ablation.paper import PAPER_ABLATIONS, paper_sign
 from gsfm.analysis.wording import interval, signed
 from gsfm.docblocks import read_block, replace_block
@@ -22,10 +23,15 @@ from gsfm.files import atomic_write_text
 from gsfm.runtime import resolve_path
 
 __all__ = [
+    "DECISIVE",
+    "PILOT_FOLDERS",
     "STUDY_TABLES",
     "begin_marker",
     "end_marker",
     "expected_blocks",
+    "decisive_markdown",
+    "pilot_markdown",
+    "planning_markdown",
     "study_markdown",
     "update_study_docs",
 ]
@@ -36,6 +42,21 @@ STUDY_TABLES: dict[str, str] = {
     "placement": "table3_placement",
     "sigma": "fig6a_sigma_sweep",
     "generalization": "table4_generalization",
+}
+#: the comparisons whose half-width the docs follow: (study, variant, baseline)
+DECISIVE: tuple[tuple[str, str, str], ...] = (
+    ("components", "GSFM", "STCN"),
+    ("components", "GSFM", "+LFM+HFM+boundary"),
+    ("sigma", "sigma=15", "sigma=7"),
+    ("sigma", "sigma=3", "sigma=7"),
+    ("placement", "freqL+freqF", "freqL+freqH"),
+    ("placement", "freqF+freqH", "freqL+freqH"),
+    ("generalization", "STM-read+freq", "STM-read"),
+)
+#: design -> its results folder (one design per folder), for the pilot table
+PILOT_FOLDERS: dict[str, str] = {
+    "a: own start": "results/ablations",
+    "b: shared start": "results/ablations-shared",
 }
 _HEADER = (
     "| comparison | seeds | estimate [95 %] | Holm p | MDE | seeds for MDE 2 | seeds for ±2 "
@@ -106,25 +127,101 @@ def _differences(figures_dir: Path, study: str) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 
-def expected_blocks(figures_dir: str | os.PathLike[str] = "figures") -> dict[str, str]:
-    """Study -> the table :func:`update_study_docs` writes for it from ``figures_dir``."""
+def decisive_markdown(diffs: pd.DataFrame, split: str = "val") -> str:
+    """The :data:`DECISIVE` comparisons' estimate, interval, half-width and the seeds a ±2
+    half-width needs (``diffs``: the studies' differences tables, concatenated)."""
+    lines = [
+        "| comparison | seeds | estimate [95 %] | half-width | seeds for ±2 |",
+        "|---|---|---|---|---|",
+    ]
+    for study, variant, baseline in DECISIVE:
+        hit = diffs[
+            (diffs["study"] == study) & (diffs["split"] == split)
+            & (diffs["variant"] == variant) & (diffs["baseline"] == baseline)
+        ]  # fmt: skip
+        if hit.empty:
+            raise ValueError(f"no {study} comparison {variant} − {baseline} on {split}")
+        r = hit.iloc[0]
+        lines.append(
+            f"| {variant} − {baseline} | {int(r['n_seeds'])} "
+            f"| {signed(r['estimate'])} {interval(r['est_low'], r['est_high'])} "
+            f"| {(r['est_high'] - r['est_low']) / 2:.1f} | {_count(r['seeds_for_half_width_2'])} |"
+        )
+    return "\n".join(lines)
+
+
+def planning_markdown(table: pd.DataFrame) -> str:
+    """:func:`gsfm.ablation.designs.planning_table` as markdown: the pooled variance components
+    (J&F²) and the seeds a ±2 half-width needs at 24, 48 and 96 videos."""
+    counts = [c for c in table.columns if c.startswith("seeds_at_")]
+    if table.empty or not counts:
+        raise ValueError("no study rows to plan from (an empty planning table)")
+    heads = [f"at {c.split('_')[2]}" for c in counts]
+    heads[0] = f"seeds at {counts[0].split('_')[2]} videos"
+    lines = [
+        "| study | seeds | seed | video | seed × video | " + " | ".join(heads) + " |",
+        "|---|---|---|---|---|" + "---|" * len(counts),
+    ]
+    for _, r in table.iterrows():
+        need = " | ".join(_NONE if pd.isna(r[c]) else str(int(r[c])) for c in counts)
+        lines.append(
+            f"| {r['study']} | {int(r['seeds_now'])} | {r['var_seed']:.1f} | {r['var_video']:.1f} "
+            f"| {r['var_residual']:.1f} | {need} |"
+        )
+    return "\n".join(lines)
+
+
+def pilot_markdown(table: pd.DataFrame) -> str:
+    """:func:`gsfm.ablation.designs.design_pilot` as markdown."""
+    lines = [
+        "| design | pair | seeds | per seed | mean [95 %] | SD over seeds | SD over videos | MDE "
+        "| train h per seed |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in table.iterrows():
+        lines.append(
+            f"| {r['design']} | {r['pair']} | {int(r['n_seeds'])} "
+            f"| {r['per_seed'].replace('-', '−')} "
+            f"| {signed(r['mean'], 2)} {interval(r['low'], r['high'], 2)} | {r['seed_sd']:.2f} "
+            f"| {r['video_sd']:.2f} | {r['mde']:.1f} | {r['train_h_per_seed']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def expected_blocks(
+    figures_dir: str | os.PathLike[str] = "figures",
+    results_dir: str | os.PathLike[str] = "results/ablations",
+    pilot_folders: dict[str, str] | None = None,
+    profile: str = "cpu",
+) -> dict[str, str]:
+    """Block name -> the table :func:`update_study_docs` writes for it: one per study (from
+    ``figures_dir``'s differences tables), the decisive comparisons, the planning table (from
+    ``results_dir``'s rows) and the design pilot (from ``pilot_folders``' rows)."""
     root = resolve_path(figures_dir)
-    return {study: study_markdown(_differences(root, study), study) for study in STUDY_TABLES}
+    diffs = {study: _differences(root, study) for study in STUDY_TABLES}
+    blocks = {study: study_markdown(d, study) for study, d in diffs.items()}
+    blocks["decisive"] = decisive_markdown(pd.concat(diffs.values(), ignore_index=True))
+    blocks["planning"] = planning_markdown(planning_table(resolve_path(results_dir), profile))
+    folders = {k: resolve_path(v) for k, v in (pilot_folders or PILOT_FOLDERS).items()}
+    blocks["design-pilot"] = pilot_markdown(design_pilot(folders, profile))
+    return blocks
 
 
 def update_study_docs(
     results_md: str | os.PathLike[str] = "docs/results.md",
     figures_dir: str | os.PathLike[str] = "figures",
+    results_dir: str | os.PathLike[str] = "results/ablations",
+    pilot_folders: dict[str, str] | None = None,
 ) -> list[str]:
-    """Rewrite every study table of ``results_md`` from ``figures_dir``'s differences tables
-    (atomically: all or nothing). Returns the studies whose table changed."""
+    """Rewrite every generated table of ``results_md`` (:func:`expected_blocks`; atomically:
+    all or nothing). Returns the blocks that changed."""
     path = resolve_path(results_md)
     text = old = path.read_text(encoding="utf-8")
     changed = []
-    for study, block in expected_blocks(figures_dir).items():
-        begin, end = begin_marker(study), end_marker(study)
+    for name, block in expected_blocks(figures_dir, results_dir, pilot_folders).items():
+        begin, end = begin_marker(name), end_marker(name)
         if read_block(text, begin, end, str(path)) != block:
-            changed.append(study)
+            changed.append(name)
         text = replace_block(text, begin, end, block, str(path))
     if text != old:
         atomic_write_text(path, text)
