@@ -119,3 +119,23 @@ def test_readme_verdict_words_match_the_differences_tables() -> None:
     assert "all five alternatives unresolved" in readme
     sigma = [v for p, v in want.items() if p.startswith("sigma=") and v != "(no claim)"]
     assert sigma and set(sigma) == {"unresolved"} and "unresolved in bins and relative" in readme
+
+
+def test_the_twin_pair_is_stated_with_the_tables_numbers() -> None:
+    """README's and the summary's sentences on the twin pair (one network trained twice) give
+    the estimate and interval of table5_components_differences.csv, not a number typed earlier."""
+    import pandas as pd
+
+    from gsfm.analysis.wording import interval, signed
+
+    table = pd.read_csv(ROOT / "figures" / "table5_components_differences.csv")
+    r = table[(table["split"] == "val") & (table["variant"] == "GSFM")
+              & (table["baseline"] == "+LFM+HFM+boundary")].iloc[0]  # fmt: skip
+    stated = f"{signed(r['estimate'])} {interval(r['est_low'], r['est_high'])}"
+    readme = README.read_text(encoding="utf-8")
+    bullet = readme[readme.index("- **One network trained twice**") :].split("\n- ")[0]
+    assert stated in bullet and r["verdict"] in bullet
+    results = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    summary = results[results.index("## 4. Summary against the paper") :]
+    twin = summary[summary.index("- Two runs of one network") :].split("\n- ")[0]
+    assert stated in twin
