@@ -83,6 +83,10 @@ def _count(value: float) -> str:
     )
 
 
+def _hours(value: float) -> str:
+    return _NONE if pd.isna(value) else f"{value:.0f}"
+
+
 def _paper(study: str, variant: str, baseline: str) -> str:
     """The paper's difference for the pair, its sign in words where it prints no value, or —."""
     rows = PAPER_ABLATIONS[
@@ -172,18 +176,21 @@ def planning_markdown(table: pd.DataFrame) -> str:
 
 
 def pilot_markdown(table: pd.DataFrame) -> str:
-    """:func:`gsfm.ablation.designs.design_pilot` as markdown."""
+    """:func:`gsfm.ablation.designs.design_pilot` as markdown, with the seeds and training hours
+    an MDE of 2 J&F would take by each row's own variance components (— where 24 videos cannot
+    reach it): the design's precision per CPU-hour."""
     lines = [
         "| design | pair | seeds | per seed | mean [95 %] | SD over seeds | SD over videos | MDE "
-        "| train h per seed |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| train h per seed | seeds for MDE 2 | train h for MDE 2 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in table.iterrows():
         lines.append(
             f"| {r['design']} | {r['pair']} | {int(r['n_seeds'])} "
             f"| {r['per_seed'].replace('-', '−')} "
             f"| {signed(r['mean'], 2)} {interval(r['low'], r['high'], 2)} | {r['seed_sd']:.2f} "
-            f"| {r['video_sd']:.2f} | {r['mde']:.1f} | {r['train_h_per_seed']:.2f} |"
+            f"| {r['video_sd']:.2f} | {r['mde']:.1f} | {r['train_h_per_seed']:.2f} "
+            f"| {_count(r['seeds_for_mde_2'])} | {_hours(r['train_h_for_mde_2'])} |"
         )
     return "\n".join(lines)
 
