@@ -56,6 +56,7 @@ DECISIVE: tuple[tuple[str, str, str], ...] = (
 #: design -> its results folder (one design per folder), for the pilot table
 PILOT_FOLDERS: dict[str, str] = {
     "a: own start": "results/ablations",
+    "a: own start, render 1ab04f1f": "results/ablations-render-1ab04f1f",
     "b: shared start": "results/ablations-shared",
 }
 _HEADER = (
@@ -81,6 +82,14 @@ def _count(value: float) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value))
         else str(int(value))
     )
+
+
+def _num(value: float, digits: int) -> str:
+    return _NONE if pd.isna(value) else f"{value:.{digits}f}"
+
+
+def _interval(low: float, high: float) -> str:
+    return "(one seed)" if pd.isna(low) else interval(low, high, 2)
 
 
 def _hours(value: float) -> str:
@@ -188,8 +197,8 @@ def pilot_markdown(table: pd.DataFrame) -> str:
         lines.append(
             f"| {r['design']} | {r['pair']} | {int(r['n_seeds'])} "
             f"| {r['per_seed'].replace('-', '−')} "
-            f"| {signed(r['mean'], 2)} {interval(r['low'], r['high'], 2)} | {r['seed_sd']:.2f} "
-            f"| {r['video_sd']:.2f} | {r['mde']:.1f} | {r['train_h_per_seed']:.2f} "
+            f"| {signed(r['mean'], 2)} {_interval(r['low'], r['high'])} | {_num(r['seed_sd'], 2)} "
+            f"| {r['video_sd']:.2f} | {_num(r['mde'], 1)} | {r['train_h_per_seed']:.2f} "
             f"| {_count(r['seeds_for_mde_2'])} | {_hours(r['train_h_for_mde_2'])} |"
         )
     return "\n".join(lines)

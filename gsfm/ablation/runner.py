@@ -25,12 +25,14 @@ from tqdm.auto import tqdm
 from gsfm.ablation.schema import check_table, part_rows, run_scores
 from gsfm.ablation.store import (
     check_one_device_type,
+    check_one_render,
     check_one_start,
     done_keys,
     provenance_device,
     write_rows,
 )
 from gsfm.ablation.studies import Study, Variant, get_studies, split_arguments, split_label
+from gsfm.data.layout import data_fingerprint, list_videos, resolve_layout
 from gsfm.data.synthetic import ensure_split
 from gsfm.experiments import evaluated_run, finished_run, run_config, run_name, trained_run
 from gsfm.files import Busy
@@ -237,6 +239,19 @@ def _find_run(
 _clock = time.monotonic  # the time limit's clock (a test replaces it)
 
 
+def _render_digests(
+    studies: Sequence[Study], profile: str, data: Path
+) -> dict[tuple[str, str], str]:
+    """(study, split label) -> the split's data digest as scored (written first if missing)."""
+    out = {}
+    for study in studies:
+        for sp in study.splits:
+            root = ensure_split(data, sp.split, **split_arguments(profile, sp))
+            names = list_videos(resolve_layout(root, None)[1])
+            out[(study.name, split_label(profile, sp))] = data_fingerprint(root, names, None)[:16]
+    return out
+
+
 def run_ablation(
     studies: str | Iterable[str] = "all",
     seeds: Sequence[int] = (0, 1, 2),
@@ -295,6 +310,7 @@ def run_ablation(
         return todo
     dev = resolve_device(device)
     check_one_device_type(results, chosen, profile, dev.type)
+    check_one_render(results, profile, _render_digests(chosen, profile, resolve_path(data_dir)))
     train_options: dict[str, Any] = {"start": start}
     if num_workers is not None:
         train_options["num_workers"] = int(num_workers)

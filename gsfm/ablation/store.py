@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the runner imports this module
     from gsfm.ablation.runner import Task
 
 __all__ = [
+    "check_one_render",
     "AblationTables",
     "check_one_device_type",
     "check_one_start",
@@ -255,6 +256,28 @@ def check_one_device_type(results: Path, studies: Sequence[Study], profile: str,
                 f"{path} holds {profile}-profile rows trained on {sorted(other)[0]}, and this "
                 f"run would add {kind} rows: comparisons must not mix devices; write them "
                 f"to another folder (--results results/ablations-{kind})"
+            )
+
+
+def check_one_render(results: Path, profile: str, digests: Mapping[tuple[str, str], str]) -> None:
+    """Refuse (``ValueError`` naming the file) to add rows to a study file whose rows of the
+    same profile and split were scored on another rendering of that split: ``digests`` maps
+    (study, split label) to the first 16 hex digits of the split's data digest as rendered now
+    (:func:`gsfm.data.layout.data_fingerprint`). The readers refuse such a mixed table, so the
+    runner checks before it trains anything."""
+    for (study, split), digest in digests.items():
+        path = results / f"{study}.csv"
+        if not path.is_file():
+            continue
+        table = check_table(path)
+        part = table[(table["profile"] == profile) & (table["split"] == split)]
+        other = sorted({str(h) for h in part["data_hash"]} - {digest})
+        if other:
+            raise ValueError(
+                f"{path} holds {profile}-profile rows of split {split!r} scored on data "
+                f"{other[0]}, and the split as rendered here has data {digest} (its image "
+                f"files differ: another machine's encoders): rows of two renderings are never "
+                f"compared; write these rows to another folder (--results)"
             )
 
 
