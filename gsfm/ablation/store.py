@@ -38,9 +38,9 @@ if TYPE_CHECKING:  # the runner imports this module
     from gsfm.ablation.runner import Task
 
 __all__ = [
-    "check_one_render",
     "AblationTables",
     "check_one_device_type",
+    "check_one_render",
     "check_one_start",
     "done_keys",
     "find_run_folder",
