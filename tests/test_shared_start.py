@@ -171,3 +171,23 @@ def test_the_pilot_script_plans_both_designs_seed_by_seed(tmp_path: Path) -> Non
     assert seeds == [["0"], ["0"], ["1"], ["1"]]
     assert all(b.count("components") == 3 for b in blocks)  # GSFM, its twin and STCN
     assert not any(tmp_path.glob("ablations*/*.csv"))  # a dry run writes no rows
+
+
+def test_the_pilot_script_takes_each_designs_folder(tmp_path: Path) -> None:
+    """PILOT_OWN names design (a)'s folder outright: the committed seed-3 rows there leave
+    nothing to do for design (a), while design (b)'s empty folder needs all three runs."""
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PILOT_SEEDS": "3",
+        "PILOT_OWN": str(root / "results" / "ablations-render-1ab04f1f"),
+        "PILOT_SHARED": str(tmp_path / "shared"),
+        "PYTHON": sys.executable,
+    }
+    done = subprocess.run(
+        ["bash", str(root / "scripts" / "design_pilot.sh"), "--dry-run"],
+        capture_output=True, text=True, env=env, timeout=300, check=True,
+    )  # fmt: skip
+    assert "nothing to do: every cpu-profile row" in done.stdout
+    assert done.stdout.count("components") == 3 and "3 task(s) to do" in done.stdout
+    assert not (tmp_path / "shared").exists()
