@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,7 +38,8 @@ def plot_design_pilot(
             ax.plot(x, d, "o", color=colours(i), label=f"{design} ({d.size} seed"
                     f"{'s' if d.size != 1 else ''})")  # fmt: skip
             ax.plot([i - 0.25, i + 0.25], [d.mean()] * 2, color=colours(i), lw=2)
-        ax.set_xticks(range(len(designs)), designs, fontsize=8)
+        labels = [textwrap.fill(d, 16) for d in designs]  # long design names on two lines
+        ax.set_xticks(range(len(designs)), labels, fontsize=8)
         ax.set_xlim(-0.6, max(len(designs), 1) - 0.4)
         ax.set_title(pair, fontsize=10)
         ax.set_ylabel("per-seed mean J&F difference")
