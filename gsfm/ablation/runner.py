@@ -32,7 +32,7 @@ from gsfm.ablation.store import (
     write_rows,
 )
 from gsfm.ablation.studies import Study, Variant, get_studies, split_arguments, split_label
-from gsfm.data.layout import data_fingerprint, list_videos, resolve_layout
+from gsfm.data.layout import data_fingerprint
 from gsfm.data.synthetic import ensure_split
 from gsfm.experiments import evaluated_run, finished_run, run_config, run_name, trained_run
 from gsfm.files import Busy
@@ -242,13 +242,13 @@ _clock = time.monotonic  # the time limit's clock (a test replaces it)
 def _render_digests(
     studies: Sequence[Study], profile: str, data: Path
 ) -> dict[tuple[str, str], str]:
-    """(study, split label) -> the split's data digest as scored (written first if missing)."""
+    """(study, split label) -> the split's data digest as the rows record it. Each split is
+    written here if missing, once, before any training worker starts."""
     out = {}
     for study in studies:
         for sp in study.splits:
             root = ensure_split(data, sp.split, **split_arguments(profile, sp))
-            names = list_videos(resolve_layout(root, None)[1])
-            out[(study.name, split_label(profile, sp))] = data_fingerprint(root, names, None)[:16]
+            out[(study.name, split_label(profile, sp))] = data_fingerprint(root)[:16]
     return out
 
 
@@ -381,10 +381,7 @@ def run_ablation(
                 skip(tasks, str(err))
                 continue
             score(run_dir, tasks)
-    else:
-        for study in chosen:  # written once here, not by two workers at the same time
-            for sp in study.splits:
-                ensure_split(data, sp.split, **split_arguments(profile, sp))
+    else:  # the splits were written by _render_digests above, not by two workers at once
         ctx = get_context("spawn")  # no forked torch / CUDA state in the workers
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             futures: dict[Future[tuple[str, list[tuple[pd.DataFrame, ...]]]], list[Task]] = {}

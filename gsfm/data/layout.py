@@ -105,9 +105,14 @@ def read_split_file(path: str | os.PathLike[str]) -> list[str]:
     return names
 
 
-def data_fingerprint(root: Path, videos: Sequence[str], res: str | None = None) -> str:
-    """SHA-256 over the names and bytes of every frame and annotation of ``videos``."""
+def data_fingerprint(
+    root: Path, videos: Sequence[str] | None = None, res: str | None = None
+) -> str:
+    """SHA-256 over the names and bytes of every frame and annotation of ``videos`` (default:
+    every video folder of the annotations, the set a split is scored on)."""
     img_root, ann_root = resolve_layout(root, res)
+    if videos is None:
+        videos = list_videos(ann_root)
     h = hashlib.sha256()
     for video in videos:
         for folder in (img_root / video, ann_root / video):
