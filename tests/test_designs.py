@@ -85,3 +85,23 @@ def test_planning_table_pools_a_studys_components_and_needs_fewer_seeds_with_mor
             pooled, 2.0, n_videos=n
         )
     assert row["seeds_at_8_videos"] >= row["seeds_at_80_videos"] >= row["seeds_at_800_videos"]
+
+
+def test_a_design_over_two_folders_pools_seeds_each_paired_within_its_own_folder(
+    tmp_path: Path,
+) -> None:
+    """Two renderings of a split: every seed's differences come from its own folder, the seeds
+    are pooled, and a seed in both folders is refused, naming both."""
+    _write(tmp_path / "r1", {0: -3.0, 1: 1.0}, video_noise=4.0, train_s=3600.0)
+    _write(tmp_path / "r2", {2: -1.0}, video_noise=4.0, train_s=1800.0)
+    _write(tmp_path / "whole", {0: -3.0, 1: 1.0, 2: -1.0}, video_noise=4.0, train_s=3600.0)
+    both = design_pilot({"both": [tmp_path / "r1", tmp_path / "r2"]}).set_index("pair")
+    whole = design_pilot({"whole": tmp_path / "whole"}).set_index("pair")
+    twin = "GSFM − +LFM+HFM+boundary"
+    assert both.loc[twin, "per_seed"] == "-3.00 +1.00 -1.00" and both.loc[twin, "n_seeds"] == 3
+    for col in ("mean", "seed_sd", "video_sd", "low", "high", "mde"):
+        assert both.loc[twin, col] == pytest.approx(whole.loc[twin, col])
+    assert both.loc[twin, "train_h_per_seed"] == pytest.approx((2 + 2 + 1) / 3)
+    _write(tmp_path / "r3", {1: 0.0}, video_noise=1.0, train_s=60.0)
+    with pytest.raises(ValueError, match=r"seed 1 .*r1 and .*r3"):
+        design_pilot({"clash": [tmp_path / "r1", tmp_path / "r3"]})

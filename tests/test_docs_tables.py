@@ -45,28 +45,35 @@ def _diffs() -> pd.DataFrame:
     return pd.DataFrame(
         [
             {**base, "variant": "GSFM", "baseline": "STCN", "estimate": 9.42,
-             "est_low": 4.84, "est_high": 13.99, "verdict": "confirmed"},
+             "est_low": 4.84, "est_high": 13.99, "verdict": "confirmed", "var_seed": 3.1},
             {**base, "variant": "GSFM", "baseline": "+LFM+HFM+boundary", "estimate": -2.13,
-             "est_low": -4.62, "est_high": 0.35, "verdict": "unresolved"},
+             "est_low": -4.62, "est_high": 0.35, "verdict": "unresolved", "var_seed": 0.0},
             {**base, "split": "val-240x432", "variant": "GSFM", "baseline": "STCN",
-             "estimate": 1.0, "est_low": 0.0, "est_high": 2.0, "verdict": "confirmed"},
+             "estimate": 1.0, "est_low": 0.0, "est_high": 2.0, "verdict": "confirmed",
+             "var_seed": 0.0},
         ]
     )  # fmt: skip
 
 
 def test_study_markdown_renders_one_row_per_comparison_of_the_split() -> None:
     lines = D.study_markdown(_diffs(), "components").splitlines()
-    assert len(lines) == 4  # header, rule, two comparisons on val
+    assert len(lines) == 6  # header, rule, two comparisons on val, a blank line, the note
     assert lines[2] == (
         "| GSFM − STCN | 4 | +9.4 [+4.8, +14.0] | 0.01 | 5.0 | — | 170 | confirmed | +1.2 |"
     )
     assert lines[3].endswith("| unresolved | 0 (one network) |")
-    assert "−2.1 [−4.6, +0.3]" in lines[3]
+    assert "−2.1 [−4.6, +0.3]† |" in lines[3]  # its seed part came out 0: marked, and noted
+    assert lines[5].startswith("† The seed part of the variance came out 0")
+    unmarked = D.study_markdown(_diffs().assign(var_seed=1.0), "components").splitlines()
+    assert len(unmarked) == 4 and "†" not in "\n".join(unmarked)
     with pytest.raises(ValueError, match="no 'sigma' comparisons"):
         D.study_markdown(_diffs(), "sigma")
 
 
-PILOT = {k: str(ROOT / v) for k, v in D.PILOT_FOLDERS.items()}
+PILOT = {
+    k: str(ROOT / v) if isinstance(v, str) else tuple(str(ROOT / f) for f in v)
+    for k, v in D.PILOT_FOLDERS.items()
+}
 
 
 def _write(figures: Path, decisive: bool) -> None:
@@ -98,7 +105,8 @@ def test_update_study_docs_rewrites_every_study_table(tmp_path: Path) -> None:
     _write(figures, decisive=True)
     assert D.update_study_docs(md, figures, **rows) == [*D.STUDY_TABLES, "decisive", "planning", "design-pilot"]  # fmt: skip
     text = md.read_text(encoding="utf-8")
-    assert "old" not in text and text.count("| GSFM − STCN | 4 |") == len(D.STUDY_TABLES) + 1
+    starts = [line for line in text.splitlines() if line.startswith("| GSFM − STCN | 4 |")]
+    assert "old" not in text and len(starts) == len(D.STUDY_TABLES) + 1  # + the decisive table
     assert "| components | " in text and "| a: own start | GSFM − STCN | " in text
     assert D.update_study_docs(md, figures, **rows) == []
 

@@ -7,7 +7,10 @@ part. :func:`design_pilot` puts the designs' rows side by side, pair by pair: th
 differences and their spread, the spread over videos within a seed, the calibrated interval,
 the minimum detectable effect (MDE) at the seeds at hand, and what an MDE of 2 J&F would cost in
 seeds and training hours. Each design's rows live in their own results folder (one design per
-folder, :func:`gsfm.ablation.store.check_one_start`).
+folder, :func:`gsfm.ablation.store.check_one_start`; one rendering of the split per folder,
+:func:`gsfm.ablation.store.check_one_render`). A design may name several folders: its seeds are
+then pooled pair by pair, each seed's differences taken within the folder that holds both of
+its runs, never one variant's scores from one rendering against another's from a second.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ from gsfm.ablation.store import load_study
 from gsfm.ablation.studies import STUDIES
 from gsfm.analysis import calibrated
 
-__all__ = ["PILOT_PAIRS", "design_pilot", "paired_table", "planning_table", "seed_differences"]
+__all__ = [
+    "PILOT_PAIRS",
+    "Folders",
+    "design_pilot",
+    "paired_table",
+    "planning_table",
+    "seed_differences",
+]
 
 #: the comparisons the pilot measures: the twin pair (one network trained twice) and the
 #: paper's headline comparison
@@ -61,6 +71,7 @@ def _summary(d: pd.DataFrame, cost: pd.Series) -> dict[str, float | int | str]:
         "video_sd": float(np.sqrt(table.var(axis=1, ddof=1).mean())),
         "low": est.low,
         "high": est.high,
+        "seed_var": est.components.seed,
         "mde": mde,
         "seeds_for_mde_2": math.nan if need is None else need,
         "train_h_per_seed": hours,
@@ -68,8 +79,46 @@ def _summary(d: pd.DataFrame, cost: pd.Series) -> dict[str, float | int | str]:
     }
 
 
+#: a design's rows: one results folder, or several (one per rendering of the split) whose seeds
+#: are pooled pair by pair: each seed's differences come from its own folder
+Folders = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+
+def _folder_list(folders: Folders) -> list[str | os.PathLike[str]]:
+    return [folders] if isinstance(folders, (str, os.PathLike)) else list(folders)
+
+
+def _pooled_pairs(
+    design: str, folders: Folders, profile: str, split: str, a: str, b: str, study: str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The differences table and costs of ``a − b`` over every folder of a design. Each seed's
+    differences are taken within its own folder (both variants scored on one rendering), so
+    folders of different renderings can be pooled seed by seed; a seed in two folders is an
+    error (which of its two rows would count?), and only videos every folder scored are kept."""
+    parts: list[tuple[pd.DataFrame, pd.Series]] = []
+    seen: dict[int, str] = {}
+    for folder in _folder_list(folders):
+        tables = load_study(folder, study, profile)
+        if tables is None or tables.videos is None:
+            continue
+        d, cost = paired_table(tables.rows, tables.videos, a, b, split)
+        for seed in d.index:
+            if int(seed) in seen:
+                raise ValueError(
+                    f"design {design!r}: seed {int(seed)} of {a} − {b} is in both {seen[int(seed)]} "
+                    f"and {folder}; a design pools each seed from one folder"
+                )
+            seen[int(seed)] = str(folder)
+        if not d.empty:
+            parts.append((d, cost))
+    if not parts:
+        return pd.DataFrame(), pd.Series(dtype=float)
+    d = pd.concat([p[0] for p in parts]).dropna(axis=1).sort_index()
+    return d, pd.concat([p[1] for p in parts]).reindex(d.index)
+
+
 def _paired(
-    folders: Mapping[str, str | os.PathLike[str]],
+    folders: Mapping[str, Folders],
     profile: str,
     split: str,
     pairs: Sequence[tuple[str, str]],
@@ -77,28 +126,28 @@ def _paired(
 ) -> Iterator[tuple[str, str, pd.DataFrame, pd.Series]]:
     """(design, "a − b", differences table, training seconds per seed) for every design and
     pair with rows in both variants."""
-    for design, folder in folders.items():
-        tables = load_study(folder, study, profile)
-        if tables is None or tables.videos is None:
-            continue
+    for design, where in folders.items():
         for a, b in pairs:
-            d, cost = paired_table(tables.rows, tables.videos, a, b, split)
+            d, cost = _pooled_pairs(design, where, profile, split, a, b, study)
             if not d.empty:
                 yield design, f"{a} − {b}", d, cost
 
 
 def design_pilot(
-    folders: Mapping[str, str | os.PathLike[str]],
+    folders: Mapping[str, Folders],
     profile: str = "cpu",
     split: str = "val",
     pairs: Sequence[tuple[str, str]] = PILOT_PAIRS,
     study: str = "components",
 ) -> pd.DataFrame:
     """One row per (design, pair) with rows in both variants: ``folders`` maps a design's name
-    to its results folder. Columns: ``n_seeds``, ``n_videos``, ``per_seed`` (each seed's mean
+    to its results folder, or to several folders (renderings of the split) whose seeds are
+    pooled pair by pair, each seed's differences taken within its own folder. Columns: ``n_seeds``, ``n_videos``, ``per_seed`` (each seed's mean
     difference), ``mean``, ``seed_sd`` (their SD; NaN for one seed), ``video_sd`` (the SD of the
     differences over videos within a seed, averaged over seeds: how far one seed's two runs
     disagree video by video), ``low``/``high`` (the calibrated 95 % interval; NaN for one seed),
+    ``seed_var`` (its seed part of the variance, J&F²; 0 where the seeds agree more closely than
+    their videos suggest, and the interval rests on the video term alone),
     ``mde`` (80 % power at these seeds), ``seeds_for_mde_2`` (from these rows' variance
     components; NaN when unknown or out of reach), ``train_h_per_seed`` (both runs' training
     hours, as recorded: 1 CPU thread per run on this project's machine) and
@@ -111,7 +160,7 @@ def design_pilot(
 
 
 def seed_differences(
-    folders: Mapping[str, str | os.PathLike[str]],
+    folders: Mapping[str, Folders],
     profile: str = "cpu",
     split: str = "val",
     pairs: Sequence[tuple[str, str]] = PILOT_PAIRS,

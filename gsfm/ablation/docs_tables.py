@@ -24,6 +24,7 @@ from gsfm.runtime import resolve_path
 __all__ = [
     "DECISIVE",
     "PILOT_FOLDERS",
+    "SEED_ZERO",
     "STUDY_TABLES",
     "begin_marker",
     "decisive_markdown",
@@ -52,17 +53,26 @@ DECISIVE: tuple[tuple[str, str, str], ...] = (
     ("placement", "freqF+freqH", "freqL+freqH"),
     ("generalization", "STM-read+freq", "STM-read"),
 )
-#: design -> its results folder (one design per folder), for the pilot table
-PILOT_FOLDERS: dict[str, str] = {
+#: design -> its results folder (one design per folder), for the pilot table; the last design
+#: pools design (a)'s seeds over both renderings, each seed paired within its own
+PILOT_FOLDERS: dict[str, str | tuple[str, ...]] = {
     "a: own start": "results/ablations",
     "a: own start, render 1ab04f1f": "results/ablations-render-1ab04f1f",
     "b: shared start": "results/ablations-shared",
+    "a: own start, both renders": ("results/ablations", "results/ablations-render-1ab04f1f"),
 }
 _HEADER = (
     "| comparison | seeds | estimate [95 %] | Holm p | MDE | seeds for MDE 2 | seeds for ±2 "
     "| verdict | the paper |\n|---|---|---|---|---|---|---|---|---|"
 )
 _NONE = "—"
+#: marks an interval whose seed part came out 0 (:func:`gsfm.analysis.calibrated.simulate_coverage`)
+SEED_ZERO = "†"
+_SEED_ZERO_NOTE = (
+    f"{SEED_ZERO} The seed part of the variance came out 0: the seeds agree more closely than "
+    "their videos would suggest, the interval rests on the video term alone, and most misses of "
+    'a 95 % interval fall in such studies (§3, "One estimator, one verdict").'
+)
 
 
 def begin_marker(name: str) -> str:
@@ -82,6 +92,15 @@ def _num(value: float | None, digits: int = 0) -> str:
 
 def _interval(low: float, high: float) -> str:
     return "(one seed)" if pd.isna(low) else interval(low, high, 2)
+
+
+def _seed_zero(var_seed: float, low: float) -> bool:
+    """Whether an interval (not a one-seed row) rests on a seed part estimated as 0."""
+    return not pd.isna(low) and not pd.isna(var_seed) and float(var_seed) == 0.0
+
+
+def _with_note(lines: list[str], marked: bool) -> str:
+    return "\n".join(lines + (["", _SEED_ZERO_NOTE] if marked else []))
 
 
 def _paper(study: str, variant: str, baseline: str) -> str:
@@ -107,17 +126,19 @@ def study_markdown(diffs: pd.DataFrame, study: str, split: str = "val") -> str:
     rows = diffs[(diffs["study"] == study) & (diffs["split"] == split)]
     if rows.empty:
         raise ValueError(f"no {study!r} comparisons on split {split!r} in the differences table")
-    lines = [_HEADER]
+    lines, marked = [_HEADER], False
     for _, r in rows.iterrows():
         verdict = r["verdict"] if isinstance(r["verdict"], str) and r["verdict"] else "(no claim)"
+        mark = SEED_ZERO if _seed_zero(r["var_seed"], r["est_low"]) else ""
+        marked |= bool(mark)
         lines.append(
             f"| {r['variant']} − {r['baseline']} | {int(r['n_seeds'])} "
-            f"| {signed(r['estimate'])} {interval(r['est_low'], r['est_high'])} | {_num(r['p_holm'], 2)} "
+            f"| {signed(r['estimate'])} {interval(r['est_low'], r['est_high'])}{mark} | {_num(r['p_holm'], 2)} "
             f"| {r['mde']:.1f} | {_num(r['seeds_for_mde_2'])} "
             f"| {_num(r['seeds_for_half_width_2'])} | {verdict} "
             f"| {_paper(study, r['variant'], r['baseline'])} |"
         )
-    return "\n".join(lines)
+    return _with_note(lines, marked)
 
 
 def _differences(figures_dir: Path, study: str) -> pd.DataFrame:
@@ -134,6 +155,7 @@ def decisive_markdown(diffs: pd.DataFrame, split: str = "val") -> str:
         "| comparison | seeds | estimate [95 %] | half-width | seeds for ±2 |",
         "|---|---|---|---|---|",
     ]
+    marked = False
     for study, variant, baseline in DECISIVE:
         hit = diffs[
             (diffs["study"] == study) & (diffs["split"] == split)
@@ -142,12 +164,14 @@ def decisive_markdown(diffs: pd.DataFrame, split: str = "val") -> str:
         if hit.empty:
             raise ValueError(f"no {study} comparison {variant} − {baseline} on {split}")
         r = hit.iloc[0]
+        mark = SEED_ZERO if _seed_zero(r["var_seed"], r["est_low"]) else ""
+        marked |= bool(mark)
         lines.append(
             f"| {variant} − {baseline} | {int(r['n_seeds'])} "
-            f"| {signed(r['estimate'])} {interval(r['est_low'], r['est_high'])} "
+            f"| {signed(r['estimate'])} {interval(r['est_low'], r['est_high'])}{mark} "
             f"| {(r['est_high'] - r['est_low']) / 2:.1f} | {_num(r['seeds_for_half_width_2'])} |"
         )
-    return "\n".join(lines)
+    return _with_note(lines, marked)
 
 
 def planning_markdown(table: pd.DataFrame) -> str:
@@ -180,21 +204,24 @@ def pilot_markdown(table: pd.DataFrame) -> str:
         "| train h per seed | seeds for MDE 2 | train h for MDE 2 |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    marked = False
     for _, r in table.iterrows():
+        mark = SEED_ZERO if _seed_zero(r["seed_var"], r["low"]) else ""
+        marked |= bool(mark)
         lines.append(
             f"| {r['design']} | {r['pair']} | {int(r['n_seeds'])} "
             f"| {r['per_seed'].replace('-', '−')} "
-            f"| {signed(r['mean'], 2)} {_interval(r['low'], r['high'])} | {_num(r['seed_sd'], 2)} "
+            f"| {signed(r['mean'], 2)} {_interval(r['low'], r['high'])}{mark} | {_num(r['seed_sd'], 2)} "
             f"| {r['video_sd']:.2f} | {_num(r['mde'], 1)} | {r['train_h_per_seed']:.2f} "
             f"| {_num(r['seeds_for_mde_2'])} | {_num(r['train_h_for_mde_2'])} |"
         )
-    return "\n".join(lines)
+    return _with_note(lines, marked)
 
 
 def expected_blocks(
     figures_dir: str | os.PathLike[str] = "figures",
     results_dir: str | os.PathLike[str] = "results/ablations",
-    pilot_folders: dict[str, str] | None = None,
+    pilot_folders: dict[str, str | tuple[str, ...]] | None = None,
     profile: str = "cpu",
 ) -> dict[str, str]:
     """Block name -> the table :func:`update_study_docs` writes for it: one per study (from
@@ -205,7 +232,10 @@ def expected_blocks(
     blocks = {study: study_markdown(d, study) for study, d in diffs.items()}
     blocks["decisive"] = decisive_markdown(pd.concat(diffs.values(), ignore_index=True))
     blocks["planning"] = planning_markdown(planning_table(resolve_path(results_dir), profile))
-    folders = {k: resolve_path(v) for k, v in (pilot_folders or PILOT_FOLDERS).items()}
+    folders = {
+        k: resolve_path(v) if isinstance(v, str) else tuple(resolve_path(f) for f in v)
+        for k, v in (pilot_folders or PILOT_FOLDERS).items()
+    }
     blocks["design-pilot"] = pilot_markdown(design_pilot(folders, profile))
     return blocks
 
@@ -214,7 +244,7 @@ def update_study_docs(
     results_md: str | os.PathLike[str] = "docs/results.md",
     figures_dir: str | os.PathLike[str] = "figures",
     results_dir: str | os.PathLike[str] = "results/ablations",
-    pilot_folders: dict[str, str] | None = None,
+    pilot_folders: dict[str, str | tuple[str, ...]] | None = None,
 ) -> list[str]:
     """Rewrite every generated table of ``results_md`` (:func:`expected_blocks`; atomically:
     all or nothing). Returns the blocks that changed."""
