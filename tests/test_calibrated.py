@@ -161,3 +161,23 @@ def test_most_misses_fall_where_the_seed_part_comes_out_zero():
         calibrated.simulate_coverage(-1.0, 1.0, 1.0, 3, 24)
     with pytest.raises(ValueError, match=">= 2 seeds"):
         calibrated.simulate_coverage(1.0, 1.0, 1.0, 1, 24)
+
+
+def test_the_docs_state_the_simulations_seed_zero_numbers():
+    """docs/results.md's paragraph on † gives what simulate_coverage returns (default seed,
+    4,000 studies, the measured components), not numbers typed from an earlier run."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "results.md").read_text("utf-8")
+    para = text[text.index("**Where the seeds happen to agree (†).**") :].split("\n\n")[0]
+    para = " ".join(para.split())
+    three, five = (calibrated.simulate_coverage(*MEASURED, s, N_VIDEOS, 4000) for s in (3, 5))
+    assert (
+        f"at 3 seeds {three.seed_zero_share:.0%} of studies have a seed part of 0, their "
+        f"intervals cover the truth {three.seed_zero:.0%} of the time, and they carry "
+        f"{100 * three.false_positive_seed_zero:.1f} of the {100 * three.false_positive:.1f} %"
+    ).replace("%", " %").replace("  %", " %") in para
+    assert (
+        f"at 5 seeds, {five.seed_zero_share:.0%}, {five.seed_zero:.0%} and "
+        f"{100 * five.false_positive_seed_zero:.1f} of {100 * five.false_positive:.1f} %"
+    ).replace("%", " %").replace("  %", " %") in para
