@@ -47,6 +47,13 @@ def test_each_design_gets_its_seed_spread_video_spread_and_cost(tmp_path: Path) 
     assert twin["mde"] == pytest.approx(calibrated.minimum_detectable_effect(est.se, est.df))
     main = out.loc[("a", "GSFM − STCN")]
     assert main["mean"] == pytest.approx(5.0 + (-3 + 1 - 1) / 3)
+    # verdicts on the paper's claim: GSFM above STCN; the twins (one network) at 0
+    assert main["verdict"] == twin["verdict"] == "unresolved"  # both intervals hold 0 here
+    assert out.loc[("b", "GSFM − +LFM+HFM+boundary"), "verdict"] == "unresolved"  # one seed
+    _write(tmp_path / "c", {0: -3.0, 1: -3.0, 2: -3.0}, video_noise=0.0, train_s=60.0)
+    steady = design_pilot({"c": tmp_path / "c"}).set_index("pair")["verdict"]
+    assert steady["GSFM − +LFM+HFM+boundary"] == "contradicted"  # one network, 3 below its twin
+    assert steady["GSFM − STCN"] == "confirmed"  # +2 at every seed and video
     one = out.loc[("b", "GSFM − +LFM+HFM+boundary")]  # one seed: no spread over seeds
     assert one["n_seeds"] == 1 and np.isnan(one["seed_sd"]) and np.isnan(one["low"])
     assert one["video_sd"] == 0.0 and one["train_h_per_seed"] == pytest.approx(1.0)

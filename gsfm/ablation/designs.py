@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from gsfm.ablation import stats
+from gsfm.ablation.paper import paper_sign
 from gsfm.ablation.store import load_study
 from gsfm.ablation.studies import STUDIES
 from gsfm.analysis import calibrated
@@ -151,11 +152,17 @@ def design_pilot(
     ``mde`` (80 % power at these seeds), ``seeds_for_mde_2`` (from these rows' variance
     components; NaN when unknown or out of reach), ``train_h_per_seed`` (both runs' training
     hours, as recorded: 1 CPU thread per run on this project's machine) and
-    ``train_h_for_mde_2``. An empty frame when no folder has a pair's rows."""
-    rows = [
-        {"design": design, "pair": pair, **_summary(d, cost)}
-        for design, pair, d, cost in _paired(folders, profile, split, pairs, study)
-    ]
+    ``train_h_for_mde_2`` and ``verdict`` (on the paper's claim, as in the study tables; the
+    twin pair's claim is 0: one network). An empty frame when no folder has a pair's rows."""
+    rows = []
+    for design, pair, d, cost in _paired(folders, profile, split, pairs, study):
+        row = {"design": design, "pair": pair, **_summary(d, cost)}
+        a, b = pair.split(" − ")
+        sign = paper_sign(study, a, b)
+        row["verdict"] = (
+            "" if sign is None else calibrated.verdict(row["low"], row["high"], sign).value
+        )
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -201,8 +201,8 @@ def pilot_markdown(table: pd.DataFrame) -> str:
     reach it): the design's precision per CPU-hour."""
     lines = [
         "| design | pair | seeds | per seed | mean [95 %] | SD over seeds | SD over videos | MDE "
-        "| train h per seed | seeds for MDE 2 | train h for MDE 2 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| train h per seed | seeds for MDE 2 | train h for MDE 2 | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     marked = False
     for _, r in table.iterrows():
@@ -213,7 +213,8 @@ def pilot_markdown(table: pd.DataFrame) -> str:
             f"| {r['per_seed'].replace('-', '−')} "
             f"| {signed(r['mean'], 2)} {_interval(r['low'], r['high'])}{mark} | {_num(r['seed_sd'], 2)} "
             f"| {r['video_sd']:.2f} | {_num(r['mde'], 1)} | {r['train_h_per_seed']:.2f} "
-            f"| {_num(r['seeds_for_mde_2'])} | {_num(r['train_h_for_mde_2'])} |"
+            f"| {_num(r['seeds_for_mde_2'])} | {_num(r['train_h_for_mde_2'])} "
+            f"| {r['verdict'] or '(no claim)'} |"
         )
     return _with_note(lines, marked)
 
