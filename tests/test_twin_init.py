@@ -3,6 +3,13 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
 import torch
 
 from gsfm.ablation.studies import STUDIES
@@ -43,3 +50,68 @@ def test_gsfm_and_its_twin_draw_every_common_tensor_from_one_distribution() -> N
         assert abs(sa - sb) <= 5 * scale / n**0.5, (name, sa, sb)
         assert abs(float(a.mean()) - float(b.mean())) <= 5 * scale * (2 / n) ** 0.5, name
     assert differ >= 50  # different draws (the biases shift every later one), one distribution
+
+
+def _trained_looking_gsfm() -> torch.nn.Module:
+    """A smoke GSFM whose key-encoder conv biases and BatchNorm statistics are nonzero."""
+    torch.manual_seed(0)
+    net = build_model("gsfm", "smoke").eval()
+    state = net.state_dict()
+    for name, value in state.items():
+        if name.startswith("key_encoder.") and name.endswith((".bias", ".running_mean")):
+            value.copy_(torch.randn_like(value) * 0.1)
+        elif name.startswith("key_encoder.") and name.endswith(".running_var"):
+            value.copy_(torch.rand_like(value) + 0.5)
+    net.load_state_dict(state)
+    return net
+
+
+def test_a_gsfm_state_folded_is_its_twins_state_with_the_same_outputs() -> None:
+    """GSFM with trained-looking conv biases and BatchNorm statistics, folded into the twin's
+    architecture (no key-encoder conv biases): the same eval-mode key features."""
+    from gsfm.model.encoders import fold_conv_biases
+
+    net = _trained_looking_gsfm()
+    state = net.state_dict()
+    twin = build_model("stcn", "smoke", lfm="low", hfm="high", boundary=True).eval()
+    folded = fold_conv_biases(state)
+    twin.load_state_dict(folded)  # strict: exactly the twin's tensors
+    assert len(state) - len(folded) == len([m for m in net.key_encoder.modules()
+                                            if isinstance(m, torch.nn.Conv2d)])  # fmt: skip
+    x = torch.rand(2, 3, 64, 112)
+    with torch.no_grad():
+        for a, b in zip(net.key_encoder(x), twin.key_encoder(x), strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+        unfolded = build_model("stcn", "smoke", lfm="low", hfm="high", boundary=True).eval()
+        unfolded.load_state_dict({k: v for k, v in state.items() if k in folded})
+        drift = (net.key_encoder(x)[0] - unfolded.key_encoder(x)[0]).abs().max()
+    assert float(drift) > 1e-3  # dropping the biases without the fold would change the output
+    broken = {k: v for k, v in state.items() if k != "key_encoder.bn1.running_mean"}
+    with pytest.raises(ValueError, match=r"key_encoder\.conv1\.bias: no BatchNorm running mean"):
+        fold_conv_biases(broken)
+
+
+def test_the_fold_check_script_on_a_checkpoint(tmp_path: Path) -> None:
+    """scripts/twin_fold_check.py prints float-rounding differences for a GSFM checkpoint and
+    refuses one without key-encoder conv biases."""
+    from PIL import Image
+
+    from gsfm.checkpoint import save_checkpoint
+
+    frames = tmp_path / "split" / "JPEGImages" / "480p" / "v"
+    frames.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (64, 112, 3), dtype=np.uint8)).save(
+            frames / f"{i:05d}.jpg"
+        )
+    gsfm = save_checkpoint(tmp_path / "gsfm.pt", _trained_looking_gsfm())
+    stcn = save_checkpoint(tmp_path / "stcn.pt", build_model("stcn", "smoke"))
+    script = Path(__file__).resolve().parents[1] / "scripts" / "twin_fold_check.py"
+    run = [sys.executable, str(script)]
+    out = subprocess.run([*run, str(gsfm), str(tmp_path / "split")], capture_output=True, text=True, check=True)  # fmt: skip
+    diffs = [float(m) for m in re.findall(r"max \|difference\| (\S+),", out.stdout)]
+    assert len(diffs) == 3 and max(diffs) < 1e-4, out.stdout
+    assert re.match(r"1 frames, largest \|bias\| 0\.\d{4}\n", out.stdout)  # every 7th frame
+    bad = subprocess.run([*run, str(stcn), str(tmp_path / "split")], capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode != 0 and "no conv biases to fold" in bad.stderr

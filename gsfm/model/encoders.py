@@ -19,6 +19,7 @@ Channel counts are read from the backbone (ResNet-18: f4/f8/f16 = 64/128/256, Re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -34,6 +35,7 @@ __all__ = [
     "ValueEncoder",
     "add_conv_bias",
     "build_resnet",
+    "fold_conv_biases",
     "stage_channels",
     "widen_first_conv",
 ]
@@ -90,6 +92,42 @@ def add_conv_bias(module: nn.Module) -> nn.Module:
         else:
             add_conv_bias(child)
     return module
+
+
+def fold_conv_biases(
+    state: Mapping[str, torch.Tensor], prefix: str = "key_encoder."
+) -> dict[str, torch.Tensor]:
+    """``state`` without the conv biases under ``prefix``, each folded into the running mean
+    of the BatchNorm after its conv (``running_mean − bias``).
+
+    Why: a conv bias followed by a BatchNorm is no parameter of the function. In training mode
+    the BatchNorm subtracts the batch mean, bias included; in eval mode its running mean holds
+    the bias, and the fold moves it there. So a trained GSFM's state, folded, is a state of its
+    twin STCN+LFM+HFM+boundary (``key_conv_bias=False``) computing the same outputs up to float
+    rounding. ResNet names: ``…convN`` feeds ``…bnN``, ``…downsample.0`` feeds
+    ``…downsample.1``."""
+    out = dict(state)
+    for key in [k for k in state if k.startswith(prefix) and k.endswith(".bias")]:
+        conv = key[: -len(".bias")]
+        parent, _, leaf = conv.rpartition(".")
+        if leaf.startswith("conv"):
+            bn = (
+                f"{parent}.{leaf.replace('conv', 'bn', 1)}"
+                if parent
+                else leaf.replace("conv", "bn", 1)
+            )
+        elif leaf == "0" and parent.endswith("downsample"):
+            bn = f"{parent}.1"
+        else:
+            continue  # a BatchNorm's own bias (beta), not a conv's
+        mean = f"{bn}.running_mean"
+        if mean not in state:
+            raise ValueError(
+                f"{key}: no BatchNorm running mean {mean!r} to fold the conv bias into"
+            )
+        out[mean] = state[mean] - state[key]
+        del out[key]
+    return out
 
 
 def stage_channels(net: torchvision.models.ResNet) -> tuple[int, int, int]:
