@@ -156,7 +156,7 @@ def test_most_misses_fall_where_the_seed_part_comes_out_zero():
     assert 0.93 <= cov.overall <= 0.97
     assert 0.15 <= cov.seed_zero_share <= 0.4
     assert cov.seed_zero < 0.9 < cov.overall
-    assert cov.false_positive_seed_zero > 0.6 * cov.false_positive
+    assert cov.miss_seed_zero > 0.6 * cov.miss
     with pytest.raises(ValueError, match="components must be >= 0"):
         calibrated.simulate_coverage(-1.0, 1.0, 1.0, 3, 24)
     with pytest.raises(ValueError, match=">= 2 seeds"):
@@ -175,9 +175,9 @@ def test_the_docs_state_the_simulations_seed_zero_numbers():
     assert (
         f"at 3 seeds {three.seed_zero_share:.0%} of studies have a seed part of 0, their "
         f"intervals cover the truth {three.seed_zero:.0%} of the time, and they carry "
-        f"{100 * three.false_positive_seed_zero:.1f} of the {100 * three.false_positive:.1f} %"
+        f"{100 * three.miss_seed_zero:.1f} of the {100 * three.miss:.1f} %"
     ).replace("%", " %").replace("  %", " %") in para
     assert (
         f"at 5 seeds, {five.seed_zero_share:.0%}, {five.seed_zero:.0%} and "
-        f"{100 * five.false_positive_seed_zero:.1f} of {100 * five.false_positive:.1f} %"
+        f"{100 * five.miss_seed_zero:.1f} of {100 * five.miss:.1f} %"
     ).replace("%", " %").replace("  %", " %") in para

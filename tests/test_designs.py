@@ -39,6 +39,7 @@ def test_each_design_gets_its_seed_spread_video_spread_and_cost(tmp_path: Path) 
     twin = out.loc[("a", "GSFM − +LFM+HFM+boundary")]
     assert twin["per_seed"] == "-3.00 +1.00 -1.00" and twin["n_seeds"] == 3
     assert twin["seed_sd"] == pytest.approx(2.0)  # SD of -3, 1, -1
+    assert twin["seed_var"] == pytest.approx(est_components_seed(tmp_path / "a"))
     assert twin["video_sd"] == pytest.approx(4.0 * PATTERN.std(ddof=1))
     assert twin["train_h_per_seed"] == pytest.approx(2.0)  # both runs of a seed, in hours
     d = np.array([[s + 4.0 * v for v in np.roll(PATTERN, k)] for k, s in enumerate((-3, 1, -1))])
@@ -57,6 +58,13 @@ def test_each_design_gets_its_seed_spread_video_spread_and_cost(tmp_path: Path) 
     one = out.loc[("b", "GSFM − +LFM+HFM+boundary")]  # one seed: no spread over seeds
     assert one["n_seeds"] == 1 and np.isnan(one["seed_sd"]) and np.isnan(one["low"])
     assert one["video_sd"] == 0.0 and one["train_h_per_seed"] == pytest.approx(1.0)
+
+
+def est_components_seed(folder: Path) -> float:
+    """The twin pair's seed variance component, straight from the estimator."""
+    tables = load_study(folder, "components", "cpu")
+    d, _ = paired_table(tables.rows, tables.videos, "GSFM", "+LFM+HFM+boundary", "val")
+    return calibrated.estimate(d.to_numpy()).components.seed
 
 
 def test_a_pair_without_both_variants_is_left_out(tmp_path: Path) -> None:
@@ -112,3 +120,9 @@ def test_a_design_over_two_folders_pools_seeds_each_paired_within_its_own_folder
     _write(tmp_path / "r3", {1: 0.0}, video_noise=1.0, train_s=60.0)
     with pytest.raises(ValueError, match=r"seed 1 .*r1 and .*r3"):
         design_pilot({"clash": [tmp_path / "r1", tmp_path / "r3"]})
+    videos = pd.read_csv(tmp_path / "r2" / "components_videos.csv", dtype={"sequence": str})
+    videos.assign(sequence="other_" + videos["sequence"]).to_csv(
+        tmp_path / "r2" / "components_videos.csv", index=False
+    )  # another split's videos: nothing to pool video by video
+    with pytest.raises(ValueError, match="share no scored video"):
+        design_pilot({"both": [tmp_path / "r1", tmp_path / "r2"]})

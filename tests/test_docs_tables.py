@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from gsfm.ablation import docs_tables as D
+from gsfm.ablation.designs import folder_list
 from gsfm.docblocks import read_block, replace_block, rewrite_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,10 +71,7 @@ def test_study_markdown_renders_one_row_per_comparison_of_the_split() -> None:
         D.study_markdown(_diffs(), "sigma")
 
 
-PILOT = {
-    k: str(ROOT / v) if isinstance(v, str) else tuple(str(ROOT / f) for f in v)
-    for k, v in D.PILOT_FOLDERS.items()
-}
+PILOT = {k: [ROOT / f for f in folder_list(v)] for k, v in D.PILOT_FOLDERS.items()}
 
 
 def _write(figures: Path, decisive: bool) -> None:
@@ -119,3 +117,20 @@ def test_the_docs_tables_are_the_committed_differences_tables() -> None:
     for name, block in blocks.items():
         found = read_block(text, D.begin_marker(name), D.end_marker(name), "docs/results.md")
         assert found == block, f"docs/results.md's {name} table is stale"
+
+
+def test_pilot_markdown_marks_a_seed_part_of_zero_and_shows_the_verdict() -> None:
+    row = {"design": "a", "pair": "GSFM − STCN", "n_seeds": 4, "per_seed": "-1.00 +2.00",
+           "mean": -2.72, "low": -4.77, "high": -0.67, "seed_var": 0.0, "seed_sd": 1.19,
+           "video_sd": 7.9, "mde": 2.9, "train_h_per_seed": 2.45, "seeds_for_mde_2": 42.0,
+           "train_h_for_mde_2": 103.0, "verdict": "contradicted"}  # fmt: skip
+    one = {**row, "design": "b", "n_seeds": 1, "low": math.nan, "high": math.nan,
+           "seed_sd": math.nan, "mde": math.nan, "seeds_for_mde_2": math.nan,
+           "train_h_for_mde_2": math.nan, "verdict": ""}  # fmt: skip
+    lines = D.pilot_markdown(pd.DataFrame([row, one])).splitlines()
+    assert "| −1.00 +2.00 | −2.72 [−4.77, −0.67]† | 1.19 |" in lines[2]
+    assert lines[2].endswith("| 42 | 103 | contradicted |")
+    assert "(one seed)" in lines[3] and "†" not in lines[3] and lines[3].endswith("| (no claim) |")
+    assert lines[-1].startswith("† The seed part of the variance came out 0")
+    plain = D.pilot_markdown(pd.DataFrame([{**row, "seed_var": 3.0}]))
+    assert "†" not in plain and len(plain.splitlines()) == 3

@@ -3,12 +3,6 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-from pathlib import Path
-
-import numpy as np
 import pytest
 import torch
 
@@ -89,29 +83,3 @@ def test_a_gsfm_state_folded_is_its_twins_state_with_the_same_outputs() -> None:
     broken = {k: v for k, v in state.items() if k != "key_encoder.bn1.running_mean"}
     with pytest.raises(ValueError, match=r"key_encoder\.conv1\.bias: no BatchNorm running mean"):
         fold_conv_biases(broken)
-
-
-def test_the_fold_check_script_on_a_checkpoint(tmp_path: Path) -> None:
-    """scripts/twin_fold_check.py prints float-rounding differences for a GSFM checkpoint and
-    refuses one without key-encoder conv biases."""
-    from PIL import Image
-
-    from gsfm.checkpoint import save_checkpoint
-
-    frames = tmp_path / "split" / "JPEGImages" / "480p" / "v"
-    frames.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 255, (64, 112, 3), dtype=np.uint8)).save(
-            frames / f"{i:05d}.jpg"
-        )
-    gsfm = save_checkpoint(tmp_path / "gsfm.pt", _trained_looking_gsfm())
-    stcn = save_checkpoint(tmp_path / "stcn.pt", build_model("stcn", "smoke"))
-    script = Path(__file__).resolve().parents[1] / "scripts" / "twin_fold_check.py"
-    run = [sys.executable, str(script)]
-    out = subprocess.run([*run, str(gsfm), str(tmp_path / "split")], capture_output=True, text=True, check=True)  # fmt: skip
-    diffs = [float(m) for m in re.findall(r"max \|difference\| (\S+),", out.stdout)]
-    assert len(diffs) == 3 and max(diffs) < 1e-4, out.stdout
-    assert re.match(r"1 frames, largest \|bias\| 0\.\d{4}\n", out.stdout)  # every 7th frame
-    bad = subprocess.run([*run, str(stcn), str(tmp_path / "split")], capture_output=True, text=True)  # fmt: skip
-    assert bad.returncode != 0 and "no conv biases to fold" in bad.stderr

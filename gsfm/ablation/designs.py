@@ -32,6 +32,7 @@ __all__ = [
     "PILOT_PAIRS",
     "Folders",
     "design_pilot",
+    "folder_list",
     "paired_table",
     "planning_table",
     "seed_differences",
@@ -85,7 +86,8 @@ def _summary(d: pd.DataFrame, cost: pd.Series) -> dict[str, float | int | str]:
 Folders = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 
 
-def _folder_list(folders: Folders) -> list[str | os.PathLike[str]]:
+def folder_list(folders: Folders) -> list[str | os.PathLike[str]]:
+    """A design's folders as a list (one folder, or several)."""
     return [folders] if isinstance(folders, (str, os.PathLike)) else list(folders)
 
 
@@ -98,7 +100,7 @@ def _pooled_pairs(
     error (which of its two rows would count?), and only videos every folder scored are kept."""
     parts: list[tuple[pd.DataFrame, pd.Series]] = []
     seen: dict[int, str] = {}
-    for folder in _folder_list(folders):
+    for folder in folder_list(folders):
         tables = load_study(folder, study, profile)
         if tables is None or tables.videos is None:
             continue
@@ -115,6 +117,8 @@ def _pooled_pairs(
     if not parts:
         return pd.DataFrame(), pd.Series(dtype=float)
     d = pd.concat([p[0] for p in parts]).dropna(axis=1).sort_index()
+    if d.shape[1] == 0:
+        raise ValueError(f"design {design!r}: its folders share no scored video for {a} − {b}")
     return d, pd.concat([p[1] for p in parts]).reindex(d.index)
 
 
@@ -124,14 +128,14 @@ def _paired(
     split: str,
     pairs: Sequence[tuple[str, str]],
     study: str,
-) -> Iterator[tuple[str, str, pd.DataFrame, pd.Series]]:
-    """(design, "a − b", differences table, training seconds per seed) for every design and
+) -> Iterator[tuple[str, tuple[str, str], pd.DataFrame, pd.Series]]:
+    """(design, (a, b), differences table, training seconds per seed) for every design and
     pair with rows in both variants."""
     for design, where in folders.items():
         for a, b in pairs:
             d, cost = _pooled_pairs(design, where, profile, split, a, b, study)
             if not d.empty:
-                yield design, f"{a} − {b}", d, cost
+                yield design, (a, b), d, cost
 
 
 def design_pilot(
@@ -155,13 +159,9 @@ def design_pilot(
     ``train_h_for_mde_2`` and ``verdict`` (on the paper's claim, as in the study tables; the
     twin pair's claim is 0: one network). An empty frame when no folder has a pair's rows."""
     rows = []
-    for design, pair, d, cost in _paired(folders, profile, split, pairs, study):
-        row = {"design": design, "pair": pair, **_summary(d, cost)}
-        a, b = pair.split(" − ")
-        sign = paper_sign(study, a, b)
-        row["verdict"] = (
-            "" if sign is None else calibrated.verdict(row["low"], row["high"], sign).value
-        )
+    for design, (a, b), d, cost in _paired(folders, profile, split, pairs, study):
+        row = {"design": design, "pair": f"{a} − {b}", **_summary(d, cost)}
+        row["verdict"] = calibrated.claim_verdict(row["low"], row["high"], paper_sign(study, a, b))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -176,9 +176,9 @@ def seed_differences(
     """The long table behind :func:`design_pilot`: one row per (design, pair, seed) with the
     seed's mean difference ``diff`` and its SD over videos ``video_sd``."""
     out = [
-        {"design": design, "pair": pair, "seed": int(seed), "diff": float(row.mean()),
+        {"design": design, "pair": f"{a} − {b}", "seed": int(seed), "diff": float(row.mean()),
          "video_sd": float(row.std(ddof=1))}
-        for design, pair, d, _ in _paired(folders, profile, split, pairs, study)
+        for design, (a, b), d, _ in _paired(folders, profile, split, pairs, study)
         for seed, row in d.iterrows()
     ]  # fmt: skip
     return pd.DataFrame(out, columns=["design", "pair", "seed", "diff", "video_sd"])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gsfm.ablation.designs import design_pilot, planning_table
+from gsfm.ablation.designs import Folders, design_pilot, folder_list, planning_table
 from gsfm.ablation.paper import PAPER_ABLATIONS, paper_sign
 from gsfm.analysis.wording import interval, signed
 from gsfm.docblocks import read_block, replace_block
@@ -55,7 +55,7 @@ DECISIVE: tuple[tuple[str, str, str], ...] = (
 )
 #: design -> its results folder (one design per folder), for the pilot table; the last design
 #: pools design (a)'s seeds over both renderings, each seed paired within its own
-PILOT_FOLDERS: dict[str, str | tuple[str, ...]] = {
+PILOT_FOLDERS: dict[str, Folders] = {
     "a: own start": "results/ablations",
     "a: own start, render 1ab04f1f": "results/ablations-render-1ab04f1f",
     "b: shared start": "results/ablations-shared",
@@ -70,8 +70,9 @@ _NONE = "—"
 SEED_ZERO = "†"
 _SEED_ZERO_NOTE = (
     f"{SEED_ZERO} The seed part of the variance came out 0: the seeds agree more closely than "
-    "their videos would suggest, the interval rests on the video term alone, and most misses of "
-    'a 95 % interval fall in such studies (§3, "One estimator, one verdict").'
+    "their seed × video noise would suggest and the seed term drops out of the interval; a large "
+    "share of a 95 % interval's misses falls in such studies (nearly all at 3 seeds, about half "
+    'at 5: §3, "One estimator, one verdict").'
 )
 
 
@@ -222,7 +223,7 @@ def pilot_markdown(table: pd.DataFrame) -> str:
 def expected_blocks(
     figures_dir: str | os.PathLike[str] = "figures",
     results_dir: str | os.PathLike[str] = "results/ablations",
-    pilot_folders: dict[str, str | tuple[str, ...]] | None = None,
+    pilot_folders: dict[str, Folders] | None = None,
     profile: str = "cpu",
 ) -> dict[str, str]:
     """Block name -> the table :func:`update_study_docs` writes for it: one per study (from
@@ -234,7 +235,7 @@ def expected_blocks(
     blocks["decisive"] = decisive_markdown(pd.concat(diffs.values(), ignore_index=True))
     blocks["planning"] = planning_markdown(planning_table(resolve_path(results_dir), profile))
     folders = {
-        k: resolve_path(v) if isinstance(v, str) else tuple(resolve_path(f) for f in v)
+        k: [resolve_path(f) for f in folder_list(v)]
         for k, v in (pilot_folders or PILOT_FOLDERS).items()
     }
     blocks["design-pilot"] = pilot_markdown(design_pilot(folders, profile))
@@ -245,7 +246,7 @@ def update_study_docs(
     results_md: str | os.PathLike[str] = "docs/results.md",
     figures_dir: str | os.PathLike[str] = "figures",
     results_dir: str | os.PathLike[str] = "results/ablations",
-    pilot_folders: dict[str, str | tuple[str, ...]] | None = None,
+    pilot_folders: dict[str, Folders] | None = None,
 ) -> list[str]:
     """Rewrite every generated table of ``results_md`` (:func:`expected_blocks`; atomically:
     all or nothing). Returns the blocks that changed."""

@@ -146,7 +146,7 @@ def split_differences(
     for _, idx in diffs.groupby(["study", "split", "bucket"], sort=False).groups.items():
         diffs.loc[idx, "p_holm"] = calibrated.holm(diffs.loc[idx, "p"].to_numpy(dtype=float))
     diffs["verdict"] = [
-        "" if pd.isna(sign) else calibrated.verdict(lo, hi, int(sign)).value
+        calibrated.claim_verdict(lo, hi, None if pd.isna(sign) else int(sign))
         for lo, hi, sign in zip(diffs["est_low"], diffs["est_high"], diffs["paper_sign"], strict=True)
     ]  # fmt: skip
     return diffs

@@ -419,7 +419,7 @@ def _with_family_columns(out: pd.DataFrame, family: list[str]) -> pd.DataFrame:
     signs = [paper_sign(st, v, b) for st, v, b in zip(out["study"], out["variant"], out["baseline"], strict=True)]  # fmt: skip
     out["paper_sign"] = pd.array(signs, dtype="Int64")
     out["verdict"] = [
-        "" if sign is None else calibrated.verdict(lo, hi, sign).value
+        calibrated.claim_verdict(lo, hi, sign)
         for lo, hi, sign in zip(out["est_low"], out["est_high"], signs, strict=True)
     ]
     for col in ("seeds_for_mde_1", "seeds_for_mde_2", "seeds_for_half_width_2"):

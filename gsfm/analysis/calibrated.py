@@ -35,6 +35,7 @@ __all__ = [
     "Coverage",
     "Estimate",
     "Verdict",
+    "claim_verdict",
     "estimate",
     "holm",
     "minimum_detectable_effect",
@@ -263,8 +264,8 @@ class Coverage:
     overall: float
     seed_zero: float
     seed_zero_share: float
-    false_positive: float  # share of studies whose interval excluded the effect
-    false_positive_seed_zero: float  # share of studies that did so with a seed part of 0
+    miss: float  # share of studies whose interval missed the true effect
+    miss_seed_zero: float  # share of studies that missed it with a seed part of 0
 
 
 def simulate_coverage(
@@ -307,8 +308,8 @@ def simulate_coverage(
         overall=hit / studies,
         seed_zero=zero_hit / zero if zero else math.nan,
         seed_zero_share=zero / studies,
-        false_positive=1 - hit / studies,
-        false_positive_seed_zero=(zero - zero_hit) / studies,
+        miss=1 - hit / studies,
+        miss_seed_zero=(zero - zero_hit) / studies,
     )
 
 
@@ -340,3 +341,9 @@ def verdict(low: float, high: float, paper_sign: int, bound: float = BOUND) -> V
     if -bound <= low and high <= bound:
         return Verdict.BOUNDED
     return Verdict.UNRESOLVED
+
+
+def claim_verdict(low: float, high: float, paper_sign: int | None) -> str:
+    """:func:`verdict`'s value for a comparison the paper gives the sign ``paper_sign``, or ""
+    where the paper claims nothing on it (``None``): the verdict column of every table."""
+    return "" if paper_sign is None else verdict(low, high, paper_sign).value

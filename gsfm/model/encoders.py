@@ -98,14 +98,16 @@ def fold_conv_biases(
     state: Mapping[str, torch.Tensor], prefix: str = "key_encoder."
 ) -> dict[str, torch.Tensor]:
     """``state`` without the conv biases under ``prefix``, each folded into the running mean
-    of the BatchNorm after its conv (``running_mean − bias``).
+    of the BatchNorm after its conv (``running_mean − bias``): the same eval-mode outputs from
+    the bias-free architecture (``key_conv_bias=False``), exactly up to float rounding.
 
-    Why: a conv bias followed by a BatchNorm is no parameter of the function. In training mode
-    the BatchNorm subtracts the batch mean, bias included; in eval mode its running mean holds
-    the bias, and the fold moves it there. So a trained GSFM's state, folded, is a state of its
-    twin STCN+LFM+HFM+boundary (``key_conv_bias=False``) computing the same outputs up to float
-    rounding. ResNet names: ``…convN`` feeds ``…bnN``, ``…downsample.0`` feeds
-    ``…downsample.1``."""
+    Why: with trained BatchNorm (``freeze_bn=False``, the ``cpu`` profile) a conv bias is no
+    parameter of the function: in training the BatchNorm subtracts the batch mean, bias
+    included, and the fold moves what its running mean holds. So a trained GSFM, folded, is a
+    state of its twin STCN+LFM+HFM+boundary. With frozen BatchNorm (the other profiles) the
+    bias does act in training, as a second copy of the BatchNorm's shift; the fold is then a
+    reparameterisation of the trained network, not a statement about its training. ResNet
+    names: ``…convN`` feeds ``…bnN``, ``…downsample.0`` feeds ``…downsample.1``."""
     out = dict(state)
     for key in [k for k in state if k.startswith(prefix) and k.endswith(".bias")]:
         conv = key[: -len(".bias")]
