@@ -90,6 +90,7 @@ def test_verdict_follows_the_numbers() -> None:
     assert tiny.loc[tiny["share"] == "lookalikes", "verdict"].item() == "bounded"
     seeds = ls.verdict_text(_rows([4.0, 5.0, 6.0, 5.5, 4.5], seeds=3))
     assert "3 seeds" in seeds and "One seed" not in seeds
+    assert "(5,000 query pixels per model and seed;" in seeds  # 5 videos × 1,000, not × 3 seeds
 
 
 def test_bypass_sentence_names_a_direction_only_beyond_noise() -> None:

@@ -280,11 +280,13 @@ def verdict_text(rows: pd.DataFrame) -> str:
     diffs = compare(rows)
     look = diffs[diffs["share"] == "lookalikes"].iloc[0]
     n_seeds, n_videos = int(look.seeds), int(look.videos)
-    pixels = int(rows[rows["model"] == "GSFM"]["query_pixels"].sum())
+    per_seed = rows[rows["model"] == "GSFM"].groupby("seed")["query_pixels"].sum()
+    low, high = int(per_seed.min()), int(per_seed.max())
+    pixels = f"{low:,}" if low == high else f"{low:,}–{high:,}"
     k = int(rows["top_k"].iloc[0])
     lines = [
         f"Over every target pixel of the frames after the memory frame, {n_videos} videos with "
-        f"lookalikes, {n_seeds} seed{'s' if n_seeds != 1 else ''} ({pixels:,} query pixels per "
+        f"lookalikes, {n_seeds} seed{'s' if n_seeds != 1 else ''} ({pixels} query pixels per "
         f"model and seed; top-{k} for both models; intervals {look.over}):",
         f"- on the lookalikes: STCN {_pct(summary, 'STCN', 'lookalikes')}, GSFM "
         f"{_pct(summary, 'GSFM', 'lookalikes')}; they cover "
