@@ -147,12 +147,12 @@ def design_pilot(
 ) -> pd.DataFrame:
     """One row per (design, pair) with rows in both variants: ``folders`` maps a design's name
     to its results folder, or to several folders (renderings of the split) whose seeds are
-    pooled pair by pair, each seed's differences taken within its own folder. Columns: ``n_seeds``, ``n_videos``, ``per_seed`` (each seed's mean
-    difference), ``mean``, ``seed_sd`` (their SD; NaN for one seed), ``video_sd`` (the SD of the
+    pooled pair by pair, each seed's differences taken within its own folder. Columns:
+    ``n_seeds``, ``n_videos``, ``per_seed`` (each seed's mean difference), ``mean``, ``seed_sd`` (their SD; NaN for one seed), ``video_sd`` (the SD of the
     differences over videos within a seed, averaged over seeds: how far one seed's two runs
     disagree video by video), ``low``/``high`` (the calibrated 95 % interval; NaN for one seed),
     ``seed_var`` (its seed part of the variance, J&F²; 0 where the seeds agree more closely than
-    their videos suggest, and the interval rests on the video term alone),
+    their seed × video noise predicts, and the seed term drops out of the interval),
     ``mde`` (80 % power at these seeds), ``seeds_for_mde_2`` (from these rows' variance
     components; NaN when unknown or out of reach), ``train_h_per_seed`` (both runs' training
     hours, as recorded: 1 CPU thread per run on this project's machine) and

@@ -283,8 +283,9 @@ def simulate_coverage(
     often :func:`estimate`'s interval holds it, overall and given a seed part estimated as 0.
 
     Why the split: the interval is calibrated on average, but a study whose few seeds happen to
-    agree (seed part 0) gets an interval from the video term alone, and most of the misses fall
-    there; a reader of such an interval should know how often it misses."""
+    agree (seed part 0) loses the seed term from its interval, and a large share of the misses
+    falls there (nearly all at 3 seeds); a reader of such an interval should know how often it
+    misses."""
     if n_seeds < 2 or n_videos < 2 or studies < 1:
         raise ValueError(f"need >= 2 seeds, >= 2 videos and >= 1 study, got {n_seeds}, {n_videos}, {studies}")  # fmt: skip
     if min(seed, video, residual) < 0:
