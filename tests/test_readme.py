@@ -152,3 +152,32 @@ def test_the_twin_pair_is_stated_with_the_pooled_seeds_numbers() -> None:
         results[results.index("Over these three seeds its") :].split("\n\n")[0].split()
     )
     assert three in section and f"{pooled}{dagger}, **{pilot['verdict']}**" in section
+
+
+def test_the_twin_paragraph_states_the_pooled_numbers_and_its_simulation() -> None:
+    """docs/results.md's "The twin pair": the five pooled seeds, the calibrated estimate, the
+    pair's seed × video component and what simulate_coverage gives with it, from the rows."""
+    import pandas as pd
+
+    from gsfm.ablation.designs import paired_table
+    from gsfm.ablation.docs_tables import PILOT_FOLDERS
+    from gsfm.ablation.store import load_study
+    from gsfm.analysis import calibrated
+
+    parts = []
+    for folder in PILOT_FOLDERS["a: own start, both renders"]:
+        tables = load_study(ROOT / folder, "components", "cpu")
+        parts.append(
+            paired_table(tables.rows, tables.videos, "GSFM", "+LFM+HFM+boundary", "val")[0]
+        )
+    d = pd.concat(parts).dropna(axis=1)
+    est = calibrated.estimate(d.to_numpy())
+    n = len(d)
+    sim = calibrated.simulate_coverage(6.0, 0.0, est.components.residual, n, d.shape[1], 4000)
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    para = " ".join(text[text.index("What five seeds show") :].split("\n\n")[0].split())
+    means = ", ".join(f"{m:+.2f}".replace("-", "−").lstrip("+") for m in d.mean(axis=1))
+    assert f"per-video means {means}" in para
+    assert f"{est.estimate:+.2f} [{est.low:+.2f}, {est.high:+.2f}]".replace("-", "−") in para
+    assert f"seed × video {est.components.residual:.1f} J&F²) {100 * sim.miss:.1f} %" in para
+    assert f"{100 * sim.miss_seed_zero:.1f} points of it with the seed part" in para
