@@ -97,12 +97,19 @@ def _pooled_pairs(
     """The differences table and costs of ``a − b`` over every folder of a design. Each seed's
     differences are taken within its own folder (both variants scored on one rendering), so
     folders of different renderings can be pooled seed by seed; a seed in two folders is an
-    error (which of its two rows would count?), and only videos every folder scored are kept."""
+    error (which of its two rows would count?), so is a folder without the study's rows (its
+    seeds would be lost without a word), and only videos every folder scored are kept."""
     parts: list[tuple[pd.DataFrame, pd.Series]] = []
     seen: dict[int, str] = {}
-    for folder in folder_list(folders):
+    where = folder_list(folders)
+    for folder in where:
         tables = load_study(folder, study, profile)
         if tables is None or tables.videos is None:
+            if len(where) > 1:  # a pooled design would silently lose that folder's seeds
+                raise FileNotFoundError(
+                    f"design {design!r}: {folder} has no {profile}-profile {study} rows with "
+                    "per-video scores"
+                )
             continue
         d, cost = paired_table(tables.rows, tables.videos, a, b, split)
         for seed in d.index:
