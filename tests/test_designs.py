@@ -126,5 +126,8 @@ def test_a_design_over_two_folders_pools_seeds_each_paired_within_its_own_folder
     )  # another split's videos: nothing to pool video by video
     with pytest.raises(ValueError, match="share no scored video"):
         design_pilot({"both": [tmp_path / "r1", tmp_path / "r2"]})
-    with pytest.raises(FileNotFoundError, match=r"'gone': .*nowhere has no cpu-profile"):
+    with pytest.raises(FileNotFoundError, match=r"'gone': no results folder .*nowhere"):
         design_pilot({"gone": [tmp_path / "r1", tmp_path / "nowhere"]})
+    (tmp_path / "empty").mkdir()  # a folder without this profile's rows adds no seed
+    alone = design_pilot({"a": [tmp_path / "r1", tmp_path / "empty"]}).set_index("pair")
+    assert alone.loc["GSFM − +LFM+HFM+boundary", "n_seeds"] == 2

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -97,20 +98,17 @@ def _pooled_pairs(
     """The differences table and costs of ``a − b`` over every folder of a design. Each seed's
     differences are taken within its own folder (both variants scored on one rendering), so
     folders of different renderings can be pooled seed by seed; a seed in two folders is an
-    error (which of its two rows would count?), so is a folder without the study's rows (its
-    seeds would be lost without a word), and only videos every folder scored are kept."""
+    error (which of its two rows would count?), so is a folder that does not exist (its seeds
+    would be lost without a word), and only videos every folder scored are kept."""
     parts: list[tuple[pd.DataFrame, pd.Series]] = []
     seen: dict[int, str] = {}
     where = folder_list(folders)
     for folder in where:
+        if len(where) > 1 and not Path(folder).is_dir():  # a mistyped path would lose its seeds
+            raise FileNotFoundError(f"design {design!r}: no results folder {folder}")
         tables = load_study(folder, study, profile)
         if tables is None or tables.videos is None:
-            if len(where) > 1:  # a pooled design would silently lose that folder's seeds
-                raise FileNotFoundError(
-                    f"design {design!r}: {folder} has no {profile}-profile {study} rows with "
-                    "per-video scores"
-                )
-            continue
+            continue  # no rows of this profile and study here (e.g. a smoke run beside cpu rows)
         d, cost = paired_table(tables.rows, tables.videos, a, b, split)
         for seed in d.index:
             if int(seed) in seen:
