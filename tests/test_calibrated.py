@@ -19,13 +19,7 @@ N_VIDEOS = 24
 
 
 def _simulate(rng: np.random.Generator, n_seeds: int, effect: float) -> np.ndarray:
-    seed, video, resid = (math.sqrt(x) for x in MEASURED)
-    return (
-        effect
-        + rng.normal(0, seed, (n_seeds, 1))
-        + rng.normal(0, video, (1, N_VIDEOS))
-        + rng.normal(0, resid, (n_seeds, N_VIDEOS))
-    )
+    return calibrated.simulate_table(rng, *MEASURED, n_seeds, N_VIDEOS, effect)
 
 
 @pytest.mark.parametrize("n_seeds", [3, 5])

@@ -44,6 +44,7 @@ from gsfm.analysis.small_objects import object_crops, smallest_objects
 from gsfm.analysis.wording import signed
 from gsfm.checkpoint import load_model
 from gsfm.config import profile_sizes
+from gsfm.data.layout import row_data_hash
 from gsfm.data.synthetic import ensure_split
 from gsfm.docblocks import rewrite_block
 from gsfm.experiments import evaluated_run
@@ -417,7 +418,7 @@ def _rows(
         "eval_commit": ev.provenance.get("git_commit"),
         "eval_dirty": ev.provenance.get("git_dirty"),
         "config_hash": str(weights["run"]).rsplit("-", 1)[-1],
-        "data_hash": ev.provenance["data_sha256"][:16],
+        "data_hash": row_data_hash(ev.provenance["data_sha256"]),
         "weights_sha256": weights["sha256"],
         "train_s": round(float(log["time_s"].iloc[-1]), 1),
         **run_scores(s),

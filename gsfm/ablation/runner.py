@@ -32,7 +32,7 @@ from gsfm.ablation.store import (
     write_rows,
 )
 from gsfm.ablation.studies import Study, Variant, get_studies, split_arguments, split_label
-from gsfm.data.layout import data_fingerprint
+from gsfm.data.layout import data_fingerprint, row_data_hash
 from gsfm.data.synthetic import ensure_split
 from gsfm.experiments import evaluated_run, finished_run, run_config, run_name, trained_run
 from gsfm.files import Busy
@@ -173,7 +173,9 @@ def _rows_for(
                 "git_commit": trained.get("git_commit"),
                 "eval_commit": ev.provenance.get("git_commit"),
                 "config_hash": run_dir.name.rsplit("-", 1)[-1],
-                "data_hash": ev.provenance["data_sha256"][:16],  # hashed once, by evaluated_run
+                "data_hash": row_data_hash(
+                    ev.provenance["data_sha256"]
+                ),  # hashed once, by evaluated_run
                 "train_s": round(float(log["time_s"].iloc[-1]), 1),
                 **run_scores(s),
                 "run": run_dir.name,
@@ -248,7 +250,7 @@ def _render_digests(
     for study in studies:
         for sp in study.splits:
             root = ensure_split(data, sp.split, **split_arguments(profile, sp))
-            out[(study.name, split_label(profile, sp))] = data_fingerprint(root)[:16]
+            out[(study.name, split_label(profile, sp))] = row_data_hash(data_fingerprint(root))
     return out
 
 

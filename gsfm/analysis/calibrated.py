@@ -42,6 +42,7 @@ __all__ = [
     "seeds_for_half_width",
     "seeds_needed",
     "simulate_coverage",
+    "simulate_table",
     "variance_components",
     "verdict",
 ]
@@ -255,6 +256,25 @@ def seeds_for_half_width(
     return _fewest_seeds(half, target, most)
 
 
+def simulate_table(
+    rng: np.random.Generator,
+    seed: float,
+    video: float,
+    residual: float,
+    n_seeds: int,
+    n_videos: int,
+    effect: float = 0.0,
+) -> np.ndarray:
+    """One (seeds × videos) table of paired differences from the two-way model: ``effect`` plus
+    a seed, a video and a seed × video effect with variances ``seed``, ``video``, ``residual``."""
+    return (
+        effect
+        + rng.normal(0, math.sqrt(seed), (n_seeds, 1))
+        + rng.normal(0, math.sqrt(video), (1, n_videos))
+        + rng.normal(0, math.sqrt(residual), (n_seeds, n_videos))
+    )
+
+
 @dataclass(frozen=True)
 class Coverage:
     """How often the 95 % interval of :func:`simulate_coverage`'s studies held the true effect:
@@ -293,13 +313,7 @@ def simulate_coverage(
     rng = np.random.default_rng(0) if rng is None else rng
     hit = zero = zero_hit = 0
     for _ in range(studies):
-        d = (
-            effect
-            + rng.normal(0, math.sqrt(seed), (n_seeds, 1))
-            + rng.normal(0, math.sqrt(video), (1, n_videos))
-            + rng.normal(0, math.sqrt(residual), (n_seeds, n_videos))
-        )
-        e = estimate(d)
+        e = estimate(simulate_table(rng, seed, video, residual, n_seeds, n_videos, effect))
         covered = bool(e.low <= effect <= e.high)
         hit += covered
         if e.components.seed == 0:

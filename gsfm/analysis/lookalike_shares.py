@@ -46,7 +46,7 @@ from gsfm.analysis.surgery import Surgery, operated
 from gsfm.analysis.wording import interval, signed
 from gsfm.checkpoint import load_model
 from gsfm.data.davis import DAVISEvalDataset
-from gsfm.data.layout import data_fingerprint
+from gsfm.data.layout import data_fingerprint, row_data_hash
 from gsfm.data.synthetic import generate_video, read_split_record
 from gsfm.files import atomic_write
 from gsfm.runtime import resolve_path
@@ -144,7 +144,7 @@ def measure(
         raise ValueError(f"no object with lookalikes in {root}")
     names = list(dict.fromkeys(objects["video"]))
     data = DAVISEvalDataset(root, split=split, videos=names)
-    data_hash = data_fingerprint(root, names)[:16]
+    data_hash = row_data_hash(data_fingerprint(root, names))
     code = code_version()
     clips = []  # (name, frames, masks, lookalikes per object, version): rendered once
     for i, name in enumerate(names):

@@ -25,7 +25,7 @@ from pathlib import Path
 from gsfm.data.io import IMAGE_EXTENSIONS
 from gsfm.errors import DataError, MissingFileError
 
-__all__ = ["data_fingerprint", "list_videos", "read_split_file", "resolve_layout"]
+__all__ = ["data_fingerprint", "list_videos", "read_split_file", "resolve_layout", "row_data_hash"]
 
 
 def _is_resolution_folder(folder: Path) -> bool:
@@ -123,3 +123,9 @@ def data_fingerprint(
                     h.update(f"{folder.parent.name}/{video}/{f.name}\0".encode())
                     h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def row_data_hash(fingerprint: str) -> str:
+    """A :func:`data_fingerprint` as result rows record it (``data_hash``: its first 16 hex
+    digits): one width for the writers and for the checks that compare rows with a split."""
+    return fingerprint[:16]
