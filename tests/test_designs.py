@@ -10,7 +10,7 @@ import pytest
 from test_ablation_stats import BASE, VIDEOS, run_rows, video_rows
 
 from gsfm.ablation import stats
-from gsfm.ablation.designs import design_pilot, paired_table, planning_table
+from gsfm.ablation.designs import design_pilot, paired_table, planning_table, pooled_differences
 from gsfm.ablation.store import load_study
 from gsfm.analysis import calibrated
 
@@ -117,6 +117,9 @@ def test_a_design_over_two_folders_pools_seeds_each_paired_within_its_own_folder
     for col in ("mean", "seed_sd", "video_sd", "low", "high", "mde"):
         assert both.loc[twin, col] == pytest.approx(whole.loc[twin, col])
     assert both.loc[twin, "train_h_per_seed"] == pytest.approx((2 + 2 + 1) / 3)
+    table = pooled_differences([tmp_path / "r1", tmp_path / "r2"], "GSFM", "+LFM+HFM+boundary")
+    assert list(table.index) == [0, 1, 2] and table.shape[1] == both.loc[twin, "n_videos"]
+    assert table.mean(axis=1).to_list() == pytest.approx([-3.0, 1.0, -1.0])
     _write(tmp_path / "r3", {1: 0.0}, video_noise=1.0, train_s=60.0)
     with pytest.raises(ValueError, match=r"seed 1 .*r1 and .*r3"):
         design_pilot({"clash": [tmp_path / "r1", tmp_path / "r3"]})

@@ -158,32 +158,23 @@ def test_the_twin_paragraph_states_the_pooled_numbers_and_its_simulation() -> No
     """docs/results.md's "The twin pair": the pooled seeds, the calibrated estimate, the pair's
     seed × video component and what simulate_coverage gives with it, from the rows; and the
     seeds trained after the question was asked (the render-1ab04f1f folder) on their own."""
-    import pandas as pd
-
-    from gsfm.ablation.designs import paired_table
+    from gsfm.ablation.designs import design_pilot, pooled_differences
     from gsfm.ablation.docs_tables import PILOT_FOLDERS
-    from gsfm.ablation.store import load_study
     from gsfm.analysis import calibrated
+    from gsfm.analysis.wording import interval, signed
 
-    parts = []
-    for folder in PILOT_FOLDERS["a: own start, both renders"]:
-        tables = load_study(ROOT / folder, "components", "cpu")
-        parts.append(
-            paired_table(tables.rows, tables.videos, "GSFM", "+LFM+HFM+boundary", "val")[0]
-        )
-    d = pd.concat(parts).dropna(axis=1)
+    both = [ROOT / f for f in PILOT_FOLDERS["a: own start, both renders"]]
+    d = pooled_differences(both, "GSFM", "+LFM+HFM+boundary")
     est = calibrated.estimate(d.to_numpy())
     n = len(d)
     sim = calibrated.simulate_coverage(6.0, 0.0, est.components.residual, n, d.shape[1], 4000)
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
     para = " ".join(text[text.index("What the pooled seeds show") :].split("\n\n")[0].split())
-    means = ", ".join(f"{m:+.2f}".replace("-", "−").lstrip("+") for m in d.mean(axis=1))
+    means = ", ".join(signed(m, 2).lstrip("+") for m in d.mean(axis=1))
     assert f"per-video means {means}" in para
-    assert f"{est.estimate:+.2f} [{est.low:+.2f}, {est.high:+.2f}]".replace("-", "−") in para
+    assert f"{signed(est.estimate, 2)} {interval(est.low, est.high, 2)}" in para
     assert f"seed × video {est.components.residual:.1f} J&F²) {100 * sim.miss:.1f} %" in para
     assert f"{100 * sim.miss_seed_zero:.1f} points of it with the seed part" in para
-    from gsfm.ablation.designs import design_pilot
-    from gsfm.analysis.wording import interval, signed
 
     later = PILOT_FOLDERS["a: own start, render 1ab04f1f"]
     row = design_pilot({"later": ROOT / later}).set_index("pair").loc["GSFM − +LFM+HFM+boundary"]

@@ -36,6 +36,7 @@ __all__ = [
     "folder_list",
     "paired_table",
     "planning_table",
+    "pooled_differences",
     "seed_differences",
 ]
 
@@ -127,6 +128,20 @@ def _pooled_pairs(
     return d, pd.concat([p[1] for p in parts]).reindex(d.index)
 
 
+def pooled_differences(
+    folders: Folders,
+    a: str,
+    b: str,
+    profile: str = "cpu",
+    split: str = "val",
+    study: str = "components",
+) -> pd.DataFrame:
+    """The (seeds × videos) table of J&F differences ``a − b`` over a design's folders, each
+    seed paired within its own folder: the table :func:`design_pilot` summarises, for callers
+    that need more of it (its variance components, say). Empty when no folder has the pair."""
+    return _pooled_pairs("pooled", folders, profile, split, a, b, study)[0]
+
+
 def _paired(
     folders: Mapping[str, Folders],
     profile: str,
@@ -153,8 +168,8 @@ def design_pilot(
     """One row per (design, pair) with rows in both variants: ``folders`` maps a design's name
     to its results folder, or to several folders (renderings of the split) whose seeds are
     pooled pair by pair, each seed's differences taken within its own folder. Columns:
-    ``n_seeds``, ``n_videos``, ``per_seed`` (each seed's mean difference), ``mean``, ``seed_sd`` (their SD; NaN for one seed), ``video_sd`` (the SD of the
-    differences over videos within a seed, averaged over seeds: how far one seed's two runs
+    ``n_seeds``, ``n_videos``, ``per_seed`` (each seed's mean difference), ``mean``, ``seed_sd``
+    (their SD; NaN for one seed), ``video_sd`` (the SD of the differences over videos within a seed, averaged over seeds: how far one seed's two runs
     disagree video by video), ``low``/``high`` (the calibrated 95 % interval; NaN for one seed),
     ``seed_var`` (its seed part of the variance, J&F²; 0 where the seeds agree more closely than
     their seed × video noise predicts, and the seed term drops out of the interval),

@@ -173,9 +173,8 @@ def _rows_for(
                 "git_commit": trained.get("git_commit"),
                 "eval_commit": ev.provenance.get("git_commit"),
                 "config_hash": run_dir.name.rsplit("-", 1)[-1],
-                "data_hash": row_data_hash(
-                    ev.provenance["data_sha256"]
-                ),  # hashed once, by evaluated_run
+                # the split was hashed once, by evaluated_run
+                "data_hash": row_data_hash(ev.provenance["data_sha256"]),
                 "train_s": round(float(log["time_s"].iloc[-1]), 1),
                 **run_scores(s),
                 "run": run_dir.name,
