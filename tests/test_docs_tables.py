@@ -92,7 +92,7 @@ def test_update_study_docs_rewrites_every_study_table(tmp_path: Path) -> None:
     page = ["# R", ""]
     for study in D.STUDY_TABLES:
         page += [f"## {study}", D.begin_marker(study), "old", D.end_marker(study), ""]
-    for name in ("decisive", "planning", "design-pilot"):
+    for name in ("decisive", "planning", "design-pilot", "residual-spectra"):
         page += [D.begin_marker(name), "old", D.end_marker(name), ""]
     md = tmp_path / "results.md"
     md.write_text("\n".join(page), encoding="utf-8")
@@ -101,7 +101,7 @@ def test_update_study_docs_rewrites_every_study_table(tmp_path: Path) -> None:
         D.update_study_docs(md, figures, **rows)  # the decisive table needs them all
     assert "old" in md.read_text(encoding="utf-8")  # all or nothing
     _write(figures, decisive=True)
-    assert D.update_study_docs(md, figures, **rows) == [*D.STUDY_TABLES, "decisive", "planning", "design-pilot"]  # fmt: skip
+    assert D.update_study_docs(md, figures, **rows) == [*D.STUDY_TABLES, "decisive", "planning", "design-pilot", "residual-spectra"]  # fmt: skip
     text = md.read_text(encoding="utf-8")
     starts = [line for line in text.splitlines() if line.startswith("| GSFM − STCN | 4 |")]
     assert "old" not in text and len(starts) == len(D.STUDY_TABLES) + 1  # + the decisive table
@@ -134,3 +134,23 @@ def test_pilot_markdown_marks_a_seed_part_of_zero_and_shows_the_verdict() -> Non
     assert lines[-1].startswith("† The seed part of the variance came out 0")
     plain = D.pilot_markdown(pd.DataFrame([{**row, "seed_var": 3.0}]))
     assert "†" not in plain and len(plain.splitlines()) == 3
+
+
+def test_residual_markdown_gives_each_module_its_row_and_one_seed_no_interval() -> None:
+    def rows(module: str, seeds: int, low: float) -> list[dict]:
+        quantities = ["z/x", "z/x all", "z/x below", "z/x above", "z % below", "x % below",
+                      "z − x % below"]  # fmt: skip
+        return [
+            {"module": module, "quantity": q, "bin": 0 if q == "z/x" else -1, "estimate": 1.5,
+             "low": low, "high": 2.5, "seeds": seeds, "videos": 6}
+            for q in quantities
+        ]  # fmt: skip
+
+    table = pd.DataFrame(rows("LFM", 5, 0.5) + rows("HFM", 1, math.nan))
+    lines = D.residual_markdown(table).splitlines()
+    assert len(lines) == 4 and lines[0].count("|") == lines[2].count("|") == 11
+    assert lines[2].startswith("| LFM (key encoder, 1/16) | 5 | 6 | 1.500 [0.500, 2.500] |")
+    assert lines[2].endswith("| 1.5 % [0.5, 2.5] | 1.5 % [0.5, 2.5] | +1.5 [+0.5, +2.5] |")
+    assert lines[3].startswith("| HFM (boundary branch, 1/4) | 1 | 6 | 1.500 (one seed) |")
+    with pytest.raises(ValueError, match="no 'z/x above' row for LFM"):
+        D.residual_markdown(table[table["quantity"] != "z/x above"])

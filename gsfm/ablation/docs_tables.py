@@ -16,6 +16,7 @@ import pandas as pd
 
 from gsfm.ablation.designs import Folders, design_pilot, folder_list, planning_table
 from gsfm.ablation.paper import PAPER_ABLATIONS, paper_sign
+from gsfm.analysis.feature_spectra import RESIDUAL_FILE, residual_summary
 from gsfm.analysis.wording import interval, signed
 from gsfm.docblocks import read_block, replace_block
 from gsfm.files import atomic_write_text
@@ -32,6 +33,7 @@ __all__ = [
     "expected_blocks",
     "pilot_markdown",
     "planning_markdown",
+    "residual_markdown",
     "study_markdown",
     "update_study_docs",
 ]
@@ -220,6 +222,47 @@ def pilot_markdown(table: pd.DataFrame) -> str:
     return _with_note(lines, marked)
 
 
+#: module -> where it sits, for the residual-spectra table
+_MODULES = {"LFM": "LFM (key encoder, 1/16)", "HFM": "HFM (boundary branch, 1/4)"}
+
+
+def residual_markdown(summary: pd.DataFrame, radius: float = 0.125) -> str:
+    """:func:`gsfm.analysis.feature_spectra.residual_summary` as markdown, a row per module:
+    ‖z‖/‖x‖ over all frequencies, below and above ``radius`` and in the lowest radial bin (on
+    small maps the DC term alone), and the share of non-DC power below ``radius`` of z, of x
+    and their difference in points, each with its 95 % interval over seeds and videos."""
+
+    def cell(module: str, quantity: str, digits: int, sign: bool = False, pct: str = "") -> str:
+        hit = summary[(summary["module"] == module) & (summary["quantity"] == quantity)]
+        if quantity == "z/x":
+            hit = hit[hit["bin"] == 0]
+        if hit.empty:
+            raise ValueError(f"no {quantity!r} row for {module} in the residual summary")
+        r = hit.iloc[0]
+        value = signed(r["estimate"], digits) if sign else f"{r['estimate']:.{digits}f}"
+        if pd.isna(r["low"]):
+            return f"{value}{pct} (one seed)"
+        if sign:
+            return f"{value} {interval(r['low'], r['high'], digits)}"
+        return f"{value}{pct} [{r['low']:.{digits}f}, {r['high']:.{digits}f}]"
+
+    lines = [
+        f"| module | seeds | videos | ‖z‖/‖x‖, all frequencies | below {radius} cycles/pixel "
+        f"| above | lowest bin | z's non-DC power below {radius} | x's | z − x (points) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for module in dict.fromkeys(summary["module"]):
+        first = summary[summary["module"] == module].iloc[0]
+        lines.append(
+            f"| {_MODULES.get(module, module)} | {int(first['seeds'])} | {int(first['videos'])} "
+            f"| {cell(module, 'z/x all', 3)} | {cell(module, 'z/x below', 3)} "
+            f"| {cell(module, 'z/x above', 3)} | {cell(module, 'z/x', 3)} "
+            f"| {cell(module, 'z % below', 1, pct=' %')} | {cell(module, 'x % below', 1, pct=' %')} "
+            f"| {cell(module, 'z − x % below', 1, sign=True)} |"
+        )
+    return "\n".join(lines)
+
+
 def expected_blocks(
     figures_dir: str | os.PathLike[str] = "figures",
     results_dir: str | os.PathLike[str] = "results/ablations",
@@ -227,8 +270,9 @@ def expected_blocks(
     profile: str = "cpu",
 ) -> dict[str, str]:
     """Block name -> the table :func:`update_study_docs` writes for it: one per study (from
-    ``figures_dir``'s differences tables), the decisive comparisons, the planning table (from
-    ``results_dir``'s rows) and the design pilot (from ``pilot_folders``' rows)."""
+    ``figures_dir``'s differences tables), the decisive comparisons, the planning table and the
+    trained modules' residual spectra (from ``results_dir``'s rows) and the design pilot (from
+    ``pilot_folders``' rows)."""
     root = resolve_path(figures_dir)
     diffs = {study: _differences(root, study) for study in STUDY_TABLES}
     blocks = {study: study_markdown(d, study) for study, d in diffs.items()}
@@ -239,6 +283,13 @@ def expected_blocks(
         for k, v in (pilot_folders or PILOT_FOLDERS).items()
     }
     blocks["design-pilot"] = pilot_markdown(design_pilot(folders, profile))
+    spectra = resolve_path(results_dir) / RESIDUAL_FILE
+    if not spectra.is_file():
+        raise FileNotFoundError(f"{spectra}: no residual spectra (notebook 06, from_runs=True)")
+    rows = pd.read_csv(spectra)
+    blocks["residual-spectra"] = residual_markdown(
+        residual_summary(rows[rows["profile"] == profile])
+    )
     return blocks
 
 

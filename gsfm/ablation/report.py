@@ -34,6 +34,7 @@ from gsfm.ablation.speed import SPEED_STUDIES, read_speed
 from gsfm.ablation.store import find_run_folder, load_study, provenance_device, write_rows
 from gsfm.ablation.studies import STUDIES, split_arguments, split_label
 from gsfm.analysis.feature_spectra import (
+    RESIDUAL_FILE,
     feature_spectra,
     low_share,
     residual_spectra,
@@ -617,9 +618,6 @@ def small_split_figure(
         scores=object_scores(objects, picks, list(variants.index)), note=note,
         independent=independent,
     )  # fmt: skip
-
-
-RESIDUAL_FILE = "residual_spectra.csv"
 
 
 def residual_spectra_report(

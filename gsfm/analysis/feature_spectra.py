@@ -39,6 +39,7 @@ from gsfm.inference import InferenceEngine
 
 __all__ = [
     "N_BINS",
+    "RESIDUAL_FILE",
     "feature_spectra",
     "low_share",
     "radial_bin_index",
@@ -46,6 +47,8 @@ __all__ = [
     "recording_spectra",
 ]
 
+#: the file, in a results folder, that holds the residual spectra of trained runs
+RESIDUAL_FILE = "residual_spectra.csv"
 N_BINS = 16  # radial bins from 0 to the corner (0.5·√2 cycles per pixel)
 _R_MAX = 0.5 * math.sqrt(2)
 
