@@ -114,6 +114,10 @@ def test_split_sizes_scale_with_the_profile() -> None:
     assert split_arguments("cpu", EvalSplit("val", 1.5)) == {"height": 240, "width": 432}
     assert split_label("cpu", EvalSplit("val", 1.5)) == "val-240x432"
     assert split_label("cpu", EvalSplit("small")) == "small"
+    more = EvalSplit("val", version="val96-v1")  # another benchmark version: its name says so
+    assert split_arguments("cpu", more) == {"height": 160, "width": 288, "version": "val96-v1"}
+    assert split_label("cpu", more) == "val-val96-v1"
+    assert split_label("cpu", EvalSplit("val", 1.5, "val96-v1")) == "val-val96-v1-240x432"
 
 
 def test_plan_goes_seed_by_seed_and_skips_written_rows(tmp_path: Path) -> None:
@@ -228,6 +232,31 @@ def test_no_training_starts_after_the_time_limit(tmp_path: Path, monkeypatch, ca
     assert len(pd.read_csv(tmp_path / "results" / "placement.csv")) == 1
     assert main([*_ablate_args(tmp_path), "--time-limit", "-1"]) == 2
     assert "--time-limit must be >= 0 seconds, got -1.0" in capsys.readouterr().err
+
+
+def test_score_only_scores_finished_runs_on_another_split_and_trains_nothing(
+    tmp_path: Path, capsys
+) -> None:
+    kw = dict(profile="smoke", device="cpu", progress=False, runs_dir=tmp_path / "runs",
+              data_dir=tmp_path / "data")  # fmt: skip
+    run_ablation(["placement"], [0], variants=["freqL+freqH"], results_dir=tmp_path / "r", **kw)
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir() if p.is_dir())
+    more = [EvalSplit("val", version="val96-v1")]
+    out = tmp_path / "r96"
+    done = run_ablation(["placement"], [0], max_variants=2, splits=more, train=False,
+                        results_dir=out, **kw)  # fmt: skip
+    assert [t.variant.label for t in done] == ["freqL+freqH"]  # the one with a finished run
+    assert "1 task(s) have no finished run" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir() if p.is_dir()) == runs
+    rows = pd.read_csv(out / "placement.csv")
+    videos = pd.read_csv(out / "placement_videos.csv")
+    assert rows["split"].tolist() == ["val-val96-v1"] and rows["run"].tolist() == runs
+    first = pd.read_csv(tmp_path / "r" / "placement_videos.csv")
+    assert len(videos) == len(first) == 3  # smoke: 3 videos of each split
+    assert set(videos["sequence"]) == set(first["sequence"])  # the same names, ...
+    assert (videos["JF"].to_numpy() != first["JF"].to_numpy()).any()  # ... other videos
+    with pytest.raises(ValueError, match="name at least one split"):
+        run_ablation(["placement"], [0], splits=[], results_dir=out, **kw)
 
 
 _WRITER = """

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,14 @@ from gsfm.ablation.store import (
     provenance_device,
     write_rows,
 )
-from gsfm.ablation.studies import Study, Variant, get_studies, split_arguments, split_label
+from gsfm.ablation.studies import (
+    EvalSplit,
+    Study,
+    Variant,
+    get_studies,
+    split_arguments,
+    split_label,
+)
 from gsfm.data.layout import data_fingerprint, row_data_hash
 from gsfm.data.synthetic import ensure_split
 from gsfm.experiments import evaluated_run, finished_run, run_config, run_name, trained_run
@@ -270,6 +277,8 @@ def run_ablation(
     start: str = "own",
     num_workers: int | None = None,
     time_limit: float | None = None,
+    splits: Sequence[EvalSplit] | None = None,
+    train: bool = True,
     progress: bool = True,
     dry_run: bool = False,
 ) -> list[Task]:
@@ -293,6 +302,11 @@ def run_ablation(
     stderr (the next call does them). It lets a session with a fixed budget end between runs
     instead of losing the ones in progress.
 
+    ``splits`` scores on these splits instead of the studies' own (e.g. ``EvalSplit("val",
+    version="val96-v1")``: more videos for runs already trained); write such rows to their own
+    ``results_dir``. With ``train=False`` nothing is trained: finished runs are scored, and the
+    tasks without one are said on stderr and left out of the returned list.
+
     A run that another process of this machine is training (another ``ablate`` with the same
     ``runs_dir``; :func:`gsfm.experiments.trained_run` locks each run folder) is skipped, not
     trained twice, and its tasks are said on stderr and left for the next call.
@@ -304,6 +318,10 @@ def run_ablation(
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     chosen = get_studies(studies)
+    if splits is not None:
+        if not splits:
+            raise ValueError("splits: name at least one split to score on (None: the studies')")
+        chosen = [replace(study, splits=tuple(splits)) for study in chosen]
     results = resolve_path(results_dir)
     check_one_start(results, chosen, start)
     todo = plan(chosen, seeds, profile, results, max_variants=max_variants, variants=variants)
@@ -342,6 +360,15 @@ def run_ablation(
             found[key] = (run_dir, tasks)
         else:
             pending[key] = tasks
+    untrained = [t for tasks in pending.values() for t in tasks] if not train else []
+    if untrained:
+        print(
+            f"{len(untrained)} task(s) have no finished run in {runs} or the --reuse-from "
+            "folders and are not trained (scoring only): "
+            + ", ".join(f"{t.variant.label} seed {t.seed}" for t in untrained),
+            file=sys.stderr,
+        )
+        pending = {}
 
     def train_kwargs(task: Task) -> dict[str, Any]:
         return {
@@ -420,4 +447,4 @@ def run_ablation(
             file=sys.stderr,
         )
     bar.close()
-    return [t for t in todo if t not in left and t not in busy]
+    return [t for t in todo if t not in left and t not in busy and t not in untrained]

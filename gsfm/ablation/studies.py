@@ -69,10 +69,13 @@ class Variant:
 
 @dataclass(frozen=True)
 class EvalSplit:
-    """A validation split of the synthetic benchmark, at ``scale`` times the profile's size."""
+    """A validation split of the synthetic benchmark, at ``scale`` times the profile's size;
+    ``version``: the benchmark version it is drawn from (``val96-v1``: 96 videos drawn as v1's
+    val, scoring only)."""
 
     split: str = "val"
     scale: float = 1.0
+    version: str = "v1"
 
 
 @dataclass(frozen=True)
@@ -237,20 +240,25 @@ def get_studies(names: str | Iterable[str] = "all") -> list[Study]:
 
 def split_arguments(profile: str, split: EvalSplit) -> dict[str, Any]:
     """Keyword arguments of :func:`gsfm.data.synthetic.ensure_split` for ``split`` under
-    ``profile``: the profile's evaluation subset and size, scaled (sides rounded to 16)."""
-    sizes, v = profile_sizes(profile), get_version("v1")
+    ``profile``: the profile's evaluation subset and size, scaled (sides rounded to 16), and
+    the benchmark version where it is not v1."""
+    sizes, v = profile_sizes(profile), get_version(split.version)
     h, w = sizes.eval_height or v.height, sizes.eval_width or v.width
     if split.scale != 1.0:
         h, w = (max(16, round(x * split.scale / 16) * 16) for x in (h, w))
     out: dict[str, Any] = {"height": h, "width": w}
     if sizes.eval_videos is not None:
         out["limit"] = sizes.eval_videos
+    if split.version != "v1":
+        out["version"] = split.version
     return out
 
 
 def split_label(profile: str, split: EvalSplit) -> str:
-    """The ``split`` column: the split's name, plus its size when scaled (``val-240x432``)."""
+    """The ``split`` column: the split's name, plus its size when scaled (``val-240x432``) and
+    its benchmark version when not v1 (``val-val96-v1``)."""
+    label = split.split if split.version == "v1" else f"{split.split}-{split.version}"
     if split.scale == 1.0:
-        return split.split
+        return label
     s = split_arguments(profile, split)
-    return f"{split.split}-{s['height']}x{s['width']}"
+    return f"{label}-{s['height']}x{s['width']}"

@@ -9,6 +9,8 @@ Examples::
         --results results/ablations-cuda      # a GPU lent for minutes: stop between runs
     python -m gsfm ablate --speed --device cpu --threads 1   # components' and generalization's
                                               # speed, timed together (on a quiet machine)
+    python -m gsfm ablate --study components --seeds 3 4 --score-only --score-on val96-v1 \
+        --results results/ablations-val96     # finished runs scored on 96 more videos
 
 Rows go to ``results/ablations/<study>.csv`` (one per study, variant, seed, split) with the
 per-video and per-object tables beside them. Running the same command again adds nothing;
@@ -85,6 +87,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "scored (for a fixed budget, e.g. a GPU lent for minutes)",
     )  # fmt: skip
     parser.add_argument(
+        "--score-on", default=None, metavar="VERSION",
+        help="score on the val split of this benchmark version instead of the studies' splits "
+        "(val96-v1: 96 more videos for runs already trained; write to their own --results)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--score-only", action="store_true",
+        help="train nothing: score the finished runs (of --runs-dir and --reuse-from) and list "
+        "the tasks that have none",
+    )  # fmt: skip
+    parser.add_argument(
         "--speed", action="store_true",
         help="train nothing: time the studies' variants together in this process (interleaved "
         "rounds, random weights) into <study>_speed.csv; 'all' means components and "
@@ -129,7 +141,9 @@ def _run_ablation(args: argparse.Namespace, names: str | list[str]) -> list[Any]
     """:func:`gsfm.ablation.runner.run_ablation` with the command's options."""
     # imported here: every command module is imported to build the parser; keeps --help fast
     from gsfm.ablation.runner import run_ablation
+    from gsfm.ablation.studies import EvalSplit
 
+    splits = None if args.score_on is None else [EvalSplit("val", version=args.score_on)]
     return run_ablation(
         names,
         args.seeds,
@@ -146,6 +160,8 @@ def _run_ablation(args: argparse.Namespace, names: str | list[str]) -> list[Any]
         start=args.start,
         num_workers=args.num_workers,
         time_limit=args.time_limit,
+        splits=splits,
+        train=not args.score_only,
         progress=not args.quiet,
         dry_run=args.dry_run,
     )

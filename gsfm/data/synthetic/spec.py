@@ -113,6 +113,17 @@ VERSIONS: dict[str, SynthVersion] = {
         min_key_cells=1.0,
         area_share=(0.001, 0.05),
     ),
+    # val96-v1: a scoring-only val split of 96 videos drawn exactly as v1's val (every
+    # generator parameter v1's, cases cycled the same way, 12 videos per case) from its own
+    # seed, so that a trained pair of runs can be compared on four times v1's 24 videos: more
+    # videos shrink the video and seed × video parts of a paired difference, which seeds
+    # otherwise pay for. Frozen like v1.
+    "val96-v1": SynthVersion(
+        name="val96-v1",
+        version_seed=20261206,
+        val_videos=96,
+        splits=("val",),
+    ),
 }
 
 
