@@ -10,14 +10,27 @@ import pytest
 from test_ablation_stats import BASE, VIDEOS, run_rows, video_rows
 
 from gsfm.ablation import stats
-from gsfm.ablation.designs import design_pilot, paired_table, planning_table, pooled_differences
+from gsfm.ablation.designs import (
+    MORE_VIDEOS_SPLIT,
+    design_pilot,
+    paired_table,
+    planning_table,
+    pooled_differences,
+    split_replication,
+)
 from gsfm.ablation.store import load_study
 from gsfm.analysis import calibrated
 
 PATTERN = np.array([1.0, -1.0, 0.5, -0.5, 1.5, -1.5, 0.25, -0.25])  # sums to 0
 
 
-def _write(folder: Path, seed_shifts: dict[int, float], video_noise: float, train_s: float) -> None:
+def _write(
+    folder: Path,
+    seed_shifts: dict[int, float],
+    video_noise: float,
+    train_s: float,
+    split: str = "val",
+) -> None:
     """A components study where GSFM = the twin + the seed's shift + a video pattern."""
     rows, vids = {"STCN": {}, "+LFM+HFM+boundary": {}, "GSFM": {}}, {}
     vids = {k: {} for k in rows}
@@ -27,9 +40,10 @@ def _write(folder: Path, seed_shifts: dict[int, float], video_noise: float, trai
         for name, scores in (("STCN", twin - 5.0), ("+LFM+HFM+boundary", twin), ("GSFM", gsfm)):
             vids[name][seed], rows[name][seed] = scores, float(scores.mean())
     folder.mkdir(parents=True)
-    table = run_rows(rows, study="components").assign(train_s=train_s)
+    table = run_rows(rows, study="components", split=split).assign(train_s=train_s)
     table.to_csv(folder / "components.csv", index=False)
-    video_rows(vids, study="components").to_csv(folder / "components_videos.csv", index=False)
+    videos = video_rows(vids, study="components", split=split)
+    videos.to_csv(folder / "components_videos.csv", index=False)
 
 
 def test_each_design_gets_its_seed_spread_video_spread_and_cost(tmp_path: Path) -> None:
@@ -134,3 +148,20 @@ def test_a_design_over_two_folders_pools_seeds_each_paired_within_its_own_folder
     (tmp_path / "empty").mkdir()  # a folder without this profile's rows adds no seed
     alone = design_pilot({"a": [tmp_path / "r1", tmp_path / "empty"]}).set_index("pair")
     assert alone.loc["GSFM − +LFM+HFM+boundary", "n_seeds"] == 2
+
+
+def test_split_replication_pairs_each_seed_on_both_splits(tmp_path: Path) -> None:
+    _write(tmp_path / "a", {3: -2.0, 4: 1.0, 5: 0.5}, video_noise=2.0, train_s=60.0)
+    more = {3: -1.0, 4: 3.0}  # seed 5 not scored on the second split
+    _write(tmp_path / "a96", more, video_noise=1.0, train_s=60.0, split=MORE_VIDEOS_SPLIT)
+    out = split_replication({"a": tmp_path / "a"}, {"a": tmp_path / "a96"})
+    twin = out[out["pair"] == "GSFM − +LFM+HFM+boundary"].set_index("seed")
+    assert twin.index.tolist() == [3, 4]  # the seeds scored on both
+    assert twin["diff_1"].tolist() == pytest.approx([-2.0, 1.0])
+    assert twin["diff_2"].tolist() == pytest.approx([-1.0, 3.0])
+    se = PATTERN.std(ddof=1) / np.sqrt(len(PATTERN))
+    assert twin["se_1"].tolist() == pytest.approx([2 * se, 2 * se])
+    assert twin["se_2"].tolist() == pytest.approx([se, se])
+    assert (twin["videos_1"] == len(PATTERN)).all() and (twin["videos_2"] == len(PATTERN)).all()
+    # the second split read from the first split's folder: no rows, nothing paired
+    assert split_replication({"a": tmp_path / "a"}, {"a": tmp_path / "a"}).empty

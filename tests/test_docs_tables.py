@@ -92,7 +92,9 @@ def test_update_study_docs_rewrites_every_study_table(tmp_path: Path) -> None:
     page = ["# R", ""]
     for study in D.STUDY_TABLES:
         page += [f"## {study}", D.begin_marker(study), "old", D.end_marker(study), ""]
-    for name in ("decisive", "planning", "design-pilot", "residual-spectra"):
+    others = ("decisive", "planning", "design-pilot", "design-pilot-val96", "split-replication",
+              "residual-spectra")  # fmt: skip
+    for name in others:
         page += [D.begin_marker(name), "old", D.end_marker(name), ""]
     md = tmp_path / "results.md"
     md.write_text("\n".join(page), encoding="utf-8")
@@ -101,7 +103,7 @@ def test_update_study_docs_rewrites_every_study_table(tmp_path: Path) -> None:
         D.update_study_docs(md, figures, **rows)  # the decisive table needs them all
     assert "old" in md.read_text(encoding="utf-8")  # all or nothing
     _write(figures, decisive=True)
-    assert D.update_study_docs(md, figures, **rows) == [*D.STUDY_TABLES, "decisive", "planning", "design-pilot", "residual-spectra"]  # fmt: skip
+    assert D.update_study_docs(md, figures, **rows) == [*D.STUDY_TABLES, *others]
     text = md.read_text(encoding="utf-8")
     starts = [line for line in text.splitlines() if line.startswith("| GSFM − STCN | 4 |")]
     assert "old" not in text and len(starts) == len(D.STUDY_TABLES) + 1  # + the decisive table
@@ -154,3 +156,18 @@ def test_residual_markdown_gives_each_module_its_row_and_one_seed_no_interval() 
     assert lines[3].startswith("| HFM (boundary branch, 1/4) | 1 | 6 | 1.500 (one seed) |")
     with pytest.raises(ValueError, match="no 'z/x above' row for LFM"):
         D.residual_markdown(table[table["quantity"] != "z/x above"])
+
+
+def test_replication_markdown_gives_each_seed_both_splits_and_their_gap() -> None:
+    row = {"design": "a: own start", "pair": "GSFM − STCN", "seed": 3, "diff_1": -2.0,
+           "se_1": 0.3, "videos_1": 24, "diff_2": -1.0, "se_2": 0.4, "videos_2": 96}  # fmt: skip
+    lines = D.replication_markdown(pd.DataFrame([row])).splitlines()
+    assert lines[0] == (
+        "| design | pair | seed | on val (24 videos) | on val96-v1 (96 videos) | val96-v1 − val |"
+    )
+    assert (
+        lines[2]
+        == "| a: own start | GSFM − STCN | 3 | −2.00 ± 0.30 | −1.00 ± 0.40 | +1.00 ± 0.50 |"
+    )
+    with pytest.raises(ValueError, match="no seed was scored on both splits"):
+        D.replication_markdown(pd.DataFrame([row]).iloc[:0])

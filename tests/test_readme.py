@@ -182,3 +182,44 @@ def test_the_twin_paragraph_states_the_pooled_numbers_and_its_simulation() -> No
     alone = f"{signed(row['mean'], 2)} {interval(row['low'], row['high'], 2)}{dagger}"
     assert f"{int(row['n_seeds'])} seeds trained after it" in para
     assert f"{alone}, {row['verdict']}" in para
+
+
+def test_the_twin_pair_on_96_more_videos_is_stated_from_the_rows() -> None:
+    """The twin pair's seeds scored on synth-val96-v1: the seed part they measure, the seven
+    seeds' 24-video interval with that seed part, and the later seeds' own interval and verdict,
+    in docs/results.md ("What 96 more videos add") and the README's bullet."""
+    import math
+
+    from scipy import stats
+
+    from gsfm.ablation.designs import MORE_VIDEOS_SPLIT, design_pilot, pooled_differences
+    from gsfm.ablation.docs_tables import MORE_VIDEOS_FOLDERS, PILOT_FOLDERS
+    from gsfm.analysis import calibrated
+    from gsfm.analysis.wording import interval, signed
+
+    twin = ("GSFM", "+LFM+HFM+boundary")
+    more = ROOT / MORE_VIDEOS_FOLDERS["a: own start"]
+    e96 = calibrated.estimate(pooled_differences(more, *twin, split=MORE_VIDEOS_SPLIT).to_numpy())
+    row = design_pilot({"a": more}, split=MORE_VIDEOS_SPLIT).set_index("pair").loc[" − ".join(twin)]
+    d = pooled_differences([ROOT / f for f in PILOT_FOLDERS["a: own start, both renders"]], *twin)
+    est = calibrated.estimate(d.to_numpy())
+    s, v = d.shape
+    se = math.sqrt((e96.components.seed + est.components.residual / v) / s)
+    half = stats.t.ppf(0.975, s - 1) * se
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    para = " ".join(text[text.index("What 96 more videos add") :].split("\n\n")[0].split())
+    assert f"is {e96.components.seed:.1f} J&F²" in para
+    assert (
+        f"to {interval(est.estimate - half, est.estimate + half, 2)} (standard error {se:.2f}"
+        in para
+    )
+    assert f"give {signed(row['mean'], 2)} {interval(row['low'], row['high'], 2)}" in para
+    assert row["verdict"] == "unresolved" and "the twin pair is **unresolved**" in para
+    bullet = README.read_text(encoding="utf-8")
+    bullet = " ".join(
+        bullet[bullet.index("- **One network trained twice**") :].split("\n- ")[0].split()
+    )
+    assert f"give {signed(row['mean'])} {interval(row['low'], row['high'])}" in bullet
+    assert (
+        f"at {e96.components.seed:.1f} J&F²" in bullet and "difference is 0): unresolved" in bullet
+    )

@@ -30,6 +30,7 @@ from gsfm.ablation.studies import STUDIES
 from gsfm.analysis import calibrated
 
 __all__ = [
+    "MORE_VIDEOS_SPLIT",
     "PILOT_PAIRS",
     "Folders",
     "design_pilot",
@@ -38,11 +39,15 @@ __all__ = [
     "planning_table",
     "pooled_differences",
     "seed_differences",
+    "split_replication",
 ]
 
 #: the comparisons the pilot measures: the twin pair (one network trained twice) and the
 #: paper's headline comparison
 PILOT_PAIRS: tuple[tuple[str, str], ...] = (("GSFM", "+LFM+HFM+boundary"), ("GSFM", "STCN"))
+#: the ``split`` of rows scored on synth-val96-v1, 96 more val videos drawn as v1's
+#: (``python -m gsfm ablate --score-only --score-on val96-v1``)
+MORE_VIDEOS_SPLIT = "val-val96-v1"
 
 
 def paired_table(rows: pd.DataFrame, videos: pd.DataFrame, a: str, b: str, split: str):
@@ -194,14 +199,41 @@ def seed_differences(
     study: str = "components",
 ) -> pd.DataFrame:
     """The long table behind :func:`design_pilot`: one row per (design, pair, seed) with the
-    seed's mean difference ``diff`` and its SD over videos ``video_sd``."""
+    seed's mean difference ``diff``, its SD over videos ``video_sd`` and the number of videos
+    ``videos``."""
     out = [
         {"design": design, "pair": f"{a} − {b}", "seed": int(seed), "diff": float(row.mean()),
-         "video_sd": float(row.std(ddof=1))}
+         "video_sd": float(row.std(ddof=1)), "videos": int(row.size)}
         for design, (a, b), d, _ in _paired(folders, profile, split, pairs, study)
         for seed, row in d.iterrows()
     ]  # fmt: skip
-    return pd.DataFrame(out, columns=["design", "pair", "seed", "diff", "video_sd"])
+    return pd.DataFrame(out, columns=["design", "pair", "seed", "diff", "video_sd", "videos"])
+
+
+def split_replication(
+    first: Mapping[str, Folders],
+    second: Mapping[str, Folders],
+    splits: tuple[str, str] = ("val", MORE_VIDEOS_SPLIT),
+    profile: str = "cpu",
+    pairs: Sequence[tuple[str, str]] = PILOT_PAIRS,
+    study: str = "components",
+) -> pd.DataFrame:
+    """The same trained pairs measured twice: per (design, pair, seed) scored on both splits,
+    the seed's mean difference on ``splits[0]`` (rows in ``first[design]``) and on
+    ``splits[1]`` (rows in ``second[design]``), each with its standard error over that split's
+    videos (``se_1``, ``se_2``) and its video count. Disjoint videos drawn alike measure one
+    trained pair's difference twice, independently: two estimates further apart than their
+    standard errors allow point to something other than video sampling."""
+    parts = []
+    for k, (split, folders) in enumerate(zip(splits, (first, second), strict=True), start=1):
+        t = seed_differences(folders, profile, split, pairs, study)
+        t[f"se_{k}"] = t["video_sd"] / np.sqrt(t["videos"])
+        parts.append(
+            t.rename(columns={"diff": f"diff_{k}", "videos": f"videos_{k}"}).drop(
+                columns="video_sd"
+            )
+        )
+    return parts[0].merge(parts[1], on=["design", "pair", "seed"], how="inner")
 
 
 def planning_table(

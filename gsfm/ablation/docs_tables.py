@@ -12,9 +12,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from gsfm.ablation.designs import Folders, design_pilot, folder_list, planning_table
+from gsfm.ablation.designs import (
+    MORE_VIDEOS_SPLIT,
+    Folders,
+    design_pilot,
+    folder_list,
+    planning_table,
+    split_replication,
+)
 from gsfm.ablation.paper import PAPER_ABLATIONS, paper_sign
 from gsfm.analysis.feature_spectra import RESIDUAL_FILE, residual_summary
 from gsfm.analysis.wording import interval, signed
@@ -24,7 +32,9 @@ from gsfm.runtime import resolve_path
 
 __all__ = [
     "DECISIVE",
+    "MORE_VIDEOS_FOLDERS",
     "PILOT_FOLDERS",
+    "REPLICATED_FOLDERS",
     "SEED_ZERO",
     "STUDY_TABLES",
     "begin_marker",
@@ -33,6 +43,7 @@ __all__ = [
     "expected_blocks",
     "pilot_markdown",
     "planning_markdown",
+    "replication_markdown",
     "residual_markdown",
     "study_markdown",
     "update_study_docs",
@@ -62,6 +73,17 @@ PILOT_FOLDERS: dict[str, Folders] = {
     "a: own start, render 1ab04f1f": "results/ablations-render-1ab04f1f",
     "b: shared start": "results/ablations-shared",
     "a: own start, both renders": ("results/ablations", "results/ablations-render-1ab04f1f"),
+}
+#: design -> the folder of its runs scored on synth-val96-v1 (96 more val videos); the same
+#: trained runs as :data:`REPLICATED_FOLDERS`' rows on val
+MORE_VIDEOS_FOLDERS: dict[str, Folders] = {
+    "a: own start": "results/ablations-val96",
+    "b: shared start": "results/ablations-shared-val96",
+}
+#: design -> the folder of those runs' rows on synth-v1 val (one rendering of it)
+REPLICATED_FOLDERS: dict[str, Folders] = {
+    "a: own start": "results/ablations-render-1ab04f1f",
+    "b: shared start": "results/ablations-shared",
 }
 _HEADER = (
     "| comparison | seeds | estimate [95 %] | Holm p | MDE | seeds for MDE 2 | seeds for ±2 "
@@ -222,6 +244,28 @@ def pilot_markdown(table: pd.DataFrame) -> str:
     return _with_note(lines, marked)
 
 
+def replication_markdown(table: pd.DataFrame) -> str:
+    """:func:`gsfm.ablation.designs.split_replication` as markdown: per design, pair and seed,
+    the seed's mean difference ± its standard error over videos on each split, and the second
+    minus the first with the standard error of that difference (the splits' videos are
+    disjoint, so their errors add in quadrature)."""
+    if table.empty:
+        raise ValueError("no seed was scored on both splits (an empty replication table)")
+    lines = [
+        f"| design | pair | seed | on val ({int(table['videos_1'].iloc[0])} videos) "
+        f"| on val96-v1 ({int(table['videos_2'].iloc[0])} videos) | val96-v1 − val |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, r in table.iterrows():
+        gap, se = r["diff_2"] - r["diff_1"], float(np.hypot(r["se_1"], r["se_2"]))
+        lines.append(
+            f"| {r['design']} | {r['pair']} | {int(r['seed'])} "
+            f"| {signed(r['diff_1'], 2)} ± {r['se_1']:.2f} "
+            f"| {signed(r['diff_2'], 2)} ± {r['se_2']:.2f} | {signed(gap, 2)} ± {se:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 #: module -> where it sits, for the residual-spectra table
 _MODULES = {"LFM": "LFM (key encoder, 1/16)", "HFM": "HFM (boundary branch, 1/4)"}
 
@@ -263,6 +307,11 @@ def residual_markdown(summary: pd.DataFrame, radius: float = 0.125) -> str:
     return "\n".join(lines)
 
 
+def _resolved(folders: dict[str, Folders]) -> dict[str, Folders]:
+    """Each design's folders as paths from the project root."""
+    return {k: [resolve_path(f) for f in folder_list(v)] for k, v in folders.items()}
+
+
 def expected_blocks(
     figures_dir: str | os.PathLike[str] = "figures",
     results_dir: str | os.PathLike[str] = "results/ablations",
@@ -271,18 +320,22 @@ def expected_blocks(
 ) -> dict[str, str]:
     """Block name -> the table :func:`update_study_docs` writes for it: one per study (from
     ``figures_dir``'s differences tables), the decisive comparisons, the planning table and the
-    trained modules' residual spectra (from ``results_dir``'s rows) and the design pilot (from
-    ``pilot_folders``' rows)."""
+    trained modules' residual spectra (from ``results_dir``'s rows), the design pilot (from
+    ``pilot_folders``' rows), and the pilot's runs scored on 96 more videos with each seed on
+    both splits (:data:`MORE_VIDEOS_FOLDERS`, :data:`REPLICATED_FOLDERS`)."""
     root = resolve_path(figures_dir)
     diffs = {study: _differences(root, study) for study in STUDY_TABLES}
     blocks = {study: study_markdown(d, study) for study, d in diffs.items()}
     blocks["decisive"] = decisive_markdown(pd.concat(diffs.values(), ignore_index=True))
     blocks["planning"] = planning_markdown(planning_table(resolve_path(results_dir), profile))
-    folders = {
-        k: [resolve_path(f) for f in folder_list(v)]
-        for k, v in (pilot_folders or PILOT_FOLDERS).items()
-    }
-    blocks["design-pilot"] = pilot_markdown(design_pilot(folders, profile))
+    blocks["design-pilot"] = pilot_markdown(
+        design_pilot(_resolved(pilot_folders or PILOT_FOLDERS), profile)
+    )
+    more = _resolved(MORE_VIDEOS_FOLDERS)
+    blocks["design-pilot-val96"] = pilot_markdown(design_pilot(more, profile, MORE_VIDEOS_SPLIT))
+    blocks["split-replication"] = replication_markdown(
+        split_replication(_resolved(REPLICATED_FOLDERS), more, profile=profile)
+    )
     spectra = resolve_path(results_dir) / RESIDUAL_FILE
     if not spectra.is_file():
         raise FileNotFoundError(f"{spectra}: no residual spectra (notebook 06, from_runs=True)")

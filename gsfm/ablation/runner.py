@@ -369,6 +369,8 @@ def run_ablation(
             file=sys.stderr,
         )
         pending = {}
+        bar.total = len(todo) - len(untrained)
+        bar.refresh()
 
     def train_kwargs(task: Task) -> dict[str, Any]:
         return {
