@@ -215,6 +215,14 @@ def test_the_twin_pair_on_96_more_videos_is_stated_from_the_rows() -> None:
     )
     assert f"give {signed(row['mean'], 2)} {interval(row['low'], row['high'], 2)}" in para
     assert row["verdict"] == "unresolved" and "the twin pair is **unresolved**" in para
+    # the t interval over the seven seed means, each over every video its seed was scored on
+    val96 = pooled_differences(more, *twin, split=MORE_VIDEOS_SPLIT)
+    means = d.mean(axis=1)
+    for seed in val96.index:
+        means[seed] = (d.loc[seed].sum() + val96.loc[seed].sum()) / (v + val96.shape[1])
+    m, sd = means.mean(), means.std(ddof=1)
+    t = stats.t.ppf(0.975, s - 1) * sd / math.sqrt(s)
+    assert f"gives {signed(m, 2)} {interval(m - t, m + t, 2)}" in para
     bullet = README.read_text(encoding="utf-8")
     bullet = " ".join(
         bullet[bullet.index("- **One network trained twice**") :].split("\n- ")[0].split()
