@@ -199,7 +199,8 @@ def test_the_twin_pair_on_96_more_videos_is_stated_from_the_rows() -> None:
 
     twin = ("GSFM", "+LFM+HFM+boundary")
     more = ROOT / MORE_VIDEOS_FOLDERS["a: own start"]
-    e96 = calibrated.estimate(pooled_differences(more, *twin, split=MORE_VIDEOS_SPLIT).to_numpy())
+    val96 = pooled_differences(more, *twin, split=MORE_VIDEOS_SPLIT)
+    e96 = calibrated.estimate(val96.to_numpy())
     row = design_pilot({"a": more}, split=MORE_VIDEOS_SPLIT).set_index("pair").loc[" − ".join(twin)]
     d = pooled_differences([ROOT / f for f in PILOT_FOLDERS["a: own start, both renders"]], *twin)
     est = calibrated.estimate(d.to_numpy())
@@ -216,7 +217,6 @@ def test_the_twin_pair_on_96_more_videos_is_stated_from_the_rows() -> None:
     assert f"give {signed(row['mean'], 2)} {interval(row['low'], row['high'], 2)}" in para
     assert row["verdict"] == "unresolved" and "the twin pair is **unresolved**" in para
     # the t interval over the seven seed means, each over every video its seed was scored on
-    val96 = pooled_differences(more, *twin, split=MORE_VIDEOS_SPLIT)
     means = d.mean(axis=1)
     for seed in val96.index:
         means[seed] = (d.loc[seed].sum() + val96.loc[seed].sum()) / (v + val96.shape[1])

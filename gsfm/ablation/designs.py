@@ -174,8 +174,9 @@ def design_pilot(
     to its results folder, or to several folders (renderings of the split) whose seeds are
     pooled pair by pair, each seed's differences taken within its own folder. Columns:
     ``n_seeds``, ``n_videos``, ``per_seed`` (each seed's mean difference), ``mean``, ``seed_sd``
-    (their SD; NaN for one seed), ``video_sd`` (the SD of the differences over videos within a seed, averaged over seeds: how far one seed's two runs
-    disagree video by video), ``low``/``high`` (the calibrated 95 % interval; NaN for one seed),
+    (their SD; NaN for one seed), ``video_sd`` (the SD of the differences over videos within a
+    seed, averaged over seeds: how far one seed's two runs disagree video by video),
+    ``low``/``high`` (the calibrated 95 % interval; NaN for one seed),
     ``seed_var`` (its seed part of the variance, J&F²; 0 where the seeds agree more closely than
     their seed × video noise predicts, and the seed term drops out of the interval),
     ``mde`` (80 % power at these seeds), ``seeds_for_mde_2`` (from these rows' variance
@@ -227,12 +228,12 @@ def split_replication(
     parts = []
     for k, (split, folders) in enumerate(zip(splits, (first, second), strict=True), start=1):
         t = seed_differences(folders, profile, split, pairs, study)
-        t[f"se_{k}"] = t["video_sd"] / np.sqrt(t["videos"])
         parts.append(
-            t.rename(columns={"diff": f"diff_{k}", "videos": f"videos_{k}"}).drop(
-                columns="video_sd"
+            t[["design", "pair", "seed"]].assign(
+                **{f"diff_{k}": t["diff"], f"se_{k}": t["video_sd"] / np.sqrt(t["videos"]),
+                   f"videos_{k}": t["videos"]}
             )
-        )
+        )  # fmt: skip
     return parts[0].merge(parts[1], on=["design", "pair", "seed"], how="inner")
 
 

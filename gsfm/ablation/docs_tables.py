@@ -244,16 +244,17 @@ def pilot_markdown(table: pd.DataFrame) -> str:
     return _with_note(lines, marked)
 
 
-def replication_markdown(table: pd.DataFrame) -> str:
+def replication_markdown(table: pd.DataFrame, labels: tuple[str, str] = ("val", "val96-v1")) -> str:
     """:func:`gsfm.ablation.designs.split_replication` as markdown: per design, pair and seed,
-    the seed's mean difference ± its standard error over videos on each split, and the second
-    minus the first with the standard error of that difference (the splits' videos are
-    disjoint, so their errors add in quadrature)."""
+    the seed's mean difference ± its standard error over videos on each split (named by
+    ``labels``), and the second minus the first with the standard error of that difference
+    (the splits' videos are disjoint, so their errors add in quadrature)."""
     if table.empty:
         raise ValueError("no seed was scored on both splits (an empty replication table)")
+    one, two = labels
     lines = [
-        f"| design | pair | seed | on val ({int(table['videos_1'].iloc[0])} videos) "
-        f"| on val96-v1 ({int(table['videos_2'].iloc[0])} videos) | val96-v1 − val |",
+        f"| design | pair | seed | on {one} ({int(table['videos_1'].iloc[0])} videos) "
+        f"| on {two} ({int(table['videos_2'].iloc[0])} videos) | {two} − {one} |",
         "|---|---|---|---|---|---|",
     ]
     for _, r in table.iterrows():
