@@ -243,6 +243,19 @@ def test_score_only_scores_finished_runs_on_another_split_and_trains_nothing(
     runs = sorted(p.name for p in (tmp_path / "runs").iterdir() if p.is_dir())
     more = [EvalSplit("val", version="val96-v1")]
     out = tmp_path / "r96"
+    # a dry run lists what would be scored: the task with a finished run, not the other one
+    listed = run_ablation(["placement"], [0], max_variants=2, splits=more, train=False,
+                          results_dir=out, dry_run=True, **kw)  # fmt: skip
+    assert [t.variant.label for t in listed] == ["freqL+freqH"]
+    assert "1 task(s) have no finished run" in capsys.readouterr().err
+    assert not out.exists()  # nothing written by a dry run
+    argv = ["ablate", "--study", "placement", "--seeds", "1", "--profile", "smoke", "--quiet",
+            "--score-only", "--score-on", "val96-v1", "--dry-run", "--results", str(out),
+            "--runs-dir", str(tmp_path / "runs"), "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    assert main(argv) == 0  # seed 1 has no run: nothing to score, and not "every row is in"
+    said = capsys.readouterr()
+    assert said.out.strip() == f"nothing to score into {out}."
+    assert "6 task(s) have no finished run" in said.err  # all six placements
     done = run_ablation(["placement"], [0], max_variants=2, splits=more, train=False,
                         results_dir=out, **kw)  # fmt: skip
     assert [t.variant.label for t in done] == ["freqL+freqH"]  # the one with a finished run
@@ -257,6 +270,23 @@ def test_score_only_scores_finished_runs_on_another_split_and_trains_nothing(
     assert (videos["JF"].to_numpy() != first["JF"].to_numpy()).any()  # ... other videos
     with pytest.raises(ValueError, match="name at least one split"):
         run_ablation(["placement"], [0], splits=[], results_dir=out, **kw)
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [("val97-v1", "unknown synthetic benchmark version 'val97-v1'"),
+     ("small-v1", "synth-small-v1 has no 'val' split")],
+)  # fmt: skip
+def test_score_on_a_version_without_a_val_split_is_refused_even_in_a_dry_run(
+    tmp_path: Path, capsys, version: str, message: str
+) -> None:
+    argv = ["ablate", "--study", "placement", "--seeds", "0", "--profile", "smoke",
+            "--score-only", "--score-on", version, "--dry-run", "--quiet",
+            "--results", str(tmp_path / "r")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
 
 
 _WRITER = """

@@ -325,22 +325,43 @@ def run_ablation(
     results = resolve_path(results_dir)
     check_one_start(results, chosen, start)
     todo = plan(chosen, seeds, profile, results, max_variants=max_variants, variants=variants)
-    if dry_run or not todo:
+    if not todo or (dry_run and train):
         return todo
     dev = resolve_device(device)
-    check_one_device_type(results, chosen, profile, dev.type)
-    check_one_render(results, profile, _render_digests(chosen, profile, resolve_path(data_dir)))
     train_options: dict[str, Any] = {"start": start}
     if num_workers is not None:
         train_options["num_workers"] = int(num_workers)
-    if threads is None and dev.type == "cpu" and jobs > 1:
-        threads = max(1, (os.cpu_count() or 1) // jobs)
     runs = resolve_path(runs_dir)
     search = [runs, *(resolve_path(d) for d in reuse_from)]
-    data = resolve_path(data_dir)
     by_run: dict[str, list[Task]] = {}
     for task in todo:
         by_run.setdefault(task.train_key(profile, **train_options), []).append(task)
+    found: dict[str, tuple[Path, list[Task]]] = {}
+    pending: dict[str, list[Task]] = {}
+    for key, tasks in by_run.items():
+        run_dir = _find_run(tasks[0], profile, search, train_options, dev.type)
+        if run_dir is not None:
+            found[key] = (run_dir, tasks)
+        else:
+            pending[key] = tasks
+    if not train:  # scoring only: the tasks without a finished run are said, not done
+        untrained = [t for tasks in pending.values() for t in tasks]
+        if untrained:
+            print(
+                f"{len(untrained)} task(s) have no finished run in {runs} or the --reuse-from "
+                "folders and are not trained (scoring only): "
+                + ", ".join(f"{t.variant.label} seed {t.seed}" for t in untrained),
+                file=sys.stderr,
+            )
+        pending = {}
+        todo = [t for _, tasks in found.values() for t in tasks]
+        if dry_run or not todo:
+            return todo
+    check_one_device_type(results, chosen, profile, dev.type)
+    check_one_render(results, profile, _render_digests(chosen, profile, resolve_path(data_dir)))
+    if threads is None and dev.type == "cpu" and jobs > 1:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+    data = resolve_path(data_dir)
 
     bar = tqdm(total=len(todo), desc="ablation rows", unit="task", disable=not progress)
 
@@ -351,26 +372,6 @@ def run_ablation(
     def score(run_dir: Path, tasks: list[Task]) -> None:
         for task in tasks:
             record(task, _rows_for(task, run_dir, profile, dev, data))
-
-    found: dict[str, tuple[Path, list[Task]]] = {}
-    pending: dict[str, list[Task]] = {}
-    for key, tasks in by_run.items():
-        run_dir = _find_run(tasks[0], profile, search, train_options, dev.type)
-        if run_dir is not None:
-            found[key] = (run_dir, tasks)
-        else:
-            pending[key] = tasks
-    untrained = [t for tasks in pending.values() for t in tasks] if not train else []
-    if untrained:
-        print(
-            f"{len(untrained)} task(s) have no finished run in {runs} or the --reuse-from "
-            "folders and are not trained (scoring only): "
-            + ", ".join(f"{t.variant.label} seed {t.seed}" for t in untrained),
-            file=sys.stderr,
-        )
-        pending = {}
-        bar.total = len(todo) - len(untrained)
-        bar.refresh()
 
     def train_kwargs(task: Task) -> dict[str, Any]:
         return {
@@ -449,4 +450,4 @@ def run_ablation(
             file=sys.stderr,
         )
     bar.close()
-    return [t for t in todo if t not in left and t not in busy and t not in untrained]
+    return [t for t in todo if t not in left and t not in busy]

@@ -26,7 +26,7 @@ from typing import Any
 
 from gsfm.ablation.paper import PAPER_MAP_SIDE
 from gsfm.config import model_config, profile_sizes
-from gsfm.data.synthetic import get_version
+from gsfm.data.synthetic import get_version, split_names
 
 __all__ = [
     "STUDIES",
@@ -76,6 +76,12 @@ class EvalSplit:
     split: str = "val"
     scale: float = 1.0
     version: str = "v1"
+
+    def __post_init__(self) -> None:
+        # an unknown version, or a split it lacks, is refused here: before any plan or dry run
+        split_names(self.split, self.version)
+        if not self.scale > 0:
+            raise ValueError(f"scale must be > 0, got {self.scale}")
 
 
 @dataclass(frozen=True)

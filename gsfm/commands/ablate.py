@@ -124,12 +124,15 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     verb = "to do" if args.dry_run else f"done in {time.perf_counter() - start:.0f} s"
     if not tasks:  # a sentence, not a heading over an empty list
-        print(
-            f"nothing to do: every {args.profile}-profile row of the chosen studies and seeds "
-            f"is in {args.results}."
-            if args.dry_run
-            else f"0 tasks {verb}."
-        )
+        if args.score_only:  # the rows may be missing: their tasks have no run (said above)
+            print(f"nothing to score into {args.results}.")
+        elif args.dry_run:
+            print(
+                f"nothing to do: every {args.profile}-profile row of the chosen studies and "
+                f"seeds is in {args.results}."
+            )
+        else:
+            print(f"0 tasks {verb}.")
         return 0
     print(f"{len(tasks)} task(s) {verb} (study, variant, seed):")
     for t in tasks:
