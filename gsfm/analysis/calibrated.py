@@ -35,11 +35,14 @@ __all__ = [
     "Coverage",
     "Estimate",
     "Verdict",
+    "SeedParts",
     "claim_verdict",
+    "compare_seed_parts",
     "estimate",
     "holm",
     "minimum_detectable_effect",
     "seeds_for_half_width",
+    "seed_part_upper",
     "seeds_needed",
     "simulate_coverage",
     "simulate_table",
@@ -254,6 +257,50 @@ def seeds_for_half_width(
         )
 
     return _fewest_seeds(half, target, most)
+
+
+def seed_part_upper(d: np.ndarray, confidence: float = 0.95) -> float:
+    """A one-sided upper confidence bound on the seed part (J&F²) of a (seeds, videos) table.
+
+    ``(S − 1)·MS_seed / σ²`` is χ² with ``S − 1`` degrees of freedom for ``σ² = V·σ²_seed +
+    σ²_res``; the bound takes σ² at the χ² quantile ``1 − confidence`` and ``σ²_res`` as
+    ``MS_res`` (many degrees of freedom). Why: a seed part estimated as 0 from a few seeds is
+    no evidence that it is small; its upper bound says how large it could still be."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    d = _table(d)
+    s, v = d.shape
+    if s < 2 or v < 2:
+        raise ValueError(f"need >= 2 seeds and >= 2 videos, got {s} and {v}")
+    ms_seed, _, ms_res = _mean_squares(d)
+    top = ms_seed * (s - 1) / stats.chi2.ppf(1 - confidence, s - 1)
+    return max(0.0, (top - ms_res) / v)
+
+
+@dataclass(frozen=True)
+class SeedParts:
+    """:func:`compare_seed_parts`'s answer: the ratio of the two tables' seed mean squares,
+    its degrees of freedom and one-sided p (the first table's seed part the larger)."""
+
+    ratio: float
+    df: tuple[int, int]
+    p: float
+
+
+def compare_seed_parts(a: np.ndarray, b: np.ndarray) -> SeedParts:
+    """Whether table ``a``'s seeds spread more than table ``b``'s: ``F = MS_seed(a) / MS_seed(b)``
+    against F(S_a − 1, S_b − 1). Each seed mean square estimates ``V·σ²_seed + σ²_res``, so
+    with one number of videos and similar seed × video parts (both checked by the caller's
+    numbers) a small p says ``a``'s seed part is the larger: e.g. two training designs scored
+    on the same videos."""
+    a, b = _table(a), _table(b)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"the tables hold {a.shape[1]} and {b.shape[1]} videos: need one number")
+    if a.shape[0] < 2 or b.shape[0] < 2:
+        raise ValueError(f"need >= 2 seeds in each table, got {a.shape[0]} and {b.shape[0]}")
+    ratio = _mean_squares(a)[0] / _mean_squares(b)[0]
+    df = (a.shape[0] - 1, b.shape[0] - 1)
+    return SeedParts(float(ratio), df, float(stats.f.sf(ratio, *df)))
 
 
 def simulate_table(
