@@ -12,6 +12,7 @@ from test_ablation_stats import BASE, VIDEOS, run_rows, video_rows
 from gsfm.ablation import stats
 from gsfm.ablation.designs import (
     MORE_VIDEOS_SPLIT,
+    compare_designs,
     design_pilot,
     paired_table,
     planning_table,
@@ -165,3 +166,22 @@ def test_split_replication_pairs_each_seed_on_both_splits(tmp_path: Path) -> Non
     assert (twin["videos_1"] == len(PATTERN)).all() and (twin["videos_2"] == len(PATTERN)).all()
     # the second split read from the first split's folder: no rows, nothing paired
     assert split_replication({"a": tmp_path / "a"}, {"a": tmp_path / "a"}).empty
+
+
+def test_compare_designs_sets_the_spread_of_one_designs_seeds_against_the_others(
+    tmp_path: Path,
+) -> None:
+    """Design a's seed means spread (−3, +1, −1: SD 2) far more than b's (0.4, 0.5, 0.6: SD
+    0.1): the F ratio of their seed mean squares is (2 / 0.1)², and its p is small; the other
+    way round it is near 1. A design without the pair is an error naming it."""
+    _write(tmp_path / "a", {0: -3.0, 1: 1.0, 2: -1.0}, video_noise=4.0, train_s=60.0)
+    _write(tmp_path / "b", {0: 0.4, 1: 0.5, 2: 0.6}, video_noise=4.0, train_s=60.0)
+    folders = {"a": tmp_path / "a", "b": tmp_path / "b"}
+    out = compare_designs(folders, "a", "b")
+    assert out.ratio == pytest.approx((2.0 / 0.1) ** 2) and out.df == (2, 2)
+    assert out.p < 0.05 and compare_designs(folders, "b", "a").p > 0.95
+    row = design_pilot(folders).set_index(["design", "pair"]).loc[("b", "GSFM − +LFM+HFM+boundary")]
+    d = pooled_differences(tmp_path / "b", "GSFM", "+LFM+HFM+boundary")
+    assert row["seed_var_upper"] == pytest.approx(calibrated.seed_part_upper(d.to_numpy()))
+    with pytest.raises(ValueError, match="design 'c' has no rows of GSFM − STCN"):
+        compare_designs({**folders, "c": tmp_path / "none"}, "a", "c", ("GSFM", "STCN"))

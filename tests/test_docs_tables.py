@@ -124,13 +124,14 @@ def test_the_docs_tables_are_the_committed_differences_tables() -> None:
 def test_pilot_markdown_marks_a_seed_part_of_zero_and_shows_the_verdict() -> None:
     row = {"design": "a", "pair": "GSFM − STCN", "n_seeds": 4, "per_seed": "-1.00 +2.00",
            "mean": -2.72, "low": -4.77, "high": -0.67, "seed_var": 0.0, "seed_sd": 1.19,
-           "video_sd": 7.9, "mde": 2.9, "train_h_per_seed": 2.45, "seeds_for_mde_2": 42.0,
+           "seed_var_upper": 5.25, "video_sd": 7.9, "mde": 2.9, "train_h_per_seed": 2.45, "seeds_for_mde_2": 42.0,
            "train_h_for_mde_2": 103.0, "verdict": "contradicted"}  # fmt: skip
     one = {**row, "design": "b", "n_seeds": 1, "low": math.nan, "high": math.nan,
-           "seed_sd": math.nan, "mde": math.nan, "seeds_for_mde_2": math.nan,
+           "seed_sd": math.nan, "seed_var_upper": math.nan, "mde": math.nan,
+           "seeds_for_mde_2": math.nan,
            "train_h_for_mde_2": math.nan, "verdict": ""}  # fmt: skip
     lines = D.pilot_markdown(pd.DataFrame([row, one])).splitlines()
-    assert "| −1.00 +2.00 | −2.72 [−4.77, −0.67]† | 1.19 |" in lines[2]
+    assert "| −1.00 +2.00 | −2.72 [−4.77, −0.67]† | 1.19 | 0.0 (≤ 5.2) | 7.90 |" in lines[2]
     assert lines[2].endswith("| 42 | 103 | contradicted |")
     assert "(one seed)" in lines[3] and "†" not in lines[3] and lines[3].endswith("| (no claim) |")
     assert lines[-1].startswith("† The seed part of the variance came out 0")

@@ -81,6 +81,7 @@ def _summary(d: pd.DataFrame, cost: pd.Series) -> dict[str, float | int | str]:
         "low": est.low,
         "high": est.high,
         "seed_var": est.components.seed,
+        "seed_var_upper": calibrated.seed_part_upper(table) if s >= 2 else math.nan,
         "mde": mde,
         "seeds_for_mde_2": math.nan if need is None else need,
         "train_h_per_seed": hours,
@@ -179,6 +180,7 @@ def design_pilot(
     ``low``/``high`` (the calibrated 95 % interval; NaN for one seed),
     ``seed_var`` (its seed part of the variance, J&F²; 0 where the seeds agree more closely than
     their seed × video noise predicts, and the seed term drops out of the interval),
+    ``seed_var_upper`` (the one-sided 95 % upper bound on that part: how large it may still be),
     ``mde`` (80 % power at these seeds), ``seeds_for_mde_2`` (from these rows' variance
     components; NaN when unknown or out of reach), ``train_h_per_seed`` (both runs' training
     hours, as recorded: 1 CPU thread per run on this project's machine) and
@@ -190,6 +192,25 @@ def design_pilot(
         row["verdict"] = calibrated.claim_verdict(row["low"], row["high"], paper_sign(study, a, b))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def compare_designs(
+    folders: Mapping[str, Folders],
+    first: str,
+    second: str,
+    pair: tuple[str, str] = ("GSFM", "+LFM+HFM+boundary"),
+    profile: str = "cpu",
+    split: str = "val",
+    study: str = "components",
+) -> calibrated.SeedParts:
+    """Whether design ``first``'s seeds spread more than design ``second``'s for ``pair``, on
+    the same videos (:func:`gsfm.analysis.calibrated.compare_seed_parts`): the part of the
+    noise only seeds buy, and the one a design could shrink."""
+    tables = [pooled_differences(folders[k], *pair, profile, split, study) for k in (first, second)]
+    for name, d in zip((first, second), tables, strict=True):
+        if d.empty:
+            raise ValueError(f"design {name!r} has no rows of {' − '.join(pair)} on {split}")
+    return calibrated.compare_seed_parts(tables[0].to_numpy(), tables[1].to_numpy())
 
 
 def seed_differences(

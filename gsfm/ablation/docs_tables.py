@@ -221,13 +221,14 @@ def planning_markdown(table: pd.DataFrame) -> str:
 
 
 def pilot_markdown(table: pd.DataFrame) -> str:
-    """:func:`gsfm.ablation.designs.design_pilot` as markdown, with the seeds and training hours
+    """:func:`gsfm.ablation.designs.design_pilot` as markdown, with each row's seed part (J&F²)
+    and its one-sided 95 % upper bound, and the seeds and training hours
     an MDE of 2 J&F would take by each row's own variance components (— where 24 videos cannot
     reach it): the design's precision per CPU-hour."""
     lines = [
-        "| design | pair | seeds | per seed | mean [95 %] | SD over seeds | SD over videos | MDE "
-        "| train h per seed | seeds for MDE 2 | train h for MDE 2 | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| design | pair | seeds | per seed | mean [95 %] | SD over seeds | seed part (95 % bound) "
+        "| SD over videos | MDE | train h per seed | seeds for MDE 2 | train h for MDE 2 | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     marked = False
     for _, r in table.iterrows():
@@ -237,6 +238,7 @@ def pilot_markdown(table: pd.DataFrame) -> str:
             f"| {r['design']} | {r['pair']} | {int(r['n_seeds'])} "
             f"| {r['per_seed'].replace('-', '−')} "
             f"| {signed(r['mean'], 2)} {_interval(r['low'], r['high'])}{mark} | {_num(r['seed_sd'], 2)} "
+            f"| {_num(r['seed_var'], 1)} (≤ {_num(r['seed_var_upper'], 1)}) "
             f"| {r['video_sd']:.2f} | {_num(r['mde'], 1)} | {r['train_h_per_seed']:.2f} "
             f"| {_num(r['seeds_for_mde_2'])} | {_num(r['train_h_for_mde_2'])} "
             f"| {r['verdict'] or '(no claim)'} |"
