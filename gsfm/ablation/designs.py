@@ -202,15 +202,22 @@ def compare_designs(
     profile: str = "cpu",
     split: str = "val",
     study: str = "components",
-) -> calibrated.SeedParts:
-    """Whether design ``first``'s seeds spread more than design ``second``'s for ``pair``, on
-    the same videos (:func:`gsfm.analysis.calibrated.compare_seed_parts`): the part of the
-    noise only seeds buy, and the one a design could shrink."""
+) -> pd.DataFrame:
+    """Whether design ``first``'s seeds spread more than design ``second``'s for ``pair`` on the
+    same videos (:func:`gsfm.analysis.calibrated.compare_seed_parts`): the part of the noise
+    only seeds buy, and the one a design could shrink. One row: the designs, their seeds and
+    videos, the F ``ratio`` of their seed mean squares, its degrees of freedom ``df1``/``df2``
+    and one-sided ``p`` (``first`` the larger); empty when a design lacks the pair's rows."""
     tables = [pooled_differences(folders[k], *pair, profile, split, study) for k in (first, second)]
-    for name, d in zip((first, second), tables, strict=True):
-        if d.empty:
-            raise ValueError(f"design {name!r} has no rows of {' − '.join(pair)} on {split}")
-    return calibrated.compare_seed_parts(tables[0].to_numpy(), tables[1].to_numpy())
+    if any(d.empty for d in tables):
+        return pd.DataFrame()
+    out = calibrated.compare_seed_parts(tables[0].to_numpy(), tables[1].to_numpy())
+    return pd.DataFrame([{
+        "pair": " − ".join(pair), "first": first, "second": second,
+        "seeds_first": tables[0].shape[0], "seeds_second": tables[1].shape[0],
+        "n_videos": tables[0].shape[1], "ratio": out.ratio, "df1": out.df[0], "df2": out.df[1],
+        "p": out.p,
+    }])  # fmt: skip
 
 
 def seed_differences(
