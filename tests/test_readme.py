@@ -228,6 +228,62 @@ def test_the_twin_pair_on_96_more_videos_is_stated_from_the_rows() -> None:
         bullet[bullet.index("- **One network trained twice**") :].split("\n- ")[0].split()
     )
     assert f"give {signed(row['mean'])} {interval(row['low'], row['high'])}" in bullet
+    assert f"at {e96.components.seed:.1f} J&F²" in bullet and "draws it is unresolved" in bullet
+
+
+def test_the_twin_pair_from_a_shared_start_is_stated_from_the_rows() -> None:
+    """Design (b) on synth-val96-v1: the calibrated interval and verdict, the t intervals over
+    the seed means (96 and 120 videos a seed), the MDE with the estimated seed part and with its
+    95 % bound, and the F test of the two designs' seed parts, in docs/results.md ("What a
+    shared start settles", "(c) More videos") and the README's bullet."""
+    import math
+
+    from scipy import stats
+
+    from gsfm.ablation.designs import MORE_VIDEOS_SPLIT, compare_designs, pooled_differences
+    from gsfm.ablation.docs_tables import MORE_VIDEOS_FOLDERS, PILOT_FOLDERS
+    from gsfm.analysis import calibrated
+    from gsfm.analysis.wording import interval, signed
+
+    twin = ("GSFM", "+LFM+HFM+boundary")
+    b96 = pooled_differences(ROOT / MORE_VIDEOS_FOLDERS["b: shared start"], *twin,
+                             split=MORE_VIDEOS_SPLIT)  # fmt: skip
+    b24 = pooled_differences(ROOT / PILOT_FOLDERS["b: shared start"], *twin)
+    est = calibrated.estimate(b96.to_numpy())
+    verdict = calibrated.claim_verdict(est.low, est.high, 0)
+    dagger = "†" if est.components.seed == 0 else ""
+    assert verdict == "bounded"
+
+    def t_interval(means) -> str:
+        m, n = means.mean(), len(means)
+        half = stats.t.ppf(0.975, n - 1) * means.std(ddof=1) / math.sqrt(n)
+        return f"{signed(m, 2)} {interval(m - half, m + half, 2)}"
+
+    both = (b24.sum(axis=1) + b96.sum(axis=1)) / (b24.shape[1] + b96.shape[1])
+    up = calibrated.seed_part_upper(b96.to_numpy())
+    c = est.components
+    se_up = math.sqrt(up / c.n_seeds + c.video / c.n_videos + c.residual / (c.n_seeds * c.n_videos))
+    mde_up = calibrated.minimum_detectable_effect(se_up, c.n_seeds - 1)
+    mde = calibrated.minimum_detectable_effect(est.se, est.df)
+    f = compare_designs(MORE_VIDEOS_FOLDERS, "a: own start", "b: shared start",
+                        split=MORE_VIDEOS_SPLIT).iloc[0]  # fmt: skip
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    para = " ".join(text[text.index("What a shared start settles") :].split("\n\n")[0].split())
+    words = {4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
+    assert f"Over {words[len(b96)]} seeds on the 96 videos" in para
     assert (
-        f"at {e96.components.seed:.1f} J&F²" in bullet and "difference is 0): unresolved" in bullet
+        f"{signed(est.estimate, 2)} {interval(est.low, est.high, 2)}{dagger}, **{verdict}**" in para
     )
+    assert f"seed means gives {t_interval(b96.mean(axis=1))}" in para
+    assert (
+        f"{b24.shape[1] + b96.shape[1]} videos (val and val96 together) {t_interval(both)}" in para
+    )
+    assert f"{mde:.1f} J&F with the estimated components, and {mde_up:.1f} J&F" in para
+    assert f"95 % bound ({up:.1f} J&F²)" in para
+    c_para = " ".join(
+        text[text.index("Design (b)'s twins, on the same 96 videos") :].split("\n\n")[0].split()
+    )
+    assert f"F = {f['ratio']:.1f} on ({int(f['df1'])}, {int(f['df2'])}) degrees" in c_para
+    assert f"one-sided p = {f['p']:.3f}" in c_para and f"upper bound of {up:.1f} J&F²" in c_para
+    bullet = " ".join(README.read_text(encoding="utf-8").split())
+    assert f"give {signed(est.estimate)} {interval(est.low, est.high)}{dagger}, {verdict}" in bullet
