@@ -236,6 +236,7 @@ def test_the_twin_pair_from_a_shared_start_is_stated_from_the_rows() -> None:
     the seed means (96 and 120 videos a seed), the MDE with the estimated seed part and with its
     95 % bound, and the F test of the two designs' seed parts, in docs/results.md ("What a
     shared start settles", "(c) More videos") and the README's bullet."""
+    import dataclasses
     import math
 
     from scipy import stats
@@ -261,9 +262,11 @@ def test_the_twin_pair_from_a_shared_start_is_stated_from_the_rows() -> None:
 
     both = (b24.sum(axis=1) + b96.sum(axis=1)) / (b24.shape[1] + b96.shape[1])
     up = calibrated.seed_part_upper(b96.to_numpy())
-    c = est.components
-    se_up = math.sqrt(up / c.n_seeds + c.video / c.n_videos + c.residual / (c.n_seeds * c.n_videos))
-    mde_up = calibrated.minimum_detectable_effect(se_up, c.n_seeds - 1)
+    # the MDE if the seed part were as large as its bound (the components' own variance of a mean)
+    at_bound = dataclasses.replace(est.components, seed=up)
+    mde_up = calibrated.minimum_detectable_effect(
+        math.sqrt(at_bound.variance_of_mean()), at_bound.n_seeds - 1
+    )
     mde = calibrated.minimum_detectable_effect(est.se, est.df)
     f = compare_designs(MORE_VIDEOS_FOLDERS, "a: own start", "b: shared start",
                         split=MORE_VIDEOS_SPLIT).iloc[0]  # fmt: skip
