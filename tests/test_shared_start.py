@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -191,3 +192,31 @@ def test_the_pilot_script_takes_each_designs_folder(tmp_path: Path) -> None:
     assert "nothing to do: every cpu-profile row" in done.stdout
     assert done.stdout.count("components") == 3 and "3 task(s) to do" in done.stdout
     assert not (tmp_path / "shared").exists()
+
+
+@pytest.mark.slow
+def test_an_interrupted_shared_start_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    """A resumed run keeps the shared-start record it was saved with (config.json and the
+    checkpoint's configuration), so it resumes instead of refusing, and ends where an
+    uninterrupted run ends."""
+    from gsfm.checkpoint import load_state
+
+    kwargs = dict(
+        iterations=4, checkpoint_every=1, log_every=1, epoch_samples=8, start="shared",
+        progress=False, device="cpu",
+    )  # fmt: skip
+    ref = train("stcn", "smoke", ["synth"], tmp_path / "ref", **kwargs)
+    part = train("stcn", "smoke", ["synth"], tmp_path / "split", stop_at=2, **kwargs)
+    assert not part.finished
+    done = train("stcn", "smoke", ["synth"], tmp_path / "split", resume=True, **kwargs)
+    assert done.finished and done.iteration == 4
+    a, b = load_state(ref.final)["model"], load_state(done.final)["model"]
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    split, whole = (
+        json.loads((tmp_path / r / "config.json").read_text()) for r in ("split", "ref")
+    )
+    assert split["shared_start"] == whole["shared_start"]
+    assert split["shared_start"]["copied_tensors"] > 0
+    assert [r["iteration"] for r in split["resumes"]] == [2]

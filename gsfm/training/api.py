@@ -300,6 +300,7 @@ def _train(
             folder = RunFolder(resolve_path(out))
             saved = folder.read_config() if folder.config_path.is_file() else None
             encoders = saved.get("encoders") if isinstance(saved, dict) else None
+            shared_start = saved.get("shared_start") if isinstance(saved, dict) else None
         elif init is not None:
             if cfg.start == "shared":
                 raise ValueError("--init and start=shared both say where the weights start")
