@@ -290,3 +290,29 @@ def test_the_twin_pair_from_a_shared_start_is_stated_from_the_rows() -> None:
     assert f"one-sided p = {f['p']:.3f}" in c_para and f"upper bound of {up:.1f} J&F²" in c_para
     bullet = " ".join(README.read_text(encoding="utf-8").split())
     assert f"give {signed(est.estimate)} {interval(est.low, est.high)}{dagger}, {verdict}" in bullet
+
+
+def test_the_shared_start_twins_video_by_video_are_stated_from_the_rows() -> None:
+    """Design (b)'s twins on the 24 val videos ("Buying power"): each seed's SD over videos,
+    its correlation with design (a)'s mean per-video difference, and the range of the seeds'
+    correlations with each other."""
+    import itertools
+
+    import numpy as np
+
+    from gsfm.ablation.designs import pooled_differences
+    from gsfm.ablation.docs_tables import PILOT_FOLDERS
+    from gsfm.analysis.wording import signed
+
+    twin = ("GSFM", "+LFM+HFM+boundary")
+    b = pooled_differences(ROOT / PILOT_FOLDERS["b: shared start"], *twin)
+    a = pooled_differences([ROOT / f for f in PILOT_FOLDERS["a: own start, both renders"]], *twin)
+    a_mean = a.mean(axis=0)[b.columns]
+    sds = [f"{x:.1f}" for x in b.std(axis=1, ddof=1)]
+    with_a = [signed(np.corrcoef(b.loc[s], a_mean)[0, 1], 2) for s in b.index]
+    pairs = [np.corrcoef(b.loc[i], b.loc[j])[0, 1] for i, j in itertools.combinations(b.index, 2)]
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    para = " ".join(text[text.index("Design (b) has five seeds") :].split("\n\n")[0].split())
+    assert f"(SD {', '.join(sds[:-1])} and {sds[-1]} J&F over the 24 videos)" in para
+    assert f"(correlation {', '.join(with_a[:-1])} and {with_a[-1]} with (a)'s mean" in para
+    assert f"({signed(min(pairs), 2)} to {signed(max(pairs), 2)} over the ten pairs" in para
