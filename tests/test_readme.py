@@ -316,3 +316,50 @@ def test_the_shared_start_twins_video_by_video_are_stated_from_the_rows() -> Non
     assert f"(SD {', '.join(sds[:-1])} and {sds[-1]} J&F over the 24 videos)" in para
     assert f"(correlation {', '.join(with_a[:-1])} and {with_a[-1]} with (a)'s mean" in para
     assert f"({signed(min(pairs), 2)} to {signed(max(pairs), 2)} over the ten pairs" in para
+
+
+def test_gsfm_minus_stcn_from_a_shared_start_is_stated_from_the_rows() -> None:
+    """GSFM − STCN under design (b) on synth-val96-v1 ("GSFM − STCN from a shared start" in
+    docs/results.md, and the README): the calibrated interval and verdict, the t interval over
+    the seed means, the 24-video interval, and the F test of the two designs' seed parts."""
+    import math
+
+    from scipy import stats
+
+    from gsfm.ablation.designs import MORE_VIDEOS_SPLIT, compare_designs, pooled_differences
+    from gsfm.ablation.docs_tables import MORE_VIDEOS_FOLDERS, PILOT_FOLDERS
+    from gsfm.analysis import calibrated
+    from gsfm.analysis.wording import interval, signed
+
+    pair = ("GSFM", "STCN")
+    b96 = pooled_differences(ROOT / MORE_VIDEOS_FOLDERS["b: shared start"], *pair,
+                             split=MORE_VIDEOS_SPLIT)  # fmt: skip
+    b24 = pooled_differences(ROOT / PILOT_FOLDERS["b: shared start"], *pair)
+    est, e24 = calibrated.estimate(b96.to_numpy()), calibrated.estimate(b24.to_numpy())
+    verdict = calibrated.claim_verdict(est.low, est.high, 1)
+    v24 = calibrated.claim_verdict(e24.low, e24.high, 1)
+    means = b96.mean(axis=1)
+    half = stats.t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
+    up = calibrated.seed_part_upper(b96.to_numpy())
+    folders = {
+        "a": [ROOT / f for f in PILOT_FOLDERS["a: own start, both renders"]],
+        "b": ROOT / PILOT_FOLDERS["b: shared start"],
+    }
+    f = compare_designs(folders, "a", "b", pair).iloc[0]  # on the 24 val videos
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    para = " ".join(
+        text[text.index("**GSFM − STCN from a shared start.**") :].split("\n\n")[0].split()
+    )
+    dagger = "†" if est.components.seed == 0 else ""
+    per_seed = " ".join(signed(x, 2) for x in means)
+    assert f"per seed {per_seed}" in para
+    assert (
+        f"{signed(est.estimate, 2)} {interval(est.low, est.high, 2)}{dagger}, **{verdict}**" in para
+    )
+    assert f"over the seed means {interval(means.mean() - half, means.mean() + half, 2)}" in para
+    assert f"{signed(e24.estimate, 2)} {interval(e24.low, e24.high, 2)}, {v24}" in para
+    assert f"{est.components.seed:.1f} J&F² (95 % bound {up:.1f})" in para
+    assert f"F = {f['ratio']:.2f} on ({int(f['df1'])}, {int(f['df2'])})" in para
+    assert f"one-sided p = {f['p']:.2f}" in para
+    bullet = " ".join(README.read_text(encoding="utf-8").split())
+    assert f"shared start: {signed(est.estimate)} {interval(est.low, est.high)}{dagger}" in bullet
