@@ -14,6 +14,11 @@ LINK = re.compile(r"\]\(([^)#\s]+)")
 PATH = re.compile(r"`((?:docs|figures|notebooks|gsfm|tests|results|benchmarks|weights)/[^`\s]*)`")
 
 
+def _paragraph(text: str, start: str) -> str:
+    """The paragraph of ``text`` that begins at ``start``, whitespace collapsed."""
+    return " ".join(text[text.index(start) :].split("\n\n")[0].split())
+
+
 def test_readme_stays_under_200_lines() -> None:
     n = len(README.read_text(encoding="utf-8").splitlines())
     assert n <= MAX_LINES, f"README.md has {n} lines; move details to docs/ (limit {MAX_LINES})"
@@ -148,9 +153,7 @@ def test_the_twin_pair_is_stated_with_the_pooled_seeds_numbers() -> None:
     r = table[(table["split"] == "val") & (table["variant"] == "GSFM")
               & (table["baseline"] == "+LFM+HFM+boundary")].iloc[0]  # fmt: skip
     three = f"{signed(r['estimate'])} {interval(r['est_low'], r['est_high'])}"
-    section = " ".join(
-        results[results.index("Over these three seeds its") :].split("\n\n")[0].split()
-    )
+    section = _paragraph(results, "Over these three seeds its")
     assert three in section and f"{pooled}{dagger}, **{pilot['verdict']}**" in section
 
 
@@ -169,7 +172,7 @@ def test_the_twin_paragraph_states_the_pooled_numbers_and_its_simulation() -> No
     n = len(d)
     sim = calibrated.simulate_coverage(6.0, 0.0, est.components.residual, n, d.shape[1], 4000)
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
-    para = " ".join(text[text.index("What the pooled seeds show") :].split("\n\n")[0].split())
+    para = _paragraph(text, "What the pooled seeds show")
     means = ", ".join(signed(m, 2).lstrip("+") for m in d.mean(axis=1))
     assert f"per-video means {means}" in para
     assert f"{signed(est.estimate, 2)} {interval(est.low, est.high, 2)}" in para
@@ -195,6 +198,7 @@ def test_the_twin_pair_on_96_more_videos_is_stated_from_the_rows() -> None:
     from gsfm.ablation.designs import MORE_VIDEOS_SPLIT, design_pilot, pooled_differences
     from gsfm.ablation.docs_tables import MORE_VIDEOS_FOLDERS, PILOT_FOLDERS
     from gsfm.analysis import calibrated
+    from gsfm.analysis.comparison import seed_interval
     from gsfm.analysis.wording import interval, signed
 
     twin = ("GSFM", "+LFM+HFM+boundary")
@@ -208,7 +212,7 @@ def test_the_twin_pair_on_96_more_videos_is_stated_from_the_rows() -> None:
     se = math.sqrt((e96.components.seed + est.components.residual / v) / s)
     half = stats.t.ppf(0.975, s - 1) * se
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
-    para = " ".join(text[text.index("What 96 more videos add") :].split("\n\n")[0].split())
+    para = _paragraph(text, "What 96 more videos add")
     assert f"is {e96.components.seed:.1f} J&F²" in para
     assert (
         f"to {interval(est.estimate - half, est.estimate + half, 2)} (standard error {se:.2f}"
@@ -220,8 +224,7 @@ def test_the_twin_pair_on_96_more_videos_is_stated_from_the_rows() -> None:
     means = d.mean(axis=1)
     for seed in val96.index:
         means[seed] = (d.loc[seed].sum() + val96.loc[seed].sum()) / (v + val96.shape[1])
-    m, sd = means.mean(), means.std(ddof=1)
-    t = stats.t.ppf(0.975, s - 1) * sd / math.sqrt(s)
+    m, t = seed_interval(means)
     assert f"gives {signed(m, 2)} {interval(m - t, m + t, 2)}" in para
     bullet = README.read_text(encoding="utf-8")
     bullet = " ".join(
@@ -239,11 +242,10 @@ def test_the_twin_pair_from_a_shared_start_is_stated_from_the_rows() -> None:
     import dataclasses
     import math
 
-    from scipy import stats
-
     from gsfm.ablation.designs import MORE_VIDEOS_SPLIT, compare_designs, pooled_differences
     from gsfm.ablation.docs_tables import MORE_VIDEOS_FOLDERS, PILOT_FOLDERS
     from gsfm.analysis import calibrated
+    from gsfm.analysis.comparison import seed_interval
     from gsfm.analysis.wording import interval, signed
 
     twin = ("GSFM", "+LFM+HFM+boundary")
@@ -256,8 +258,7 @@ def test_the_twin_pair_from_a_shared_start_is_stated_from_the_rows() -> None:
     assert verdict == "bounded"
 
     def t_interval(means) -> str:
-        m, n = means.mean(), len(means)
-        half = stats.t.ppf(0.975, n - 1) * means.std(ddof=1) / math.sqrt(n)
+        m, half = seed_interval(means)
         return f"{signed(m, 2)} {interval(m - half, m + half, 2)}"
 
     both = (b24.sum(axis=1) + b96.sum(axis=1)) / (b24.shape[1] + b96.shape[1])
@@ -271,7 +272,7 @@ def test_the_twin_pair_from_a_shared_start_is_stated_from_the_rows() -> None:
     f = compare_designs(MORE_VIDEOS_FOLDERS, "a: own start", "b: shared start",
                         split=MORE_VIDEOS_SPLIT).iloc[0]  # fmt: skip
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
-    para = " ".join(text[text.index("What a shared start settles") :].split("\n\n")[0].split())
+    para = _paragraph(text, "What a shared start settles")
     words = {4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
     assert f"Over {words[len(b96)]} seeds on the 96 videos" in para
     assert (
@@ -283,9 +284,7 @@ def test_the_twin_pair_from_a_shared_start_is_stated_from_the_rows() -> None:
     )
     assert f"{mde:.1f} J&F with the estimated components, and {mde_up:.1f} J&F" in para
     assert f"95 % bound ({up:.1f} J&F²)" in para
-    c_para = " ".join(
-        text[text.index("Design (b)'s twins, on the same 96 videos") :].split("\n\n")[0].split()
-    )
+    c_para = _paragraph(text, "Design (b)'s twins, on the same 96 videos")
     assert f"F = {f['ratio']:.1f} on ({int(f['df1'])}, {int(f['df2'])}) degrees" in c_para
     assert f"one-sided p = {f['p']:.3f}" in c_para and f"upper bound of {up:.1f} J&F²" in c_para
     bullet = " ".join(README.read_text(encoding="utf-8").split())
@@ -312,7 +311,7 @@ def test_the_shared_start_twins_video_by_video_are_stated_from_the_rows() -> Non
     with_a = [signed(np.corrcoef(b.loc[s], a_mean)[0, 1], 2) for s in b.index]
     pairs = [np.corrcoef(b.loc[i], b.loc[j])[0, 1] for i, j in itertools.combinations(b.index, 2)]
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
-    para = " ".join(text[text.index("Design (b) has five seeds") :].split("\n\n")[0].split())
+    para = _paragraph(text, "Design (b) has five seeds")
     assert f"(SD {', '.join(sds[:-1])} and {sds[-1]} J&F over the 24 videos)" in para
     assert f"(correlation {', '.join(with_a[:-1])} and {with_a[-1]} with (a)'s mean" in para
     assert f"({signed(min(pairs), 2)} to {signed(max(pairs), 2)} over the ten pairs" in para
@@ -322,13 +321,12 @@ def test_gsfm_minus_stcn_from_a_shared_start_is_stated_from_the_rows() -> None:
     """GSFM − STCN under design (b) on synth-val96-v1 ("GSFM − STCN from a shared start" in
     docs/results.md, and the README): the calibrated interval and verdict, the t interval over
     the seed means, the 24-video interval, and the F test of the two designs' seed parts."""
-    import math
-
-    from scipy import stats
 
     from gsfm.ablation.designs import MORE_VIDEOS_SPLIT, compare_designs, pooled_differences
     from gsfm.ablation.docs_tables import MORE_VIDEOS_FOLDERS, PILOT_FOLDERS
+    from gsfm.ablation.paper import paper_sign
     from gsfm.analysis import calibrated
+    from gsfm.analysis.comparison import seed_interval
     from gsfm.analysis.wording import interval, signed
 
     pair = ("GSFM", "STCN")
@@ -336,10 +334,11 @@ def test_gsfm_minus_stcn_from_a_shared_start_is_stated_from_the_rows() -> None:
                              split=MORE_VIDEOS_SPLIT)  # fmt: skip
     b24 = pooled_differences(ROOT / PILOT_FOLDERS["b: shared start"], *pair)
     est, e24 = calibrated.estimate(b96.to_numpy()), calibrated.estimate(b24.to_numpy())
-    verdict = calibrated.claim_verdict(est.low, est.high, 1)
-    v24 = calibrated.claim_verdict(e24.low, e24.high, 1)
+    sign = paper_sign("components", *pair)
+    verdict = calibrated.claim_verdict(est.low, est.high, sign)
+    v24 = calibrated.claim_verdict(e24.low, e24.high, sign)
     means = b96.mean(axis=1)
-    half = stats.t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
+    m, half = seed_interval(means)
     up = calibrated.seed_part_upper(b96.to_numpy())
     folders = {
         "a": [ROOT / f for f in PILOT_FOLDERS["a: own start, both renders"]],
@@ -347,16 +346,14 @@ def test_gsfm_minus_stcn_from_a_shared_start_is_stated_from_the_rows() -> None:
     }
     f = compare_designs(folders, "a", "b", pair).iloc[0]  # on the 24 val videos
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
-    para = " ".join(
-        text[text.index("**GSFM − STCN from a shared start.**") :].split("\n\n")[0].split()
-    )
+    para = _paragraph(text, "**GSFM − STCN from a shared start.**")
     dagger = "†" if est.components.seed == 0 else ""
     per_seed = " ".join(signed(x, 2) for x in means)
     assert f"per seed {per_seed}" in para
     assert (
         f"{signed(est.estimate, 2)} {interval(est.low, est.high, 2)}{dagger}, **{verdict}**" in para
     )
-    assert f"over the seed means {interval(means.mean() - half, means.mean() + half, 2)}" in para
+    assert f"over the seed means {interval(m - half, m + half, 2)}" in para
     assert f"{signed(e24.estimate, 2)} {interval(e24.low, e24.high, 2)}, {v24}" in para
     assert f"{est.components.seed:.1f} J&F² (95 % bound {up:.1f})" in para
     assert f"F = {f['ratio']:.2f} on ({int(f['df1'])}, {int(f['df2'])})" in para
