@@ -13,6 +13,7 @@ from gsfm.ablation import stats
 from gsfm.ablation.designs import (
     MORE_VIDEOS_SPLIT,
     compare_designs,
+    comparison_status,
     design_pilot,
     paired_table,
     planning_table,
@@ -185,3 +186,25 @@ def test_compare_designs_sets_the_spread_of_one_designs_seeds_against_the_others
     d = pooled_differences(tmp_path / "b", "GSFM", "+LFM+HFM+boundary")
     assert row["seed_var_upper"] == pytest.approx(calibrated.seed_part_upper(d.to_numpy()))
     assert compare_designs({**folders, "c": tmp_path / "none"}, "a", "c").empty
+
+
+def test_comparison_status_gives_each_comparison_its_own_seeds_or_none(tmp_path: Path) -> None:
+    _write(tmp_path / "a", {0: -3.0, 1: 1.0, 2: -1.0}, video_noise=4.0, train_s=3600.0)
+    _write(tmp_path / "b", {0: 0.5}, video_noise=0.0, train_s=1800.0)
+    wanted = [("components", "GSFM", "STCN"), ("components", "GSFM", "+LFM+HFM+boundary"),
+              ("placement", "freqL+freqF", "freqL+freqH")]  # fmt: skip
+    out = comparison_status(tmp_path / "a", wanted, split="val").set_index("pair")
+    main = out.loc["GSFM − STCN"]
+    pilot = design_pilot({"a": tmp_path / "a"}).set_index("pair").loc["GSFM − STCN"]
+    for column in ("n_seeds", "per_seed", "mean", "low", "high", "mde", "verdict"):
+        assert main[column] == pilot[column]  # the pilot's summary, for any study's pair
+    d = pooled_differences(tmp_path / "a", "GSFM", "STCN")
+    comps = calibrated.variance_components(d.to_numpy())
+    assert main["seeds_for_half_width"] == calibrated.seeds_for_half_width(comps, 2.0)
+    assert out.loc["freqL+freqF − freqL+freqH", "n_seeds"] == 0  # no placement rows here
+    assert np.isnan(out.loc["freqL+freqF − freqL+freqH", "mean"])
+    one = comparison_status(tmp_path / "b", wanted[:1], split="val").iloc[0]
+    assert one["n_seeds"] == 1 and np.isnan(one["low"]) and np.isnan(one["seeds_for_half_width"])
+    assert one["verdict"] == "unresolved"
+    # a design in the wrong split has no rows: nothing is made up
+    assert comparison_status(tmp_path / "a", wanted[:1])["n_seeds"].tolist() == [0]

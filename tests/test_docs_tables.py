@@ -92,8 +92,8 @@ def test_update_study_docs_rewrites_every_study_table(tmp_path: Path) -> None:
     page = ["# R", ""]
     for study in D.STUDY_TABLES:
         page += [f"## {study}", D.begin_marker(study), "old", D.end_marker(study), ""]
-    others = ("decisive", "planning", "design-pilot", "design-pilot-val96", "split-replication",
-              "residual-spectra")  # fmt: skip
+    others = ("decisive", "planning", "design-pilot", "design-pilot-val96", "decisive-picked",
+              "split-replication", "residual-spectra")  # fmt: skip
     for name in others:
         page += [D.begin_marker(name), "old", D.end_marker(name), ""]
     md = tmp_path / "results.md"
@@ -172,3 +172,31 @@ def test_replication_markdown_gives_each_seed_both_splits_and_their_gap() -> Non
     )
     with pytest.raises(ValueError, match="no seed was scored on both splits"):
         D.replication_markdown(pd.DataFrame([row]).iloc[:0])
+
+
+def test_decisive_status_markdown_falls_back_to_the_planning_table_under_two_seeds() -> None:
+    five = {"study": "components", "pair": "GSFM − STCN", "n_seeds": 5,
+            "per_seed": "+4.00 +6.00 +5.00 +7.00 +3.00", "mean": 5.0, "low": 3.5, "high": 6.5,
+            "seed_var": 0.0, "seeds_for_half_width": 4.0, "verdict": "confirmed"}  # fmt: skip
+    one = {**five, "study": "placement", "pair": "freqL+freqF − freqL+freqH", "n_seeds": 1,
+           "per_seed": "-1.50", "mean": -1.5, "low": math.nan, "high": math.nan,
+           "seed_var": math.nan, "seeds_for_half_width": math.nan, "verdict": "unresolved"}  # fmt: skip
+    none = {"study": "sigma", "pair": "sigma=15 − sigma=7", "n_seeds": 0}
+    planning = pd.DataFrame(
+        {"study": ["components", "placement", "sigma"], "seeds_at_96_videos": [16, 6, 10]}
+    )
+    lines = D.decisive_status_markdown(pd.DataFrame([five, one, none]), planning, 96).splitlines()
+    assert lines[2] == (
+        "| GSFM − STCN | 5 | +4.00 +6.00 +5.00 +7.00 +3.00 | +5.00 [+3.50, +6.50]† | 1.5 | 4 "
+        "| confirmed |"
+    )  # its own components, not the planning table's 16
+    assert lines[3] == (
+        "| freqL+freqF − freqL+freqH | 1 | −1.50 | −1.50 (one seed) | — | 6‡ | unresolved |"
+    )
+    assert lines[4] == "| sigma=15 − sigma=7 | 0 | (no runs) | — | — | 10‡ | — |"
+    assert lines[6].startswith("† The seed part") and lines[8].startswith("‡ Too few seeds")
+    assert "at 96 videos" in lines[8]
+    with pytest.raises(ValueError, match="no column 'seeds_at_48_videos'"):
+        D.decisive_status_markdown(pd.DataFrame([five]), planning, 48)
+    plain = D.decisive_status_markdown(pd.DataFrame([{**five, "seed_var": 2.0}]), planning, 96)
+    assert "†" not in plain and "‡" not in plain and len(plain.splitlines()) == 3

@@ -33,6 +33,7 @@ __all__ = [
     "MORE_VIDEOS_SPLIT",
     "PILOT_PAIRS",
     "Folders",
+    "comparison_status",
     "design_pilot",
     "folder_list",
     "paired_table",
@@ -192,6 +193,37 @@ def design_pilot(
         row["verdict"] = calibrated.claim_verdict(row["low"], row["high"], paper_sign(study, a, b))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def comparison_status(
+    folders: Folders,
+    comparisons: Sequence[tuple[str, str, str]],
+    profile: str = "cpu",
+    split: str = MORE_VIDEOS_SPLIT,
+    half_width: float = 2.0,
+) -> pd.DataFrame:
+    """Where each comparison ``(study, a, b)`` stands in one design's rows on ``split``: a row
+    per comparison with :func:`design_pilot`'s columns (``n_seeds`` 0 and nothing else where
+    the design has no seed with both runs), its ``verdict`` and ``seeds_for_half_width``: the
+    seeds a 95 % interval of ``± half_width`` J&F would take at these videos by the rows' own
+    variance components (NaN under two seeds, or out of reach). What the decisive comparisons
+    still need under a chosen design, measured where the design has rows."""
+    out = []
+    for study, a, b in comparisons:
+        d, cost = _pooled_pairs(str(folders), folders, profile, split, a, b, study)
+        row: dict[str, object] = {"study": study, "pair": f"{a} − {b}", "n_seeds": 0}
+        if not d.empty:
+            row.update(_summary(d, cost))
+            need = None
+            if d.shape[0] >= 2:
+                comps = calibrated.variance_components(d.to_numpy(dtype=float))
+                need = calibrated.seeds_for_half_width(comps, half_width)
+            row["seeds_for_half_width"] = math.nan if need is None else need
+            row["verdict"] = calibrated.claim_verdict(
+                row["low"], row["high"], paper_sign(study, a, b)
+            )
+        out.append(row)
+    return pd.DataFrame(out)
 
 
 def compare_designs(

@@ -18,6 +18,7 @@ import pandas as pd
 from gsfm.ablation.designs import (
     MORE_VIDEOS_SPLIT,
     Folders,
+    comparison_status,
     design_pilot,
     folder_list,
     planning_table,
@@ -26,19 +27,24 @@ from gsfm.ablation.designs import (
 from gsfm.ablation.paper import PAPER_ABLATIONS, paper_sign
 from gsfm.analysis.feature_spectra import RESIDUAL_FILE, residual_summary
 from gsfm.analysis.wording import interval, signed
+from gsfm.data.synthetic import get_version
 from gsfm.docblocks import read_block, replace_block
 from gsfm.files import atomic_write_text
 from gsfm.runtime import resolve_path
 
 __all__ = [
     "DECISIVE",
+    "MORE_VIDEOS_COUNT",
     "MORE_VIDEOS_FOLDERS",
+    "PICKED_DESIGN",
+    "PLANNED",
     "PILOT_FOLDERS",
     "REPLICATED_FOLDERS",
     "SEED_ZERO",
     "STUDY_TABLES",
     "begin_marker",
     "decisive_markdown",
+    "decisive_status_markdown",
     "end_marker",
     "expected_blocks",
     "pilot_markdown",
@@ -80,6 +86,10 @@ MORE_VIDEOS_FOLDERS: dict[str, Folders] = {
     "a: own start": "results/ablations-val96",
     "b: shared start": "results/ablations-shared-val96",
 }
+#: the pilot's pick: the design whose rows on the 96 more videos the decisive comparisons follow
+PICKED_DESIGN = "b: shared start"
+#: the videos of synth-val96-v1's val split (the "seeds for ±2" of the picked design's table)
+MORE_VIDEOS_COUNT = get_version("val96-v1").val_videos
 #: design -> the folder of those runs' rows on synth-v1 val (one rendering of it)
 REPLICATED_FOLDERS: dict[str, Folders] = {
     "a: own start": "results/ablations-render-1ab04f1f",
@@ -197,6 +207,55 @@ def decisive_markdown(diffs: pd.DataFrame, split: str = "val") -> str:
             f"| {(r['est_high'] - r['est_low']) / 2:.1f} | {_num(r['seeds_for_half_width_2'])} |"
         )
     return _with_note(lines, marked)
+
+
+#: marks a "seeds for ±2" taken from design (a)'s pooled study components (the planning table)
+PLANNED = "‡"
+
+
+def decisive_status_markdown(status: pd.DataFrame, planning: pd.DataFrame, n_videos: int) -> str:
+    """:func:`gsfm.ablation.designs.comparison_status` as markdown, a row per decisive
+    comparison: the design's seeds, each seed's mean difference, the calibrated interval, its
+    half-width, the seeds a ±2 interval needs at ``n_videos`` videos and the verdict. Where
+    the design has under two seeds of a comparison, the seeds come from ``planning``
+    (:func:`gsfm.ablation.designs.planning_table`, design (a)'s pooled study components) and
+    are marked :data:`PLANNED`."""
+    column = f"seeds_at_{n_videos}_videos"
+    if column not in planning:
+        raise ValueError(f"the planning table has no column {column!r}")
+    planned = planning.set_index("study")[column]
+    lines = [
+        "| comparison | seeds | per seed | estimate [95 %] | half-width | seeds for ±2 | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    marked = fallback = False
+    for _, r in status.iterrows():
+        seeds = int(r["n_seeds"])
+        if seeds >= 2 and not pd.isna(r["seeds_for_half_width"]):
+            need = _num(r["seeds_for_half_width"])
+        else:
+            value = planned.get(r["study"])
+            need = f"{_num(None if value is None or pd.isna(value) else float(value))}{PLANNED}"
+            fallback = True
+        if seeds == 0:
+            lines.append(f"| {r['pair']} | 0 | (no runs) | — | — | {need} | — |")
+            continue
+        mark = SEED_ZERO if _seed_zero(r["seed_var"], r["low"]) else ""
+        marked |= bool(mark)
+        half = _NONE if pd.isna(r["low"]) else f"{(r['high'] - r['low']) / 2:.1f}"
+        lines.append(
+            f"| {r['pair']} | {seeds} | {r['per_seed'].replace('-', '−')} "
+            f"| {signed(r['mean'], 2)} {_interval(r['low'], r['high'])}{mark} | {half} "
+            f"| {need} | {r['verdict'] or '(no claim)'} |"
+        )
+    notes = [_SEED_ZERO_NOTE] if marked else []
+    if fallback:
+        notes.append(
+            f"{PLANNED} Too few seeds of this design to measure the comparison's own variance "
+            f"components: the seeds its study's pooled components (design (a), the planning "
+            f"table) say a ±2 half-width needs at {n_videos} videos."
+        )
+    return "\n".join(lines + [line for note in notes for line in ("", note)])
 
 
 def planning_markdown(table: pd.DataFrame) -> str:
@@ -330,12 +389,16 @@ def expected_blocks(
     diffs = {study: _differences(root, study) for study in STUDY_TABLES}
     blocks = {study: study_markdown(d, study) for study, d in diffs.items()}
     blocks["decisive"] = decisive_markdown(pd.concat(diffs.values(), ignore_index=True))
-    blocks["planning"] = planning_markdown(planning_table(resolve_path(results_dir), profile))
+    planning = planning_table(resolve_path(results_dir), profile)
+    blocks["planning"] = planning_markdown(planning)
     blocks["design-pilot"] = pilot_markdown(
         design_pilot(_resolved(pilot_folders or PILOT_FOLDERS), profile)
     )
     more = _resolved(MORE_VIDEOS_FOLDERS)
     blocks["design-pilot-val96"] = pilot_markdown(design_pilot(more, profile, MORE_VIDEOS_SPLIT))
+    picked = _resolved({PICKED_DESIGN: MORE_VIDEOS_FOLDERS[PICKED_DESIGN]})[PICKED_DESIGN]
+    status = comparison_status(picked, DECISIVE, profile, MORE_VIDEOS_SPLIT)
+    blocks["decisive-picked"] = decisive_status_markdown(status, planning, MORE_VIDEOS_COUNT)
     blocks["split-replication"] = replication_markdown(
         split_replication(_resolved(REPLICATED_FOLDERS), more, profile=profile)
     )
