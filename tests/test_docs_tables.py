@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from gsfm.ablation import docs_tables as D
-from gsfm.ablation.designs import folder_list
+from gsfm.ablation.designs import folder_list, planning_table
 from gsfm.docblocks import read_block, replace_block, rewrite_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,3 +201,17 @@ def test_decisive_status_markdown_falls_back_to_the_planning_table_under_two_see
         D.decisive_status_markdown(pd.DataFrame([five]), planning, 48)
     plain = D.decisive_status_markdown(pd.DataFrame([{**five, "seed_var": 2.0}]), planning, 96)
     assert "†" not in plain and "‡" not in plain and len(plain.splitlines()) == 3
+
+
+def test_the_summary_quotes_the_planning_tables_seeds_at_96_videos() -> None:
+    """§4's seeds for a ±2 interval under the pilot's pick are the planning table's."""
+    text = " ".join((ROOT / "docs" / "results.md").read_text(encoding="utf-8").split())
+    found = re.search(
+        r"a ±2 J&F interval would take about (\d+) seeds per variant \(placement\), (\d+) \(σ\) "
+        r"and (\d+) \(the STM-style read\)",
+        text,
+    )
+    assert found, "docs/results.md §4 no longer quotes the seeds a ±2 interval needs"
+    table = planning_table(ROOT / "results/ablations").set_index("study")["seeds_at_96_videos"]
+    wanted = [int(table[s]) for s in ("placement", "sigma", "generalization")]
+    assert [int(x) for x in found.groups()] == wanted
