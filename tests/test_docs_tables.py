@@ -188,13 +188,13 @@ def test_decisive_status_markdown_falls_back_to_the_planning_table_under_two_see
     )
     lines = D.decisive_status_markdown(pd.DataFrame([five, one, none]), planning, 96).splitlines()
     assert lines[2] == (
-        "| GSFM − STCN | 5 | +4.00 +6.00 +5.00 +7.00 +3.00 | +5.00 [+3.50, +6.50]† | 1.5 | 4 "
+        "| b: shared start | GSFM − STCN | 5 | +4.00 +6.00 +5.00 +7.00 +3.00 | +5.00 [+3.50, +6.50]† | 1.5 | 4 "
         "| confirmed |"
     )  # its own components, not the planning table's 16
     assert lines[3] == (
-        "| freqL+freqF − freqL+freqH | 1 | −1.50 | −1.50 (one seed) | — | 6‡ | unresolved |"
+        "| b: shared start | freqL+freqF − freqL+freqH | 1 | −1.50 | −1.50 (one seed) | — | 6‡ | unresolved |"
     )
-    assert lines[4] == "| sigma=15 − sigma=7 | 0 | (no runs) | — | — | 10‡ | — |"
+    assert lines[4] == "| b: shared start | sigma=15 − sigma=7 | 0 | (no runs) | — | — | 10‡ | — |"
     assert lines[6].startswith("† The seed part") and lines[8].startswith("‡ Too few seeds")
     assert "at 96 videos" in lines[8]
     with pytest.raises(ValueError, match="no column 'seeds_at_48_videos'"):

@@ -213,9 +213,12 @@ def decisive_markdown(diffs: pd.DataFrame, split: str = "val") -> str:
 PLANNED = "‡"
 
 
-def decisive_status_markdown(status: pd.DataFrame, planning: pd.DataFrame, n_videos: int) -> str:
+def decisive_status_markdown(
+    status: pd.DataFrame, planning: pd.DataFrame, n_videos: int, design: str = PICKED_DESIGN
+) -> str:
     """:func:`gsfm.ablation.designs.comparison_status` as markdown, a row per decisive
-    comparison: the design's seeds, each seed's mean difference, the calibrated interval, its
+    comparison (``design`` first, as in the pilot tables: these are its verdicts, not the
+    studies' own): the design's seeds, each seed's mean difference, the calibrated interval, its
     half-width, the seeds a ±2 interval needs at ``n_videos`` videos and the verdict. Where
     the design has under two seeds of a comparison, the seeds come from ``planning``
     (:func:`gsfm.ablation.designs.planning_table`, design (a)'s pooled study components) and
@@ -225,8 +228,9 @@ def decisive_status_markdown(status: pd.DataFrame, planning: pd.DataFrame, n_vid
         raise ValueError(f"the planning table has no column {column!r}")
     planned = planning.set_index("study")[column]
     lines = [
-        "| comparison | seeds | per seed | estimate [95 %] | half-width | seeds for ±2 | verdict |",
-        "|---|---|---|---|---|---|---|",
+        "| design | comparison | seeds | per seed | estimate [95 %] | half-width | seeds for ±2 "
+        "| verdict |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     marked = fallback = False
     for _, r in status.iterrows():
@@ -238,13 +242,13 @@ def decisive_status_markdown(status: pd.DataFrame, planning: pd.DataFrame, n_vid
             need = f"{_num(None if value is None or pd.isna(value) else float(value))}{PLANNED}"
             fallback = True
         if seeds == 0:
-            lines.append(f"| {r['pair']} | 0 | (no runs) | — | — | {need} | — |")
+            lines.append(f"| {design} | {r['pair']} | 0 | (no runs) | — | — | {need} | — |")
             continue
         mark = SEED_ZERO if _seed_zero(r["seed_var"], r["low"]) else ""
         marked |= bool(mark)
         half = _NONE if pd.isna(r["low"]) else f"{(r['high'] - r['low']) / 2:.1f}"
         lines.append(
-            f"| {r['pair']} | {seeds} | {r['per_seed'].replace('-', '−')} "
+            f"| {design} | {r['pair']} | {seeds} | {r['per_seed'].replace('-', '−')} "
             f"| {signed(r['mean'], 2)} {_interval(r['low'], r['high'])}{mark} | {half} "
             f"| {need} | {r['verdict'] or '(no claim)'} |"
         )
