@@ -200,11 +200,13 @@ def test_comparison_status_gives_each_comparison_its_own_seeds_or_none(tmp_path:
         assert main[column] == pilot[column]  # the pilot's summary, for any study's pair
     d = pooled_differences(tmp_path / "a", "GSFM", "STCN")
     comps = calibrated.variance_components(d.to_numpy())
-    assert main["seeds_for_half_width"] == calibrated.seeds_for_half_width(comps, 2.0)
+    assert main["seeds_for_half_width_2"] == calibrated.seeds_for_half_width(comps, 2.0)
     assert out.loc["freqL+freqF − freqL+freqH", "n_seeds"] == 0  # no placement rows here
     assert np.isnan(out.loc["freqL+freqF − freqL+freqH", "mean"])
     one = comparison_status(tmp_path / "b", wanted[:1], split="val").iloc[0]
-    assert one["n_seeds"] == 1 and np.isnan(one["low"]) and np.isnan(one["seeds_for_half_width"])
+    assert one["n_seeds"] == 1 and np.isnan(one["low"]) and np.isnan(one["seeds_for_half_width_2"])
     assert one["verdict"] == "unresolved"
     # a design in the wrong split has no rows: nothing is made up
     assert comparison_status(tmp_path / "a", wanted[:1])["n_seeds"].tolist() == [0]
+    with pytest.raises(FileNotFoundError, match="no results folder"):
+        comparison_status(tmp_path / "mistyped", wanted, split="val")  # not "no runs" everywhere

@@ -178,10 +178,10 @@ def test_replication_markdown_gives_each_seed_both_splits_and_their_gap() -> Non
 def test_decisive_status_markdown_falls_back_to_the_planning_table_under_two_seeds() -> None:
     five = {"study": "components", "pair": "GSFM − STCN", "n_seeds": 5,
             "per_seed": "+4.00 +6.00 +5.00 +7.00 +3.00", "mean": 5.0, "low": 3.5, "high": 6.5,
-            "seed_var": 0.0, "seeds_for_half_width": 4.0, "verdict": "confirmed"}  # fmt: skip
+            "seed_var": 0.0, "seeds_for_half_width_2": 4.0, "verdict": "confirmed"}  # fmt: skip
     one = {**five, "study": "placement", "pair": "freqL+freqF − freqL+freqH", "n_seeds": 1,
            "per_seed": "-1.50", "mean": -1.5, "low": math.nan, "high": math.nan,
-           "seed_var": math.nan, "seeds_for_half_width": math.nan, "verdict": "unresolved"}  # fmt: skip
+           "seed_var": math.nan, "seeds_for_half_width_2": math.nan, "verdict": "unresolved"}  # fmt: skip
     none = {"study": "sigma", "pair": "sigma=15 − sigma=7", "n_seeds": 0}
     planning = pd.DataFrame(
         {"study": ["components", "placement", "sigma"], "seeds_at_96_videos": [16, 6, 10]}
@@ -195,23 +195,35 @@ def test_decisive_status_markdown_falls_back_to_the_planning_table_under_two_see
         "| b: shared start | freqL+freqF − freqL+freqH | 1 | −1.50 | −1.50 (one seed) | — | 6‡ | unresolved |"
     )
     assert lines[4] == "| b: shared start | sigma=15 − sigma=7 | 0 | (no runs) | — | — | 10‡ | — |"
-    assert lines[6].startswith("† The seed part") and lines[8].startswith("‡ Too few seeds")
+    assert lines[6].startswith("† The seed part") and lines[8].startswith("‡ Under two seeds")
     assert "at 96 videos" in lines[8]
     with pytest.raises(ValueError, match="no column 'seeds_at_48_videos'"):
         D.decisive_status_markdown(pd.DataFrame([five]), planning, 48)
     plain = D.decisive_status_markdown(pd.DataFrame([{**five, "seed_var": 2.0}]), planning, 96)
     assert "†" not in plain and "‡" not in plain and len(plain.splitlines()) == 3
+    # five seeds out of reach of ±2 keep their own "—", never the planning table's figure;
+    # a study the planning table lacks gets "—" without the mark
+    far = {**five, "seed_var": 2.0, "seeds_for_half_width_2": math.nan}
+    lone = {**none, "study": "generalization", "pair": "STM-read+freq − STM-read"}
+    lines = D.decisive_status_markdown(pd.DataFrame([far, lone]), planning, 96).splitlines()
+    assert lines[2].endswith("| 1.5 | — | confirmed |") and lines[3].endswith("| — | — | — | — |")
+    assert "‡" not in "\n".join(lines)
 
 
-def test_the_summary_quotes_the_planning_tables_seeds_at_96_videos() -> None:
-    """§4's seeds for a ±2 interval under the pilot's pick are the planning table's."""
+def test_the_summary_quotes_the_planning_tables_seeds_for_a_half_width_of_2() -> None:
+    """§4's seeds for a ±2 interval at 24 and 96 videos are the planning table's."""
     text = " ".join((ROOT / "docs" / "results.md").read_text(encoding="utf-8").split())
     found = re.search(
-        r"a ±2 J&F interval would take about (\d+) seeds per variant \(placement\), (\d+) \(σ\) "
-        r"and (\d+) \(the STM-style read\)",
+        r"a ±2 J&F interval would take about (\d+) seeds per variant \(placement\) and (\d+) "
+        r"\(σ\) at 24 videos, and none would do for the STM-style read; at 96 videos, (\d+), "
+        r"(\d+) and (\d+) ",
         text,
     )
     assert found, "docs/results.md §4 no longer quotes the seeds a ±2 interval needs"
-    table = planning_table(ROOT / "results/ablations").set_index("study")["seeds_at_96_videos"]
-    wanted = [int(table[s]) for s in ("placement", "sigma", "generalization")]
-    assert [int(x) for x in found.groups()] == wanted
+    table = planning_table(ROOT / "results/ablations").set_index("study")
+    at24, at96 = table["seeds_at_24_videos"], table["seeds_at_96_videos"]
+    assert pd.isna(at24["generalization"])  # "none would do"
+    wanted = [at24["placement"], at24["sigma"]] + [
+        at96[s] for s in ("placement", "sigma", "generalization")
+    ]
+    assert [int(x) for x in found.groups()] == [int(w) for w in wanted]

@@ -71,6 +71,7 @@ def _summary(d: pd.DataFrame, cost: pd.Series) -> dict[str, float | int | str]:
     est = calibrated.estimate(table)
     mde = calibrated.minimum_detectable_effect(est.se, est.df)
     need = calibrated.seeds_needed(est.components, 2.0) if s >= 2 else None
+    half = calibrated.seeds_for_half_width(est.components, 2.0)  # None under two seeds
     hours = float(cost.mean()) / 3600
     return {
         "n_seeds": s,
@@ -87,7 +88,19 @@ def _summary(d: pd.DataFrame, cost: pd.Series) -> dict[str, float | int | str]:
         "seeds_for_mde_2": math.nan if need is None else need,
         "train_h_per_seed": hours,
         "train_h_for_mde_2": math.nan if need is None else need * hours,
+        "seeds_for_half_width_2": math.nan if half is None else half,
     }
+
+
+def _row(
+    head: dict[str, str], study: str, a: str, b: str, d: pd.DataFrame, cost: pd.Series
+) -> dict[str, object]:
+    """One summary row of ``a − b`` (:func:`_summary`) after ``head``, with its verdict on the
+    paper's claim."""
+    summary = _summary(d, cost)
+    low, high = float(summary["low"]), float(summary["high"])
+    verdict = calibrated.claim_verdict(low, high, paper_sign(study, a, b))
+    return {**head, "pair": f"{a} − {b}", **summary, "verdict": verdict}
 
 
 #: a design's rows: one results folder, or several (one per rendering of the split) whose seeds
@@ -187,42 +200,35 @@ def design_pilot(
     hours, as recorded: 1 CPU thread per run on this project's machine) and
     ``train_h_for_mde_2`` and ``verdict`` (on the paper's claim, as in the study tables; the
     twin pair's claim is 0: one network). An empty frame when no folder has a pair's rows."""
-    rows = []
-    for design, (a, b), d, cost in _paired(folders, profile, split, pairs, study):
-        row = {"design": design, "pair": f"{a} − {b}", **_summary(d, cost)}
-        row["verdict"] = calibrated.claim_verdict(row["low"], row["high"], paper_sign(study, a, b))
-        rows.append(row)
+    rows = [
+        _row({"design": design}, study, a, b, d, cost)
+        for design, (a, b), d, cost in _paired(folders, profile, split, pairs, study)
+    ]
     return pd.DataFrame(rows)
 
 
 def comparison_status(
-    folders: Folders,
+    folder: str | os.PathLike[str],
     comparisons: Sequence[tuple[str, str, str]],
     profile: str = "cpu",
     split: str = MORE_VIDEOS_SPLIT,
-    half_width: float = 2.0,
 ) -> pd.DataFrame:
-    """Where each comparison ``(study, a, b)`` stands in one design's rows on ``split``: a row
-    per comparison with :func:`design_pilot`'s columns (``n_seeds`` 0 and nothing else where
-    the design has no seed with both runs), its ``verdict`` and ``seeds_for_half_width``: the
-    seeds a 95 % interval of ``± half_width`` J&F would take at these videos by the rows' own
-    variance components (NaN under two seeds, or out of reach). What the decisive comparisons
-    still need under a chosen design, measured where the design has rows."""
+    """Where each comparison ``(study, a, b)`` stands in one design's rows (``folder``) on
+    ``split``: a row per comparison with :func:`design_pilot`'s columns (``n_seeds`` 0 and
+    nothing else where the folder has no seed with both runs), among them ``verdict`` and
+    ``seeds_for_half_width_2``, the seeds a 95 % interval of ±2 J&F would take at the rows'
+    videos, projected from their own variance components (NaN under two seeds, or where no
+    number of seeds gets there). What the decisive comparisons still need under one design.
+    A folder that does not exist is an error: its comparisons would read as never run."""
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"no results folder {folder}")
     out = []
     for study, a, b in comparisons:
-        d, cost = _pooled_pairs(str(folders), folders, profile, split, a, b, study)
-        row: dict[str, object] = {"study": study, "pair": f"{a} − {b}", "n_seeds": 0}
-        if not d.empty:
-            row.update(_summary(d, cost))
-            need = None
-            if d.shape[0] >= 2:
-                comps = calibrated.variance_components(d.to_numpy(dtype=float))
-                need = calibrated.seeds_for_half_width(comps, half_width)
-            row["seeds_for_half_width"] = math.nan if need is None else need
-            row["verdict"] = calibrated.claim_verdict(
-                row["low"], row["high"], paper_sign(study, a, b)
-            )
-        out.append(row)
+        d, cost = _pooled_pairs(str(folder), folder, profile, split, a, b, study)
+        if d.empty:
+            out.append({"study": study, "pair": f"{a} − {b}", "n_seeds": 0})
+        else:
+            out.append(_row({"study": study}, study, a, b, d, cost))
     return pd.DataFrame(out)
 
 

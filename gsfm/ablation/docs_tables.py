@@ -37,8 +37,8 @@ __all__ = [
     "MORE_VIDEOS_COUNT",
     "MORE_VIDEOS_FOLDERS",
     "PICKED_DESIGN",
-    "PLANNED",
     "PILOT_FOLDERS",
+    "PLANNED",
     "REPLICATED_FOLDERS",
     "SEED_ZERO",
     "STUDY_TABLES",
@@ -102,6 +102,8 @@ _HEADER = (
 _NONE = "—"
 #: marks an interval whose seed part came out 0 (:func:`gsfm.analysis.calibrated.simulate_coverage`)
 SEED_ZERO = "†"
+#: marks a "seeds for ±2" taken from design (a)'s pooled study components (the planning table)
+PLANNED = "‡"
 _SEED_ZERO_NOTE = (
     f"{SEED_ZERO} The seed part of the variance came out 0: the seeds agree more closely than "
     "their seed × video noise would suggest and the seed term drops out of the interval; a large "
@@ -134,8 +136,10 @@ def _seed_zero(var_seed: float, low: float) -> bool:
     return not pd.isna(low) and not pd.isna(var_seed) and float(var_seed) == 0.0
 
 
-def _with_note(lines: list[str], marked: bool) -> str:
-    return "\n".join(lines + (["", _SEED_ZERO_NOTE] if marked else []))
+def _with_note(lines: list[str], marked: bool, *notes: str) -> str:
+    """The table's lines, then the † note where a row is marked, then any other ``notes``."""
+    kept = ([_SEED_ZERO_NOTE] if marked else []) + list(notes)
+    return "\n".join(lines + [line for note in kept for line in ("", note)])
 
 
 def _paper(study: str, variant: str, baseline: str) -> str:
@@ -209,20 +213,16 @@ def decisive_markdown(diffs: pd.DataFrame, split: str = "val") -> str:
     return _with_note(lines, marked)
 
 
-#: marks a "seeds for ±2" taken from design (a)'s pooled study components (the planning table)
-PLANNED = "‡"
-
-
 def decisive_status_markdown(
     status: pd.DataFrame, planning: pd.DataFrame, n_videos: int, design: str = PICKED_DESIGN
 ) -> str:
     """:func:`gsfm.ablation.designs.comparison_status` as markdown, a row per decisive
     comparison (``design`` first, as in the pilot tables: these are its verdicts, not the
-    studies' own): the design's seeds, each seed's mean difference, the calibrated interval, its
-    half-width, the seeds a ±2 interval needs at ``n_videos`` videos and the verdict. Where
-    the design has under two seeds of a comparison, the seeds come from ``planning``
-    (:func:`gsfm.ablation.designs.planning_table`, design (a)'s pooled study components) and
-    are marked :data:`PLANNED`."""
+    studies' own): the design's seeds, each seed's mean difference, the calibrated interval,
+    its half-width, the seeds a ±2 interval needs (— where no number of seeds gets there) and
+    the verdict. Where the design has under two seeds of a comparison, the seeds needed come
+    from ``planning`` at ``n_videos`` videos (:func:`gsfm.ablation.designs.planning_table`,
+    design (a)'s pooled study components), marked :data:`PLANNED`."""
     column = f"seeds_at_{n_videos}_videos"
     if column not in planning:
         raise ValueError(f"the planning table has no column {column!r}")
@@ -235,12 +235,12 @@ def decisive_status_markdown(
     marked = fallback = False
     for _, r in status.iterrows():
         seeds = int(r["n_seeds"])
-        if seeds >= 2 and not pd.isna(r["seeds_for_half_width"]):
-            need = _num(r["seeds_for_half_width"])
+        if seeds >= 2:
+            need = _num(r["seeds_for_half_width_2"])
+        elif r["study"] in planned.index and not pd.isna(planned[r["study"]]):
+            need, fallback = f"{_num(float(planned[r['study']]))}{PLANNED}", True
         else:
-            value = planned.get(r["study"])
-            need = f"{_num(None if value is None or pd.isna(value) else float(value))}{PLANNED}"
-            fallback = True
+            need = _NONE  # the planning table has no figure for the study either
         if seeds == 0:
             lines.append(f"| {design} | {r['pair']} | 0 | (no runs) | — | — | {need} | — |")
             continue
@@ -252,14 +252,12 @@ def decisive_status_markdown(
             f"| {signed(r['mean'], 2)} {_interval(r['low'], r['high'])}{mark} | {half} "
             f"| {need} | {r['verdict'] or '(no claim)'} |"
         )
-    notes = [_SEED_ZERO_NOTE] if marked else []
-    if fallback:
-        notes.append(
-            f"{PLANNED} Too few seeds of this design to measure the comparison's own variance "
-            f"components: the seeds its study's pooled components (design (a), the planning "
-            f"table) say a ±2 half-width needs at {n_videos} videos."
-        )
-    return "\n".join(lines + [line for note in notes for line in ("", note)])
+    note = (
+        f"{PLANNED} Under two seeds of this design the comparison's own variance components "
+        f"are unknown: the seeds its study's pooled components (design (a), the planning table) "
+        f"say a ±2 half-width needs at {n_videos} videos."
+    )
+    return _with_note(lines, marked, *([note] if fallback else []))
 
 
 def planning_markdown(table: pd.DataFrame) -> str:
@@ -400,8 +398,8 @@ def expected_blocks(
     )
     more = _resolved(MORE_VIDEOS_FOLDERS)
     blocks["design-pilot-val96"] = pilot_markdown(design_pilot(more, profile, MORE_VIDEOS_SPLIT))
-    picked = _resolved({PICKED_DESIGN: MORE_VIDEOS_FOLDERS[PICKED_DESIGN]})[PICKED_DESIGN]
-    status = comparison_status(picked, DECISIVE, profile, MORE_VIDEOS_SPLIT)
+    (picked,) = folder_list(MORE_VIDEOS_FOLDERS[PICKED_DESIGN])  # one folder, one design
+    status = comparison_status(resolve_path(picked), DECISIVE, profile, MORE_VIDEOS_SPLIT)
     blocks["decisive-picked"] = decisive_status_markdown(status, planning, MORE_VIDEOS_COUNT)
     blocks["split-replication"] = replication_markdown(
         split_replication(_resolved(REPLICATED_FOLDERS), more, profile=profile)
