@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from gsfm.ablation import docs_tables as D
-from gsfm.ablation.designs import folder_list, planning_table
+from gsfm.ablation.designs import comparison_status, folder_list, planning_table
+from gsfm.analysis.wording import signed
 from gsfm.docblocks import read_block, replace_block, rewrite_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -227,3 +228,35 @@ def test_the_summary_quotes_the_planning_tables_seeds_for_a_half_width_of_2() ->
         at96[s] for s in ("placement", "sigma", "generalization")
     ]
     assert [int(x) for x in found.groups()] == [int(w) for w in wanted]
+
+
+def test_the_first_design_b_seed_of_placement_and_sigma_is_what_the_rows_say() -> None:
+    """results.md's one-seed values and its claim that placement's freqL+freqH run scores what
+    the components study's GSFM scores, video by video, at seed 0 of design (b)."""
+    text = " ".join((ROOT / "docs" / "results.md").read_text(encoding="utf-8").split())
+    para = text[text.index("The first design-(b) seed of the other comparisons") :][:900]
+    folders = (ROOT / "results/ablations-shared", ROOT / "results/ablations-shared-val96")
+    splits = ("val", "val-val96-v1")
+    wanted = {
+        ("placement", "freqL+freqF", "freqL+freqH"): "freqL+freqF − freqL+freqH",
+        ("placement", "freqF+freqH", "freqL+freqH"): "freqF+freqH − freqL+freqH",
+        ("sigma", "sigma=15", "sigma=7"): "σ = 15 − 7",
+    }
+    for (study, a, b), words in wanted.items():
+        values = [
+            comparison_status(f, [(study, a, b)], split=sp).iloc[0]
+            for f, sp in zip(folders, splits, strict=True)
+        ]
+        assert [int(v["n_seeds"]) for v in values] == [1, 1]
+        quoted = f"{words} {signed(values[0]['mean'], 2)} and {signed(values[1]['mean'], 2)}"
+        assert quoted in para, quoted
+    for folder, split in zip(folders, splits, strict=True):
+        comp = pd.read_csv(folder / "components_videos.csv")
+        place = pd.read_csv(folder / "placement_videos.csv")
+        one = comp[(comp["variant"] == "GSFM") & (comp["seed"] == 0) & (comp["split"] == split)]
+        two = place[
+            (place["variant"] == "freqL+freqH") & (place["seed"] == 0) & (place["split"] == split)
+        ]
+        merged = one.merge(two, on="sequence", suffixes=("_c", "_p"))
+        assert len(merged) == len(one) == len(two) > 0
+        assert (merged["JF_c"] == merged["JF_p"]).all(), f"{split}: the two runs' scores differ"
