@@ -57,6 +57,9 @@ def test_notebook_is_stored_clean(nb_path: Path) -> None:
     assert len(tagged) == 1, f"{nb_path.name}: {len(tagged)} cells tagged 'parameters', need 1"
     assert tagged[0]["cell_type"] == "code"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    # nbformat 4.5 gives every cell an id; a missing one warns now and will be an error
+    ids = [c.get("id") for c in nb["cells"]]
+    assert None not in ids and len(set(ids)) == len(ids), f"{nb_path.name}: cell ids {ids}"
     # papermill silently skips a parameter line it cannot parse (e.g. a comment holding "="):
     # every name assigned in the cell must be one papermill sees, or it could not be injected.
     assigned = {
